@@ -1,0 +1,3 @@
+from segemu.cli import main
+
+main()

@@ -1,0 +1,198 @@
+"""One typed configuration, resolved from flags > environment (SEGEMU_*) > config file > defaults.
+
+The config file is, in order of preference: the file given with `--config` (or SEGEMU_CONFIG),
+`segemu.toml` in the working directory, or the `[tool.segemu]` table of its pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7878
+# The durable store lives beside the project being developed, like .pytest_cache.
+DEFAULT_DB = ".segemu/db"
+MEMORY_DB = ":memory:"
+DEFAULT_RETENTION = 100_000
+DEFAULT_FLUSH_INTERVAL = 0.2
+ENV_PREFIX = "SEGEMU_"
+
+
+class ConfigError(Exception):
+    """A configuration mistake, worded for the person who made it (no traceback)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = DEFAULT_HOST
+    # 0 picks a free port; the bound URL is printed at start-up.
+    port: int = DEFAULT_PORT
+    # A directory that segemu manages (one JSON file per chunk of events), or ":memory:".
+    db: str = DEFAULT_DB
+    # How many received calls are kept; older ones are dropped oldest-first.
+    retention: int = DEFAULT_RETENTION
+    # Seconds between two writes of the store; a hard kill loses at most this window.
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL
+    # Print one line per received call (headless mode).
+    quiet: bool = False
+    # Where each setting came from ("default", "flag", "env", or a file name): error messages
+    # and `segemu run` use it to say which value won.
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.db == MEMORY_DB
+
+
+SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(Config) if f.name != "origins")
+_TYPES: dict[str, type] = {"host": str, "port": int, "db": str, "retention": int,
+                           "flush_interval": float, "quiet": bool}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    """Turn a raw value (TOML value or environment string) into the setting's type."""
+    kind = _TYPES[name]
+    problem = None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false",
+                                                       "no", "off", ""):
+            return value.lower() in ("1", "true", "yes", "on")
+        problem = "must be true or false"
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            result = value
+        else:
+            try:
+                result = int(str(value).strip()) if isinstance(value, str) else None
+            except ValueError:
+                result = None
+        if result is None:
+            problem = "must be an integer"
+        else:
+            return _check_range(name, result, origin)
+    elif kind is float:
+        try:
+            number = float(value) if isinstance(value, int | float | str) else None
+        except ValueError:
+            number = None
+        if number is None or isinstance(value, bool):
+            problem = "must be a number"
+        else:
+            return _check_range(name, number, origin)
+    else:
+        if isinstance(value, str) and value:
+            return value
+        problem = "must be a non-empty string"
+    raise ConfigError(f"{origin}: setting '{name}' {problem}, got {value!r}")
+
+
+def _check_range(name: str, value: float, origin: str) -> float:
+    if name == "port" and not 0 <= value <= 65535:
+        raise ConfigError(f"{origin}: setting 'port' must be between 0 and 65535, got {value}")
+    if name == "retention" and value < 1:
+        raise ConfigError(f"{origin}: setting 'retention' must be at least 1, got {value}")
+    if name == "flush_interval" and not 0 < value <= 60:
+        raise ConfigError(
+            f"{origin}: setting 'flush_interval' must be above 0 and at most 60 seconds, "
+            f"got {value}"
+        )
+    return value
+
+
+def _unknown(name: str, origin: str) -> ConfigError:
+    close = difflib.get_close_matches(name, SETTINGS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(
+        f"{origin}: unknown setting '{name}'{hint}; known settings: {', '.join(SETTINGS)}"
+    )
+
+
+def read_config_file(path: Path, *, table: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The settings table of a TOML file; `table` selects e.g. ("tool", "segemu")."""
+    try:
+        data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for key in table:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: [{'.'.join(table)}] must be a table")
+    return data
+
+
+def find_config_file(cwd: Path) -> tuple[Path, tuple[str, ...]] | None:
+    """segemu.toml, else pyproject.toml if it has a [tool.segemu] table."""
+    own = cwd / "segemu.toml"
+    if own.is_file():
+        return own, ()
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            text = pyproject.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        if "[tool.segemu" in text:
+            return pyproject, ("tool", "segemu")
+    return None
+
+
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    config_file: str | Path | None = None,
+    discover: bool = True,
+) -> Config:
+    """Resolve the configuration. `flags` holds only the options the user actually gave.
+
+    With `discover=False` no config file is looked for in `cwd` (in-process emulators).
+    """
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = dict.fromkeys(SETTINGS, "default")
+
+    config_file = config_file or env.get(f"{ENV_PREFIX}CONFIG") or None
+    located: tuple[Path, tuple[str, ...]] | None = None
+    if config_file:
+        located = (Path(config_file), ())
+    elif discover:
+        located = find_config_file(cwd)
+    if located is not None:
+        path, table = located
+        origin = f"{path}" + (f" [{'.'.join(table)}]" if table else "")
+        for name, raw in read_config_file(path, table=table).items():
+            if name not in SETTINGS:
+                raise _unknown(name, origin)
+            values[name] = _coerce(name, raw, origin)
+            origins[name] = str(path.name)
+
+    for name in SETTINGS:
+        raw_env = env.get(f"{ENV_PREFIX}{name.upper()}")
+        if raw_env is not None:
+            values[name] = _coerce(name, raw_env, f"environment {ENV_PREFIX}{name.upper()}")
+            origins[name] = "env"
+
+    for name, raw in (flags or {}).items():
+        if raw is None:
+            continue
+        if name not in SETTINGS:
+            raise _unknown(name, "command line")
+        values[name] = _coerce(name, raw, f"option --{name.replace('_', '-')}")
+        origins[name] = "flag"
+
+    return dataclasses.replace(Config(), **values, origins=origins)

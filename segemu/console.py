@@ -1,0 +1,110 @@
+"""Headless mode of `segemu run`: serve, print one line per received call, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Any, TextIO
+
+import click
+
+from segemu import __version__
+from segemu.config import Config
+from segemu.emulator import Emulator
+from segemu.http.server import start_server
+from segemu.message import Record
+from segemu.storage import StorageError
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGINT or SIGTERM; then stop listening, and flush and close the store."""
+    try:
+        emulator = Emulator(config)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in emulator.store.problems:
+        click.echo(f"warning: {problem}", err=True)
+    printer = None if config.quiet else LinePrinter(sys.stdout)
+    if printer is not None:
+        emulator.subscribe(printer.add)
+    try:
+        server = await start_server(emulator, config.host, config.port)
+    except OSError as exc:
+        emulator.store.close()
+        hint = " (use -p 0 to pick a free port)" if config.port else ""
+        raise click.ClickException(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}{hint}"
+        ) from None
+
+    stored = len(emulator.store)
+    where = "in memory" if config.in_memory else f"in {config.db}"
+    click.echo(f"segemu {__version__} listening on {server.url}")
+    click.echo(f"  events are kept {where}" + (f" ({stored:,} loaded)" if stored else ""))
+    click.echo(f"  Python:  Client(write_key, host={server.url!r})")
+    click.echo(f"  Node:    new Analytics({{ writeKey, host: '{server.url}' }})")
+    click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    printing = asyncio.create_task(printer.run()) if printer is not None else None
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await server.stop()
+        if printing is not None and printer is not None:
+            printing.cancel()
+            printer.write_out()
+        click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
+
+
+class LinePrinter:
+    """One readable line per received call, written in batches so printing never slows
+    ingest down (a write per event would, at thousands of events a second)."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._lines: list[str] = []
+
+    def add(self, records: list[Record]) -> None:
+        self._lines.extend(format_line(record) for record in records)
+
+    def write_out(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            self.out.write("\n".join(lines) + "\n")
+            self.out.flush()
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.INTERVAL)
+            self.write_out()
+
+
+def format_line(record: Record) -> str:
+    event: dict[str, Any] = record["event"]
+    kind = record["type"] or "?"
+    if kind == "track":
+        name = event.get("event")
+    elif kind in ("page", "screen"):
+        name = event.get("name")
+    elif kind == "group":
+        name = event.get("groupId")
+    elif kind == "alias":
+        name = f"{event.get('previousId')} -> {event.get('userId')}"
+    else:
+        name = None
+    label = f'"{name}"' if isinstance(name, str) and kind != "alias" else (name or "")
+    who = (f"userId={event['userId']}" if event.get("userId")
+           else f"anonymousId={event['anonymousId']}" if event.get("anonymousId") else "no user")
+    line = (f"{record['receivedAt'][11:23]}  {record['status']:<9} {kind:<8} {label:<30} "
+            f"{who}  key={record['writeKey'] or '-'}")
+    if record["status"] != "accepted" and record["reason"]:
+        line += f"  ({record['reason']})"
+    return line.rstrip()

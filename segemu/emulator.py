@@ -1,0 +1,188 @@
+"""The Emulator: owns the store and the pipeline, and tells subscribers about new records.
+
+`create_emulator` is the one way to build one; the CLI, the HTTP app, the pytest plugin and the
+tests all go through it. The Emulator knows nothing about HTTP, Textual or pytest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from segemu import __version__
+from segemu.config import Config, load_config
+from segemu.message import Envelope, Record, format_timestamp
+from segemu.pipeline import Pipeline
+from segemu.query import EventFilter, select
+from segemu.store import EventStore
+
+log = logging.getLogger("segemu")
+
+Subscriber = Callable[[list[Record]], None]
+# How many refused requests (400s) the summary keeps, newest last.
+REQUEST_ERRORS_KEPT = 50
+
+
+@dataclass(slots=True)
+class Counters:
+    """What arrived that is not a stored record: requests, SDK telemetry, refused requests."""
+
+    requests: int = 0
+    metrics_requests: int = 0
+    metrics_series: int = 0
+    pixel_requests: int = 0
+    request_errors: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=REQUEST_ERRORS_KEPT)
+    )
+    refused: int = 0
+
+
+class Emulator:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = EventStore(None if config.in_memory else config.db,
+                                retention=config.retention)
+        self.pipeline = Pipeline(self.store)
+        self.counters = Counters()
+        self.started_at = datetime.now(UTC)
+        self._subscribers: list[Subscriber] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- ingest --------------------------------------------------------------------------
+
+    def ingest(self, envelope: Envelope) -> list[Record]:
+        """Run one Tracking API call through the pipeline; every item becomes a record."""
+        records = self.pipeline.process(envelope)
+        for subscriber in self._subscribers:
+            try:
+                subscriber(records)
+            except Exception:  # a broken subscriber must not break ingest
+                log.exception("subscriber %r failed", subscriber)
+        return records
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call `subscriber` with the records of every call; returns the unsubscribe function."""
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def count_request(self) -> None:
+        self.counters.requests += 1
+
+    def count_metrics(self, series: int) -> None:
+        """Browser telemetry (/v1/m): counted, never stored as events."""
+        self.counters.metrics_requests += 1
+        self.counters.metrics_series += series
+
+    def count_pixel(self) -> None:
+        self.counters.pixel_requests += 1
+
+    def refuse(self, route: str, status: int, code: str, message: str) -> None:
+        """Remember a request that Segment would refuse (400), so the summary can show it."""
+        self.counters.refused += 1
+        self.counters.request_errors.append({
+            "at": format_timestamp(datetime.now(UTC)), "route": route, "status": status,
+            "code": code, "message": message,
+        })
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def events(self, where: EventFilter | None = None, limit: int | None = None) -> list[Record]:
+        """Stored records, newest first."""
+        where = where or EventFilter()
+        if where.write_key is not None:
+            source = self.store.newest_first_for(where.write_key)
+        else:
+            source = self.store.newest_first()
+        return select(source, where, limit)
+
+    def reset(self, write_key: str | None = None) -> int:
+        if write_key is None:
+            return self.store.reset_all()
+        return self.store.reset_write_key(write_key)
+
+    def summary(self) -> dict[str, Any]:
+        statuses: Counter[str] = Counter()
+        types: Counter[str] = Counter()
+        write_keys: Counter[str] = Counter()
+        for record in self.store.newest_first():
+            statuses[record["status"]] += 1
+            types[record["type"] or "(none)"] += 1
+            write_keys[record["writeKey"] or "(none)"] += 1
+        return {
+            "version": __version__,
+            "startedAt": format_timestamp(self.started_at),
+            "db": self.config.db,
+            "retention": self.config.retention,
+            "stored": len(self.store),
+            "pendingWrite": self.store.pending,
+            "evicted": self.store.evicted,
+            "byStatus": {status: statuses[status] for status in ("accepted", "rejected",
+                                                                  "duplicate")},
+            "byType": dict(types),
+            "byWriteKey": dict(write_keys),
+            "requests": self.counters.requests,
+            "refusedRequests": self.counters.refused,
+            "recentRequestErrors": list(self.counters.request_errors),
+            "metrics": {"requests": self.counters.metrics_requests,
+                        "series": self.counters.metrics_series},
+            "pixelRequests": self.counters.pixel_requests,
+            "storeProblems": list(self.store.problems),
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
+
+    async def close(self) -> None:
+        """Stop the flusher and write everything acknowledged so far."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        self.store.close()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.flush_interval)
+            try:
+                self.store.flush()
+            except Exception:  # disk full, permissions: keep serving, keep the buffer
+                log.exception("writing the store failed; will retry")
+
+
+def create_emulator(config: Config | None = None, **settings: Any) -> Emulator:
+    """Build an Emulator from a Config, or from settings as `segemu run` flags would give them.
+
+    `create_emulator(db=":memory:")` is what tests use.
+    """
+    if config is None:
+        config = load_config(settings, env={}, discover=False)
+    elif settings:
+        raise TypeError("pass a Config or settings, not both")
+    return Emulator(config)

@@ -1,0 +1,1 @@
+"""The aiohttp shell around the core: Tracking API, control API, and the server runner."""

@@ -1,0 +1,100 @@
+"""Reading a Tracking API body: size caps, gzip, JSON whatever the Content-Type, write key.
+
+Limits are Segment's (DOCS http-api §Max request size): 32 KB per call and per event, 500 KB per
+batch request, measured on the JSON after decompression. Over them Segment answers 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+# A compressed body may carry some framing on top of its content.
+_WIRE_SLACK = 4096
+
+
+class BodyError(Exception):
+    """A request Segment would refuse with a 400; `code` names the problem for machines."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _too_large(limit: int, what: str) -> BodyError:
+    return BodyError("too_large", f"{what} is over Segment's limit of {limit // 1024} KB")
+
+
+async def read_body(request: web.Request, limit: int, what: str) -> bytes:
+    """The decoded body, refusing anything over `limit` bytes without reading it all."""
+    wire_limit = limit + _WIRE_SLACK
+    if request.content_length is not None and request.content_length > wire_limit:
+        raise _too_large(limit, what)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > wire_limit:
+            raise _too_large(limit, what)
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        data = _decompress(data, encoding, limit, what)
+    elif encoding not in ("", "identity"):
+        raise BodyError("unsupported_encoding",
+                        f"Content-Encoding {encoding!r} is not supported; use gzip or none")
+    if len(data) > limit:
+        raise _too_large(limit, what)
+    return data
+
+
+def _decompress(data: bytes, encoding: str, limit: int, what: str) -> bytes:
+    """Decompress at most limit+1 bytes: a gzip bomb stops at the cap, not at its full size."""
+    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        out = decompressor.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise BodyError("invalid_encoding", f"body is not valid {encoding}: {exc}") from None
+    if len(out) > limit or decompressor.unconsumed_tail:
+        raise _too_large(limit, f"{what} (after decompression)")
+    if not decompressor.eof:
+        raise BodyError("invalid_encoding", f"body is truncated {encoding}")
+    return out
+
+
+def parse_json_object(data: bytes) -> dict[str, Any]:
+    """Browsers send JSON as text/plain, so the Content-Type is never looked at."""
+    if not data.strip():
+        raise BodyError("invalid_json", "body is empty; expected a JSON object")
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BodyError("invalid_json", f"body is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise BodyError("invalid_json", "body must be a JSON object")
+    return parsed
+
+
+def header_write_key(request: web.Request) -> str | None:
+    """The write key from `Authorization: Basic base64(writeKey:)` (DOCS http-api
+    §Authentication; "encoding the write key without a colon might work", so it does here).
+    A Bearer token carries no write key: the body's writeKey is used with it."""
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "basic" or not credentials:
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[0] or None

@@ -1,0 +1,179 @@
+"""The Tracking API, as the official SDKs call it (reference/segment-wire-contract.md §1).
+
+Every accepted request is answered `200 {"success": true}`, whatever becomes of its events:
+Segment drops invalid events after answering (DOCS http-api §Errors), and segemu stores them as
+rejected with the reason instead. Only bodies Segment itself refuses get a 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from segemu.emulator import Emulator
+from segemu.http.body import (
+    MAX_BATCH_BYTES,
+    MAX_EVENT_BYTES,
+    BodyError,
+    header_write_key,
+    parse_json_object,
+    read_body,
+)
+from segemu.http.keys import EMULATOR
+from segemu.http.responses import cors_headers, error_response
+from segemu.message import EVENT_TYPES, Channel, Envelope
+
+log = logging.getLogger("segemu.http")
+
+# analytics-next's standard dispatcher posts to `/v1/<first letter of the type>`
+# (packages/browser/src/plugins/segmentio/index.ts); the server SDKs use the full names.
+SINGLE_ROUTES: dict[str, str] = {
+    **{kind: kind for kind in EVENT_TYPES},
+    **{kind[0]: kind for kind in EVENT_TYPES},
+}
+# /v1/b is the browser's batching dispatcher (batched-dispatcher.ts); /v1/import is the
+# batch route of analytics-android and segment-import.
+BATCH_ROUTES = ("batch", "import", "b")
+# Calls from the browser routes come from a client; Segment then fills in context.ip.
+CLIENT_ROUTES = frozenset({*(kind[0] for kind in EVENT_TYPES), "b", "pixel"})
+
+SUCCESS = b'{"success":true}'
+# DOCS pixel-tracking-api: "always responds with a 200 <empty-gif>, even if an error occurs".
+EMPTY_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _success(request: web.Request) -> web.Response:
+    return web.Response(body=SUCCESS, content_type="application/json",
+                        headers=cors_headers(request))
+
+
+def _refused(request: web.Request, emulator: Emulator, error: BodyError) -> web.Response:
+    emulator.refuse(request.path, 400, error.code, error.message)
+    return error_response(request, 400, error.code, error.message)
+
+
+def _envelope(request: web.Request, route: str, items: list[Any], **fields: Any) -> Envelope:
+    channel: Channel = "client" if route in CLIENT_ROUTES else "server"
+    return Envelope(route=request.path, items=items, received_at=datetime.now(UTC),
+                    header_write_key=header_write_key(request), channel=channel,
+                    ip=request.remote, **fields)
+
+
+def _require_write_key(envelope: Envelope) -> None:
+    """A call with no write key anywhere is refused: Segment answers 400 to an empty key
+    (reference/segment-wire-contract.md §2, analytics-go#205)."""
+    if envelope.header_write_key or isinstance(envelope.write_key, str) and envelope.write_key:
+        return
+    for item in envelope.items:
+        if isinstance(item, dict) and isinstance(item.get("writeKey"), str) and item["writeKey"]:
+            return
+    raise BodyError("no_write_key",
+                    "no write key: send Authorization: Basic base64(writeKey:) or a writeKey "
+                    "in the body")
+
+
+async def single(request: web.Request) -> web.Response:
+    """POST /v1/track, /v1/identify, ... and the browser's /v1/t, /v1/i, ..."""
+    emulator = request.app[EMULATOR]
+    emulator.count_request()
+    route = request.match_info["route"].rstrip("/")
+    try:
+        body = parse_json_object(await read_body(request, MAX_EVENT_BYTES, "the event"))
+        envelope = _envelope(request, route, [body], route_type=SINGLE_ROUTES[route])
+        _require_write_key(envelope)
+    except BodyError as error:
+        return _refused(request, emulator, error)
+    emulator.ingest(envelope)
+    return _success(request)
+
+
+async def batch(request: web.Request) -> web.Response:
+    """POST /v1/batch, /v1/import and the browser's /v1/b."""
+    emulator = request.app[EMULATOR]
+    emulator.count_request()
+    route = request.match_info["route"].rstrip("/")
+    try:
+        data = await read_body(request, MAX_BATCH_BYTES, "the batch")
+        body = parse_json_object(data)
+        items = body.get("batch")
+        if not isinstance(items, list):
+            raise BodyError("invalid_batch", "body must have a \"batch\" array of events")
+        if len(data) > MAX_EVENT_BYTES:  # only then can one event be over the limit
+            _check_event_sizes(items)
+        envelope = _envelope(request, route, items, write_key=body.get("writeKey"),
+                             sent_at=body.get("sentAt"), context=body.get("context"),
+                             integrations=body.get("integrations"))
+        _require_write_key(envelope)
+    except BodyError as error:
+        return _refused(request, emulator, error)
+    emulator.ingest(envelope)
+    return _success(request)
+
+
+def _check_event_sizes(items: list[Any]) -> None:
+    """DOCS http-api §Errors: "a limit of 32KB per event in the batch"; over it, a 400."""
+    for position, item in enumerate(items):
+        size = len(orjson.dumps(item))
+        if size > MAX_EVENT_BYTES:
+            raise BodyError(
+                "too_large",
+                f"batch[{position}] is {size:,} bytes, over Segment's limit of 32 KB per event",
+            )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """POST /v1/m: analytics-next's telemetry (core/stats/remote-metrics.ts). Counted only."""
+    emulator = request.app[EMULATOR]
+    try:
+        body = parse_json_object(await read_body(request, MAX_BATCH_BYTES, "the metrics"))
+    except BodyError as error:
+        return _refused(request, emulator, error)
+    series = body.get("series")
+    emulator.count_metrics(len(series) if isinstance(series, list) else 0)
+    return _success(request)
+
+
+async def pixel(request: web.Request) -> web.Response:
+    """GET /v1/pixel/<type>?data=<base64 JSON>: a 1x1 gif whatever happens (DOCS
+    pixel-tracking-api). A decodable event is ingested like any other."""
+    emulator = request.app[EMULATOR]
+    emulator.count_pixel()
+    kind = request.match_info["type"]
+    event = _decode_pixel_data(request.query.get("data", ""))
+    if kind in EVENT_TYPES and event is not None:
+        envelope = _envelope(request, "pixel", [event], route_type=kind)
+        try:
+            _require_write_key(envelope)
+            emulator.ingest(envelope)
+        except BodyError as error:
+            emulator.refuse(request.path, 200, error.code, error.message)
+    else:
+        emulator.refuse(request.path, 200, "invalid_pixel",
+                        f"pixel type {kind!r} or its data could not be read")
+    return web.Response(body=EMPTY_GIF, content_type="image/gif", headers=cors_headers(request))
+
+
+def _decode_pixel_data(data: str) -> dict[str, Any] | None:
+    padded = data + "=" * (-len(data) % 4)
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            parsed = orjson.loads(decode(padded))
+        except (binascii.Error, ValueError):
+            continue
+        return parsed if isinstance(parsed, dict) else None
+    return None
+
+
+def setup_routes(app: web.Application) -> None:
+    single_names = "|".join(SINGLE_ROUTES)
+    batch_names = "|".join(BATCH_ROUTES)
+    app.router.add_post(f"/v1/{{route:(?:{single_names})/?}}", single)
+    app.router.add_post(f"/v1/{{route:(?:{batch_names})/?}}", batch)
+    app.router.add_post("/v1/m", metrics)
+    app.router.add_get("/v1/pixel/{type}", pixel)

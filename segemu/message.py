@@ -1,0 +1,274 @@
+"""The Segment message model, and normalization of one call as Segment does it.
+
+Sources for the rules below (cited by short name in comments):
+- DOCS spec/common.md: common fields, the timestamp rule, what Segment adds after ingestion.
+- DOCS http-api/index.md §Errors: which messages Segment accepts with a 200 and drops later.
+- DOCS spec-field-message-id.md: messageId is "limited to 100 characters".
+- reference/sdk-captures/: the shapes the Python, Node and browser SDKs really send.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, NotRequired, TypedDict
+
+EVENT_TYPES: tuple[str, ...] = ("identify", "track", "page", "screen", "group", "alias")
+
+# DOCS spec-field-message-id.md: "limited to 100 characters"; Segment drops longer ones.
+MAX_MESSAGE_ID_LENGTH = 100
+
+Status = Literal["accepted", "rejected", "duplicate"]
+STATUSES: tuple[str, ...] = ("accepted", "rejected", "duplicate")
+Channel = Literal["client", "server"]
+
+
+class Record(TypedDict):
+    """One received call, as every surface (control API, CLI, TUI, pytest) shows it.
+
+    `raw` is the item exactly as the SDK sent it; `event` is what Segment would store.
+    """
+
+    id: int
+    messageId: str
+    writeKey: str | None
+    type: str | None
+    status: Status
+    reason: str | None
+    receivedAt: str
+    route: str
+    raw: Any
+    event: dict[str, Any]
+    warnings: list[str]
+    duplicateOf: NotRequired[int]
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One HTTP call to the Tracking API: the items it carried and what applies to all of them."""
+
+    route: str
+    items: list[Any]
+    received_at: datetime
+    # Single-event routes (/v1/track, /v1/t, ...) decide the type; batch items carry their own.
+    route_type: str | None = None
+    # From `Authorization: Basic`; it wins over any writeKey in the body.
+    header_write_key: str | None = None
+    # Batch-level fields (DOCS http-api §Batch): merged into each item.
+    write_key: Any = None
+    sent_at: Any = None
+    context: Any = None
+    integrations: Any = None
+    channel: Channel = "server"
+    ip: str | None = None
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and `Z`, the way Segment writes its own timestamps."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parse every timestamp format the SDKs send (captures): `Z` or `+00:00`, ms or µs.
+
+    Python 3.11's fromisoformat covers them all. A timestamp without an offset is read as UTC,
+    as Segment documents all timestamps to be (DOCS spec/common.md §Timestamps).
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _merge(base: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    """Batch-level values under the item's own: the item wins, nested objects merge."""
+    merged = dict(base)
+    for key, value in own.items():
+        below = merged.get(key)
+        if isinstance(value, dict) and isinstance(below, dict):
+            merged[key] = _merge(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _id_value(name: str, value: Any, warnings: list[str]) -> tuple[str | None, str | None]:
+    """(normalized id, rejection reason). Numbers become strings, as Segment's spec wants strings.
+
+    Segment's behaviour for numeric ids is not documented; turning them into strings keeps the
+    event visible and the warning tells the developer to fix the call.
+    """
+    if value is None or value == "":
+        return None, None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        warnings.append(f"{name} was a number ({value!r}); Segment expects a string")
+        return str(value), None
+    return None, f"{name} must be a string, got {type(value).__name__}"
+
+
+_OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+
+
+def _rejection(event: dict[str, Any], kind: str) -> str | None:
+    """Why Segment would accept this call with a 200 and then drop it (DOCS http-api §Errors)."""
+    if kind == "track":
+        name = event.get("event")
+        if name is None or name == "":
+            return "track call has no event name"
+        if not isinstance(name, str):
+            return f"event must be a string, got {type(name).__name__}"
+    if not event.get("userId") and not event.get("anonymousId"):
+        return "no userId or anonymousId"
+    if kind == "group" and not event.get("groupId"):
+        return "group call has no groupId"
+    if kind == "alias" and not event.get("previousId"):
+        return "alias call has no previousId"
+    return None
+
+
+@dataclass(slots=True)
+class Normalized:
+    """The outcome of normalizing one item; the pipeline turns it into a Record."""
+
+    message_id: str
+    write_key: str | None
+    type: str | None
+    event: dict[str, Any]
+    reason: str | None
+    warnings: list[str]
+    raw: Any
+
+
+def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
+    """Normalize one call the way Segment stores it; never raises on bad input."""
+    warnings: list[str] = []
+    if not isinstance(item, dict):
+        return Normalized(f"segemu-{uuid.uuid4()}", _write_key(envelope, None), None, {},
+                          f"batch item is not a JSON object (got {_json_kind(item)})", warnings,
+                          item)
+
+    # The event Segment stores shares nested objects with what was sent, so keeping both costs
+    # little memory; anything changed below is copied first.
+    event: dict[str, Any] = dict(item)
+    write_key = _write_key(envelope, event.pop("writeKey", None))
+    reason: str | None = None
+
+    kind = envelope.route_type or item.get("type")
+    if envelope.route_type is None:
+        if not kind:
+            reason = "batch item has no type"
+        elif kind not in EVENT_TYPES:
+            reason = f"unknown type {kind!r}; expected one of {', '.join(EVENT_TYPES)}"
+    if isinstance(kind, str):
+        event["type"] = kind
+    else:
+        kind = None
+
+    message_id = event.get("messageId")
+    if message_id is None or message_id == "":
+        # Segment fills a messageId in when a raw HTTP caller leaves it out.
+        message_id = f"segemu-{uuid.uuid4()}"
+        event["messageId"] = message_id
+    elif not isinstance(message_id, str):
+        message_id = str(message_id)
+        event["messageId"] = message_id
+        warnings.append("messageId was not a string")
+    if reason is None and len(message_id) >= MAX_MESSAGE_ID_LENGTH:
+        reason = f"messageId is {len(message_id)} characters; Segment drops 100 or more"
+
+    for name in ("userId", "anonymousId", "groupId", "previousId"):
+        if name in event:
+            event[name], problem = _id_value(name, event[name], warnings)
+            reason = reason or problem
+
+    for name in _OBJECT_FIELDS:
+        value = event.get(name)
+        if value is not None and not isinstance(value, dict):
+            reason = reason or f"{name} must be an object, got {_json_kind(value)}"
+            event[name] = {}
+
+    context = event.get("context") or {}
+    if isinstance(envelope.context, dict) and envelope.context:
+        context = _merge(envelope.context, context)
+    integrations = event.get("integrations") or {}
+    if isinstance(envelope.integrations, dict) and envelope.integrations:
+        integrations = _merge(envelope.integrations, integrations)
+    # DOCS http-api §Collecting IP: Segment fills context.ip for client-side events only.
+    if envelope.channel == "client" and envelope.ip and "ip" not in context:
+        context = {**context, "ip": envelope.ip}
+    event["context"] = context
+    event["integrations"] = integrations
+
+    _timestamps(event, envelope, received_at, warnings)
+    # DOCS partners/spec.md: Segment adds channel and version, and does not keep the writeKey.
+    event["channel"] = envelope.channel
+    event["version"] = 2
+
+    if reason is None and write_key is None:
+        reason = "no write key (send Basic auth or a writeKey in the body)"
+    if reason is None and kind is not None:
+        reason = _rejection(event, kind)
+    return Normalized(message_id, write_key, kind, event, reason, warnings, item)
+
+
+def _write_key(envelope: Envelope, own: Any) -> str | None:
+    for candidate in (envelope.header_write_key, own, envelope.write_key):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
+
+
+def _timestamps(
+    event: dict[str, Any], envelope: Envelope, received_at: str, warnings: list[str]
+) -> None:
+    """receivedAt, originalTimestamp and the skew-corrected timestamp (DOCS spec/common.md).
+
+    timestamp = receivedAt - (sentAt - originalTimestamp). Without a client timestamp Segment
+    uses its own time; without sentAt there is no skew to correct.
+    """
+    event["receivedAt"] = received_at
+    sent_raw = event.get("sentAt") or envelope.sent_at
+    sent_at = parse_timestamp(sent_raw)
+    if sent_raw is not None and sent_at is None:
+        warnings.append(f"sentAt {sent_raw!r} is not an ISO-8601 timestamp; ignored")
+    if sent_at is not None:
+        event["sentAt"] = sent_raw
+
+    original_raw = event.get("timestamp")
+    original = parse_timestamp(original_raw)
+    if original_raw is not None and original is None:
+        warnings.append(
+            f"timestamp {original_raw!r} is not an ISO-8601 timestamp; Segment's time is used"
+        )
+    if original is None:
+        event["originalTimestamp"] = sent_raw if sent_at is not None else received_at
+        event["timestamp"] = received_at
+        return
+    event["originalTimestamp"] = original_raw
+    if sent_at is None:
+        event["timestamp"] = format_timestamp(original)
+    else:
+        event["timestamp"] = format_timestamp(envelope.received_at - (sent_at - original))
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -1,0 +1,61 @@
+"""The stages one call goes through after the HTTP layer, in Segment's order.
+
+Today: normalize (message.py), the batch-size rule, messageId dedupe, store. Tracking plans,
+identity and routing to destinations slot in between dedupe and store.
+"""
+
+from __future__ import annotations
+
+from segemu.message import Envelope, Normalized, Record, format_timestamp, normalize
+from segemu.store import EventStore
+
+# DOCS http-api §Errors: a batch of more than 2,500 events is accepted with a 200 and dropped.
+# segemu drops the whole batch the same way and stores each item as rejected, with the reason.
+MAX_BATCH_EVENTS = 2500
+
+
+class Pipeline:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    def process(self, envelope: Envelope) -> list[Record]:
+        received_at = format_timestamp(envelope.received_at)
+        oversized = len(envelope.items) > MAX_BATCH_EVENTS
+        records: list[Record] = []
+        for item in envelope.items:
+            normalized = normalize(item, envelope, received_at)
+            if oversized:
+                normalized.reason = (
+                    f"batch has {len(envelope.items):,} events; Segment drops batches of more "
+                    f"than {MAX_BATCH_EVENTS:,}"
+                )
+            record = self._record(normalized, envelope, received_at)
+            self.store.add(record)
+            records.append(record)
+        return records
+
+    def _record(self, normalized: Normalized, envelope: Envelope, received_at: str) -> Record:
+        record: Record = {
+            "id": self.store.allocate_id(),
+            "messageId": normalized.message_id,
+            "writeKey": normalized.write_key,
+            "type": normalized.type,
+            "status": "accepted",
+            "reason": normalized.reason,
+            "receivedAt": received_at,
+            "route": envelope.route,
+            "raw": normalized.raw,
+            "event": normalized.event,
+            "warnings": normalized.warnings,
+        }
+        if record["reason"] is not None:
+            record["status"] = "rejected"
+            return record
+        # DOCS guides/duplicate-data.md: Segment dedupes by messageId across all sources. A retry
+        # is kept, marked as a duplicate of the first call, so it stays visible.
+        first = self.store.first_with_message_id(normalized.message_id)
+        if first is not None:
+            record["status"] = "duplicate"
+            record["reason"] = f"duplicate messageId; first received as record {first['id']}"
+            record["duplicateOf"] = first["id"]
+        return record
