@@ -37,6 +37,12 @@ async def serve(config: Config) -> None:
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}{hint}"
         ) from None
 
+    # Handlers first: a signal that arrives once the banner is out must stop cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
     stored = len(emulator.store)
     where = "in memory" if config.in_memory else f"in {config.db}"
     click.echo(f"segemu {__version__} listening on {server.url}")
@@ -45,10 +51,6 @@ async def serve(config: Config) -> None:
     click.echo(f"  Node:    new Analytics({{ writeKey, host: '{server.url}' }})")
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     printing = asyncio.create_task(printer.run()) if printer is not None else None
     try:
         await stop.wait()

@@ -113,6 +113,12 @@ async def reset(request: web.Request) -> web.Response:
     return json_response(request, {"success": True, "removed": removed, "writeKey": write_key})
 
 
+async def flush(request: web.Request) -> web.Response:
+    """POST /_segemu/flush: write the store to disk now, instead of at the next flush window."""
+    written = request.app[EMULATOR].store.flush()
+    return json_response(request, {"success": True, "written": written})
+
+
 async def health(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR]
     return json_response(request, {"status": "ok", "version": __version__,
@@ -127,5 +133,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/events", list_events)
     app.router.add_get(f"{PREFIX}/events/{{message_id}}", get_event)
     app.router.add_post(f"{PREFIX}/reset", reset)
+    app.router.add_post(f"{PREFIX}/flush", flush)
     app.router.add_get(f"{PREFIX}/health", health)
     app.router.add_get(f"{PREFIX}/summary", summary)

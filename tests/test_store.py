@@ -1,0 +1,170 @@
+"""The TinyDB-backed store: durable, bounded, never rewriting old chunks, and recovering from a
+damaged file with a clear message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from tinydb import TinyDB
+
+from segemu.message import Envelope
+from segemu.pipeline import Pipeline
+from segemu.storage import StorageError
+from segemu.store import EventStore
+
+
+def ingest(store: EventStore, count: int, *, key: str = "wk", start: int = 0) -> None:
+    items: list[Any] = [{"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"}
+                        for i in range(start, start + count)]
+    Pipeline(store).process(Envelope(route="/v1/batch", items=items, header_write_key=key,
+                                     received_at=datetime.now(UTC)))
+
+
+def open_store(path: Path, retention: int = 100_000) -> EventStore:
+    return EventStore(str(path), retention=retention, chunk_size=100)
+
+
+def test_records_survive_a_reopen(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    ingest(store, 250)
+    store.close()
+    again = open_store(tmp_path)
+    assert len(again) == 250
+    assert [r["messageId"] for r in again.newest_first()][:2] == ["m249", "m248"]
+    # Ids keep growing after a restart, and dedupe remembers what came before.
+    ingest(again, 1, start=249)
+    newest = next(again.newest_first())
+    assert newest["id"] == 251
+    assert newest["status"] == "duplicate"
+    again.close()
+
+
+def test_each_chunk_file_is_a_plain_tinydb_database(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    ingest(store, 150)
+    store.close()
+    with TinyDB(tmp_path / "events_000001.json") as db:
+        documents = db.table("events_000001").all()
+    assert [d["messageId"] for d in documents] == [f"m{i}" for i in range(99, 150)]
+
+
+def test_full_chunks_are_never_rewritten(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    ingest(store, 150)
+    store.flush()
+    full = tmp_path / "events_000000.json"
+    before = full.stat().st_mtime_ns, full.stat().st_ino
+    for start in range(150, 450, 50):
+        ingest(store, 50, start=start)
+        store.flush()
+    assert (full.stat().st_mtime_ns, full.stat().st_ino) == before
+    store.close()
+
+
+def test_retention_drops_the_oldest_and_their_files(tmp_path: Path) -> None:
+    store = open_store(tmp_path, retention=250)
+    ingest(store, 600)
+    store.flush()
+    assert len(store) == 250
+    assert next(iter(reversed(list(store.newest_first()))))["messageId"] == "m350"
+    # Chunks 0-2 only hold records older than the oldest kept (id 351).
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [
+        "events_000003.json", "events_000004.json", "events_000005.json", "events_000006.json"]
+    store.close()
+    again = open_store(tmp_path, retention=250)
+    assert len(again) == 250
+    again.close()
+
+
+def test_reset_of_one_write_key_survives_a_restart(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    ingest(store, 30, key="a")
+    ingest(store, 20, key="b", start=30)
+    store.flush()
+    assert store.reset_write_key("a") == 30
+    ingest(store, 5, key="a", start=100)
+    store.close()
+    again = open_store(tmp_path)
+    assert len(again) == 25
+    assert {r["messageId"] for r in again.newest_first_for("a")} == {f"m{i}" for i in
+                                                                    range(100, 105)}
+    again.close()
+
+
+def test_reset_everything_removes_the_files(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    ingest(store, 150)
+    store.flush()
+    assert store.reset_all() == 150
+    store.close()
+    assert list(tmp_path.glob("*.json")) == []
+    again = open_store(tmp_path)
+    assert len(again) == 0
+    again.close()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[: len(data) // 2],  # a truncated file
+    lambda data: b"\x00\x17garbage",
+    lambda data: orjson.dumps({"something": "else"}),
+    lambda data: b"",
+])
+def test_a_corrupt_chunk_is_set_aside_with_a_clear_message(tmp_path: Path, damage: Any) -> None:
+    store = open_store(tmp_path)
+    ingest(store, 250)
+    store.close()
+    victim = tmp_path / "events_000001.json"
+    victim.write_bytes(damage(victim.read_bytes()))
+    again = open_store(tmp_path)
+    # The other chunks are all there; only the damaged one is missing.
+    assert len(again) == 150
+    [problem] = again.problems
+    assert "events_000001.json is truncated or corrupt" in problem
+    assert "moved aside to events_000001.json.corrupt-" in problem
+    assert list(tmp_path.glob("events_000001.json.corrupt-*"))
+    # And it keeps working.
+    ingest(again, 10, start=1000)
+    again.close()
+    last = open_store(tmp_path)
+    assert len(last) == 160
+    last.close()
+
+
+def test_a_leftover_temporary_file_is_ignored(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    ingest(store, 10)
+    store.close()
+    (tmp_path / "events_000000.json.tmp").write_bytes(b'{"events_000000": {"1": ')
+    again = open_store(tmp_path)
+    assert len(again) == 10
+    assert again.problems == []
+    again.close()
+
+
+def test_two_processes_cannot_share_a_database(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    with pytest.raises(StorageError, match="in use by another segemu process"):
+        open_store(tmp_path)
+    store.close()
+    open_store(tmp_path).close()
+
+
+def test_a_file_where_the_directory_should_be(tmp_path: Path) -> None:
+    target = tmp_path / "events.json"
+    target.write_text("{}")
+    with pytest.raises(StorageError, match="is a file; --db takes a directory"):
+        open_store(target)
+
+
+def test_memory_store_behaves_the_same() -> None:
+    store = EventStore(None, retention=120, chunk_size=50)
+    ingest(store, 200)
+    store.flush()
+    assert len(store) == 120
+    assert store.reset_write_key("wk") == 120
+    assert len(store) == 0
+    store.close()
