@@ -68,6 +68,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             return value.lower() in ("1", "true", "yes", "on")
         problem = "must be true or false"
     elif kind is int:
+        result: int | None
         if isinstance(value, int) and not isinstance(value, bool):
             result = value
         else:

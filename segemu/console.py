@@ -12,6 +12,7 @@ import click
 from segemu import __version__
 from segemu.config import Config
 from segemu.emulator import Emulator
+from segemu.gcpolicy import collect_periodically
 from segemu.http.server import start_server
 from segemu.message import Record
 from segemu.storage import StorageError
@@ -52,9 +53,11 @@ async def serve(config: Config) -> None:
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None
+    collecting = asyncio.create_task(collect_periodically())
     try:
         await stop.wait()
     finally:
+        collecting.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await server.stop()

@@ -67,7 +67,9 @@ class Envelope:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and `Z`, the way Segment writes its own timestamps."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:  # on the ingest path: skip the conversion when already UTC
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_timestamp(value: Any) -> datetime | None:

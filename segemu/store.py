@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 from tinydb import TinyDB
-from tinydb.table import Document
 
 from segemu.message import Record
 from segemu.storage import StorageError, TableFileStorage
@@ -122,27 +121,22 @@ class EventStore:
         If the disk write fails (disk full), TinyDB's data already holds the records and the
         storage keeps the file marked as changed: the next flush writes it again.
         """
-        by_chunk: dict[str, list[Document]] = {}
+        by_chunk: dict[str, list[Record]] = {}
         for record in self._pending:
             if record["id"] in self._records:  # not reset or evicted meanwhile
-                by_chunk.setdefault(chunk_name(record["id"], self.chunk_size), []).append(
-                    Document(record, doc_id=record["id"])
-                )
+                by_chunk.setdefault(chunk_name(record["id"], self.chunk_size), []).append(record)
         self._pending = []
         written = 0
         try:
-            for name, documents in by_chunk.items():
-                try:
-                    self._db.table(name).insert_multiple(documents)
-                finally:
-                    # TinyDB stores a shallow copy of each document: index that copy and let
-                    # the original go, so a stored record costs one dict, not two.
-                    stored = self._storage.read().get(name, {})
-                    for document in documents:
-                        copy = stored.get(str(document.doc_id))
-                        if copy is not None and document.doc_id in self._records:
-                            self._records[document.doc_id] = cast(Record, copy)
-                written += len(documents)
+            for name, records in by_chunk.items():
+                doc_ids = self._db.table(name).insert_multiple(records)
+                # TinyDB stores a shallow copy of each document: index that copy and let the
+                # original go, so a stored record costs one dict, not two.
+                stored = self._storage.read()[name]
+                for doc_id, record in zip(doc_ids, records, strict=True):
+                    if record["id"] in self._records:
+                        self._records[record["id"]] = cast(Record, stored[str(doc_id)])
+                written += len(records)
             self._drop_expired_chunks()
         finally:
             self._storage.sync()
@@ -209,9 +203,9 @@ class EventStore:
             for raw_id, doc in data[name].items():
                 record = cast(Record, doc)
                 try:
-                    record_id = int(raw_id)
-                    if record.get("id") != record_id:
-                        raise ValueError
+                    record_id = record["id"]
+                    if not isinstance(record_id, int):
+                        raise TypeError
                     if record_id < hidden.get(record["writeKey"], 0):
                         continue
                     self._index(record)

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +56,8 @@ class Process:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
 
 
 def batch(start: int, count: int) -> dict[str, Any]:
@@ -100,7 +99,8 @@ def test_sigkill_leaves_a_database_that_opens(workdir: Path) -> None:
     second = Process("-p", "0", cwd=workdir)
     out, err = second.stop()
     assert second.popen.returncode == 0
-    assert "Traceback" not in err and "warning" not in err
+    assert "Traceback" not in err
+    assert "warning" not in err
     stored = int(out.split("segemu stopped; ")[1].split(" events")[0].replace(",", ""))
     assert 1000 <= stored <= 1500
 
@@ -113,7 +113,8 @@ def test_corrupt_database_gets_a_warning_not_a_traceback(workdir: Path) -> None:
     chunk.write_bytes(chunk.read_bytes()[:50])
     second = Process("-p", "0", cwd=workdir)
     _, err = second.stop()
-    assert "warning: " in err and "is truncated or corrupt" in err
+    assert "warning: " in err
+    assert "is truncated or corrupt" in err
     assert "Traceback" not in err
     assert second.popen.returncode == 0
 
@@ -133,7 +134,8 @@ def test_config_mistake_is_one_clear_line(workdir: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "segemu", "run"], cwd=workdir,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
-    assert "Error: " in result.stderr and "unknown setting 'prot'" in result.stderr
+    assert "Error: " in result.stderr
+    assert "unknown setting 'prot'" in result.stderr
     assert "Traceback" not in result.stderr
 
 

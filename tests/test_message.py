@@ -149,7 +149,8 @@ def test_write_key_precedence_header_then_item_then_batch() -> None:
     assert run({"type": "identify", "userId": "u"}, header_write_key=None,
                write_key="batch").write_key == "batch"
     missing = run({"type": "identify", "userId": "u"}, header_write_key=None)
-    assert missing.reason is not None and missing.reason.startswith("no write key")
+    assert missing.reason is not None
+    assert missing.reason.startswith("no write key")
 
 
 def test_normalized_event_drops_write_key_and_adds_segment_fields() -> None:

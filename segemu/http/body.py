@@ -36,16 +36,22 @@ def _too_large(limit: int, what: str) -> BodyError:
 async def read_body(request: web.Request, limit: int, what: str) -> bytes:
     """The decoded body, refusing anything over `limit` bytes without reading it all."""
     wire_limit = limit + _WIRE_SLACK
-    if request.content_length is not None and request.content_length > wire_limit:
+    length = request.content_length
+    if length is not None and length > wire_limit:
         raise _too_large(limit, what)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > wire_limit:
-            raise _too_large(limit, what)
-        chunks.append(chunk)
-    data = b"".join(chunks)
+    if length is not None:
+        # The common case: a declared length under the cap. aiohttp's read() is the fast path
+        # (its own cap, client_max_size, is 1 MB: above every limit here).
+        data = await request.read()
+    else:  # chunked: count as it arrives
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > wire_limit:
+                raise _too_large(limit, what)
+            chunks.append(chunk)
+        data = b"".join(chunks)
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding in ("gzip", "x-gzip", "deflate"):
         data = _decompress(data, encoding, limit, what)
@@ -85,11 +91,31 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
     return parsed
 
 
+# Authorization header -> write key. SDKs send the same header on every call, so decoding it
+# once per distinct value saves work on every request; bounded against unbounded distinct keys.
+_KEY_CACHE: dict[str, str | None] = {}
+_KEY_CACHE_SIZE = 1024
+
+
 def header_write_key(request: web.Request) -> str | None:
+    authorization = request.headers.get("Authorization")
+    if authorization is None:
+        return None
+    try:
+        return _KEY_CACHE[authorization]
+    except KeyError:
+        pass
+    key = _decode_authorization(authorization)
+    if len(_KEY_CACHE) >= _KEY_CACHE_SIZE:
+        _KEY_CACHE.clear()
+    _KEY_CACHE[authorization] = key
+    return key
+
+
+def _decode_authorization(authorization: str) -> str | None:
     """The write key from `Authorization: Basic base64(writeKey:)` (DOCS http-api
     §Authentication; "encoding the write key without a colon might work", so it does here).
     A Bearer token carries no write key: the body's writeKey is used with it."""
-    authorization = request.headers.get("Authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() != "basic" or not credentials:
         return None

@@ -24,7 +24,7 @@ def cors_headers(request: web.Request) -> dict[str, str]:
     if origin:
         return {"Access-Control-Allow-Origin": origin,
                 "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
-    return {"Access-Control-Allow-Origin": "*"}
+    return {"Access-Control-Allow-Origin": "*"}  # a new dict: aiohttp may keep a reference
 
 
 def json_response(request: web.Request, data: Any, status: int = 200) -> web.Response:

@@ -59,16 +59,17 @@ def _refused(request: web.Request, emulator: Emulator, error: BodyError) -> web.
 
 
 def _envelope(request: web.Request, route: str, items: list[Any], **fields: Any) -> Envelope:
-    channel: Channel = "client" if route in CLIENT_ROUTES else "server"
+    client = route in CLIENT_ROUTES
+    channel: Channel = "client" if client else "server"
     return Envelope(route=request.path, items=items, received_at=datetime.now(UTC),
                     header_write_key=header_write_key(request), channel=channel,
-                    ip=request.remote, **fields)
+                    ip=request.remote if client else None, **fields)
 
 
 def _require_write_key(envelope: Envelope) -> None:
     """A call with no write key anywhere is refused: Segment answers 400 to an empty key
     (reference/segment-wire-contract.md §2, analytics-go#205)."""
-    if envelope.header_write_key or isinstance(envelope.write_key, str) and envelope.write_key:
+    if envelope.header_write_key or (isinstance(envelope.write_key, str) and envelope.write_key):
         return
     for item in envelope.items:
         if isinstance(item, dict) and isinstance(item.get("writeKey"), str) and item["writeKey"]:
