@@ -190,32 +190,47 @@ async def slices(url: str, pid: int, total: int, slice_size: int) -> list[tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=8, help="length of each load run")
+    parser.add_argument("--seconds", type=int, default=6, help="length of each load run")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each server takes")
     parser.add_argument("--client", choices=("wrk", "python"),
                         default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args()
     print(f"segemu ingest benchmark  (load generator: {args.client}, {os.cpu_count()} CPUs, "
           f"{args.seconds}s per run)")
 
-    with tempfile.TemporaryDirectory() as workdir:
-        segemu = [sys.executable, "-m", "segemu", "run", "-p", "0", "--quiet",
-                  "--db", str(Path(workdir) / "db"), "--retention", "10000000"]
-        with serve(segemu) as (url, _pid):
-            batch = load(url, args.client, batch=100, connections=4, seconds=args.seconds)
-            single = load(url, args.client, batch=0, connections=32, seconds=args.seconds)
-        with serve([sys.executable, str(HERE / "bare_server.py")]) as (url, _pid):
-            bare_batch = load(url, args.client, batch=100, connections=4, seconds=args.seconds)
-            bare = load(url, args.client, batch=0, connections=32, seconds=args.seconds)
+    # This machine is shared and noisy: segemu and the ceiling take turns, several rounds, and
+    # each figure is the best round (the least disturbed one). Every round is printed too.
+    runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {"segemu": [], "bare": []}
+    for round_number in range(args.rounds):
+        for name in ("segemu", "bare"):
+            with tempfile.TemporaryDirectory() as workdir:
+                command = ([sys.executable, "-m", "segemu", "run", "-p", "0", "--quiet",
+                            "--db", str(Path(workdir) / "db"), "--retention", "10000000"]
+                           if name == "segemu" else [sys.executable, str(HERE / "bare_server.py")])
+                with serve(command) as (url, _pid):
+                    batched = load(url, args.client, batch=100, connections=4,
+                                   seconds=args.seconds)
+                    single = load(url, args.client, batch=0, connections=32,
+                                  seconds=args.seconds)
+            runs[name].append((batched, single))
+            print(f"  round {round_number + 1} {name:>6}: batch {batched['rps'] * 100:>9,.0f} "
+                  f"events/s, single {single['rps']:>7,.0f} req/s "
+                  f"(p50 {single['p50']:.2f} ms, p99 {single['p99']:.2f} ms)")
+
+    def best(name: str, which: int) -> dict[str, float]:
+        return max((run[which] for run in runs[name]), key=lambda figures: figures["rps"])
+
+    batch, single = best("segemu", 0), best("segemu", 1)
+    bare_batch, bare = best("bare", 0), best("bare", 1)
 
     print()
-    print(f"{'':32}{'segemu':>14}{'bare aiohttp':>16}{'ratio':>8}")
+    print(f"{'best round':32}{'segemu':>14}{'bare aiohttp':>16}{'ratio':>8}")
     print(f"{'batch ingest, events/s':32}{batch['rps'] * 100:>14,.0f}"
           f"{bare_batch['rps'] * 100:>16,.0f}{batch['rps'] / bare_batch['rps']:>8.0%}")
     print(f"{'single /v1/track, requests/s':32}{single['rps']:>14,.0f}{bare['rps']:>16,.0f}"
           f"{single['rps'] / bare['rps']:>8.0%}")
     print(f"{'single, p50 latency ms':32}{single['p50']:>14.2f}{bare['p50']:>16.2f}")
     print(f"{'single, p99 latency ms':32}{single['p99']:>14.2f}{bare['p99']:>16.2f}")
-
     print()
     print("events/s per 10k-event slice, 100-event batches, 4 connections, durable store:")
     with tempfile.TemporaryDirectory() as workdir:

@@ -80,7 +80,7 @@ def _decompress(data: bytes, encoding: str, limit: int, what: str) -> bytes:
 
 def parse_json_object(data: bytes) -> dict[str, Any]:
     """Browsers send JSON as text/plain, so the Content-Type is never looked at."""
-    if not data.strip():
+    if not data:
         raise BodyError("invalid_json", "body is empty; expected a JSON object")
     try:
         parsed = orjson.loads(data)

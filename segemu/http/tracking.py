@@ -49,8 +49,9 @@ EMPTY_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAA
 
 
 def _success(request: web.Request) -> web.Response:
-    return web.Response(body=SUCCESS, content_type="application/json",
-                        headers=cors_headers(request))
+    headers = cors_headers(request)
+    headers["Content-Type"] = "application/json"  # cheaper than content_type=, which parses
+    return web.Response(body=SUCCESS, headers=headers)
 
 
 def _refused(request: web.Request, emulator: Emulator, error: BodyError) -> web.Response:
