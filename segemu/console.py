@@ -32,7 +32,7 @@ async def serve(config: Config) -> None:
     try:
         server = await start_server(emulator, config.host, config.port)
     except OSError as exc:
-        emulator.store.close()
+        await emulator.close()  # idempotent: the failed start may have closed it already
         hint = " (use -p 0 to pick a free port)" if config.port else ""
         raise click.ClickException(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}{hint}"
