@@ -11,7 +11,7 @@ import click
 
 from segemu import __version__
 from segemu.config import Config
-from segemu.emulator import Emulator
+from segemu.emulator import create_emulator
 from segemu.gcpolicy import collect_periodically
 from segemu.http.server import start_server
 from segemu.message import Record
@@ -21,7 +21,7 @@ from segemu.storage import StorageError
 async def serve(config: Config) -> None:
     """Run until SIGINT or SIGTERM; then stop listening, and flush and close the store."""
     try:
-        emulator = Emulator(config)
+        emulator = create_emulator(config)
     except StorageError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in emulator.store.problems:

@@ -18,7 +18,7 @@ from typing import Any
 
 from segemu import __version__
 from segemu.config import Config, load_config
-from segemu.message import Envelope, Record, format_timestamp
+from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
 from segemu.query import EventFilter, select
 from segemu.store import EventStore
@@ -124,8 +124,7 @@ class Emulator:
             "stored": len(self.store),
             "pendingWrite": self.store.pending,
             "evicted": self.store.evicted,
-            "byStatus": {status: statuses[status] for status in ("accepted", "rejected",
-                                                                  "duplicate")},
+            "byStatus": {status: statuses[status] for status in STATUSES},
             "byType": dict(types),
             "byWriteKey": dict(write_keys),
             "requests": self.counters.requests,

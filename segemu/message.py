@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 EVENT_TYPES: tuple[str, ...] = ("identify", "track", "page", "screen", "group", "alias")
 
@@ -21,7 +21,7 @@ EVENT_TYPES: tuple[str, ...] = ("identify", "track", "page", "screen", "group", 
 MAX_MESSAGE_ID_LENGTH = 100
 
 Status = Literal["accepted", "rejected", "duplicate"]
-STATUSES: tuple[str, ...] = ("accepted", "rejected", "duplicate")
+STATUSES: tuple[str, ...] = get_args(Status)
 Channel = Literal["client", "server"]
 
 

@@ -74,9 +74,6 @@ class EventStore:
         while len(self._records) > self.retention:
             self._evict_oldest()
 
-    def get(self, record_id: int) -> Record | None:
-        return self._records.get(record_id)
-
     def with_message_id(self, message_id: str) -> list[Record]:
         """Every stored record that carried this messageId: the original first, then retries."""
         return [self._records[i] for i in self._by_message_id.get(message_id, ())]
@@ -92,9 +89,6 @@ class EventStore:
         """The records of one write key, newest first, through its index."""
         for record_id in reversed(self._by_write_key.get(write_key, {})):
             yield self._records[record_id]
-
-    def write_keys(self) -> list[str | None]:
-        return [key for key, ids in self._by_write_key.items() if ids]
 
     def reset_all(self) -> int:
         removed = len(self._records)

@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from segemu import __version__
@@ -55,18 +54,13 @@ class Process:
         return "".join(self.banner) + out, err
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path
-
-
 def batch(start: int, count: int) -> dict[str, Any]:
     return {"batch": [{"type": "track", "event": "Signed Up", "userId": f"u{i}",
                        "messageId": f"msg-{i}"} for i in range(start, start + count)]}
 
 
-def test_sigterm_then_restart_keeps_every_event(workdir: Path) -> None:
-    first = Process("-p", "0", cwd=workdir)
+def test_sigterm_then_restart_keeps_every_event(tmp_path: Path) -> None:
+    first = Process("-p", "0", cwd=tmp_path)
     for start in range(0, 300, 100):
         assert first.post("/v1/batch", batch(start, 100)) == 200
     out, err = first.stop(signal.SIGTERM)
@@ -74,9 +68,9 @@ def test_sigterm_then_restart_keeps_every_event(workdir: Path) -> None:
     assert "segemu stopped; 300 events kept in .segemu/db" in out
     # One readable line per event while running.
     assert 'accepted  track    "Signed Up"' in out
-    assert (workdir / ".segemu" / "db").is_dir()
+    assert (tmp_path / ".segemu" / "db").is_dir()
 
-    second = Process("-p", "0", cwd=workdir)
+    second = Process("-p", "0", cwd=tmp_path)
     assert "(300 loaded)" in "".join(second.banner)
     listed = second.get("/_segemu/events?limit=1000")
     assert sorted(e["messageId"] for e in listed["events"]) == sorted(
@@ -85,8 +79,8 @@ def test_sigterm_then_restart_keeps_every_event(workdir: Path) -> None:
     assert second.popen.returncode == 0
 
 
-def test_sigkill_leaves_a_database_that_opens(workdir: Path) -> None:
-    first = Process("-p", "0", cwd=workdir)
+def test_sigkill_leaves_a_database_that_opens(tmp_path: Path) -> None:
+    first = Process("-p", "0", cwd=tmp_path)
     for start in range(0, 1000, 100):
         first.post("/v1/batch", batch(start, 100))
     assert first.post("/_segemu/flush", {}) == 200
@@ -96,7 +90,7 @@ def test_sigkill_leaves_a_database_that_opens(workdir: Path) -> None:
     first.popen.kill()
     first.popen.communicate(timeout=10)
 
-    second = Process("-p", "0", cwd=workdir)
+    second = Process("-p", "0", cwd=tmp_path)
     out, err = second.stop()
     assert second.popen.returncode == 0
     assert "Traceback" not in err
@@ -105,13 +99,13 @@ def test_sigkill_leaves_a_database_that_opens(workdir: Path) -> None:
     assert 1000 <= stored <= 1500
 
 
-def test_corrupt_database_gets_a_warning_not_a_traceback(workdir: Path) -> None:
-    first = Process("-p", "0", cwd=workdir)
+def test_corrupt_database_gets_a_warning_not_a_traceback(tmp_path: Path) -> None:
+    first = Process("-p", "0", cwd=tmp_path)
     first.post("/v1/batch", batch(0, 10))
     first.stop()
-    chunk = workdir / ".segemu" / "db" / "events_000000.json"
+    chunk = tmp_path / ".segemu" / "db" / "events_000000.json"
     chunk.write_bytes(chunk.read_bytes()[:50])
-    second = Process("-p", "0", cwd=workdir)
+    second = Process("-p", "0", cwd=tmp_path)
     _, err = second.stop()
     assert "warning: " in err
     assert "is truncated or corrupt" in err
@@ -119,19 +113,19 @@ def test_corrupt_database_gets_a_warning_not_a_traceback(workdir: Path) -> None:
     assert second.popen.returncode == 0
 
 
-def test_memory_db_and_env_config(workdir: Path) -> None:
-    (workdir / "segemu.toml").write_text('db = ":memory:"\n')
-    process = Process("-p", "0", "--quiet", cwd=workdir)
+def test_memory_db_and_env_config(tmp_path: Path) -> None:
+    (tmp_path / "segemu.toml").write_text('db = ":memory:"\n')
+    process = Process("-p", "0", "--quiet", cwd=tmp_path)
     assert "events are kept in memory" in "".join(process.banner)
     process.post("/v1/track", {"event": "X", "userId": "u"})
     out, _ = process.stop()
-    assert not (workdir / ".segemu").exists()
+    assert not (tmp_path / ".segemu").exists()
     assert '"X"' not in out  # --quiet prints no per-event line
 
 
-def test_config_mistake_is_one_clear_line(workdir: Path) -> None:
-    (workdir / "segemu.toml").write_text("prot = 1\n")
-    result = subprocess.run([sys.executable, "-m", "segemu", "run"], cwd=workdir,
+def test_config_mistake_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "segemu.toml").write_text("prot = 1\n")
+    result = subprocess.run([sys.executable, "-m", "segemu", "run"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert "Error: " in result.stderr
@@ -139,25 +133,25 @@ def test_config_mistake_is_one_clear_line(workdir: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_port_in_use_is_explained(workdir: Path) -> None:
+def test_port_in_use_is_explained(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "segemu", "run", "-p", str(port), "--db", ":memory:"],
-            cwd=workdir, capture_output=True, text=True, timeout=30)
+            cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "use -p 0 to pick a free port" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_db_pointing_at_a_file(workdir: Path) -> None:
-    (workdir / "events.json").write_text("{}")
+def test_db_pointing_at_a_file(tmp_path: Path) -> None:
+    (tmp_path / "events.json").write_text("{}")
     result = subprocess.run(
         [sys.executable, "-m", "segemu", "run", "-p", "0", "--db", "events.json"],
-        cwd=workdir, capture_output=True, text=True, timeout=30)
+        cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert "is a file; --db takes a directory" in result.stderr
 
