@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
 import click
 
 from segemu import __version__
 from segemu.config import DEFAULT_DB, DEFAULT_PORT, MEMORY_DB, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from segemu.testing.client import SegemuClient
+
+P = ParamSpec("P")
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,6 +62,156 @@ def run(host: str | None, port: int | None, db: str | None, retention: int | Non
     from segemu.console import serve
 
     asyncio.run(serve(config))
+
+
+# -- commands for any test runner, against a running emulator ---------------------------------
+
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+
+def _url_option(function: FC) -> FC:
+    function = click.option("--write-key", "-k", metavar="KEY",
+                            help="Only this source's calls.  [default: every source]")(function)
+    return click.option("--url", envvar="SEGEMU_URL", default=DEFAULT_URL, show_default=True,
+                        metavar="URL", help="The running segemu (env SEGEMU_URL).")(function)
+
+
+def _where_option(required: bool = False) -> Callable[[FC], FC]:
+    return click.option("--where", "-w", "where", metavar="QUERY", required=required,
+                        callback=_check_query,
+                        help='A query, e.g. \'type:track event:"Order Completed"\'.')
+
+
+def _check_query(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Parse here too, so a typo gets its caret at once, before any network call."""
+    if value:
+        from segemu.query import QueryError, parse_query
+
+        try:
+            parse_query(value)
+        except QueryError as exc:
+            raise click.UsageError(f"--where: {exc}", ctx) from None
+    return value
+
+
+def _client(url: str, write_key: str | None) -> SegemuClient:
+    from segemu.testing.client import SegemuClient
+
+    return SegemuClient(url, write_key)
+
+
+def _print(records: list[Any], as_json: bool) -> None:
+    if as_json:
+        import json
+
+        click.echo(json.dumps(records, indent=2))
+        return
+    from segemu.lines import format_line
+
+    for record in records:
+        click.echo(format_line(record))
+
+
+def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
+    """A control-API failure (unreachable, bad query) is one line and exit status 2."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from segemu.testing.api import ControlApiError
+
+        try:
+            return function(*args, **kwargs)
+        except ControlApiError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@cli.command()
+@_url_option
+@_where_option()
+@click.option("-n", "--limit", type=click.IntRange(1), default=20, show_default=True,
+              help="The last N matching calls.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON array.")
+@_fail_on_api_error
+def events(url: str, write_key: str | None, where: str | None, limit: int,
+           as_json: bool) -> None:
+    """Print stored calls, oldest first."""
+    _print(_client(url, write_key).events(where, limit=limit), as_json)
+
+
+@cli.command()
+@_url_option
+@_where_option()
+@click.option("-n", "--backlog", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="Print the last N matching calls first.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON record per line.")
+@_fail_on_api_error
+def tail(url: str, write_key: str | None, where: str | None, backlog: int,
+         as_json: bool) -> None:
+    """Print calls as they arrive, until Ctrl-C. Survives restarts of segemu."""
+    import contextlib
+
+    from segemu.tailing import follow
+
+    with contextlib.suppress(KeyboardInterrupt):
+        follow(url, write_key, where, backlog, as_json)
+
+
+@cli.command()
+@_url_option
+@_where_option(required=True)
+@click.option("-c", "--count", type=click.IntRange(1), default=1, show_default=True,
+              help="Wait for at least N matching calls.")
+@click.option("-t", "--timeout", type=click.FloatRange(0, 300), default=10, show_default=True,
+              help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matching records as JSON.")
+@_fail_on_api_error
+def wait(url: str, write_key: str | None, where: str, count: int, timeout: float,
+         as_json: bool) -> None:
+    """Wait until calls matching --where arrive; exit status 1 on timeout.
+
+    The server answers within milliseconds of the matching call (a long-poll, no polling).
+    """
+    from segemu.testing.api import WaitTimeout
+
+    try:
+        found = _client(url, write_key).wait_for(where, count, timeout)
+    except WaitTimeout as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    _print(found, as_json)
+
+
+@cli.command(name="assert")
+@_url_option
+@_where_option(required=True)
+@click.option("-c", "--count", type=click.IntRange(0), metavar="N",
+              help="Exactly N matching calls.  [default: at least 1]")
+@click.option("--at-least", type=click.IntRange(1), default=1, metavar="N",
+              help="At least N matching calls.")
+@click.option("-t", "--timeout", type=click.FloatRange(0, 300), default=0, show_default=True,
+              help="Seconds to wait for enough matching calls first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@_fail_on_api_error
+def assert_(url: str, write_key: str | None, where: str, count: int | None, at_least: int,
+            timeout: float, as_json: bool) -> None:
+    """Check that calls matching --where arrived: exit status 0 if so, 1 with the nearest
+    misses if not."""
+    from segemu.testing import expect
+
+    spec = expect.matching(where, times=count, at_least=at_least)
+    spec["description"] = f"segemu assert --where {where!r}"
+    verdict = _client(url, write_key).verdict(spec, timeout)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(verdict, indent=2))
+    else:
+        click.echo(verdict["message"], err=not verdict["passed"])
+    sys.exit(0 if verdict["passed"] else 1)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
@@ -14,6 +14,7 @@ from segemu.config import Config
 from segemu.emulator import create_emulator
 from segemu.gcpolicy import collect_periodically
 from segemu.http.server import start_server
+from segemu.lines import format_line
 from segemu.message import Record
 from segemu.storage import StorageError
 
@@ -90,26 +91,3 @@ class LinePrinter:
         while True:
             await asyncio.sleep(self.INTERVAL)
             self.write_out()
-
-
-def format_line(record: Record) -> str:
-    event: dict[str, Any] = record["event"]
-    kind = record["type"] or "?"
-    if kind == "track":
-        name = event.get("event")
-    elif kind in ("page", "screen"):
-        name = event.get("name")
-    elif kind == "group":
-        name = event.get("groupId")
-    elif kind == "alias":
-        name = f"{event.get('previousId')} -> {event.get('userId')}"
-    else:
-        name = None
-    label = f'"{name}"' if isinstance(name, str) and kind != "alias" else (name or "")
-    who = (f"userId={event['userId']}" if event.get("userId")
-           else f"anonymousId={event['anonymousId']}" if event.get("anonymousId") else "no user")
-    line = (f"{record['receivedAt'][11:23]}  {record['status']:<9} {kind:<8} {label:<30} "
-            f"{who}  key={record['writeKey'] or '-'}")
-    if record["status"] != "accepted" and record["reason"]:
-        line += f"  ({record['reason']})"
-    return line.rstrip()

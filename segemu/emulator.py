@@ -18,6 +18,7 @@ from typing import Any
 
 from segemu import __version__
 from segemu.config import Config, load_config
+from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
 from segemu.query import EventFilter, select
@@ -28,6 +29,8 @@ log = logging.getLogger("segemu")
 Subscriber = Callable[[list[Record]], None]
 # How many refused requests (400s) the summary keeps, newest last.
 REQUEST_ERRORS_KEPT = 50
+# How many verdicts of assertions made through the control API are kept for the inspector.
+VERDICTS_KEPT = 200
 
 
 @dataclass(slots=True)
@@ -44,6 +47,15 @@ class Counters:
     refused: int = 0
 
 
+@dataclass(slots=True)
+class _Waiter:
+    """Someone awaiting `needed` more records that satisfy `matches` (a test's wait_for)."""
+
+    matches: Callable[[Record], bool]
+    needed: int
+    done: asyncio.Future[None]
+
+
 class Emulator:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -53,6 +65,9 @@ class Emulator:
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
+        self._waiters: list[_Waiter] = []
+        # (when, verdict) of assertions test suites made, newest last: the TUI shows them.
+        self.verdicts: deque[tuple[str, Verdict]] = deque(maxlen=VERDICTS_KEPT)
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -66,7 +81,23 @@ class Emulator:
                 subscriber(records)
             except Exception:  # a broken subscriber must not break ingest
                 log.exception("subscriber %r failed", subscriber)
+        if self._waiters:
+            self._wake(records)
         return records
+
+    def _wake(self, records: list[Record]) -> None:
+        # Runs inside the ingest call, so a waiter resumes on the loop's next turn: the
+        # wake-up latency of wait_for is one loop iteration, not a polling interval.
+        for waiter in list(self._waiters):
+            try:
+                waiter.needed -= sum(1 for record in records if waiter.matches(record))
+            except Exception:
+                log.exception("a wait condition failed; releasing its waiter")
+                waiter.needed = 0
+            if waiter.needed <= 0:
+                self._waiters.remove(waiter)
+                if not waiter.done.done():
+                    waiter.done.set_result(None)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` with the records of every call; returns the unsubscribe function."""
@@ -102,6 +133,58 @@ class Emulator:
         else:
             source = self.store.newest_first()
         return select(source, where, limit)
+
+    def scope(self, write_key: str | None) -> list[Record]:
+        """Every stored record of one write key (all of them for None), newest first."""
+        return self.events(EventFilter(write_key=write_key))
+
+    async def wait_for(self, where: EventFilter, count: int = 1,
+                       timeout: float = 5.0) -> list[Record]:
+        """Wait until at least `count` stored records match; returns the matching records,
+        newest first, which are fewer than `count` if `timeout` ran out first."""
+        await self._wait_until(where.matches, count - len(self.events(where, count)), timeout)
+        return self.events(where)
+
+    async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
+        """Evaluate an expectation, first waiting up to `timeout` for enough matching events.
+
+        Waiting stops as soon as `expectation.needed` events match; an expectation of zero
+        events (assert_no_events) is judged at once, since waiting could only make it fail
+        later.
+        """
+        if timeout > 0 and expectation.needed > 0:
+            present = sum(1 for r in self.scope(expectation.write_key) if expectation.matches(r))
+            write_key = expectation.write_key
+
+            def matches(record: Record) -> bool:
+                in_scope = write_key is None or record["writeKey"] == write_key
+                return in_scope and expectation.matches(record)
+
+            await self._wait_until(matches, expectation.needed - present, timeout)
+        verdict = evaluate(expectation, self.scope(expectation.write_key))
+        self.verdicts.append((format_timestamp(datetime.now(UTC)), verdict))
+        return verdict
+
+    async def _wait_until(self, matches: Callable[[Record], bool], needed: int,
+                          timeout: float) -> None:
+        if needed <= 0 or timeout <= 0 or self._closed:
+            return
+        waiter = _Waiter(matches, needed, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def release_waiters(self) -> None:
+        """Wake every waiter now (shutting down): each answers with what it has."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done.done():
+                waiter.done.set_result(None)
 
     def reset(self, write_key: str | None = None) -> int:
         if write_key is None:
@@ -147,6 +230,7 @@ class Emulator:
         if self._closed:
             return
         self._closed = True
+        self.release_waiters()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

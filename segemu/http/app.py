@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from segemu.emulator import Emulator
-from segemu.http import control, tracking
+from segemu.http import control, openapi, stream, tracking, waits
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import not_found, preflight
 
@@ -23,9 +23,18 @@ def create_app(emulator: Emulator) -> web.Application:
         yield
         await emulator.close()
 
+    async def release_waiters(app: web.Application) -> None:
+        # on_shutdown runs before aiohttp waits for requests in flight: a long-poll answers
+        # now with what it has, instead of holding the stop up.
+        emulator.release_waiters()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(release_waiters)
     tracking.setup_routes(app)
     control.setup_routes(app)
+    waits.setup_routes(app, control.PREFIX)
+    stream.setup_routes(app, control.PREFIX)
+    openapi.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

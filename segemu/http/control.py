@@ -13,65 +13,21 @@ from aiohttp import web
 
 from segemu import __version__
 from segemu.http.keys import EMULATOR
+from segemu.http.params import ParamError, event_filter, int_param
 from segemu.http.responses import error_response, json_response
-from segemu.message import STATUSES, parse_timestamp
-from segemu.query import EventFilter
 
 PREFIX = "/_segemu"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-class QueryError(Exception):
-    pass
-
-
-def _int_param(request: web.Request, name: str, default: int | None, low: int,
-               high: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise QueryError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _filter(request: web.Request) -> EventFilter:
-    query = request.query
-    status = query.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise QueryError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-    bounds = {}
-    for name in ("since", "until"):
-        raw = query.get(name)
-        if raw:
-            moment = parse_timestamp(raw)
-            if moment is None:
-                raise QueryError(f"{name} must be an ISO-8601 timestamp, got {raw!r}")
-            bounds[name] = moment
-    return EventFilter(
-        type=query.get("type") or None,
-        event=query.get("event") or None,
-        user_id=query.get("userId") or None,
-        anonymous_id=query.get("anonymousId") or None,
-        write_key=query.get("writeKey") or None,
-        status=status,
-        before_id=_int_param(request, "before", None, 1, 2**62),
-        **bounds,
-    )
-
-
 async def list_events(request: web.Request) -> web.Response:
-    """GET /_segemu/events?type=&event=&userId=&anonymousId=&writeKey=&status=&since=&until=
-    &limit=&before="""
+    """GET /_segemu/events?q=&type=&event=&userId=&anonymousId=&writeKey=&status=&since=
+    &until=&limit=&before="""
     try:
-        where = _filter(request)
-        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    except QueryError as exc:
+        where = event_filter(request)
+        limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
     assert limit is not None
     found = request.app[EMULATOR].events(where, limit + 1)

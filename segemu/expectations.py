@@ -1,0 +1,405 @@
+"""Expectations about received events, and verdicts that explain themselves.
+
+One evaluator serves every surface: the pytest fixtures, `POST /_segemu/assert` (so Cypress,
+Playwright or Jest suites get the same failure messages), `segemu assert`, and the TUI's
+expectations panel. An expectation travels as JSON:
+
+    {"type": "track", "where": "context.library.name:analytics-python",
+     "fields": {"event": "Order Completed", "properties": {"revenue": 99.99}},
+     "exact": false, "times": null, "atLeast": 1, "writeKey": "..."}
+
+`fields` holds expected values by path into the normalized event. They match as a subset by
+default: an expected object matches an actual object that has at least its keys; `exact` makes
+`properties` and `traits` match only with no extra keys. Values may be matchers, objects with one
+`$` key: `{"$any": true}`, `{"$anyString": true}`, `{"$regex": "..."}`,
+`{"$approx": 9.99, "rel": 1e-6, "abs": 1e-12}`, `{"$absent": true}`.
+
+Only accepted records satisfy an expectation unless it names another `status`: Segment drops
+rejected calls and duplicates, so an event that "arrived" as one of those did not really
+arrive. They still show up as near misses, with their reason, because that is exactly what a
+developer needs to see.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from segemu.message import EVENT_TYPES, STATUSES, Record
+from segemu.query import MATCH_ALL, Query, QueryError, parse_query
+
+# How many near misses a failed verdict shows.
+NEAREST_SHOWN = 3
+# Fields whose objects `exact` compares without allowing extra keys.
+EXACT_FIELDS: Final = ("properties", "traits")
+# Fields that name the event; a mismatch there weighs double when ranking near misses.
+NAME_FIELDS: Final = frozenset({"event", "name"})
+MATCHER_KEYS: Final = ("$any", "$anyString", "$regex", "$approx", "$absent")
+
+
+class ExpectationError(ValueError):
+    """An expectation that cannot be evaluated: a client's mistake, answered with a 400."""
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Final = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    path: str
+    expected: Any
+    actual: Any
+    # 0 for a near miss (a typo), 1 for a plain mismatch: ranks the nearest misses.
+    cost: float = 1.0
+
+    def describe(self) -> str:
+        actual = "missing" if self.actual is MISSING else _show(self.actual)
+        if self.expected is MISSING:
+            return f"{self.path}: not expected (exact match), got {actual}"
+        return f"{self.path}: expected {_show_expected(self.expected)}, got {actual}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path,
+                "expected": None if self.expected is MISSING else self.expected,
+                "actual": None if self.actual is MISSING else self.actual,
+                "missing": self.actual is MISSING,
+                "message": self.describe()}
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    type: str | None = None
+    where: Query = MATCH_ALL
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    exact: bool = False
+    # Exactly this many matching events; when None, at least `at_least`.
+    times: int | None = None
+    at_least: int = 1
+    write_key: str | None = None
+    # Which records count: "accepted" (the default), "rejected", "duplicate" or "any".
+    status: str = "accepted"
+    # How the caller wrote it, e.g. "assert_tracked('Order Completed')", for the message.
+    description: str | None = None
+
+    @property
+    def needed(self) -> int:
+        """How many matching events make waiting worthwhile."""
+        return self.times if self.times is not None else self.at_least
+
+    def matches(self, record: Record) -> bool:
+        return ((self.status == "any" or record["status"] == self.status)
+                and (self.type is None or record["type"] == self.type)
+                and self.where.matches(record)
+                and not self.differences(record))
+
+    def differences(self, record: Record) -> list[Difference]:
+        """What keeps `record` from matching `fields` (status and type are checked apart)."""
+        found: list[Difference] = []
+        for path, expected in self.fields.items():
+            actual = _lookup(record["event"], path)
+            exact = self.exact and path in EXACT_FIELDS
+            found.extend(_diff(expected, actual, path, exact))
+        return found
+
+    def describe(self) -> str:
+        if self.description:
+            return self.description
+        parts = [self.type or "event"]
+        if self.where is not MATCH_ALL and self.where.text.strip():
+            parts.append(f"matching {self.where.text!r}")
+        for path, value in self.fields.items():
+            parts.append(f"{path}={_show_expected(value)}")
+        return " ".join(parts)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Expectation:
+        if not isinstance(data, dict):
+            raise ExpectationError("the expectation must be a JSON object")
+        unknown = set(data) - {"type", "where", "q", "fields", "exact", "times", "atLeast",
+                               "count", "writeKey", "description", "timeout",
+                               "status"}
+        if unknown:
+            raise ExpectationError(f"unknown field(s) in the expectation: "
+                                   f"{', '.join(sorted(unknown))}")
+        kind = data.get("type")
+        if kind is not None and kind not in EVENT_TYPES:
+            raise ExpectationError(f"type must be one of {', '.join(EVENT_TYPES)}, got {kind!r}")
+        where_text = data.get("where", data.get("q")) or ""
+        if not isinstance(where_text, str):
+            raise ExpectationError("where must be a query string")
+        try:
+            where = parse_query(where_text)
+        except QueryError as exc:
+            raise ExpectationError(f"where: {exc}") from None
+        fields = data.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ExpectationError("fields must be an object of path: expected value")
+        for path, value in fields.items():
+            if not path or any(not part for part in path.split(".")):
+                raise ExpectationError(f"fields: {path!r} is not a dotted path")
+            _check_matchers(value, path)
+        times = data.get("times", data.get("count"))
+        at_least = data.get("atLeast", 1)
+        for name, value in (("times", times), ("atLeast", at_least)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 0):
+                raise ExpectationError(f"{name} must be a whole number >= 0, got {value!r}")
+        write_key = data.get("writeKey")
+        if write_key is not None and not isinstance(write_key, str):
+            raise ExpectationError("writeKey must be a string")
+        description = data.get("description")
+        if description is not None and not isinstance(description, str):
+            raise ExpectationError("description must be a string")
+        status = data.get("status", "accepted")
+        if status not in (*STATUSES, "any"):
+            raise ExpectationError(f"status must be one of {', '.join(STATUSES)} or any, "
+                                   f"got {status!r}")
+        return cls(type=kind, where=where, fields=fields, exact=bool(data.get("exact")),
+                   times=times, at_least=at_least, write_key=write_key or None,
+                   status=status, description=description)
+
+
+@dataclass(frozen=True, slots=True)
+class NearMiss:
+    record: Record
+    differences: list[Difference]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.record["id"], "messageId": self.record["messageId"],
+                "summary": summarize(self.record),
+                "differences": [d.to_json() for d in self.differences]}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    expectation: Expectation
+    passed: bool
+    matched: list[Record]
+    nearest: list[NearMiss]
+    # How many records were in scope (the write key's), to tell "nothing arrived" apart.
+    considered: int
+
+    @property
+    def message(self) -> str:
+        return _message(self)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"passed": self.passed, "expected": self.expectation.describe(),
+                "count": len(self.matched), "considered": self.considered,
+                "matched": [{"id": r["id"], "messageId": r["messageId"],
+                             "summary": summarize(r)} for r in self.matched],
+                "nearest": [miss.to_json() for miss in self.nearest],
+                "message": self.message}
+
+
+def evaluate(expectation: Expectation, records: Iterable[Record]) -> Verdict:
+    """Judge `records` (the scope, newest first) against `expectation`."""
+    scope = list(records)
+    matched = [r for r in scope if expectation.matches(r)]
+    if expectation.times is not None:
+        passed = len(matched) == expectation.times
+    else:
+        passed = len(matched) >= expectation.at_least
+    nearest: list[NearMiss] = []
+    if not passed and len(matched) < expectation.needed:
+        nearest = _nearest(expectation, [r for r in scope if not expectation.matches(r)])
+    matched.reverse()  # oldest first reads like the order the code sent them
+    return Verdict(expectation, passed, matched, nearest, len(scope))
+
+
+def _nearest(expectation: Expectation, candidates: list[Record]) -> list[NearMiss]:
+    ranked: list[tuple[float, int, NearMiss]] = []
+    for record in candidates:
+        if not expectation.where.matches(record):
+            continue
+        differences: list[Difference] = []
+        if expectation.status not in ("any", record["status"]):
+            differences.append(Difference("status", expectation.status, record["status"], 0.5))
+        if expectation.type is not None and record["type"] != expectation.type:
+            differences.append(Difference("type", expectation.type, record["type"], 2.0))
+        differences.extend(expectation.differences(record))
+        cost = sum(d.cost for d in differences)
+        ranked.append((cost, -record["id"], NearMiss(record, differences)))
+    ranked.sort(key=lambda entry: entry[:2])
+    return [miss for _, _, miss in ranked[:NEAREST_SHOWN]]
+
+
+# -- matching ------------------------------------------------------------------------------
+
+def _lookup(event: Mapping[str, Any], path: str) -> Any:
+    value: Any = event
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return MISSING
+    return value
+
+
+def _is_matcher(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) >= 1 and next(iter(value)) in MATCHER_KEYS
+
+
+def _check_matchers(value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        first = next(iter(value), None)
+        if isinstance(first, str) and first.startswith("$"):
+            if first not in MATCHER_KEYS:
+                raise ExpectationError(f"fields.{path}: unknown matcher {first!r}; known: "
+                                       f"{', '.join(MATCHER_KEYS)}")
+            _compile_matcher(value, path)
+            return
+        for key, inner in value.items():
+            _check_matchers(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _check_matchers(inner, f"{path}.{index}")
+
+
+def _compile_matcher(spec: Mapping[str, Any], path: str) -> Callable[[Any], bool]:
+    if "$any" in spec:
+        return lambda actual: actual is not MISSING
+    if "$absent" in spec:
+        return lambda actual: actual is MISSING or actual is None
+    if "$anyString" in spec:
+        return lambda actual: isinstance(actual, str)
+    if "$regex" in spec:
+        try:
+            pattern = re.compile(spec["$regex"])
+        except (re.error, TypeError) as exc:
+            raise ExpectationError(f"fields.{path}: bad $regex {spec['$regex']!r}: {exc}") from None
+        return lambda actual: isinstance(actual, str) and pattern.search(actual) is not None
+    target, rel, abs_ = spec.get("$approx"), spec.get("rel", 1e-6), spec.get("abs", 1e-12)
+    if not (_is_number(target) and _is_number(rel) and _is_number(abs_)):
+        raise ExpectationError(f"fields.{path}: $approx, rel and abs must be numbers")
+    close_to = float(target)  # type: ignore[arg-type]  # checked just above
+    return lambda actual: _is_number(actual) and math.isclose(actual, close_to,
+                                                              rel_tol=rel, abs_tol=abs_)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _equal(expected: Any, actual: Any) -> bool:
+    # JSON has one number type: 2 equals 2.0, but true is not 1.
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    return bool(expected == actual)
+
+
+def _diff(expected: Any, actual: Any, path: str, exact: bool) -> list[Difference]:
+    if _is_matcher(expected):
+        ok = _compile_matcher(expected, path)(actual)
+        return [] if ok else [Difference(path, expected, actual)]
+    if actual is MISSING:
+        return [Difference(path, expected, actual)]
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [Difference(path, expected, actual)]
+        found: list[Difference] = []
+        for key, inner in expected.items():
+            found.extend(_diff(inner, actual.get(key, MISSING), f"{path}.{key}", exact))
+        if exact:
+            found.extend(Difference(f"{path}.{key}", MISSING, actual[key])
+                         for key in actual if key not in expected)
+        return found
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return [Difference(path, expected, actual)]
+        return [d for index, (e, a) in enumerate(zip(expected, actual, strict=True))
+                for d in _diff(e, a, f"{path}.{index}", exact)]
+    if _equal(expected, actual):
+        return []
+    cost = 1.0
+    if isinstance(expected, str) and isinstance(actual, str):
+        # A typo ('Order Complted') ranks above a different event ('Product Viewed').
+        cost = 1.0 - difflib.SequenceMatcher(None, expected.lower(), actual.lower()).ratio()
+    if path in NAME_FIELDS:
+        cost *= 2  # the name says which event it is: a wrong one outweighs a wrong property
+    return [Difference(path, expected, actual, cost)]
+
+
+# -- messages ------------------------------------------------------------------------------
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = orjson.dumps(value, default=repr).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _show_expected(value: Any) -> str:
+    if _is_matcher(value):
+        key = next(iter(value))
+        if key == "$any":
+            return "any value"
+        if key == "$anyString":
+            return "any string"
+        if key == "$absent":
+            return "no value"
+        if key == "$regex":
+            return f"a string matching /{value['$regex']}/"
+        return f"≈ {value['$approx']}"
+    if isinstance(value, dict) and any(_is_matcher(v) for v in value.values()):
+        inner = ", ".join(f"{_show(k)}: {_show_expected(v)}" for k, v in value.items())
+        return "{" + inner + "}"
+    return _show(value)
+
+
+def summarize(record: Record) -> str:
+    """One line that names a record the way a developer thinks of it."""
+    event = record["event"]
+    name = event.get("event") or event.get("name")
+    who = event.get("userId") or event.get("anonymousId")
+    parts = [f"#{record['id']}", record["type"] or "(no type)"]
+    if isinstance(name, str) and name:
+        parts.append(repr(name))
+    if record["status"] != "accepted":
+        parts.append(f"[{record['status']}: {record['reason']}]")
+    if who:
+        parts.append(f"user={who}")
+    parts.append(f"at {record['receivedAt']}")
+    return " ".join(parts)
+
+
+def _wanted(expectation: Expectation) -> str:
+    if expectation.times is not None:
+        return f"exactly {expectation.times}"
+    return f"at least {expectation.at_least}"
+
+
+def _message(verdict: Verdict) -> str:
+    expectation = verdict.expectation
+    count = len(verdict.matched)
+    scope = f" for write key {expectation.write_key}" if expectation.write_key else ""
+    kind = f"{expectation.type} call" if expectation.type else "call"
+    plural = "" if expectation.needed == 1 else "s"
+    head = (f"{expectation.describe()}: expected {_wanted(expectation)} matching {kind}{plural}"
+            f", found {count} among {verdict.considered} received{scope}")
+    if verdict.passed:
+        return f"passed: {head}"
+    lines = [head]
+    if verdict.matched and (count > expectation.needed or expectation.times == 0):
+        lines.append("matching events:")
+        lines.extend(f"  {summarize(r)}" for r in verdict.matched[:10])
+    elif verdict.nearest:
+        lines.append("nearest misses:")
+        for miss in verdict.nearest:
+            lines.append(f"  {summarize(miss.record)}")
+            lines.extend(f"      {d.describe()}" for d in miss.differences)
+    elif verdict.considered == 0:
+        lines.append("no events were received at all: is the SDK pointed at segemu and "
+                     "flushed?")
+    return "\n".join(lines)

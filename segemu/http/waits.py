@@ -1,0 +1,75 @@
+"""Event-driven waits and assertions for test suites in any language.
+
+`GET /_segemu/wait` is a server-side long-poll: it answers within one loop turn of the event
+that satisfies it, so no test suite needs a polling loop. `POST /_segemu/assert` judges an
+expectation (segemu/expectations.py) and answers pass or fail with the nearest misses.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from aiohttp import web
+
+from segemu.expectations import Expectation, ExpectationError
+from segemu.http.keys import EMULATOR
+from segemu.http.params import ParamError, event_filter, float_param, int_param
+from segemu.http.responses import error_response, json_response
+
+# A long-poll longer than this is almost surely a mistake, and would pin a connection.
+MAX_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = 5.0
+# Events returned by a wait, newest first.
+WAIT_EVENTS_SHOWN = 100
+
+
+async def wait(request: web.Request) -> web.Response:
+    """GET /_segemu/wait?q=&writeKey=&count=1&timeout=5 (plus every /events filter)."""
+    try:
+        where = event_filter(request)
+        count = int_param(request, "count", 1, 1, 100_000)
+        timeout = float_param(request, "timeout", DEFAULT_TIMEOUT, 0.0, MAX_TIMEOUT)
+    except ParamError as exc:
+        return error_response(request, 400, "invalid_query", str(exc))
+    assert count is not None
+    started = time.perf_counter()
+    found = await request.app[EMULATOR].wait_for(where, count, timeout)
+    return json_response(request, {
+        "satisfied": len(found) >= count, "count": len(found), "wanted": count,
+        "waitedMs": round((time.perf_counter() - started) * 1000, 3),
+        "events": found[:WAIT_EVENTS_SHOWN],
+    })
+
+
+async def check(request: web.Request) -> web.Response:
+    """POST /_segemu/assert with an expectation; `timeout` (seconds) waits for it first."""
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        return error_response(request, 400, "invalid_json", f"body is not valid JSON: {exc}")
+    try:
+        expectation = Expectation.from_json(body)
+        timeout = body.get("timeout", 0)
+        if (not isinstance(timeout, int | float) or isinstance(timeout, bool)
+                or not 0 <= timeout <= MAX_TIMEOUT):
+            raise ExpectationError(f"timeout must be a number of seconds from 0 to "
+                                   f"{MAX_TIMEOUT:g}, got {timeout!r}")
+    except ExpectationError as exc:
+        return error_response(request, 400, "invalid_expectation", str(exc))
+    verdict = await request.app[EMULATOR].check(expectation, float(timeout))
+    return json_response(request, verdict.to_json())
+
+
+async def verdicts(request: web.Request) -> web.Response:
+    """GET /_segemu/assertions: the latest assertions made through the API, newest first."""
+    recent = reversed(request.app[EMULATOR].verdicts)
+    return json_response(request, {"assertions": [
+        {"at": at, **verdict.to_json()} for at, verdict in recent
+    ]})
+
+
+def setup_routes(app: web.Application, prefix: str) -> None:
+    app.router.add_get(f"{prefix}/wait", wait)
+    app.router.add_post(f"{prefix}/assert", check)
+    app.router.add_get(f"{prefix}/assertions", verdicts)

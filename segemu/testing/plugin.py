@@ -1,0 +1,323 @@
+"""The segemu pytest plugin, registered through the `pytest11` entry point.
+
+Fixtures:
+- `segemu`: for sync tests. A client of the session's emulator (started on first use, on a free
+  port, in a background thread), bound to a write key of the test's own: a test never sees
+  another test's events, and xdist workers share one emulator without colliding.
+- `segemu_async`: the same API, awaited, for async tests.
+- `segemu_emulator`: an Emulator in the test's own loop, no sockets (segemu.testing.local).
+- `segemu_session`: the session's server (`.url`), for wiring an app once per session.
+
+Options: `--segemu-url` (or ini `segemu_url`, or env SEGEMU_URL) uses an emulator already
+running, e.g. `segemu run` with its inspector open; `--segemu-no-autowire`,
+`--segemu-allow-network`, `--segemu-update-snapshots`, `--segemu-timeout`. The marker
+`@pytest.mark.segemu(write_key=..., autowire=..., **settings)` gives one test a fixed write key,
+or its own emulator with other settings.
+
+This module imports only pytest and the standard library at import time: pytest imports
+plugins at start-up, before coverage starts, and most test runs never use the fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from segemu.config import Config
+    from segemu.testing.aclient import AsyncSegemuClient
+    from segemu.testing.client import SegemuClient
+    from segemu.testing.local import LocalSegemu
+    from segemu.testing.snapshot import SnapshotStore
+    from segemu.testing.thread import ThreadedEmulator
+    from segemu.testing.wiring import NetworkGuard
+
+MARKER = "segemu"
+# Marker arguments that are not emulator settings.
+MARKER_OPTIONS = ("write_key", "autowire")
+SNAPSHOT_DIR = "__segemu_snapshots__"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    url: str | None
+    autowire: bool
+    guard: bool
+    wait_timeout: float
+    assert_timeout: float
+    update_snapshots: bool
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        worker_url = getattr(config, "workerinput", {}).get("segemu_url")
+        url = (config.getoption("segemu_url") or config.getini("segemu_url")
+               or os.environ.get("SEGEMU_URL") or worker_url or None)
+        return cls(
+            url=url,
+            autowire=(not config.getoption("segemu_no_autowire")
+                      and bool(config.getini("segemu_autowire"))),
+            guard=(not config.getoption("segemu_allow_network")
+                   and bool(config.getini("segemu_guard"))),
+            wait_timeout=float(config.getoption("segemu_timeout")
+                               or config.getini("segemu_timeout")),
+            assert_timeout=float(config.getini("segemu_assert_timeout")),
+            update_snapshots=bool(config.getoption("segemu_update_snapshots")),
+        )
+
+
+class SessionServer:
+    """The emulator a test session shares: one already running (`--segemu-url`), or one
+    started on first use in a background thread."""
+
+    def __init__(self, url: str | None) -> None:
+        self._url = url
+        self.threaded: ThreadedEmulator | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self.threaded = start_threaded({})
+            self._url = self.threaded.url
+        return self._url
+
+    def take_errors(self) -> list[str]:
+        return self.threaded.take_errors() if self.threaded is not None else []
+
+    def stop(self) -> None:
+        if self.threaded is not None:
+            self.threaded.stop()
+            self.threaded = None
+
+
+def start_threaded(settings: dict[str, Any]) -> ThreadedEmulator:
+    from segemu.testing.thread import ThreadedEmulator
+
+    return ThreadedEmulator(emulator_config(settings)).start()
+
+
+def emulator_config(settings: dict[str, Any]) -> Config:
+    from segemu.config import ConfigError, load_config
+
+    try:
+        return load_config({"db": ":memory:", **settings}, env={}, discover=False)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"@pytest.mark.segemu: {exc}") from None
+
+
+SETTINGS: pytest.StashKey[Settings] = pytest.StashKey()
+SESSION: pytest.StashKey[SessionServer] = pytest.StashKey()
+GUARD: pytest.StashKey[NetworkGuard] = pytest.StashKey()
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("segemu", "segemu (local Segment emulator)")
+    group.addoption("--segemu-url", metavar="URL",
+                    help="use the segemu already running at URL instead of starting one "
+                         "(also: ini segemu_url, env SEGEMU_URL)")
+    group.addoption("--segemu-no-autowire", action="store_true",
+                    help="do not point segment.analytics at the emulator")
+    group.addoption("--segemu-allow-network", action="store_true",
+                    help="let tests reach api.segment.io and cdn.segment.com")
+    group.addoption("--segemu-update-snapshots", action="store_true",
+                    help="write event snapshots instead of comparing with them")
+    group.addoption("--segemu-timeout", type=float, metavar="SECONDS",
+                    help="default timeout of wait_for (ini segemu_timeout; default 5)")
+    parser.addini("segemu_url", "URL of a running segemu to use", default="")
+    parser.addini("segemu_autowire", "point segment.analytics at the emulator", type="bool",
+                  default=True)
+    parser.addini("segemu_guard", "fail tests that reach Segment's real hosts", type="bool",
+                  default=True)
+    parser.addini("segemu_timeout", "default timeout of wait_for, in seconds", default="5")
+    parser.addini("segemu_assert_timeout",
+                  "seconds a positive assertion waits for its events", default="2")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(write_key=None, autowire=True, **settings): give this test a fixed write "
+        "key, no SDK wiring, or its own emulator with these settings (e.g. retention=10)",
+    )
+    settings = Settings.from_config(config)
+    config.stash[SETTINGS] = settings
+    config.stash[SESSION] = SessionServer(settings.url)
+    if settings.guard:
+        from segemu.testing.wiring import NetworkGuard
+
+        guard = NetworkGuard()
+        guard.install()
+        config.stash[GUARD] = guard
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION in config.stash:
+        config.stash[SESSION].stop()
+    if GUARD in config.stash:
+        config.stash[GUARD].uninstall()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, in the controller: every worker uses the controller's one emulator."""
+    node.workerinput["segemu_url"] = node.config.stash[SESSION].url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    guard = item.config.stash.get(GUARD, None)
+    if guard is not None:
+        guard.take_attempts()
+    result = yield
+    attempts = guard.take_attempts() if guard is not None else []
+    if attempts:
+        pytest.fail("this test tried to reach Segment itself: " + ", ".join(attempts)
+                    + "\nUse the segemu fixture's url, or pass --segemu-allow-network.",
+                    pytrace=False)
+    return result
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class MarkerOptions:
+    """What `@pytest.mark.segemu(...)` asks of one test."""
+
+    write_key: str
+    fixed_write_key: bool
+    autowire: bool
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def marker_options(request: pytest.FixtureRequest) -> MarkerOptions:
+    from segemu.testing.api import new_write_key
+
+    marker = request.node.get_closest_marker(MARKER)
+    arguments = dict(marker.kwargs) if marker is not None else {}
+    fixed = arguments.pop("write_key", None)
+    autowire = arguments.pop("autowire", request.config.stash[SETTINGS].autowire)
+    write_key = fixed or new_write_key(request.node.name, secrets.token_hex(4))
+    return MarkerOptions(write_key, fixed is not None, bool(autowire), arguments)
+
+
+def _snapshots(request: pytest.FixtureRequest) -> SnapshotStore:
+    """`tests/__segemu_snapshots__/test_shop/test_checkout[.name].json` for a test in
+    tests/test_shop.py."""
+    from segemu.testing.snapshot import SnapshotStore
+
+    test_file = Path(str(request.node.path))
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
+    return SnapshotStore(test_file.parent / SNAPSHOT_DIR / test_file.stem / safe,
+                         update=request.config.stash[SETTINGS].update_snapshots)
+
+
+@pytest.fixture(scope="session")
+def segemu_session(pytestconfig: pytest.Config) -> SessionServer:
+    """The session's emulator (started on first use): `.url` for wiring an app once."""
+    return pytestconfig.stash[SESSION]
+
+
+def _server_for(options: MarkerOptions, session: SessionServer
+                ) -> tuple[str, ThreadedEmulator | None]:
+    if options.settings:
+        dedicated = start_threaded(options.settings)
+        return dedicated.url, dedicated
+    return session.url, None
+
+
+def _fail_on_server_errors(errors: list[str]) -> None:
+    if errors:
+        pytest.fail("segemu's server failed while handling this test's requests:\n"
+                    + "\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def segemu(request: pytest.FixtureRequest,
+           segemu_session: SessionServer) -> Iterator[SegemuClient]:
+    """segemu for a sync test: `.url`, `.write_key`, `.events(q)`, `.wait_for(q, count)`,
+    `.assert_tracked(...)` and the other assertions, `.assert_snapshot()`."""
+    from segemu.testing.client import SegemuClient
+    from segemu.testing.wiring import SdkWiring
+
+    settings = request.config.stash[SETTINGS]
+    options = marker_options(request)
+    url, dedicated = _server_for(options, segemu_session)
+    wiring = SdkWiring() if options.autowire else None
+    client = SegemuClient(url, options.write_key, before_read=wiring.flush if wiring else None,
+                          wait_timeout=settings.wait_timeout,
+                          assert_timeout=settings.assert_timeout)
+    client.snapshots = _snapshots(request)
+    try:
+        if options.fixed_write_key:
+            client.reset()
+        if wiring is not None:
+            wiring.wire(url, options.write_key)
+        yield client
+    finally:
+        errors = (dedicated or segemu_session).take_errors()
+        if dedicated is not None:
+            dedicated.stop()
+    _fail_on_server_errors(errors)
+
+
+try:  # the async fixtures need pytest-asyncio (pytest-aiohttp brings it)
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
+    HAS_ASYNCIO = False
+else:
+    HAS_ASYNCIO = True
+
+if HAS_ASYNCIO:
+
+    @pytest_asyncio.fixture
+    async def segemu_async(request: pytest.FixtureRequest,
+                           segemu_session: SessionServer) -> AsyncIterator[AsyncSegemuClient]:
+        """The `segemu` fixture's API, awaited, for async tests."""
+        from segemu.testing.aclient import AsyncSegemuClient
+        from segemu.testing.wiring import SdkWiring
+
+        settings = request.config.stash[SETTINGS]
+        options = marker_options(request)
+        url, dedicated = _server_for(options, segemu_session)
+        wiring = SdkWiring() if options.autowire else None
+        client = AsyncSegemuClient(url, options.write_key,
+                                   before_read=wiring.flush if wiring else None,
+                                   wait_timeout=settings.wait_timeout,
+                                   assert_timeout=settings.assert_timeout)
+        client.snapshots = _snapshots(request)
+        try:
+            if options.fixed_write_key:
+                await client.reset()
+            if wiring is not None:
+                wiring.wire(url, options.write_key)
+            yield client
+        finally:
+            await client.aclose()
+            errors = (dedicated or segemu_session).take_errors()
+            if dedicated is not None:
+                dedicated.stop()
+        _fail_on_server_errors(errors)
+
+    @pytest_asyncio.fixture
+    async def segemu_emulator(request: pytest.FixtureRequest) -> AsyncIterator[LocalSegemu]:
+        """An Emulator in this test's loop, no sockets: `.emulator`, `.send(...)`, and the
+        same awaited API as `segemu_async`."""
+        from segemu.emulator import create_emulator
+        from segemu.testing.local import LocalSegemu
+
+        settings = request.config.stash[SETTINGS]
+        options = marker_options(request)
+        emulator = create_emulator(emulator_config(options.settings))
+        await emulator.start()
+        try:
+            yield LocalSegemu(emulator, options.write_key, wait_timeout=settings.wait_timeout,
+                              assert_timeout=settings.assert_timeout)
+        finally:
+            await emulator.close()
