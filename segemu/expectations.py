@@ -53,6 +53,8 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
+# The "expected" of a query term a record fails: the term itself says what was wanted.
+QUERY_TERM: Final = "(to match)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class Difference:
 
     def describe(self) -> str:
         actual = "missing" if self.actual is MISSING else _show(self.actual)
+        if self.expected is QUERY_TERM:
+            return f"{self.path}: no match" + ("" if self.actual is MISSING else f", got {actual}")
         if self.expected is MISSING:
             return f"{self.path}: not expected (exact match), got {actual}"
         return f"{self.path}: expected {_show_expected(self.expected)}, got {actual}"
@@ -221,9 +225,10 @@ def evaluate(expectation: Expectation, records: Iterable[Record]) -> Verdict:
 def _nearest(expectation: Expectation, candidates: list[Record]) -> list[NearMiss]:
     ranked: list[tuple[float, int, NearMiss]] = []
     for record in candidates:
-        if not expectation.where.matches(record):
-            continue
         differences: list[Difference] = []
+        for term in expectation.where.misses(record):
+            actual = term.getter(record) if term.getter is not None else MISSING
+            differences.append(Difference(f"where {term.text}", QUERY_TERM, actual))
         if expectation.status not in ("any", record["status"]):
             differences.append(Difference("status", expectation.status, record["status"], 0.5))
         if expectation.type is not None and record["type"] != expectation.type:

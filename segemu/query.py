@@ -437,6 +437,8 @@ class _Token:
     spelling: str  # as written, for messages: "-" and "NOT" are both NOT
     predicate: Predicate | None = None
     cost: int = 0
+    # For a field comparison: the field's value in a record, to explain a miss.
+    getter: Getter | None = None
 
 
 _OPERATORS = ("!=", ">=", "<=", ":", ">", "<", "~")  # longest first
@@ -566,7 +568,7 @@ class _Lexer:
         if op == "~" or (not value.quoted and "*" in value.text and value.text != "*"):
             cost += 2
         return _Token("term", start, text[start:end],
-                      _comparison(text, get, op, value), cost), end
+                      _comparison(text, get, op, value), cost, get), end
 
     def expect_separator(self, i: int) -> None:
         # Terms must be separated, so that `a"b"` or `event:"A"B` is never silently two terms.
@@ -577,6 +579,16 @@ class _Lexer:
 
 
 _Compiled = tuple[Predicate, int]  # the predicate and a rough cost, cheapest first in AND / OR
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One of the terms a whole query ANDs together, kept to explain why a record missed."""
+
+    text: str
+    predicate: Predicate
+    # The compared field's value, for a plain field comparison; None for anything else.
+    getter: Getter | None
 
 
 def _all(parts: list[_Compiled]) -> _Compiled:
@@ -628,6 +640,8 @@ class _Parser:
         self.tokens = _Lexer(text).tokens()
         self.index = 0
         self.depth = 0
+        # The top-level AND's terms (the whole query when it is an OR): see Query.misses.
+        self.terms: list[Term] = []
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -641,6 +655,8 @@ class _Parser:
         if self.peek().kind == "end":
             return None
         compiled = self.either()
+        if not self.terms:
+            self.terms = [Term(self.text.strip(), compiled[0], None)]
         token = self.peek()
         if token.kind == ")":
             raise QueryError("unmatched ')'", self.text, token.position)
@@ -654,12 +670,23 @@ class _Parser:
         return parts[0] if len(parts) == 1 else _any_of(parts)
 
     def both(self) -> _Compiled:
-        parts = [self.unary()]
+        top = self.depth == 0 and self.index == 0
+        terms = [self.explained(self.unary)]
         while self.peek().kind == "AND" or self.peek().kind in _STARTS_TERM:
             if self.peek().kind == "AND":
                 self.take()
-            parts.append(self.unary())
+            terms.append(self.explained(self.unary))
+        if top and self.peek().kind == "end":  # the whole query is this AND
+            self.terms = [term for term, _ in terms]
+        parts = [compiled for _, compiled in terms]
         return parts[0] if len(parts) == 1 else _all(parts)
+
+    def explained(self, parse: Callable[[], _Compiled]) -> tuple[Term, _Compiled]:
+        first, start = self.peek(), self.index
+        compiled = parse()
+        end = self.peek().position if self.peek().kind != "end" else len(self.text)
+        getter = first.getter if self.index == start + 1 else None  # a lone comparison
+        return Term(self.text[first.position:end].strip(), compiled[0], getter), compiled
 
     def unary(self) -> _Compiled:
         token = self.peek()
@@ -717,8 +744,15 @@ class Query:
     # No default: `Query("...")` must not quietly match everything; build with parse_query.
     _predicate: Predicate = field(repr=False, compare=False)
 
+    _terms: tuple[Term, ...] = field(default=(), repr=False, compare=False)
+
     def matches(self, record: Record) -> bool:
         return self._predicate(record)
+
+    def misses(self, record: Record) -> list[Term]:
+        """The terms of this query's top-level AND that `record` fails (the whole query, if it
+        is an OR): how far a record is from matching, for assertions' nearest misses."""
+        return [term for term in self._terms if not term.predicate(record)]
 
     def __str__(self) -> str:
         return self.text
@@ -726,8 +760,11 @@ class Query:
 
 def parse_query(text: str) -> Query:
     """Parse and compile `text` once; matching then never looks at the text again."""
-    compiled = _Parser(text).parse()
-    return Query(text, compiled[0] if compiled is not None else _everything)
+    parser = _Parser(text)
+    compiled = parser.parse()
+    if compiled is None:
+        return Query(text, _everything)
+    return Query(text, compiled[0], tuple(parser.terms))
 
 
 MATCH_ALL = parse_query("")

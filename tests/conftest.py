@@ -9,6 +9,9 @@ import pytest
 from segemu import create_emulator
 from segemu.http.server import RunningServer, start_server
 
+# The pytest plugin's own tests run pytest inside pytest.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 async def server() -> AsyncIterator[RunningServer]:
