@@ -3,6 +3,7 @@ imports the terminal UI."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -21,9 +22,31 @@ def test_lint_and_types_are_clean(tool: list[str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("module", ["segemu.http.app", "segemu.emulator", "segemu.console"])
-def test_core_and_http_never_import_textual(module: str) -> None:
+@pytest.mark.parametrize("module", ["segemu.http.app", "segemu.emulator", "segemu.console",
+                                    "segemu.testing.plugin", "segemu.testing.client"])
+def test_core_http_and_pytest_plugin_never_import_textual(module: str) -> None:
     code = f"import sys, {module}; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_pytest_plugin_imports_nothing_heavy_at_start_up() -> None:
+    # pytest imports every installed plugin at start-up, before coverage starts: the fixtures
+    # import the server only when a test uses one (style-and-ecosystem.md D.1).
+    code = ("import sys, segemu.testing.plugin; "
+            "print(sorted(m for m in ('aiohttp', 'tinydb', 'orjson', 'textual') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_no_test_sleeps_to_wait_for_events() -> None:
+    # Waits are event-driven (wait_for, the /wait long-poll); a sleep in a test is a flake.
+    sleep = re.compile(r"\b(time|asyncio)\.sleep\(")
+    sleepers = [f"{path.relative_to(ROOT)}:{number}"
+                for path in (ROOT / "tests").rglob("*.py")
+                for number, line in enumerate(path.read_text().splitlines(), 1)
+                if sleep.search(line) and "node_modules" not in path.parts]
+    assert sleepers == []
