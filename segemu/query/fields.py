@@ -1,0 +1,185 @@
+"""Fields of a record: shorthands, dotted paths resolved once to getters, the fan-out through
+lists, and the typed-value helpers (text form, numbers, globs) that comparisons share."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from segemu.message import Record
+
+Predicate = Callable[[Record], bool]
+Getter = Callable[[Record], Any]
+
+
+# -- values and paths ---------------------------------------------------------------------------
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+# A field that is absent; distinct from a field that is present and null.
+_MISSING: Any = _Missing()
+
+
+class _Fanout(list[Any]):
+    """The values a path reached through a list: the term matches if any of them does.
+
+    A distinct type from list, because `:*` and `:null` test a list value itself but look at
+    each value of a fan-out.
+    """
+
+    __slots__ = ()
+
+
+_Segment = tuple[str, int | None]  # (dict key, list index if the segment is a bare number)
+
+
+def _walk(root: Any, segments: tuple[_Segment, ...]) -> Any:
+    value = root
+    for n, (key, index) in enumerate(segments):
+        kind = type(value)
+        if kind is dict:
+            value = value.get(key, _MISSING)
+            if value is _MISSING:
+                return _MISSING
+        elif kind is list:
+            if index is None:
+                return _fan_out(value, segments[n:])
+            value = value[index] if index < len(value) else _MISSING
+            if value is _MISSING:
+                return _MISSING
+        else:
+            return _MISSING
+    return value
+
+
+def _fan_out(start: list[Any], segments: tuple[_Segment, ...]) -> _Fanout:
+    """The slow path of _walk, for a path that goes through a list: one segment at a time over
+    every value reached so far; under a plain (non-index) segment a list stands for its elements,
+    at any depth."""
+    current: list[Any] = start
+    for key, index in segments:
+        following: list[Any] = []
+        pending: list[Any] | None = current
+        while pending:
+            nested: list[Any] | None = None
+            for value in pending:
+                kind = type(value)
+                if kind is dict:
+                    following.append(value.get(key, _MISSING))
+                elif kind is list:
+                    if index is None:
+                        nested = nested or []
+                        nested.extend(value)
+                    else:
+                        following.append(value[index] if index < len(value) else _MISSING)
+                else:
+                    following.append(_MISSING)
+            pending = nested
+        current = following
+    return _Fanout(current)
+
+
+def _record_field(key: str) -> Getter:
+    def get(record: Record) -> Any:
+        return record.get(key, _MISSING)
+    return get
+
+
+def _event_field(key: str) -> Getter:
+    def get(record: Record) -> Any:
+        return record["event"].get(key, _MISSING)
+    return get
+
+
+_SHORTHANDS: dict[str, Getter] = {
+    **{name: _record_field(name)
+       for name in ("type", "status", "reason", "route", "receivedAt", "id", "writeKey",
+                    "messageId")},
+    "source": _record_field("writeKey"),
+    **{name: _event_field(name)
+       for name in ("event", "name", "groupId", "previousId", "userId", "anonymousId")},
+    "user": _event_field("userId"),
+    "anon": _event_field("anonymousId"),
+}
+
+
+def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
+    """Resolve a field once, at parse time, to a function of the record, and its cost."""
+    first, first_quoted = segments[0]
+    if len(segments) == 1 and not first_quoted and first in _SHORTHANDS:
+        return _SHORTHANDS[first], 1
+    root = "event"
+    if first == "raw" and not first_quoted:
+        root, segments = "raw", segments[1:]
+    path = tuple((name, int(name) if name.isascii() and name.isdigit() and not quoted else None)
+                 for name, quoted in segments)
+    if len(path) == 1 and path[0][1] is None and root == "event":
+        return _event_field(path[0][0]), 1
+    if root == "raw":
+        def get_raw(record: Record) -> Any:
+            return _walk(record["raw"], path)
+        return get_raw, 2
+
+    def get_event(record: Record) -> Any:
+        return _walk(record["event"], path)
+    return get_event, 2
+
+
+def _text(value: Any) -> str | None:
+    """The text form that globs and regexes look at."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or kind is float:
+        return str(value)
+    if kind is dict:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None
+
+
+def _any(value: Any, test: Callable[[Any], bool]) -> bool:
+    """A test of one value, where a list (or fan-out) matches if any element does, at any depth.
+
+    A loop, not recursion: a deeply nested list in an event must not blow the stack."""
+    if type(value) is not list and type(value) is not _Fanout:
+        return test(value)
+    pending: list[list[Any]] = [value]
+    while pending:
+        for element in pending.pop():
+            if type(element) is list:
+                pending.append(element)
+            elif test(element):
+                return True
+    return False
+
+
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _number(text: str) -> int | float | None:
+    if not _NUMBER.fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass, but `true` is not the number 1 in a query.
+    return type(value) is int or type(value) is float
+
+
+def _glob(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")),
+                      flags | re.DOTALL)
