@@ -146,7 +146,8 @@ class Expectation:
             where = parse_query(where_text)
         except QueryError as exc:
             raise ExpectationError(f"where: {exc}") from None
-        fields = data.get("fields") or {}
+        fields = data.get("fields")
+        fields = {} if fields is None else fields
         if not isinstance(fields, dict):
             raise ExpectationError("fields must be an object of path: expected value")
         for path, value in fields.items():
@@ -227,8 +228,9 @@ def _nearest(expectation: Expectation, candidates: list[Record]) -> list[NearMis
     for record in candidates:
         differences: list[Difference] = []
         for term in expectation.where.misses(record):
-            actual = term.getter(record) if term.getter is not None else MISSING
-            differences.append(Difference(f"where {term.text}", QUERY_TERM, actual))
+            found, value = term.value(record)
+            differences.append(Difference(f"where {term.text}", QUERY_TERM,
+                                          value if found else MISSING))
         if expectation.status not in ("any", record["status"]):
             differences.append(Difference("status", expectation.status, record["status"], 0.5))
         if expectation.type is not None and record["type"] != expectation.type:

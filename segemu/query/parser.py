@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from segemu.message import Record
 from segemu.query.errors import QueryError
-from segemu.query.fields import Getter, Predicate, _number
+from segemu.query.fields import _MISSING, Getter, Predicate, _Fanout, _number
 from segemu.query.lexer import _KEYWORDS, _Lexer, _Token
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -24,6 +25,18 @@ class Term:
     predicate: Predicate
     # The compared field's value, for a plain field comparison; None for anything else.
     getter: Getter | None
+
+    def value(self, record: Record) -> tuple[bool, Any]:
+        """(found, value) of the field this term compares, as plain JSON values: found is False
+        for a term that compares no single field, or when the field is absent."""
+        if self.getter is None:
+            return False, None
+        value = self.getter(record)
+        if value is _MISSING:
+            return False, None
+        if isinstance(value, _Fanout):  # values reached through a list: absent ones are null
+            return True, [None if item is _MISSING else item for item in value]
+        return True, value
 
 
 def _all(parts: list[_Compiled]) -> _Compiled:

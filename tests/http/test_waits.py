@@ -260,10 +260,6 @@ async def test_assert_fails_with_the_nearest_miss_on_a_misspelled_event(
     assert lines[3].strip() == 'event: expected "Order Complted", got "Order Completed"'
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "expectations._nearest puts the query's own missing sentinel (segemu.query) in "
-    "Difference.actual, which to_json does not map to null: /assert answers 500 when a "
-    "candidate lacks a field the `where` names. Remove this mark once fixed."))
 async def test_assert_where_misses_name_the_query_term(
         server: RunningServer, http: aiohttp.ClientSession) -> None:
     await track(http, server, "Order Completed", properties={"revenue": 10})
