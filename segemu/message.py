@@ -131,6 +131,7 @@ def _id_value(name: str, value: Any, warnings: list[str]) -> tuple[str | None, s
     return None, f"{name} must be a string, got {type(value).__name__}"
 
 
+_ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 
 
@@ -201,9 +202,11 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     if reason is None and len(message_id) >= MAX_MESSAGE_ID_LENGTH:
         reason = f"messageId is {len(message_id)} characters; Segment drops 100 or more"
 
-    for name in ("userId", "anonymousId", "groupId", "previousId"):
-        if name in event:
-            event[name], problem = _id_value(name, event[name], warnings)
+    for name in _ID_FIELDS:
+        value = event.get(name)
+        # A non-empty string, or no value at all, is kept as it is: the common case.
+        if value is not None and not (isinstance(value, str) and value):
+            event[name], problem = _id_value(name, value, warnings)
             reason = reason or problem
 
     for name in _OBJECT_FIELDS:

@@ -169,8 +169,16 @@ class EventStore:
     def _index(self, record: Record) -> None:
         record_id = record["id"]
         self._records[record_id] = record
-        self._by_write_key.setdefault(record["writeKey"], {})[record_id] = None
-        self._by_message_id.setdefault(record["messageId"], []).append(record_id)
+        # Not setdefault: it would build an empty container for every record.
+        keyed = self._by_write_key.get(record["writeKey"])
+        if keyed is None:
+            keyed = self._by_write_key[record["writeKey"]] = {}
+        keyed[record_id] = None
+        retries = self._by_message_id.get(record["messageId"])
+        if retries is None:
+            self._by_message_id[record["messageId"]] = [record_id]
+        else:
+            retries.append(record_id)
 
     def _forget(self, record: Record) -> None:
         ids = self._by_message_id.get(record["messageId"])

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.hdrs import ORIGIN
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from segemu.emulator import Emulator
 from segemu.http.body import (
@@ -26,7 +28,7 @@ from segemu.http.body import (
     read_body,
 )
 from segemu.http.keys import EMULATOR
-from segemu.http.responses import cors_headers, error_response
+from segemu.http.responses import cors_headers, cors_headers_without_origin, error_response
 from segemu.message import EVENT_TYPES, Channel, Envelope
 
 log = logging.getLogger("segemu.http")
@@ -48,7 +50,16 @@ SUCCESS = b'{"success":true}'
 EMPTY_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
+# The headers of a success answer to a call without an Origin (every server SDK), built once:
+# aiohttp copies them into each response, which is cheaper than building them each time.
+_SUCCESS_HEADERS = CIMultiDictProxy(CIMultiDict(
+    {**cors_headers_without_origin(), "Content-Type": "application/json"}
+))
+
+
 def _success(request: web.Request) -> web.Response:
+    if ORIGIN not in request.headers:
+        return web.Response(body=SUCCESS, headers=_SUCCESS_HEADERS)
     headers = cors_headers(request)
     headers["Content-Type"] = "application/json"  # cheaper than content_type=, which parses
     return web.Response(body=SUCCESS, headers=headers)
