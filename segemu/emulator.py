@@ -171,8 +171,8 @@ class Emulator:
             await asyncio.sleep(self.config.flush_interval)
             try:
                 write = self.store.prepare_flush()
-                # The disk I/O runs on a thread, so requests keep being answered meanwhile; the
-                # next flush, or close(), finishes it first if it is still going.
+                # Encoding and disk I/O run on a thread, so requests keep being answered
+                # meanwhile; the next flush, or close(), finishes it first if still going.
                 await asyncio.to_thread(write.run)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")

@@ -10,12 +10,13 @@ chunk and old chunks are never rewritten.
 Each file is itself a valid TinyDB database (`{"<table>": {"<doc_id>": {...}}}`): a person can
 open it with `TinyDB(path)` or read it as plain JSON.
 
-Writing a file is split in two so that the event loop never waits for the disk: `prepare()`
-encodes the changed tables into file contents (in memory), and the `FileWrite` it returns does
-the disk I/O, on a thread if the caller likes. A table that only grew since it was last written
-(the open chunk of the event store) is not encoded again: its file is the bytes already made
-plus those of the new documents. That relies on documents never being changed in place once
-stored: the event store only inserts and removes (never TinyDB's `update`).
+Writing is split in two so that the event loop never waits for the disk: `prepare()` notes
+which tables changed (cheap), and the `FileWrite` it returns encodes them and does the disk I/O,
+on a thread if the caller likes. That is safe because TinyDB never changes a table dict it has
+handed over (every change builds a new one) and the event store never changes a document once
+stored (it only inserts and removes; never TinyDB's `update`). A table that only grew since it
+was last written (the open chunk of the event store) is not encoded again: its file is the bytes
+already made plus those of the new documents.
 """
 
 from __future__ import annotations
@@ -101,31 +102,27 @@ class TableFileStorage(Storage):
         self.prepare().run()
 
     def prepare(self) -> FileWrite:
-        """Encode every table that changed since it was last written; the returned FileWrite
-        writes those files and deletes the files of dropped tables.
+        """Note every table that changed since it was last written and every dropped one; the
+        returned FileWrite writes and deletes their files.
 
         A write still in flight is finished first, so files are always written in the order
-        their contents were prepared. A file whose write fails is redone by the next prepare().
+        they were prepared. A file whose write fails is redone by the next prepare().
         """
         self._settle()
         data = self._data
-        write = FileWrite(self.directory)
         if self.directory is None:
             self._written = dict(data)
-            return write
+            return FileWrite(None, {}, [], {})
         changed = {name: table for name, table in data.items()
                    if self._written.get(name) is not table}
-        # Encode everything before marking anything written: a failure leaves all as it was.
-        encoded: dict[str, _Encoded] = {}
-        for name, table in changed.items():
-            write.contents[name], encoded[name] = self._encode(name, table)
+        for name in changed:
+            if not _TABLE_NAME.match(name):
+                raise StorageError(f"table name {name!r} cannot be a file name")
         self._written.update(changed)
-        for name in self._written.keys() - data.keys():
-            write.deleted.append(name)
+        deleted = list(self._written.keys() - data.keys())
+        for name in deleted:
             del self._written[name]
-        # Only tables written this time are likely to be written again (the open chunk): the
-        # encodings of the others would only hold memory.
-        self._encoded = encoded
+        write = FileWrite(self.directory, changed, deleted, self._encoded)
         self._in_flight = write
         return write
 
@@ -145,35 +142,13 @@ class TableFileStorage(Storage):
         try:
             write.run()  # returns at once if it already ran (on its thread)
         finally:
+            # Only tables written last are likely to be written again (the open chunk): the
+            # encodings of the others would only hold memory. A write of nothing (an idle
+            # flush) keeps them.
+            if write.tables:
+                self._encoded = write.encoded
             for name in write.unfinished():
                 self._written[name] = _UNWRITTEN
-
-    def _encode(self, name: str, table: dict[str, Any]) -> tuple[list[bytes], _Encoded]:
-        """The file, `{"<name>":{"<doc_id>":{...},...}}` byte for byte as orjson writes it, in
-        pieces; a table that only grew reuses the bytes of the documents it already had."""
-        if not _TABLE_NAME.match(name):
-            raise StorageError(f"table name {name!r} cannot be a file name")
-        ids, documents = list(table), list(table.values())
-        before = self._encoded.get(name)
-        if before is not None and self._only_grew(before, ids, documents):
-            kept, parts = len(before.ids), list(before.parts)
-        else:
-            kept, parts = 0, []
-        if len(ids) > kept:
-            # One orjson call for all the new documents: per-document calls cost far more.
-            added = orjson.dumps(dict(zip(ids[kept:], documents[kept:], strict=True)))
-            parts.append(added[1:-1])
-        pieces = [b'{"' + name.encode() + b'":{']
-        for number, part in enumerate(parts):
-            pieces.extend((b",", part) if number else (part,))
-        pieces.append(b"}}")
-        return pieces, _Encoded(ids, documents, parts)
-
-    @staticmethod
-    def _only_grew(before: _Encoded, ids: list[str], documents: list[Any]) -> bool:
-        """Whether the table starts with exactly the documents (the same objects) it had."""
-        kept = len(before.ids)
-        return ids[:kept] == before.ids and all(map(operator.is_, documents, before.documents))
 
     def _open_directory(self, directory: Path) -> None:
         if directory.exists() and not directory.is_dir():
@@ -229,18 +204,21 @@ class TableFileStorage(Storage):
 
 
 class FileWrite:
-    """The disk side of one `prepare()`: whole files to write and files to delete.
+    """The disk side of one `prepare()`: tables to encode and write whole, files to delete.
 
     It runs once, on whichever thread calls `run()` first; a later call waits for that one
     and returns. Every file is replaced atomically (write a temporary file, then rename), so a
     hard kill leaves either the old file or the new one, never half of one.
     """
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, tables: dict[str, dict[str, Any]],
+                 deleted: list[str], encoded_before: dict[str, _Encoded]) -> None:
         self.directory = directory
-        # File name -> its content, in pieces.
-        self.contents: dict[str, list[bytes]] = {}
-        self.deleted: list[str] = []
+        self.tables = tables
+        self.deleted = deleted
+        self._before = encoded_before
+        # What this write encoded, for the next one to start from.
+        self.encoded: dict[str, _Encoded] = {}
         self._done: set[str] = set()
         self._ran = False
         self._lock = threading.Lock()
@@ -252,10 +230,11 @@ class FileWrite:
             self._ran = True
             if self.directory is None:
                 return
-            for name, content in self.contents.items():
+            for name, table in self.tables.items():
+                pieces, self.encoded[name] = _encode(name, table, self._before.get(name))
                 temporary = self.directory / f"{name}.json.tmp"
                 with temporary.open("wb") as handle:
-                    handle.writelines(content)
+                    handle.writelines(pieces)
                 os.replace(temporary, self.directory / f"{name}.json")
                 self._done.add(name)
             for name in self.deleted:
@@ -264,4 +243,30 @@ class FileWrite:
 
     def unfinished(self) -> list[str]:
         """The files this write did not get to (it failed, or has not run)."""
-        return [name for name in (*self.contents, *self.deleted) if name not in self._done]
+        return [name for name in (*self.tables, *self.deleted) if name not in self._done]
+
+
+def _encode(name: str, table: dict[str, Any],
+            before: _Encoded | None) -> tuple[list[bytes], _Encoded]:
+    """The file, `{"<name>":{"<doc_id>":{...},...}}` byte for byte as orjson writes it, in
+    pieces; a table that only grew reuses the bytes of the documents it already had."""
+    ids, documents = list(table), list(table.values())
+    if before is not None and _only_grew(before, ids, documents):
+        kept, parts = len(before.ids), list(before.parts)
+    else:
+        kept, parts = 0, []
+    if len(ids) > kept:
+        # One orjson call for all the new documents: per-document calls cost far more.
+        added = orjson.dumps(dict(zip(ids[kept:], documents[kept:], strict=True)))
+        parts.append(added[1:-1])
+    pieces = [b'{"' + name.encode() + b'":{']
+    for number, part in enumerate(parts):
+        pieces.extend((b",", part) if number else (part,))
+    pieces.append(b"}}")
+    return pieces, _Encoded(ids, documents, parts)
+
+
+def _only_grew(before: _Encoded, ids: list[str], documents: list[Any]) -> bool:
+    """Whether the table starts with exactly the documents (the same objects) it had."""
+    kept = len(before.ids)
+    return ids[:kept] == before.ids and all(map(operator.is_, documents, before.documents))

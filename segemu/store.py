@@ -6,8 +6,8 @@ How it stays fast as it grows (DESIGN.md "Storage"; reference §B.11):
   one call per chunk table of `CHUNK_SIZE` records, so TinyDB's rebuild of the table it writes
   is bounded by the chunk size, and TableFileStorage rewrites only that chunk's file, from the
   bytes of the records it already holds (each record is encoded once).
-- The periodic flush changes memory on the event loop and leaves the disk I/O to a thread
-  (`prepare_flush`); `flush()` and `close()` write before they return.
+- The periodic flush changes memory on the event loop and leaves encoding and disk I/O to a
+  thread (`prepare_flush`); `flush()` and `close()` write before they return.
 - Full chunks are never written again. Retention drops whole chunks, oldest first.
 - A reset of one write key appends a tombstone instead of rewriting old chunks.
 """
@@ -125,8 +125,8 @@ class EventStore:
             self._storage.sync()
 
     def prepare_flush(self) -> FileWrite:
-        """Move buffered records into TinyDB and encode the files that changed; the returned
-        FileWrite writes them, so that the caller can do the disk I/O off its event loop.
+        """Move buffered records into TinyDB; the returned FileWrite encodes and writes the
+        files that changed, so that the caller can do that off its event loop.
 
         Until it has run, a hard kill loses what it holds, as it would lose the buffer; any
         later flush, reset or close finishes it first. A failed write is redone by the next
