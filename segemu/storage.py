@@ -71,7 +71,7 @@ class TableFileStorage(Storage):
         self._data: dict[str, dict[str, Any]] = {}
         # The table objects as last written; a table whose object differs has changed.
         self._written: dict[str, dict[str, Any]] = {}
-        # Encoded documents of the tables written by the last prepare() (the open chunk).
+        # The encoding of the table written last (the open chunk), for the next write.
         self._encoded: dict[str, _Encoded] = {}
         self._deferring = False
         self._in_flight: FileWrite | None = None
@@ -142,10 +142,7 @@ class TableFileStorage(Storage):
         try:
             write.run()  # returns at once if it already ran (on its thread)
         finally:
-            # Only tables written last are likely to be written again (the open chunk): the
-            # encodings of the others would only hold memory. A write of nothing (an idle
-            # flush) keeps them.
-            if write.tables:
+            if write.encoded:  # else (an idle flush) the encodings kept are still good
                 self._encoded = write.encoded
             for name in write.unfinished():
                 self._written[name] = _UNWRITTEN
@@ -217,7 +214,7 @@ class FileWrite:
         self.tables = tables
         self.deleted = deleted
         self._before = encoded_before
-        # What this write encoded, for the next one to start from.
+        # The encoding the next write starts from.
         self.encoded: dict[str, _Encoded] = {}
         self._done: set[str] = set()
         self._ran = False
@@ -231,12 +228,16 @@ class FileWrite:
             if self.directory is None:
                 return
             for name, table in self.tables.items():
-                pieces, self.encoded[name] = _encode(name, table, self._before.get(name))
+                pieces, encoded = _encode(name, table, self._before.get(name))
                 temporary = self.directory / f"{name}.json.tmp"
                 with temporary.open("wb") as handle:
                     handle.writelines(pieces)
                 os.replace(temporary, self.directory / f"{name}.json")
                 self._done.add(name)
+                # Only the table written last keeps its encoding: in the event store that is
+                # the open chunk (chunks are created, so written, in order). The others are
+                # full, never written again, and their encodings would only hold memory.
+                self.encoded = {name: encoded}
             for name in self.deleted:
                 (self.directory / f"{name}.json").unlink(missing_ok=True)
                 self._done.add(name)
