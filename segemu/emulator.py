@@ -254,7 +254,10 @@ class Emulator:
         while True:
             await asyncio.sleep(self.config.flush_interval)
             try:
-                self.store.flush()
+                write = self.store.prepare_flush()
+                # Encoding and disk I/O run on a thread, so requests keep being answered
+                # meanwhile; the next flush, or close(), finishes it first if still going.
+                await asyncio.to_thread(write.run)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")
 

@@ -65,11 +65,25 @@ class Envelope:
     ip: str | None = None
 
 
+# datetime.isoformat costs microseconds, and every call formats two timestamps. Calls come in
+# bursts within the same second, so the text up to the second is made once per second and kept
+# (bounded: client timestamps can be anything); the milliseconds come from a table.
+_SECONDS: dict[tuple[int, int, int, int, int, int], str] = {}
+_SECONDS_KEPT = 1024
+_MILLISECONDS = tuple(f".{number:03d}Z" for number in range(1000))
+
+
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and `Z`, the way Segment writes its own timestamps."""
     if moment.tzinfo is not UTC:  # on the ingest path: skip the conversion when already UTC
         moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+    second = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    text = _SECONDS.get(second)
+    if text is None:
+        if len(_SECONDS) >= _SECONDS_KEPT:
+            _SECONDS.clear()
+        text = _SECONDS[second] = moment.isoformat(timespec="seconds")[:19]
+    return text + _MILLISECONDS[moment.microsecond // 1000]
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -117,6 +131,7 @@ def _id_value(name: str, value: Any, warnings: list[str]) -> tuple[str | None, s
     return None, f"{name} must be a string, got {type(value).__name__}"
 
 
+_ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 
 
@@ -187,9 +202,11 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     if reason is None and len(message_id) >= MAX_MESSAGE_ID_LENGTH:
         reason = f"messageId is {len(message_id)} characters; Segment drops 100 or more"
 
-    for name in ("userId", "anonymousId", "groupId", "previousId"):
-        if name in event:
-            event[name], problem = _id_value(name, event[name], warnings)
+    for name in _ID_FIELDS:
+        value = event.get(name)
+        # A non-empty string, or no value at all, is kept as it is: the common case.
+        if value is not None and not (isinstance(value, str) and value):
+            event[name], problem = _id_value(name, value, warnings)
             reason = reason or problem
 
     for name in _OBJECT_FIELDS:

@@ -9,13 +9,26 @@ chunk and old chunks are never rewritten.
 
 Each file is itself a valid TinyDB database (`{"<table>": {"<doc_id>": {...}}}`): a person can
 open it with `TinyDB(path)` or read it as plain JSON.
+
+Writing is split in two so that the event loop never waits for the disk: `prepare()` notes
+which tables changed (cheap), and the `FileWrite` it returns encodes them and does the disk I/O,
+on a thread if the caller likes. That is safe because TinyDB never changes a table dict it has
+handed over (every change builds a new one) and the event store never changes a document once
+stored (it only inserts and removes; never TinyDB's `update`). A table that only grew since it
+was last written (the open chunk of the event store) is not encoded again: its file is the bytes
+already made plus those of the new documents.
 """
 
 from __future__ import annotations
 
+import operator
 import os
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +42,18 @@ except ImportError:  # pragma: no cover
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 LOCK_FILE = ".lock"
+# Marks a file whose last write or deletion failed: it matches no table, so it is redone.
+_UNWRITTEN: dict[str, Any] = {}
+
+
+@dataclass(slots=True)
+class _Encoded:
+    """A table as last written: its documents in order, and their bytes in the file."""
+
+    ids: list[str]
+    documents: list[Any]
+    # Runs of `"<doc_id>":{...},"<doc_id>":{...}`; the file joins them with commas.
+    parts: list[bytes]
 
 
 class StorageError(Exception):
@@ -46,6 +71,10 @@ class TableFileStorage(Storage):
         self._data: dict[str, dict[str, Any]] = {}
         # The table objects as last written; a table whose object differs has changed.
         self._written: dict[str, dict[str, Any]] = {}
+        # The encoding of the table written last (the open chunk), for the next write.
+        self._encoded: dict[str, _Encoded] = {}
+        self._deferring = False
+        self._in_flight: FileWrite | None = None
         if self.directory is not None:
             self._open_directory(self.directory)
             self._data = self._load(self.directory)
@@ -56,29 +85,67 @@ class TableFileStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         self._data = data
-        self.sync()
+        if not self._deferring:
+            self.sync()
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Within it, TinyDB's writes change the data only; `prepare()` or `sync()` writes it."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
 
     def sync(self) -> None:
-        """Write every table that changed since it was last written, and delete dropped ones.
+        """Write every table that changed, and delete dropped ones, before returning."""
+        self.prepare().run()
 
-        A table whose write fails stays marked as changed, so the next sync tries it again.
+    def prepare(self) -> FileWrite:
+        """Note every table that changed since it was last written and every dropped one; the
+        returned FileWrite writes and deletes their files.
+
+        A write still in flight is finished first, so files are always written in the order
+        they were prepared. A file whose write fails is redone by the next prepare().
         """
+        self._settle()
         data = self._data
         if self.directory is None:
             self._written = dict(data)
-            return
-        for name, table in data.items():
-            if self._written.get(name) is not table:
-                self._write_table(self.directory, name, table)
-                self._written[name] = table
-        for name in self._written.keys() - data.keys():
-            (self.directory / f"{name}.json").unlink(missing_ok=True)
+            return FileWrite(None, {}, [], {})
+        changed = {name: table for name, table in data.items()
+                   if self._written.get(name) is not table}
+        for name in changed:
+            if not _TABLE_NAME.match(name):
+                raise StorageError(f"table name {name!r} cannot be a file name")
+        self._written.update(changed)
+        deleted = list(self._written.keys() - data.keys())
+        for name in deleted:
             del self._written[name]
+        write = FileWrite(self.directory, changed, deleted, self._encoded)
+        self._in_flight = write
+        return write
 
     def close(self) -> None:
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        try:
+            self._settle()
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+
+    def _settle(self) -> None:
+        """Finish the write in flight, if any, and mark the files it failed to write."""
+        write, self._in_flight = self._in_flight, None
+        if write is None:
+            return
+        try:
+            write.run()  # returns at once if it already ran (on its thread)
+        finally:
+            if write.encoded:  # else (an idle flush) the encodings kept are still good
+                self._encoded = write.encoded
+            for name in write.unfinished():
+                self._written[name] = _UNWRITTEN
 
     def _open_directory(self, directory: Path) -> None:
         if directory.exists() and not directory.is_dir():
@@ -132,13 +199,75 @@ class TableFileStorage(Storage):
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         self.problems.append(f"{path} is truncated or corrupt ({detail}); {moved}")
 
-    @staticmethod
-    def _write_table(directory: Path, name: str, table: dict[str, Any]) -> None:
-        if not _TABLE_NAME.match(name):
-            raise StorageError(f"table name {name!r} cannot be a file name")
-        target = directory / f"{name}.json"
-        temporary = directory / f"{name}.json.tmp"
-        # Write then rename: a hard kill leaves either the old file or the new one, never half.
-        with temporary.open("wb") as handle:
-            handle.write(orjson.dumps({name: table}))
-        os.replace(temporary, target)
+
+class FileWrite:
+    """The disk side of one `prepare()`: tables to encode and write whole, files to delete.
+
+    It runs once, on whichever thread calls `run()` first; a later call waits for that one
+    and returns. Every file is replaced atomically (write a temporary file, then rename), so a
+    hard kill leaves either the old file or the new one, never half of one.
+    """
+
+    def __init__(self, directory: Path | None, tables: dict[str, dict[str, Any]],
+                 deleted: list[str], encoded_before: dict[str, _Encoded]) -> None:
+        self.directory = directory
+        self.tables = tables
+        self.deleted = deleted
+        self._before = encoded_before
+        # The encoding the next write starts from.
+        self.encoded: dict[str, _Encoded] = {}
+        self._done: set[str] = set()
+        self._ran = False
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        with self._lock:
+            if self._ran:
+                return
+            self._ran = True
+            if self.directory is None:
+                return
+            for name, table in self.tables.items():
+                pieces, encoded = _encode(name, table, self._before.get(name))
+                temporary = self.directory / f"{name}.json.tmp"
+                with temporary.open("wb") as handle:
+                    handle.writelines(pieces)
+                os.replace(temporary, self.directory / f"{name}.json")
+                self._done.add(name)
+                # Only the table written last keeps its encoding: in the event store that is
+                # the open chunk (chunks are created, so written, in order). The others are
+                # full, never written again, and their encodings would only hold memory.
+                self.encoded = {name: encoded}
+            for name in self.deleted:
+                (self.directory / f"{name}.json").unlink(missing_ok=True)
+                self._done.add(name)
+
+    def unfinished(self) -> list[str]:
+        """The files this write did not get to (it failed, or has not run)."""
+        return [name for name in (*self.tables, *self.deleted) if name not in self._done]
+
+
+def _encode(name: str, table: dict[str, Any],
+            before: _Encoded | None) -> tuple[list[bytes], _Encoded]:
+    """The file, `{"<name>":{"<doc_id>":{...},...}}` byte for byte as orjson writes it, in
+    pieces; a table that only grew reuses the bytes of the documents it already had."""
+    ids, documents = list(table), list(table.values())
+    if before is not None and _only_grew(before, ids, documents):
+        kept, parts = len(before.ids), list(before.parts)
+    else:
+        kept, parts = 0, []
+    if len(ids) > kept:
+        # One orjson call for all the new documents: per-document calls cost far more.
+        added = orjson.dumps(dict(zip(ids[kept:], documents[kept:], strict=True)))
+        parts.append(added[1:-1])
+    pieces = [b'{"' + name.encode() + b'":{']
+    for number, part in enumerate(parts):
+        pieces.extend((b",", part) if number else (part,))
+    pieces.append(b"}}")
+    return pieces, _Encoded(ids, documents, parts)
+
+
+def _only_grew(before: _Encoded, ids: list[str], documents: list[Any]) -> bool:
+    """Whether the table starts with exactly the documents (the same objects) it had."""
+    kept = len(before.ids)
+    return ids[:kept] == before.ids and all(map(operator.is_, documents, before.documents))

@@ -4,7 +4,10 @@ How it stays fast as it grows (DESIGN.md "Storage"; reference §B.11):
 - Records are indexed in memory the moment they arrive, and buffered for TinyDB.
 - One flush (every `flush_interval`, and at close) inserts the buffer with `insert_multiple`,
   one call per chunk table of `CHUNK_SIZE` records, so TinyDB's rebuild of the table it writes
-  is bounded by the chunk size, and TableFileStorage rewrites only that chunk's file.
+  is bounded by the chunk size, and TableFileStorage rewrites only that chunk's file, from the
+  bytes of the records it already holds (each record is encoded once).
+- The periodic flush changes memory on the event loop and leaves encoding and disk I/O to a
+  thread (`prepare_flush`); `flush()` and `close()` write before they return.
 - Full chunks are never written again. Retention drops whole chunks, oldest first.
 - A reset of one write key appends a tombstone instead of rewriting old chunks.
 """
@@ -18,7 +21,7 @@ from typing import Any, cast
 from tinydb import TinyDB
 
 from segemu.message import Record
-from segemu.storage import StorageError, TableFileStorage
+from segemu.storage import FileWrite, StorageError, TableFileStorage
 
 CHUNK_SIZE = 1000
 CHUNK_PREFIX = "events_"
@@ -27,8 +30,9 @@ RESETS_TABLE = "resets"
 __all__ = ["CHUNK_SIZE", "EventStore", "StorageError"]
 
 
-def chunk_name(record_id: int, chunk_size: int = CHUNK_SIZE) -> str:
-    return f"{CHUNK_PREFIX}{record_id // chunk_size:06d}"
+def chunk_name(number: int) -> str:
+    """The table of chunk `number`: records `number * chunk_size` up to the next chunk."""
+    return f"{CHUNK_PREFIX}{number:06d}"
 
 
 class EventStore:
@@ -110,19 +114,47 @@ class EventStore:
         return len(ids)
 
     def flush(self) -> int:
-        """Write buffered records to TinyDB; returns how many were written.
+        """Write buffered records to disk now; returns how many were written.
 
         If the disk write fails (disk full), TinyDB's data already holds the records and the
         storage keeps the file marked as changed: the next flush writes it again.
         """
-        by_chunk: dict[str, list[Record]] = {}
+        try:
+            return self._commit()
+        finally:
+            self._storage.sync()
+
+    def prepare_flush(self) -> FileWrite:
+        """Move buffered records into TinyDB; the returned FileWrite encodes and writes the
+        files that changed, so that the caller can do that off its event loop.
+
+        Until it has run, a hard kill loses what it holds, as it would lose the buffer; any
+        later flush, reset or close finishes it first. A failed write is redone by the next
+        flush, as with `flush()`.
+        """
+        try:
+            self._commit()
+        finally:
+            write = self._storage.prepare()
+        return write
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _commit(self) -> int:
+        """Insert the buffer into TinyDB (memory only: the caller writes the files)."""
+        by_chunk: dict[int, list[Record]] = {}
         for record in self._pending:
             if record["id"] in self._records:  # not reset or evicted meanwhile
-                by_chunk.setdefault(chunk_name(record["id"], self.chunk_size), []).append(record)
+                by_chunk.setdefault(record["id"] // self.chunk_size, []).append(record)
         self._pending = []
         written = 0
-        try:
-            for name, records in by_chunk.items():
+        with self._storage.deferring():
+            for number, records in by_chunk.items():
+                name = chunk_name(number)
                 doc_ids = self._db.table(name).insert_multiple(records)
                 # TinyDB stores a shallow copy of each document: index that copy and let the
                 # original go, so a stored record costs one dict, not two.
@@ -132,21 +164,21 @@ class EventStore:
                         self._records[record["id"]] = cast(Record, stored[str(doc_id)])
                 written += len(records)
             self._drop_expired_chunks()
-        finally:
-            self._storage.sync()
         return written
-
-    def close(self) -> None:
-        self.flush()
-        self._db.close()
-
-    # -- internals -----------------------------------------------------------------------
 
     def _index(self, record: Record) -> None:
         record_id = record["id"]
         self._records[record_id] = record
-        self._by_write_key.setdefault(record["writeKey"], {})[record_id] = None
-        self._by_message_id.setdefault(record["messageId"], []).append(record_id)
+        # Not setdefault: it would build an empty container for every record.
+        keyed = self._by_write_key.get(record["writeKey"])
+        if keyed is None:
+            keyed = self._by_write_key[record["writeKey"]] = {}
+        keyed[record_id] = None
+        retries = self._by_message_id.get(record["messageId"])
+        if retries is None:
+            self._by_message_id[record["messageId"]] = [record_id]
+        else:
+            retries.append(record_id)
 
     def _forget(self, record: Record) -> None:
         ids = self._by_message_id.get(record["messageId"])

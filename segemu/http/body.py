@@ -52,14 +52,20 @@ async def read_body(request: web.Request, limit: int, what: str) -> bytes:
                 raise _too_large(limit, what)
             chunks.append(chunk)
         data = b"".join(chunks)
-    encoding = request.headers.get("Content-Encoding", "").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        data = _decompress(data, encoding, limit, what)
-    elif encoding not in ("", "identity"):
-        raise BodyError("unsupported_encoding",
-                        f"Content-Encoding {encoding!r} is not supported; use gzip or none")
+    encoding = request.headers.get("Content-Encoding")
+    if encoding is not None:  # most SDKs send none
+        data = _decode(data, encoding.strip().lower(), limit, what)
     if len(data) > limit:
         raise _too_large(limit, what)
+    return data
+
+
+def _decode(data: bytes, encoding: str, limit: int, what: str) -> bytes:
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return _decompress(data, encoding, limit, what)
+    if encoding not in ("", "identity"):
+        raise BodyError("unsupported_encoding",
+                        f"Content-Encoding {encoding!r} is not supported; use gzip or none")
     return data
 
 

@@ -24,6 +24,10 @@ def cors_headers(request: web.Request) -> dict[str, str]:
     if origin:
         return {"Access-Control-Allow-Origin": origin,
                 "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+    return cors_headers_without_origin()
+
+
+def cors_headers_without_origin() -> dict[str, str]:
     return {"Access-Control-Allow-Origin": "*"}  # a new dict: aiohttp may keep a reference
 
 

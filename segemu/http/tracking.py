@@ -10,11 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.hdrs import ORIGIN
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from segemu.emulator import Emulator
 from segemu.http.body import (
@@ -26,10 +29,11 @@ from segemu.http.body import (
     read_body,
 )
 from segemu.http.keys import EMULATOR
-from segemu.http.responses import cors_headers, error_response
+from segemu.http.responses import cors_headers, cors_headers_without_origin, error_response
 from segemu.message import EVENT_TYPES, Channel, Envelope
 
 log = logging.getLogger("segemu.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # analytics-next's standard dispatcher posts to `/v1/<first letter of the type>`
 # (packages/browser/src/plugins/segmentio/index.ts); the server SDKs use the full names.
@@ -42,13 +46,23 @@ SINGLE_ROUTES: dict[str, str] = {
 BATCH_ROUTES = ("batch", "import", "b")
 # Calls from the browser routes come from a client; Segment then fills in context.ip.
 CLIENT_ROUTES = frozenset({*(kind[0] for kind in EVENT_TYPES), "b", "pixel"})
+_PREFIX = "/v1/"
 
 SUCCESS = b'{"success":true}'
 # DOCS pixel-tracking-api: "always responds with a 200 <empty-gif>, even if an error occurs".
 EMPTY_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
+# The headers of a success answer to a call without an Origin (every server SDK), built once:
+# aiohttp copies them into each response, which is cheaper than building them each time.
+_SUCCESS_HEADERS = CIMultiDictProxy(CIMultiDict(
+    {**cors_headers_without_origin(), "Content-Type": "application/json"}
+))
+
+
 def _success(request: web.Request) -> web.Response:
+    if ORIGIN not in request.headers:
+        return web.Response(body=SUCCESS, headers=_SUCCESS_HEADERS)
     headers = cors_headers(request)
     headers["Content-Type"] = "application/json"  # cheaper than content_type=, which parses
     return web.Response(body=SUCCESS, headers=headers)
@@ -84,7 +98,7 @@ async def single(request: web.Request) -> web.Response:
     """POST /v1/track, /v1/identify, ... and the browser's /v1/t, /v1/i, ..."""
     emulator = request.app[EMULATOR]
     emulator.count_request()
-    route = request.match_info["route"].rstrip("/")
+    route = _route(request)
     try:
         body = parse_json_object(await read_body(request, MAX_EVENT_BYTES, "the event"))
         envelope = _envelope(request, route, [body], route_type=SINGLE_ROUTES[route])
@@ -99,7 +113,7 @@ async def batch(request: web.Request) -> web.Response:
     """POST /v1/batch, /v1/import and the browser's /v1/b."""
     emulator = request.app[EMULATOR]
     emulator.count_request()
-    route = request.match_info["route"].rstrip("/")
+    route = _route(request)
     try:
         data = await read_body(request, MAX_BATCH_BYTES, "the batch")
         body = parse_json_object(data)
@@ -172,10 +186,22 @@ def _decode_pixel_data(data: str) -> dict[str, Any] | None:
     return None
 
 
+def _route(request: web.Request) -> str:
+    """The route name of a call to a path setup_routes added: "track" for /v1/track/."""
+    return request.path[len(_PREFIX):].rstrip("/")
+
+
 def setup_routes(app: web.Application) -> None:
-    single_names = "|".join(SINGLE_ROUTES)
-    batch_names = "|".join(BATCH_ROUTES)
-    app.router.add_post(f"/v1/{{route:(?:{single_names})/?}}", single)
-    app.router.add_post(f"/v1/{{route:(?:{batch_names})/?}}", batch)
+    # A plain path per route, not one pattern for them all: aiohttp finds a plain path with a
+    # dict lookup, where a pattern costs a regular expression match on every call.
+    for route in SINGLE_ROUTES:
+        _add_post(app, route, single)
+    for route in BATCH_ROUTES:
+        _add_post(app, route, batch)
     app.router.add_post("/v1/m", metrics)
     app.router.add_get("/v1/pixel/{type}", pixel)
+
+
+def _add_post(app: web.Application, route: str, handler: Handler) -> None:
+    for path in (f"{_PREFIX}{route}", f"{_PREFIX}{route}/"):  # with or without the slash
+        app.router.add_post(path, handler)

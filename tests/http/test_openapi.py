@@ -47,6 +47,9 @@ def served() -> dict[str, set[str]]:
             for name in names:
                 paths.setdefault(f"/v1/{name}", set()).update(methods)
             continue
+        if canonical.startswith("/v1/") and canonical.endswith("/"):
+            # The SDKs' routes also answer with a trailing slash; the document names each once.
+            canonical = canonical.rstrip("/")
         paths.setdefault(canonical, set()).update(methods)
     return paths
 
