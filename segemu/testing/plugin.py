@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from segemu.testing.wiring import NetworkGuard
 
 MARKER = "segemu"
-# Marker arguments that are not emulator settings.
-MARKER_OPTIONS = ("write_key", "autowire")
 SNAPSHOT_DIR = "__segemu_snapshots__"
 
 
