@@ -174,8 +174,7 @@ def test_async_twin_and_in_process_fixture(pytester: pytest.Pytester) -> None:
 
         async def test_async(segemu_async):
             analytics.track("u_2", "Signed Up", {"plan": "pro"})
-            found = await segemu_async.wait_for("event:'Signed Up'" if False else
-                                                "event:\\"Signed Up\\"")
+            found = await segemu_async.wait_for('event:"Signed Up"')
             assert found[0]["event"]["properties"] == {"plan": "pro"}
             await segemu_async.assert_tracked("Signed Up", properties={"plan": "pro"})
             await segemu_async.assert_no_events("type:identify")
