@@ -14,13 +14,15 @@ from segemu.testing.api import (
     DEFAULT_WAIT_TIMEOUT,
     Assertions,
     ControlApiError,
+    EventPages,
     api_error,
     events_params,
+    recent_params,
     scoped,
     verdict_failure,
     wait_failure,
 )
-from segemu.testing.client import NETWORK_MARGIN, PAGE, PREFIX
+from segemu.testing.client import NETWORK_MARGIN, PREFIX
 from segemu.testing.expect import Spec
 from segemu.testing.snapshot import SnapshotStore, normalize
 
@@ -69,17 +71,10 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
     async def events(self, q: str | None = None, *, limit: int | None = None) -> list[Record]:
         """This write key's calls matching `q`, in the order they arrived."""
         self._read()
-        found: list[Record] = []
-        params = events_params(self.write_key, q, limit=PAGE)
-        while limit is None or len(found) < limit:
-            page = await self.request("GET", "/events", params)
-            found.extend(page["events"])
-            if not page["next"]:
-                break
-            params["before"] = str(page["events"][-1]["id"])
-        found = found if limit is None else found[:limit]
-        found.reverse()
-        return found
+        pages = EventPages(self.write_key, q, limit)
+        while pages.params is not None:
+            pages.add(await self.request("GET", "/events", pages.params))
+        return pages.in_arrival_order()
 
     async def wait_for(self, q: str | None = None, count: int = 1,
                        timeout: float | None = None) -> list[Record]:
@@ -90,8 +85,7 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
             "GET", "/wait", events_params(self.write_key, q, count=count, timeout=seconds),
             timeout=seconds + NETWORK_MARGIN)
         if not answer["satisfied"]:
-            recent = await self.request("GET", "/events",
-                                        events_params(self.write_key, None, limit=10))
+            recent = await self.request("GET", "/events", recent_params(self.write_key))
             raise wait_failure(q, count, answer["count"], seconds,
                                [summarize(r) for r in recent["events"]])
         matched: list[Record] = answer["events"]

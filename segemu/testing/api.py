@@ -169,3 +169,37 @@ def verdict_failure(verdict: Mapping[str, Any]) -> SegemuAssertionError | None:
 def api_error(status: int, body: Any, what: str) -> ControlApiError:
     message = body.get("message") if isinstance(body, dict) else None
     return ControlApiError(f"{what} failed ({status}): {message or body!r}")
+
+
+# Records per page when a client reads a whole listing.
+PAGE = 1000
+# How many recent calls a wait_for failure lists.
+RECENT_SHOWN = 10
+
+
+class EventPages:
+    """Reading `GET /_segemu/events` page by page, without the I/O, so the sync and async
+    clients share it: while `params` is not None, fetch it and `add` the answer."""
+
+    def __init__(self, write_key: str | None, q: str | None, limit: int | None) -> None:
+        self.limit = limit
+        self.found: list[Any] = []
+        self.params: dict[str, str] | None = events_params(write_key, q, limit=PAGE)
+
+    def add(self, page: Mapping[str, Any]) -> None:
+        assert self.params is not None
+        self.found.extend(page["events"])
+        full = self.limit is not None and len(self.found) >= self.limit
+        if full or not page["next"]:
+            self.params = None
+        else:
+            self.params["before"] = str(page["events"][-1]["id"])
+
+    def in_arrival_order(self) -> list[Any]:
+        found = self.found if self.limit is None else self.found[: self.limit]
+        return found[::-1]
+
+
+def recent_params(write_key: str | None) -> dict[str, str]:
+    """The listing a wait_for failure shows: the write key's latest calls."""
+    return events_params(write_key, None, limit=RECENT_SHOWN)

@@ -17,8 +17,10 @@ from segemu.testing.api import (
     DEFAULT_WAIT_TIMEOUT,
     Assertions,
     ControlApiError,
+    EventPages,
     api_error,
     events_params,
+    recent_params,
     scoped,
     verdict_failure,
     wait_failure,
@@ -29,7 +31,6 @@ from segemu.testing.snapshot import SnapshotStore, normalize
 PREFIX = "/_segemu"
 # Seconds beyond a long-poll's own timeout before the socket gives up.
 NETWORK_MARGIN = 10.0
-PAGE = 1000
 
 
 class SegemuClient(Assertions[None]):
@@ -80,17 +81,10 @@ class SegemuClient(Assertions[None]):
     def events(self, q: str | None = None, *, limit: int | None = None) -> list[Record]:
         """This write key's calls matching `q`, in the order they arrived."""
         self._read()
-        found: list[Record] = []
-        params = events_params(self.write_key, q, limit=PAGE)
-        while limit is None or len(found) < limit:
-            page = self.request("GET", "/events", params)
-            found.extend(page["events"])
-            if not page["next"]:
-                break
-            params["before"] = str(page["events"][-1]["id"])
-        found = found if limit is None else found[:limit]
-        found.reverse()
-        return found
+        pages = EventPages(self.write_key, q, limit)
+        while pages.params is not None:
+            pages.add(self.request("GET", "/events", pages.params))
+        return pages.in_arrival_order()
 
     def wait_for(self, q: str | None = None, count: int = 1,
                  timeout: float | None = None) -> list[Record]:
@@ -103,9 +97,9 @@ class SegemuClient(Assertions[None]):
                               events_params(self.write_key, q, count=count, timeout=seconds),
                               timeout=seconds + NETWORK_MARGIN)
         if not answer["satisfied"]:
-            received = [summarize(r) for r in self.request(
-                "GET", "/events", events_params(self.write_key, None, limit=10))["events"]]
-            raise wait_failure(q, count, answer["count"], seconds, received)
+            recent = self.request("GET", "/events", recent_params(self.write_key))
+            raise wait_failure(q, count, answer["count"], seconds,
+                               [summarize(r) for r in recent["events"]])
         matched: list[Record] = answer["events"]
         return matched[::-1]
 
