@@ -42,6 +42,13 @@ class Config:
     flush_interval: float = DEFAULT_FLUSH_INTERVAL
     # Print one line per received call (headless mode).
     quiet: bool = False
+    # Structured tables of the config file (sources, destinations, protocols, lint), by name.
+    # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
+    # segemu/protocols/) when the emulator is built, so its errors can name the entry at fault.
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    # The config file the settings came from, if any: named in error messages, and the base of
+    # relative paths in it (tracking plans, the analytics.js bundle).
+    config_file: str | None = None
     # Where each setting came from ("default", "flag", "env", or a file name): error messages
     # and `segemu run` use it to say which value won.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -51,7 +58,11 @@ class Config:
         return self.db == MEMORY_DB
 
 
-SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(Config) if f.name != "origins")
+# Tables, not settings: a file's [sources.*] or a marker's destinations={...}.
+SECTIONS: tuple[str, ...] = ("sources", "destinations", "protocols", "lint")
+SETTINGS: tuple[str, ...] = tuple(
+    f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
+)
 _TYPES: dict[str, type] = {"host": str, "port": int, "db": str, "retention": int,
                            "flush_interval": float, "quiet": bool}
 
@@ -110,11 +121,19 @@ def _check_range(name: str, value: float, origin: str) -> float:
 
 
 def _unknown(name: str, origin: str) -> ConfigError:
-    close = difflib.get_close_matches(name, SETTINGS, n=1)
+    close = difflib.get_close_matches(name, SETTINGS + SECTIONS, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return ConfigError(
-        f"{origin}: unknown setting '{name}'{hint}; known settings: {', '.join(SETTINGS)}"
+        f"{origin}: unknown setting '{name}'{hint}; known settings: {', '.join(SETTINGS)}; "
+        f"known tables: {', '.join(SECTIONS)}"
     )
+
+
+def _section(name: str, value: Any, origin: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{origin}: '{name}' must be a table ([{name}.<name>]), "
+                          f"got {value!r}")
+    return value
 
 
 def read_config_file(path: Path, *, table: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -165,6 +184,7 @@ def load_config(
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     values: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
     origins: dict[str, str] = dict.fromkeys(SETTINGS, "default")
 
     config_file = config_file or env.get(f"{ENV_PREFIX}CONFIG") or None
@@ -176,7 +196,12 @@ def load_config(
     if located is not None:
         path, table = located
         origin = f"{path}" + (f" [{'.'.join(table)}]" if table else "")
+        values["config_file"] = str(path)
         for name, raw in read_config_file(path, table=table).items():
+            if name in SECTIONS:
+                sections[name] = _section(name, raw, origin)
+                origins[name] = str(path.name)
+                continue
             if name not in SETTINGS:
                 raise _unknown(name, origin)
             values[name] = _coerce(name, raw, origin)
@@ -191,9 +216,13 @@ def load_config(
     for name, raw in (flags or {}).items():
         if raw is None:
             continue
+        if name in SECTIONS:  # in-process emulators and the pytest marker pass tables too
+            sections[name] = _section(name, raw, "settings")
+            origins[name] = "flag"
+            continue
         if name not in SETTINGS:
             raise _unknown(name, "command line")
         values[name] = _coerce(name, raw, f"option --{name.replace('_', '-')}")
         origins[name] = "flag"
 
-    return dataclasses.replace(Config(), **values, origins=origins)
+    return dataclasses.replace(Config(), **values, sections=sections, origins=origins)

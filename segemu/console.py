@@ -10,7 +10,7 @@ from typing import TextIO
 import click
 
 from segemu import __version__
-from segemu.config import Config
+from segemu.config import Config, ConfigError
 from segemu.emulator import create_emulator
 from segemu.gcpolicy import collect_periodically
 from segemu.http.server import start_server
@@ -23,7 +23,7 @@ async def serve(config: Config) -> None:
     """Run until SIGINT or SIGTERM; then stop listening, and flush and close the store."""
     try:
         emulator = create_emulator(config)
-    except StorageError as exc:
+    except (StorageError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     for problem in emulator.store.problems:
         click.echo(f"warning: {problem}", err=True)

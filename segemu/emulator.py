@@ -22,6 +22,7 @@ from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
 from segemu.query import EventFilter, select
+from segemu.sources import load_sources
 from segemu.store import EventStore
 
 log = logging.getLogger("segemu")
@@ -59,9 +60,11 @@ class _Waiter:
 class Emulator:
     def __init__(self, config: Config) -> None:
         self.config = config
+        # Config mistakes surface before the store is opened: ConfigError names file and entry.
+        self.sources = load_sources(config)
         self.store = EventStore(None if config.in_memory else config.db,
                                 retention=config.retention)
-        self.pipeline = Pipeline(self.store)
+        self.pipeline = Pipeline(self.store, self.sources)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []

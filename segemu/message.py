@@ -43,6 +43,8 @@ class Record(TypedDict):
     event: dict[str, Any]
     warnings: list[str]
     duplicateOf: NotRequired[int]
+    # The name of the source the write key belongs to (segemu/sources.py).
+    source: NotRequired[str]
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ identity and routing to destinations slot in between dedupe and store.
 from __future__ import annotations
 
 from segemu.message import Envelope, Normalized, Record, format_timestamp, normalize
+from segemu.sources import Sources
 from segemu.store import EventStore
 
 # DOCS http-api §Errors: a batch of more than 2,500 events is accepted with a 200 and dropped.
@@ -15,8 +16,9 @@ MAX_BATCH_EVENTS = 2500
 
 
 class Pipeline:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, sources: Sources | None = None) -> None:
         self.store = store
+        self.sources = sources or Sources([])
 
     def process(self, envelope: Envelope) -> list[Record]:
         received_at = format_timestamp(envelope.received_at)
@@ -51,6 +53,12 @@ class Pipeline:
         if record["reason"] is not None:
             record["status"] = "rejected"
             return record
+        source = self.sources.for_write_key(normalized.write_key)
+        if source is None:
+            record["status"] = "rejected"
+            record["reason"] = self.sources.unknown_key_reason(normalized.write_key)
+            return record
+        record["source"] = source.name
         # DOCS guides/duplicate-data.md: Segment dedupes by messageId across all sources. A retry
         # is kept, marked as a duplicate of the first call, so it stays visible.
         first = self.store.first_with_message_id(normalized.message_id)

@@ -1,0 +1,127 @@
+"""Sources: the write keys segemu accepts, and what each source's config says.
+
+In Segment a write key identifies one source; the source has its destinations, its tracking
+plan and its schema controls (DOCS connections/sources/index.md; protocols/enforce/
+schema-configuration.md). In the config file:
+
+    [sources.web]
+    write_key = "wk_web"
+    destinations = ["mixpanel", "ga4"]    # default: every enabled destination
+    block_events = ["Debug Clicked"]      # Schema controls: events blocked for this source
+    tracking_plan = "plans/web.json"      # checked by segemu/protocols
+    [sources.web.protocols]               # blocking settings, checked by segemu/protocols
+    [sources.web.settings]                # CDN settings served to analytics.js
+
+With no [sources] table every write key is accepted, as one catch-all source. With sources
+configured, a call whose write key matches none is answered 200 and stored as rejected: the
+real API does the same (200, then silently dropped; segment-wire-contract.md §2), and here the
+reason is visible.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from segemu.config import Config, ConfigError
+
+DEFAULT_SOURCE_NAME = "default"
+_KEYS = ("write_key", "name", "destinations", "block_events", "tracking_plan", "protocols",
+         "settings")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    # None for the catch-all source of a config without [sources].
+    write_key: str | None = None
+    # The destinations attached to this source; None means every enabled destination.
+    destinations: tuple[str, ...] | None = None
+    block_events: frozenset[str] = frozenset()
+    # Path of the tracking plan (relative to the config file), and its blocking settings.
+    tracking_plan: str | None = None
+    protocols: Mapping[str, Any] = field(default_factory=dict)
+    # Overrides merged into the CDN settings that analytics.js loads for this source.
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Sources:
+    """The configured sources, found by write key."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.configured = bool(sources)
+        self.all = sources or [Source(DEFAULT_SOURCE_NAME)]
+        self._by_key = {source.write_key: source for source in sources}
+
+    def for_write_key(self, write_key: str | None) -> Source | None:
+        """The source of a write key; None if sources are configured and none has this key."""
+        if not self.configured:
+            return self.all[0]
+        return self._by_key.get(write_key)
+
+    def unknown_key_reason(self, write_key: str | None) -> str:
+        known = ", ".join(repr(key) for key in self._by_key)
+        close = difflib.get_close_matches(write_key or "", [str(k) for k in self._by_key], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return (f"write key {write_key!r} matches no configured source{hint}; known write keys: "
+                f"{known}. Segment answers 200 and drops calls with an unknown write key")
+
+
+def load_sources(config: Config) -> Sources:
+    """The [sources] table, checked; a mistake is a ConfigError naming the file and entry."""
+    table = config.sections.get("sources", {})
+    origin = config.config_file or "settings"
+    sources: list[Source] = []
+    seen: dict[str, str] = {}
+    for name, entry in table.items():
+        where = f"{origin}: [sources.{name}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table, got {entry!r}")
+        for key in entry:
+            if key not in _KEYS:
+                close = difflib.get_close_matches(key, _KEYS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(f"{where}: unknown key '{key}'{hint}; known keys: "
+                                  f"{', '.join(_KEYS)}")
+        write_key = entry.get("write_key")
+        if not isinstance(write_key, str) or not write_key:
+            raise ConfigError(f"{where}: 'write_key' is required and must be a non-empty string")
+        if write_key in seen:
+            raise ConfigError(f"{where}: write key {write_key!r} is already used by "
+                              f"[sources.{seen[write_key]}]")
+        seen[write_key] = name
+        sources.append(Source(
+            name=str(entry.get("name", name)),
+            write_key=write_key,
+            destinations=_names(entry, "destinations", where),
+            block_events=frozenset(_names(entry, "block_events", where) or ()),
+            tracking_plan=_optional_str(entry, "tracking_plan", where),
+            protocols=_table(entry, "protocols", where),
+            settings=_table(entry, "settings", where),
+        ))
+    return Sources(sources)
+
+
+def _names(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: '{key}' must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _optional_str(entry: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = entry.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(f"{where}: '{key}' must be a non-empty string, got {value!r}")
+    return value
+
+
+def _table(entry: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = entry.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' must be a table, got {value!r}")
+    return value
