@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from segemu.destinations.base import Action, Preset
-from segemu.destinations.presets import mixpanel
+from segemu.destinations.presets import amplitude, mixpanel
 
-_MODULES = (mixpanel,)
+_MODULES = (mixpanel, amplitude)
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in _MODULES}
 ACTIONS: dict[str, Mapping[str, Action]] = {
