@@ -18,8 +18,10 @@ from typing import Any
 
 from segemu import __version__
 from segemu.config import Config, load_config
+from segemu.destinations.catalog import presets
+from segemu.destinations.config import parse_destination
 from segemu.destinations.delivery import DeliveryWorker
-from segemu.destinations.runtime import Delivery, Destinations
+from segemu.destinations.runtime import DELIVERY_STATUSES, Delivery, Destinations, describe
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
@@ -133,6 +135,42 @@ class Emulator:
                 if limit is not None and len(found) >= limit:
                     break
         return found
+
+    def set_destination(self, destination_id: str, entry: Any) -> dict[str, Any]:
+        """Add or replace a destination at runtime (the control API's PUT), for events
+        received from now on. A mistake raises ConfigError and changes nothing."""
+        destination = parse_destination(destination_id, entry, presets(),
+                                        f"destination '{destination_id}'")
+        kept = [d for d in self.destinations.current if d.id != destination_id]
+        self.destinations.replace([*kept, destination], self.store.next_id)
+        return describe(destination, full=True)
+
+    def remove_destination(self, destination_id: str) -> bool:
+        current = self.destinations.current
+        kept = [d for d in current if d.id != destination_id]
+        if len(kept) == len(current):
+            return False
+        self.destinations.replace(kept, self.store.next_id)
+        return True
+
+    def destination_summaries(self, scan: int = 1000) -> list[dict[str, Any]]:
+        """Each destination with its delivery counts over the newest `scan` records."""
+        summaries = {d.id: {**describe(d), "counts": dict.fromkeys(DELIVERY_STATUSES, 0),
+                            "lastError": None, "lastDelivered": None}
+                     for d in self.destinations.current}
+        for record in self.events(limit=scan):
+            for destination_id, delivery in record["deliveries"].items():
+                summary = summaries.get(destination_id)
+                if summary is None:
+                    continue  # a destination removed since
+                summary["counts"][delivery["status"]] += 1
+                if delivery["status"] == "failed" and summary["lastError"] is None:
+                    summary["lastError"] = delivery["reason"]
+                if delivery["status"] == "delivered" and summary["lastDelivered"] is None:
+                    summary["lastDelivered"] = {"id": record["id"],
+                                                "requests": delivery["requests"]}
+        return [{**summary, "scanned": min(scan, len(self.store))}
+                for summary in summaries.values()]
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` with the records of every call; returns the unsubscribe function."""

@@ -28,6 +28,7 @@ from segemu.destinations.routing import decide
 from segemu.message import Record
 from segemu.sources import Sources
 
+DELIVERY_STATUSES: tuple[str, ...] = ("delivered", "filtered", "failed", "retrying", "pending")
 # How many records' computed deliveries are kept; older ones are recomputed when read.
 CACHED_RECORDS = 20_000
 
@@ -180,3 +181,25 @@ class Destinations:
         delivery["status"], delivery["requests"] = "delivered", requests
         delivery["attempts"] = 1 if requests else 0
         return delivery
+
+
+def describe(destination: Destination, *, full: bool = False) -> dict[str, Any]:
+    """A destination as the control API, the CLI and the TUI show it."""
+    described: dict[str, Any] = {
+        "id": destination.id, "name": destination.name, "preset": destination.preset.slug,
+        "enabled": destination.enabled, "sends": destination.sends,
+        "consentCategories": list(destination.consent_categories),
+        "filters": [{"name": f.name, "action": f.action} for f in destination.filters],
+        "actions": [{"name": a.action.name, "subscribe": a.action.subscribe}
+                    for a in destination.actions],
+        "aliases": list(destination.aliases),
+    }
+    if destination.failures is not None:
+        failures = destination.failures
+        described["failures"] = {"status": failures.status, "times": failures.times,
+                                 "latency": failures.latency}
+    if full:
+        described["settings"] = dict(destination.settings)
+        for entry, compiled in zip(described["actions"], destination.actions, strict=True):
+            entry["mapping"] = compiled.action.mapping
+    return described

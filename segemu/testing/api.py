@@ -141,6 +141,23 @@ class Assertions(ABC, Generic[R]):
         __tracebackhide__ = True
         return self._judge(expect.no_events(where), 0.0)
 
+    def assert_delivered(self, destination: str, *, event: str | None = None,
+                         payload: Any = None, where: str | None = None,
+                         times: int | None = None, timeout: float | None = None) -> R:
+        """An event (named `event`, matching `where`) that `destination` received, with a
+        request whose body includes `payload` (a subset; matchers allowed)."""
+        __tracebackhide__ = True
+        return self._judge(expect.delivered(destination, event=event, payload=payload,
+                                            where=where, times=times),
+                           self._timeout(timeout))
+
+    def assert_not_delivered(self, destination: str, *, event: str | None = None,
+                             where: str | None = None) -> R:
+        """No event (named `event`, matching `where`) was delivered to `destination`: it was
+        filtered (see the delivery's reason) or never sent. Judged at once."""
+        __tracebackhide__ = True
+        return self._judge(expect.not_delivered(destination, event=event, where=where), 0.0)
+
     def assert_no_rejections(self) -> R:
         """No call was rejected (see each record's `reason`). Judged at once."""
         __tracebackhide__ = True
