@@ -203,3 +203,12 @@ def describe(destination: Destination, *, full: bool = False) -> dict[str, Any]:
         for entry, compiled in zip(described["actions"], destination.actions, strict=True):
             entry["mapping"] = compiled.action.mapping
     return described
+
+
+def delivery_entry(record: Record, delivery: Delivery) -> dict[str, Any]:
+    """One delivery with the call it came from, as the deliveries listing shows it."""
+    event = record["event"]
+    return {"id": record["id"], "messageId": record["messageId"],
+            "writeKey": record["writeKey"], "type": record["type"],
+            "event": event.get("event") or event.get("name"),
+            "receivedAt": record["receivedAt"], **delivery}

@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from segemu.config import ConfigError
-from segemu.destinations.runtime import DELIVERY_STATUSES, describe
+from segemu.destinations.runtime import DELIVERY_STATUSES, delivery_entry, describe
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, int_param
 from segemu.http.responses import error_response, json_response
@@ -91,10 +91,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     found = []
     for record, delivery in emulator.deliveries(destination_id, where):
         if status is None or delivery["status"] == status:
-            found.append({"id": record["id"], "messageId": record["messageId"],
-                          "writeKey": record["writeKey"], "type": record["type"],
-                          "event": record["event"].get("event") or record["event"].get("name"),
-                          "receivedAt": record["receivedAt"], **delivery})
+            found.append(delivery_entry(record, delivery))
             if limit is not None and len(found) >= limit:
                 break
     return json_response(request, {"destination": destination_id, "deliveries": found,
