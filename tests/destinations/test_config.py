@@ -23,7 +23,10 @@ url = "https://crm.example/contacts"
 [destinations.crm.actions.mapping]
 email = { "@path" = "$.traits.email" }
 full_name = { "@template" = "{{traits.first_name}} {{traits.last_name}}" }
-plan = { "@if" = { exists = { "@path" = "$.traits.plan" }, then = { "@path" = "$.traits.plan" }, else = "free" } }
+[destinations.crm.actions.mapping.plan."@if"]
+exists = { "@path" = "$.traits.plan" }
+then = { "@path" = "$.traits.plan" }
+else = "free"
 '''
 
 

@@ -35,7 +35,7 @@ def send(emulator: Emulator, **call: Any) -> dict[str, Any]:
             "writeKey": "wk", **call}
     [record] = emulator.ingest(Envelope(route="/v1/track", items=[item],
                                         received_at=datetime.now(UTC)))
-    return emulator.view(record)["deliveries"]  # type: ignore[typeddict-item, no-any-return]
+    return emulator.view(record)["deliveries"]
 
 
 def decisions(deliveries: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
@@ -87,7 +87,7 @@ def test_integrations_object_at_batch_level_applies_to_each_item() -> None:
                         integrations={"All": False},
                         items=[{"type": "track", "event": "E", "userId": "u"}])
     [record] = emulator.ingest(envelope)
-    assert emulator.view(record)["deliveries"]["a"]["status"] == "filtered"  # type: ignore[typeddict-item]
+    assert emulator.view(record)["deliveries"]["a"]["status"] == "filtered"
 
 
 # -- consent -------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_a_tracking_plan_block_filters_every_destination() -> None:
     record["protocols"] = {"blocked": "unplanned event 'E'", "omitted": []}  # type: ignore[typeddict-unknown-key]
     emulator.destinations.forget()
     assert emulator.view(record)["deliveries"]["rec"]["reason"] == \
-        "tracking plan: unplanned event 'E'"  # type: ignore[typeddict-item]
+        "tracking plan: unplanned event 'E'"
 
 
 def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
@@ -226,4 +226,4 @@ def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
     assert before["rec"]["status"] == "delivered"
     assert after["rec"]["status"] == "filtered"
     [old, _new] = emulator.events()[::-1]
-    assert old["deliveries"]["rec"]["status"] == "delivered"  # type: ignore[typeddict-item]
+    assert old["deliveries"]["rec"]["status"] == "delivered"
