@@ -23,7 +23,7 @@ from typing import Final
 
 # Amazon Redshift's reserved words (AWS docs, Redshift Database Developer Guide, "Reserved
 # words", r_pg_keywords.html): Segment's docs link this list as the words it prefixes.
-RESERVED_WORDS: Final = frozenset("""
+_REDSHIFT_RESERVED_WORDS = """
 aes128 aes256 all allowoverwrite analyse analyze and any array as asc authorization az64 backup
 between binary blanksasnull both bytedict bzip2 case cast check collate column constraint create
 credentials cross current_date current_time current_timestamp current_user current_user_id
@@ -36,7 +36,8 @@ open or order outer overlaps parallel partition percent permissions pivot placin
 readratio recover references rejectlog resort respect restore right select session_user similar
 snapshot some sysdate system table tag tdes text255 text32k then timestamp to top trailing true
 truncatecolumns union unique unnest unpivot user using verbose wallet when where with without
-""".split())
+"""
+RESERVED_WORDS: Final = frozenset(_REDSHIFT_RESERVED_WORDS.split())
 
 # The tables Segment writes itself (schema.md §Warehouse tables). An event whose table name would
 # be one of these gets the `_` prefix too: Segment does not document this case, and writing an

@@ -53,7 +53,7 @@ class Row:
     columns: dict[str, Any]
 
 
-def stringify(value: list[Any]) -> str:
+def stringify(value: list[Any] | dict[str, Any]) -> str:
     """An array as its column holds it: JSON text. schema.md's example writes `[507f1, 505bd]`;
     segemu writes JSON (`["507f1","505bd"]`), which a warehouse's JSON functions can read."""
     try:
@@ -67,7 +67,9 @@ def cell(value: Any) -> Any:
     strings (and stringified arrays) cut at 512 characters."""
     if isinstance(value, bool | int | float):
         return value
-    text = stringify(value) if isinstance(value, list) else str(value)
+    # Only arrays reach here from properties, traits and context (objects are flattened); an
+    # object in a top-level field of a malformed event is written as JSON too.
+    text = stringify(value) if isinstance(value, list | dict) else str(value)
     return text[:MAX_STRING_LENGTH]
 
 
