@@ -196,7 +196,7 @@ async def test_lifecycle_calls_fill_identifies_users_groups_aliases_pages_and_sc
 async def test_video_arrays_are_stringified_and_nulls_leave_no_value(
         server: RunningServer, http: aiohttp.ClientSession) -> None:
     events = await send_and_store(server, http, spec_lines("video.jsonl"))
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for request in rows_of(events, source="web"):
         table = request["url"].removeprefix("warehouse://web.")
         rows.setdefault(table, request["body"])
