@@ -11,5 +11,6 @@ DEFAULT_DESTINATIONS: tuple[str, ...] = ("mixpanel", "amplitude", "ga4", "wareho
 
 def presets() -> dict[str, Preset]:
     from segemu.destinations.presets import PRESETS
+    from segemu.destinations.warehouse import WAREHOUSE
 
-    return dict(PRESETS)
+    return {**PRESETS, WAREHOUSE.slug: WAREHOUSE}
