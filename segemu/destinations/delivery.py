@@ -16,6 +16,7 @@ import logging
 
 import aiohttp
 
+from segemu.destinations.presets.webhook import encode
 from segemu.destinations.runtime import Destinations, LiveDelivery
 
 log = logging.getLogger("segemu.destinations")
@@ -89,7 +90,7 @@ class DeliveryWorker:
         for request in live.requests:
             try:
                 async with self._session.request(
-                    request["method"], request["url"], json=request["body"],
+                    request["method"], request["url"], data=encode(request["body"]),
                     headers=request["headers"],
                 ) as response:
                     status, detail = response.status, (await response.text())[:200]
