@@ -45,6 +45,9 @@ class Record(TypedDict):
     duplicateOf: NotRequired[int]
     # The name of the source the write key belongs to (segemu/sources.py).
     source: NotRequired[str]
+    # Each destination's delivery, by destination id: added when a record is read
+    # (Emulator.view), never stored (segemu/destinations/runtime.py).
+    deliveries: NotRequired[dict[str, Any]]
 
 
 @dataclass(slots=True)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from segemu.destinations.base import Action, Preset
-from segemu.destinations.presets import amplitude, ga4, mixpanel
+from segemu.destinations.presets import amplitude, ga4, mixpanel, webhook
 
 _MODULES = (mixpanel, amplitude, ga4)
 
-PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in _MODULES}
+PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET
+                              for module in (*_MODULES, webhook)}
 ACTIONS: dict[str, Mapping[str, Action]] = {
-    module.PRESET.slug: module.ACTIONS for module in _MODULES}
+    **{module.PRESET.slug: module.ACTIONS for module in _MODULES},
+    webhook.PRESET.slug: {"send": webhook.SEND}}
 
 _BY_NAME: dict[str, Preset] = {
     name: preset for preset in PRESETS.values() for name in (preset.slug, *preset.aliases)}
