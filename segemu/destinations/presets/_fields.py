@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from segemu.destinations.base import Action, Request
@@ -87,17 +87,21 @@ class ActionSpec:
     fields: Fields
     perform: Perform
     default_subscription: str = ""
-    overrides: Mapping[str, Any] = field(default_factory=dict)
 
-    def action(self, subscribe: str | None = None, **mapping: Any) -> Action:
-        fields, perform, title = self.fields, self.perform, self.title
+    def action(self, subscribe: str | None = None, name: str | None = None,
+               mapping: Mapping[str, Any] | None = None) -> Action:
+        """One mapping of this action. `name` is the mapping's name in Segment's UI (a
+        preset's name, such as "Track Calls"), which keeps the names of one preset unique
+        when it maps an action twice; the action's own title by default. `mapping` overrides
+        some fields' default mappings, as a preset does."""
+        fields, perform = self.fields, self.perform
 
         def build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
             return perform(validate(mapped, fields), settings)
 
-        return Action(name=title, key=self.key,
+        return Action(name=name or self.title, key=self.key,
                       subscribe=subscribe if subscribe is not None else self.default_subscription,
-                      mapping={**default_mapping(fields), **mapping}, build=build)
+                      mapping={**default_mapping(fields), **(mapping or {})}, build=build)
 
 
 def validate(payload: Mapping[str, Any], fields: Fields) -> dict[str, Any]:

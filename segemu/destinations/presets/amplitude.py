@@ -273,15 +273,17 @@ PRESET = Preset(
     # segment-docs src/_data/catalog/destinations.yml previous_names; the doc page's dossier
     # names "Actions Amplitude" for the integrations object.
     aliases=("Actions Amplitude", "Amplitude (Actions)"),
-    # index.ts presets, in order. "Browser Session Tracking" is a device-mode plugin of
-    # analytics.js (it sets integrations["Actions Amplitude"].session_id in the browser) and
-    # sends nothing from Segment's servers, so it has no counterpart here.
+    # index.ts presets, in order and named as the workspace names them. "Browser Session
+    # Tracking" is a device-mode plugin of analytics.js (it sets integrations["Actions
+    # Amplitude"].session_id in the browser) and sends nothing from Segment's servers, so it
+    # has no counterpart here.
     actions=(
-        LOG_EVENT_V2.action('type = "track" and event != "Order Completed"'),
-        LOG_PURCHASE.action('type = "track" and event = "Order Completed"'),
-        LOG_EVENT_V2.action('type = "page"', **_VIEWED),
-        LOG_EVENT_V2.action('type = "screen"', **_VIEWED),
-        IDENTIFY_USER.action('type = "identify"'),
+        LOG_EVENT_V2.action('type = "track" and event != "Order Completed"', "Track Calls"),
+        LOG_PURCHASE.action('type = "track" and event = "Order Completed"',
+                            "Order Completed Calls"),
+        LOG_EVENT_V2.action('type = "page"', "Page Calls", _VIEWED),
+        LOG_EVENT_V2.action('type = "screen"', "Screen Calls", _VIEWED),
+        IDENTIFY_USER.action('type = "identify"', "Identify Calls"),
     ),
     settings={"apiKey": "segemu-amplitude-api-key", "secretKey": "segemu-amplitude-secret",
               "endpoint": "north_america"},

@@ -272,13 +272,15 @@ PRESET = Preset(
     # segment-docs src/_data/catalog/destinations.yml previous_names: the names the
     # integrations object accepts for this destination.
     aliases=("Mixpanel (Actions)",),
+    # index.ts presets (the quick setup), in order, named as the workspace names them.
     actions=(
-        TRACK_EVENT.action('type = "track" and event != "Order Completed"'),
-        TRACK_PURCHASE.action('type = "track" and event = "Order Completed"'),
-        TRACK_EVENT.action('type = "page"', **_VIEWED),
-        TRACK_EVENT.action('type = "screen"', **_VIEWED),
-        IDENTIFY_USER.action('type = "identify"'),
-        GROUP_IDENTIFY_USER.action('type = "group"'),
+        TRACK_EVENT.action('type = "track" and event != "Order Completed"', "Track Calls"),
+        TRACK_PURCHASE.action('type = "track" and event = "Order Completed"',
+                              "Order Completed Calls"),
+        TRACK_EVENT.action('type = "page"', "Page Calls", _VIEWED),
+        TRACK_EVENT.action('type = "screen"', "Screen Calls", _VIEWED),
+        IDENTIFY_USER.action('type = "identify"', "Identify Calls"),
+        GROUP_IDENTIFY_USER.action('type = "group"', "Group Calls"),
     ),
     settings={"projectToken": "segemu-mixpanel-token", "apiRegion": "US 🇺🇸", "strictMode": "1"},
     sources=(

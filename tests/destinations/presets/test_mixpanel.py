@@ -185,7 +185,8 @@ def test_settings_pick_the_region_host_the_secret_and_the_source_name() -> None:
 
 def test_a_mapping_without_the_required_event_name_fails_like_segment() -> None:
     # Ajv's message, through @segment/ajv-human-errors, as Event Delivery shows it.
-    action = TRACK_EVENT.action('type = "track"', event={"@path": "$.properties.missing"})
+    action = TRACK_EVENT.action('type = "track"',
+                                mapping={"event": {"@path": "$.properties.missing"}})
     custom = Preset("mixpanel", MIXPANEL.name, (), (action,), MIXPANEL.settings)
     with pytest.raises(PayloadValidationError,
                        match=r"^The root value is missing the required field 'event'\.$"):
