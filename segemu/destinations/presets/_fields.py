@@ -18,6 +18,7 @@ mapping...). Between the mapping and `perform`, the framework (packages/core/src
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -52,6 +53,11 @@ class Field:
     properties: Mapping[str, Field] | None = None
     additional_properties: bool = False
     choices: tuple[Any, ...] = ()
+    # A string format Ajv checks (ajv-formats, "full" mode): "email", "uri" or "date-time".
+    format: str = ""
+    # Required only when another field has one of some values: (field, values), the
+    # conditionally required fields of fields-to-jsonschema.ts (`required: {conditions}`).
+    required_if: tuple[str, tuple[Any, ...]] | None = None
 
 
 def f(kind: FieldType, default: Any = NO_DEFAULT, **options: Any) -> Field:
@@ -116,6 +122,8 @@ def validate(payload: Mapping[str, Any], fields: Fields) -> dict[str, Any]:
 def _object(value: Mapping[str, Any], fields: Fields, additional: bool, where: str,
             problems: list[str], root: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = {}
+    # Keys with a value, valid or not: a wrong value is its own problem, not a missing field.
+    present: set[str] = set()
     for key, item in value.items():
         spec = fields.get(key)
         if spec is None:
@@ -126,11 +134,14 @@ def _object(value: Mapping[str, Any], fields: Fields, additional: bool, where: s
             continue
         if item == "" and (root or spec.type != "string"):
             continue
+        present.add(key)
         checked = _value(item, spec, f"{where}/{key}", problems)
         if checked is not MISSING:
             result[key] = checked
     for key, spec in fields.items():
-        if spec.required and key not in result:
+        required = spec.required or (spec.required_if is not None
+                                     and result.get(spec.required_if[0]) in spec.required_if[1])
+        if required and key not in present:
             at = "The root value" if root else f"The value at {where}"
             problems.append(f"{at} is missing the required field '{key}'.")
     return result
@@ -170,11 +181,31 @@ def _single(value: Any, spec: Field, where: str, problems: list[str]) -> Any:
     if kind == "datetime" and isinstance(coerced, str) and not _date_like(coerced):
         problems.append(f"The value at {where} must be a valid date-like string but it was not.")
         return MISSING
+    if spec.format and isinstance(coerced, str) and not _FORMATS[spec.format](coerced):
+        problems.append(f"The value at {where} must be a valid {_FORMAT_LABELS[spec.format]} "
+                        "string but it was not.")
+        return MISSING
     if spec.choices and coerced not in spec.choices:
         listed = ", ".join(js_string(choice) for choice in spec.choices)
         problems.append(f"The value at {where} must be one of: {listed}.")
         return MISSING
     return coerced
+
+
+# ajv-formats (full mode) for the formats destinations use, and the words
+# @segment/ajv-human-errors puts in its message.
+_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+                    re.IGNORECASE)
+_URI = re.compile(r"^[a-z][a-z0-9+.-]*:[^\s]*$", re.IGNORECASE)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[t\s]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
+                        r"(?:z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+_FORMATS: dict[str, Callable[[str], bool]] = {
+    "email": lambda text: _EMAIL.match(text) is not None,
+    "uri": lambda text: _URI.match(text) is not None,
+    "date-time": lambda text: _DATE_TIME.match(text) is not None and parse_date(text) is not None,
+}
+_FORMAT_LABELS = {"email": "email address", "uri": "URI", "date-time": "date and time"}
 
 
 def _date_like(text: str) -> bool:
