@@ -208,6 +208,11 @@ _FORMATS: dict[str, Callable[[str], bool]] = {
 _FORMAT_LABELS = {"email": "email address", "uri": "URI", "date-time": "date and time"}
 
 
+def is_email(value: object) -> bool:
+    """ajv-formats' email check, which some destinations also apply in perform."""
+    return isinstance(value, str) and _EMAIL.match(value) is not None
+
+
 def _date_like(text: str) -> bool:
     # schema-validation.ts `date-like`: a number written as text is a unix time; other text must
     # be a date dayjs can read. Ajv checks formats on strings only.

@@ -22,6 +22,7 @@ from segemu.destinations.presets._fields import ActionSpec, Field, either, f, pa
 from segemu.destinations.presets._support import (
     MISSING,
     IntegrationError,
+    PayloadValidationError,
     defined,
     iso_string,
     omit,
@@ -34,7 +35,8 @@ _ALIAS = f("object", properties={"alias_name": f("string"), "alias_label": f("st
 _BATCHING: dict[str, Field] = {"_update_existing_only": f("boolean", False),
                                "enable_batching": f("boolean", True),
                                "batch_size": f("number", 75)}
-_IDENTIFIED_BY = ("braze_id", "user_alias", "external_id", "email")
+# constants.ts MAX_BATCH_SIZE: purchases (one per product) in one request.
+_MAX_BATCH_SIZE = 75
 _GENDERS = {"M": ("man", "male", "m"), "F": ("woman", "female", "w", "f"), "O": ("other", "o"),
             "N": ("not applicable", "n"), "P": ("prefer not to say", "p")}
 
@@ -132,7 +134,17 @@ def _track_purchase(payload: dict[str, Any], settings: Mapping[str, Any]) -> lis
     _identified(payload)
     products = payload["products"]
     if not products:
-        return []  # utils.ts: nothing to send without products
+        # utils.ts: sendTrackPurchase sends nothing; sendBatchedTrackPurchase, which Segment
+        # uses while batching is on (the default), reports the event as not sent.
+        if payload.get("enable_batching"):
+            raise PayloadValidationError(
+                "This event was not sent to Braze because it did not contain any products.")
+        return []
+    if payload.get("enable_batching") and len(products) > _MAX_BATCH_SIZE:
+        raise PayloadValidationError(
+            f"Max batch size exceeded. This payload contains {len(products)} products, which "
+            f"is more than Braze's maximum batch size of {_MAX_BATCH_SIZE} objects per batch.",
+            "PAYLOAD_TOO_LARGE", 413)
     base = defined({
         **{key: payload.get(key, MISSING) for key in ("braze_id", "external_id", "email")},
         "user_alias": _alias(payload.get("user_alias")),

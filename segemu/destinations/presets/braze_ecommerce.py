@@ -199,9 +199,13 @@ def _event(payload: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, An
 def _send(title: str) -> Any:
     def perform(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
         _validate(payload)
+        headers = {"Authorization": f"Bearer {settings.get('api_key', '')}"}
+        # enable_batching is on by default: Segment then calls performBatch, which marks the
+        # request as a batch even for one event (functions.ts send).
+        if payload.get("enable_batching"):
+            headers["X-Braze-Batch"] = "true"
         return [request(title, "POST", f"{settings.get('endpoint')}/users/track",
-                        {"events": [_event(payload, settings)]},
-                        {"Authorization": f"Bearer {settings.get('api_key', '')}"})]
+                        {"events": [_event(payload, settings)]}, headers)]
     return perform
 
 

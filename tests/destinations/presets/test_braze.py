@@ -83,6 +83,8 @@ def test_order_completed_is_an_order_placed_event_that_needs_source_and_variants
     [sent] = run_preset(BRAZE, event)
     properties = event["properties"]
     assert (sent["action"], sent["url"]) == ("Ecommerce Event (multi product)", TRACK)
+    # Batching is on by default, and performBatch marks every request as a batch.
+    assert sent["headers"]["X-Braze-Batch"] == "true"
     [placed] = sent["body"]["events"]
     assert placed == {
         "external_id": event["userId"], "name": "ecommerce.order_placed",
@@ -128,6 +130,15 @@ def test_product_viewed_currency_must_be_one_of_the_upper_case_codes() -> None:
     assert viewed["name"] == "ecommerce.product_viewed"
     assert viewed["properties"]["product_id"] == event["properties"]["product_id"]
     assert viewed["properties"]["price"] == event["properties"]["price"]
+
+
+def test_track_purchase_without_products_is_reported_not_sent() -> None:
+    event = spec_event("ecommerce", "Order Completed")
+    event["properties"]["products"] = []
+    preset = Preset("braze", BRAZE.name, (), (ACTIONS["braze"]["trackPurchase"],),
+                    BRAZE.settings)
+    with pytest.raises(PayloadValidationError, match=r"did not contain any products\.$"):
+        run_preset(preset, event)
 
 
 def test_track_purchase_sends_one_purchase_per_product_in_usd_by_default() -> None:
