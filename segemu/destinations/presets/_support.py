@@ -80,6 +80,11 @@ def omit(value: Any, keys: Iterable[str]) -> dict[str, Any]:
     return {key: item for key, item in value.items() if key not in left_out}
 
 
+def js_number(value: float) -> float:
+    """A number as JSON.stringify writes it: 2250.0 is 2250."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def js_string(value: Any) -> str:
     """String(value) in JavaScript, for JSON values."""
     if value is None:
