@@ -15,6 +15,7 @@ buffer analytics-next replays, packages/browser/src/core/buffer/index.ts):
 from __future__ import annotations
 
 import json
+import textwrap
 
 # The stubs the snippet defines (the methods analytics.js accepts before it loads), and those
 # that carry the page they were called on.
@@ -75,7 +76,8 @@ def render_snippet(url: str, write_key: str, *, page: bool = True, script_tag: b
     """The snippet for a segemu at `url` (scheme, host and port, no path)."""
     javascript = _TEMPLATE % {
         "url_literal": _literal(url.rstrip("/")),
-        "methods": json.dumps(list(_METHODS)),
+        "methods": textwrap.fill(json.dumps(list(_METHODS)), 74, subsequent_indent="    ",
+                                 break_on_hyphens=False),
         "page_aware": json.dumps(list(_PAGE_AWARE)),
         "write_key": _literal(write_key),
         "version": _literal(SNIPPET_VERSION),
