@@ -25,6 +25,17 @@ STATUSES: tuple[str, ...] = get_args(Status)
 Channel = Literal["client", "server"]
 
 
+class Arrival(TypedDict, total=False):
+    """How a call arrived, where it is worth saying (segemu/arrival.py)."""
+
+    # The SDK's retry number: X-Retry-Count, else the event's _metadata.retryCount.
+    retryCount: int
+    # The id of a record from the same browser that was called later but arrived first.
+    outOfOrder: int
+    # The above in words.
+    note: str
+
+
 class Record(TypedDict):
     """One received call, as every surface (control API, CLI, TUI, pytest) shows it.
 
@@ -48,6 +59,8 @@ class Record(TypedDict):
     # Each destination's delivery, by destination id: added when a record is read
     # (Emulator.view), never stored (segemu/destinations/runtime.py).
     deliveries: NotRequired[dict[str, Any]]
+    # Retries and arrival order (segemu/arrival.py); absent when there is nothing to say.
+    arrival: NotRequired[Arrival]
 
 
 @dataclass(slots=True)
@@ -68,6 +81,8 @@ class Envelope:
     integrations: Any = None
     channel: Channel = "server"
     ip: str | None = None
+    # X-Retry-Count: which retry of an earlier request this one is (0 or None: the first).
+    retry_count: int | None = None
 
 
 # datetime.isoformat costs microseconds, and every call formats two timestamps. Calls come in

@@ -6,6 +6,7 @@ identity and routing to destinations slot in between dedupe and store.
 
 from __future__ import annotations
 
+from segemu.arrival import ArrivalTracker
 from segemu.message import Envelope, Normalized, Record, format_timestamp, normalize
 from segemu.sources import Sources
 from segemu.store import EventStore
@@ -19,6 +20,7 @@ class Pipeline:
     def __init__(self, store: EventStore, sources: Sources | None = None) -> None:
         self.store = store
         self.sources = sources or Sources([])
+        self.arrivals = ArrivalTracker()
 
     def process(self, envelope: Envelope) -> list[Record]:
         received_at = format_timestamp(envelope.received_at)
@@ -32,6 +34,7 @@ class Pipeline:
                     f"than {MAX_BATCH_EVENTS:,}"
                 )
             record = self._record(normalized, envelope, received_at)
+            self.arrivals.note(record, envelope)
             self.store.add(record)
             records.append(record)
         return records
