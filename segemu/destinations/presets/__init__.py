@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from segemu.destinations.base import Action, Preset
-from segemu.destinations.presets import amplitude, mixpanel, webhook
+from segemu.destinations.presets import amplitude, ga4, mixpanel, webhook
 
-_MODULES = (mixpanel, amplitude)
+_MODULES = (mixpanel, amplitude, ga4)
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET
                               for module in (*_MODULES, webhook)}
