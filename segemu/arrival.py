@@ -42,16 +42,8 @@ class ArrivalTracker:
         if retry:
             arrival["retryCount"] = retry
         if record["status"] == "duplicate":
-            first = record.get("duplicateOf")
-            if envelope.retry_count:
-                record["reason"] = (f"retry {envelope.retry_count} (X-Retry-Count) of record "
-                                    f"{first}; Segment keeps only the first call with a "
-                                    f"messageId")
-            elif client:
-                record["reason"] = (f"the messageId of record {first}, sent again without "
-                                    f"X-Retry-Count: analytics.js re-sends on the next page "
-                                    f"load the events still in flight when a page was left; "
-                                    f"Segment keeps only the first")
+            record["reason"] = _duplicate_reason(record.get("duplicateOf"),
+                                                 envelope.retry_count, client)
         elif client and record["status"] == "accepted":
             self._check_order(record, arrival)
         if arrival:
@@ -75,6 +67,20 @@ class ArrivalTracker:
         self._latest.move_to_end(key)
         while len(self._latest) > self.remembered:
             self._latest.popitem(last=False)
+
+
+def _duplicate_reason(first: int | None, retry: int | None, client: bool) -> str:
+    """Why a call with a known messageId came again. A browser sends one again in two cases
+    that look alike on the wire (X-Retry-Count from analytics-next 1.84 on, none before): a
+    retry after a failed request, and the re-send on the next page load of a call that was
+    still in flight when a page was left (the attempt count survives in localStorage)."""
+    which = f"retry {retry} (X-Retry-Count) of record {first}" if retry else (
+        f"the messageId of record {first}, sent again")
+    if client:
+        why = ("analytics.js got no answer to it: a failed request, or a page left before the "
+               "answer came, whose calls it re-sends on the next page load")
+        return f"{which}: {why}; Segment keeps only the first call with a messageId"
+    return f"{which}; Segment keeps only the first call with a messageId"
 
 
 def _metadata_retry_count(record: Record) -> int | None:

@@ -75,7 +75,7 @@ async function routeRequests(allowed, interventions) {
       held.push(route) // ...and the page never hears back: the request stays in flight
       return undefined
     }
-    return route.fulfill({ response })
+    return route.fulfill({ response }) // 'deliver': ...and its answer comes back
   })
 }
 
