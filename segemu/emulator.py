@@ -21,6 +21,7 @@ from segemu.config import Config, load_config
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
+from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
 from segemu.store import EventStore
@@ -62,9 +63,11 @@ class Emulator:
         self.config = config
         # Config mistakes surface before the store is opened: ConfigError names file and entry.
         self.sources = load_sources(config)
+        # Tracking plans load here too, so a malformed plan stops start-up with its file named.
+        self.protocols = Protocols(config, self.sources)
         self.store = EventStore(None if config.in_memory else config.db,
                                 retention=config.retention)
-        self.pipeline = Pipeline(self.store, self.sources)
+        self.pipeline = Pipeline(self.store, self.sources, self.protocols)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -190,6 +193,7 @@ class Emulator:
                 waiter.done.set_result(None)
 
     def reset(self, write_key: str | None = None) -> int:
+        self.protocols.reset(write_key)
         if write_key is None:
             return self.store.reset_all()
         return self.store.reset_write_key(write_key)
@@ -227,6 +231,7 @@ class Emulator:
     async def start(self) -> None:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
+        self.protocols.start()  # reloads tracking plan files when they change
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -234,6 +239,7 @@ class Emulator:
             return
         self._closed = True
         self.release_waiters()
+        await self.protocols.stop()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
