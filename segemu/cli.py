@@ -214,5 +214,14 @@ def assert_(url: str, write_key: str | None, where: str, count: int | None, at_l
     sys.exit(0 if verdict["passed"] else 1)
 
 
+def _register_plan_commands() -> None:
+    from segemu.cli_plan import plan
+
+    cli.add_command(plan)
+
+
+_register_plan_commands()
+
+
 def main() -> None:
     cli(prog_name="segemu")

@@ -10,6 +10,7 @@ import orjson
 
 from segemu.message import Record
 from segemu.protocols.lint.base import LintRule
+from segemu.protocols.lint.spec_names import SPEC_EVENTS
 from segemu.protocols.violations import LintFinding
 
 # An ISO-8601 date and time with no `Z` and no offset after it.
@@ -126,7 +127,13 @@ class PiiInProperties(LintRule):
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
         if record["type"] not in ("track", "page", "screen") or not _to_all_destinations(event):
             return
+        # Fields Segment's spec defines on purpose (Signed Up's email, Invite Sent's
+        # invitee_email) are not a mistake.
+        spec = SPEC_EVENTS.get(event.get("event")) if record["type"] == "track" else None
+        allowed = {f"properties.{name}" for name in spec.properties} if spec else set()
         for path, text in _scan(event, "properties"):
+            if path in allowed:
+                continue
             kind = pii_kind(text)
             if kind is not None:
                 found.append(self.finding(
