@@ -346,5 +346,14 @@ def routing(url: str, write_key: str | None, message_id: str, as_json: bool) -> 
         click.echo(f"{item['destination']:<14} {item['status']:<10}{actions}{why}")
 
 
+def _register_plan_commands() -> None:
+    from segemu.cli_plan import plan
+
+    cli.add_command(plan)
+
+
+_register_plan_commands()
+
+
 def main() -> None:
     cli(prog_name="segemu")
