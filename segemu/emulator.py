@@ -25,6 +25,7 @@ from segemu.destinations.runtime import DELIVERY_STATUSES, Delivery, Destination
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
+from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
 from segemu.store import EventStore
@@ -68,11 +69,13 @@ class Emulator:
         self.config = config
         # Config mistakes surface before the store is opened: ConfigError names file and entry.
         self.sources = load_sources(config)
-        self.store = EventStore(None if config.in_memory else config.db,
-                                retention=config.retention)
-        self.pipeline = Pipeline(self.store, self.sources)
+        # Tracking plans load here too, so a malformed plan stops start-up with its file named.
+        self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
         self.destinations.changed = self._delivery_changed
+        self.store = EventStore(None if config.in_memory else config.db,
+                                retention=config.retention)
+        self.pipeline = Pipeline(self.store, self.sources, self.protocols)
         self._delivery = DeliveryWorker(self.destinations)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
@@ -267,6 +270,7 @@ class Emulator:
                 waiter.done.set_result(None)
 
     def reset(self, write_key: str | None = None) -> int:
+        self.protocols.reset(write_key)
         if write_key is None:
             self.destinations.forget()
             return self.store.reset_all()
@@ -305,6 +309,7 @@ class Emulator:
     async def start(self) -> None:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
+        self.protocols.start()  # reloads tracking plan files when they change
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -313,6 +318,7 @@ class Emulator:
         self._closed = True
         self.release_waiters()
         await self._delivery.close()
+        await self.protocols.stop()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

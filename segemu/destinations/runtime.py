@@ -26,6 +26,7 @@ from segemu.destinations.config import Destination, load_destinations
 from segemu.destinations.mapping import MappingError
 from segemu.destinations.routing import decide
 from segemu.message import Record
+from segemu.protocols.forwarding import forwarded_event
 from segemu.sources import Sources
 
 DELIVERY_STATUSES: tuple[str, ...] = ("delivered", "filtered", "failed", "retrying", "pending")
@@ -158,7 +159,9 @@ class Destinations:
         source = self.sources.for_write_key(record["writeKey"])
         protocols = record.get("protocols")
         blocked = protocols.get("blocked") if isinstance(protocols, dict) else None
-        decision = decide(destination, source, record["event"], blocked)
+        # The event as the tracking plan lets it through: omitted properties and traits gone.
+        event = forwarded_event(record) if protocols else record["event"]
+        decision = decide(destination, source, event, blocked)
         delivery: Delivery = {"destination": destination.id, "name": destination.name,
                               "status": "filtered", "reason": decision.reason, "requests": [],
                               "attempts": 0}

@@ -83,6 +83,34 @@ def _tracking_paths() -> dict[str, Any]:
     return paths
 
 
+def _cdn_paths() -> dict[str, Any]:
+    """Segment's CDN, for pages on localhost (segemu/http/cdn.py)."""
+    write_key = _param("write_key", "The source's write key.", where="path")
+    javascript = {"application/javascript": {"schema": {"type": "string"}}}
+    return {
+        "/v1/projects/{write_key}/settings": {"get": {
+            "tags": ["CDN"], "summary": "The settings analytics.js loads: events and telemetry "
+                                        "go to this segemu",
+            "parameters": [write_key],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "integrations": {"type": "object"}, "metrics": {"type": "object"}}},
+                "analytics-next's CDNSettings, with the source's `settings` merged in.")}}},
+        "/analytics.js/v1/{write_key}/analytics.min.js": {"get": {
+            "tags": ["CDN"], "summary": "analytics.js for the snippet: the official standalone "
+                                        "bundle if installed, else segemu's built-in one",
+            "parameters": [write_key],
+            "responses": {"200": {"description": "The script, with the write key embedded.",
+                                  "content": javascript},
+                          "503": _json(_ref("Error"), "The configured bundle is gone.")}}},
+        "/analytics-next/bundles/{name}": {"get": {
+            "tags": ["CDN"], "summary": "The official bundle's lazy chunks",
+            "parameters": [_param("name", "The chunk's file name.", where="path")],
+            "responses": {"200": {"description": "The chunk.", "content": javascript},
+                          "404": _json(_ref("Error"), "No such chunk, or the built-in "
+                                       "analytics.js is served.")}}},
+    }
+
+
 def _control_paths(prefix: str) -> dict[str, Any]:
     records = {"type": "object", "properties": {
         "events": {"type": "array", "items": _ref("Record")}, "count": {"type": "integer"},
@@ -230,10 +258,12 @@ def document(prefix: str) -> dict[str, Any]:
             "A local emulator of Segment: the Tracking API the SDKs call, and segemu's own "
             "control API for tests and tools.")},
         "tags": [{"name": "Tracking API", "description": "Segment's HTTP Tracking API."},
+                 {"name": "CDN", "description": "Segment's CDN: analytics.js and its "
+                                                "settings."},
                  {"name": "Control API", "description": "segemu's own API."},
                  {"name": "Destinations", "description": "What each mock destination "
                                                          "received, and why."}],
-        "paths": {**_tracking_paths(), **_control_paths(prefix),
+        "paths": {**_tracking_paths(), **_cdn_paths(), **_control_paths(prefix),
                   **destinations.openapi_paths(prefix)},
         "components": {"schemas": SCHEMAS},
     }
