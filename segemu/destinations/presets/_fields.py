@@ -27,6 +27,7 @@ from segemu.destinations.base import Action, Request
 from segemu.destinations.presets._support import (
     MISSING,
     PayloadValidationError,
+    both_spellings,
     js_string,
     parse_date,
 )
@@ -103,7 +104,7 @@ class ActionSpec:
         fields, perform = self.fields, self.perform
 
         def build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
-            return perform(validate(mapped, fields), settings)
+            return perform(validate(mapped, fields), both_spellings(settings))
 
         return Action(name=name or self.title, key=self.key,
                       subscribe=subscribe if subscribe is not None else self.default_subscription,

@@ -155,6 +155,20 @@ def iso_string(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_CAMEL_HUMP = re.compile(r"_([a-z0-9])")
+_SNAKE_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def both_spellings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings under Segment's names (camelCase: projectToken) and snake_case ones
+    (project_token), which read more naturally in TOML: either spelling works."""
+    spelled = dict(settings)
+    for key, value in settings.items():
+        spelled.setdefault(_CAMEL_HUMP.sub(lambda hump: hump.group(1).upper(), key), value)
+        spelled.setdefault(_SNAKE_HUMP.sub(r"_\1", key).lower(), value)
+    return spelled
+
+
 def basic_auth(user: str, password: str = "") -> str:
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return f"Basic {token}"
