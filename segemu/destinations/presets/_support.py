@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 from segemu.destinations.base import Request
@@ -26,6 +27,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # dayjs.utc(); anything else goes to `new Date(text)`.
 _DAYJS_PARSE = re.compile(r"^(\d{4})[-/]?(\d{1,2})?[-/]?(\d{0,2})[Tt\s]*(\d{1,2})?:?(\d{1,2})?"
                           r":?(\d{1,2})?[.:]?(\d+)?$")
+_ZONED = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
 
 
 class ActionError(ValueError):
@@ -118,7 +120,9 @@ def parse_date(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    match = _DAYJS_PARSE.match(text)
+    # dayjs tries its own parser only on text that does not end in Z; text with a zone offset
+    # never matches it either, and skipping it spares the regex's backtracking.
+    match = None if _ZONED.search(text) else _DAYJS_PARSE.match(text)
     if match:
         year, month, day, hour, minute, second, fraction = match.groups()
         try:
@@ -159,13 +163,19 @@ _CAMEL_HUMP = re.compile(r"_([a-z0-9])")
 _SNAKE_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
+@lru_cache(maxsize=1024)
+def _spellings(key: str) -> tuple[str, str]:
+    return (_CAMEL_HUMP.sub(lambda hump: hump.group(1).upper(), key),
+            _SNAKE_HUMP.sub(r"_\1", key).lower())
+
+
 def both_spellings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings under Segment's names (camelCase: projectToken) and snake_case ones
     (project_token), which read more naturally in TOML: either spelling works."""
     spelled = dict(settings)
     for key, value in settings.items():
-        spelled.setdefault(_CAMEL_HUMP.sub(lambda hump: hump.group(1).upper(), key), value)
-        spelled.setdefault(_SNAKE_HUMP.sub(r"_\1", key).lower(), value)
+        for spelling in _spellings(key):
+            spelled.setdefault(spelling, value)
     return spelled
 
 
