@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from segemu.destinations.base import Action, Request
+from segemu.destinations.base import Action, Preset, Request
 from segemu.destinations.presets._support import (
     MISSING,
     PayloadValidationError,
@@ -104,11 +104,34 @@ class ActionSpec:
         fields, perform = self.fields, self.perform
 
         def build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
-            return perform(validate(mapped, fields), both_spellings(settings))
+            return perform(validate(mapped, fields), settings)
 
         return Action(name=name or self.title, key=self.key,
                       subscribe=subscribe if subscribe is not None else self.default_subscription,
                       mapping={**default_mapping(fields), **(mapping or {})}, build=build)
+
+
+def _spelled(action: Action, defaults: Mapping[str, Any]) -> Action:
+    build = action.build
+
+    def spelled_build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
+        return build(mapped, both_spellings(settings, defaults))
+
+    return Action(name=action.name, subscribe=action.subscribe, mapping=action.mapping,
+                  build=spelled_build, key=action.key)
+
+
+def preset(*, slug: str, name: str, aliases: tuple[str, ...], actions: tuple[Action, ...],
+           settings: Mapping[str, Any], sources: tuple[str, ...]) -> Preset:
+    """A Preset whose actions read their settings in either spelling (both_spellings)."""
+    return Preset(slug=slug, name=name, aliases=aliases,
+                  actions=tuple(_spelled(action, settings) for action in actions),
+                  settings=settings, sources=sources)
+
+
+def catalog(defaults: Mapping[str, Any], *specs: ActionSpec) -> dict[str, Action]:
+    """Every modeled action of a destination at its own default subscription, by key."""
+    return {spec.key: _spelled(spec.action(), defaults) for spec in specs}
 
 
 def validate(payload: Mapping[str, Any], fields: Fields) -> dict[str, Any]:

@@ -169,13 +169,22 @@ def _spellings(key: str) -> tuple[str, str]:
             _SNAKE_HUMP.sub(r"_\1", key).lower())
 
 
-def both_spellings(settings: Mapping[str, Any]) -> dict[str, Any]:
+def both_spellings(settings: Mapping[str, Any],
+                   defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Settings under Segment's names (camelCase: projectToken) and snake_case ones
-    (project_token), which read more naturally in TOML: either spelling works."""
+    (project_token), which read more naturally in TOML: either spelling works. A preset's
+    defaults are under Segment's names, so a value a user gives under the other spelling
+    replaces the default."""
+    defaults = defaults or {}
     spelled = dict(settings)
     for key, value in settings.items():
         for spelling in _spellings(key):
-            spelled.setdefault(spelling, value)
+            if spelling == key:
+                continue
+            if spelling not in spelled or (
+                    key not in defaults and spelling in defaults
+                    and spelled[spelling] == defaults[spelling]):
+                spelled[spelling] = value
     return spelled
 
 

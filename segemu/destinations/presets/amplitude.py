@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
+from segemu.destinations.base import Request
 from segemu.destinations.presets import amplitude_fields as fields
-from segemu.destinations.presets._fields import ActionSpec
+from segemu.destinations.presets._fields import ActionSpec, catalog, preset
 from segemu.destinations.presets._support import (
     MISSING,
     defined,
@@ -267,7 +267,7 @@ MAP_USER = ActionSpec("mapUser", "Map User", fields.MAP_USER, _map_user, 'type =
 
 _VIEWED = {"event_type": {"@template": "Viewed {{name}}"}}
 
-PRESET = Preset(
+PRESET = preset(
     slug="amplitude",
     name="Actions Amplitude",
     # segment-docs src/_data/catalog/destinations.yml previous_names; the doc page's dossier
@@ -293,5 +293,5 @@ PRESET = Preset(
     ),
 )
 
-ACTIONS = {spec.key: spec.action() for spec in (
-    LOG_EVENT_V2, LOG_PURCHASE, IDENTIFY_USER, GROUP_IDENTIFY_USER, MAP_USER)}
+ACTIONS = catalog(PRESET.settings, LOG_EVENT_V2, LOG_PURCHASE, IDENTIFY_USER,
+                  GROUP_IDENTIFY_USER, MAP_USER)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
+from segemu.destinations.base import Request
 from segemu.destinations.presets import braze_ecommerce as ecommerce
-from segemu.destinations.presets._fields import ActionSpec, Field, either, f, path
+from segemu.destinations.presets._fields import ActionSpec, Field, catalog, either, f, path, preset
 from segemu.destinations.presets._support import (
     MISSING,
     IntegrationError,
@@ -247,7 +247,7 @@ def _order(name: str, url: str) -> dict[str, Any]:
 _BETA_EVENTS = ("Order Completed", "Checkout Started", "Order Refunded", "Order Cancelled",
                 "Product Viewed", "Product Added", "Product Removed")
 
-PRESET = Preset(
+PRESET = preset(
     slug="braze",
     name="Braze Cloud Mode (Actions)",
     # segment-docs src/_data/catalog/destinations.yml previous_names.
@@ -281,4 +281,4 @@ PRESET = Preset(
 )
 
 # The e-commerce actions have no default subscription (their presets give one).
-ACTIONS = {spec.key: spec.action() for spec in (TRACK_EVENT, UPDATE_USER_PROFILE, TRACK_PURCHASE)}
+ACTIONS = catalog(PRESET.settings, TRACK_EVENT, UPDATE_USER_PROFILE, TRACK_PURCHASE)

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
+from segemu.destinations.base import Request
 from segemu.destinations.presets import customerio_fields as fields
-from segemu.destinations.presets._fields import ActionSpec, is_email
+from segemu.destinations.presets._fields import ActionSpec, catalog, is_email, preset
 from segemu.destinations.presets._support import (
     MISSING,
     basic_auth,
@@ -308,7 +308,7 @@ SPECS = (
           'event = "Report Content Event"'),
 )
 
-PRESET = Preset(
+PRESET = preset(
     slug="customerio",
     name="Customer.io (Actions)",
     # segment-docs src/_data/catalog/destinations.yml previous_names.
@@ -324,4 +324,4 @@ PRESET = Preset(
     ),
 )
 
-ACTIONS = {spec.key: spec.action() for spec in SPECS}
+ACTIONS = catalog(PRESET.settings, *SPECS)

@@ -25,8 +25,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
-from segemu.destinations.presets._fields import ActionSpec, f, path
+from segemu.destinations.base import Request
+from segemu.destinations.presets._fields import ActionSpec, catalog, f, path, preset
 from segemu.destinations.presets._support import (
     IntegrationError,
     epoch_seconds,
@@ -137,7 +137,7 @@ TRACK_EVENT = ActionSpec("trackEvent", "Track Event", {
     "metadata": f("object", path("$.properties")),
 }, _track_event, 'type = "track"')
 
-PRESET = Preset(
+PRESET = preset(
     slug="intercom",
     name="Intercom Cloud Mode (Actions)",
     # segment-docs src/_data/catalog/destinations.yml previous_names.
@@ -154,5 +154,4 @@ PRESET = Preset(
     ),
 )
 
-ACTIONS = {spec.key: spec.action() for spec in (IDENTIFY_CONTACT, IDENTIFY_COMPANY,
-                                                TRACK_EVENT)}
+ACTIONS = catalog(PRESET.settings, IDENTIFY_CONTACT, IDENTIFY_COMPANY, TRACK_EVENT)

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
-from segemu.destinations.presets._fields import ActionSpec, either, f, path
+from segemu.destinations.base import Request
+from segemu.destinations.presets._fields import ActionSpec, catalog, either, f, path, preset
 from segemu.destinations.presets._support import (
     MISSING,
     IntegrationError,
@@ -266,7 +266,7 @@ ALIAS = ActionSpec(
 
 _VIEWED = {"event": {"@template": "Viewed {{name}}"}}
 
-PRESET = Preset(
+PRESET = preset(
     slug="mixpanel",
     name="Mixpanel (Actions)",
     # segment-docs src/_data/catalog/destinations.yml previous_names: the names the
@@ -291,5 +291,5 @@ PRESET = Preset(
 
 # Every action segemu models, at its own default subscription: for config that enables one the
 # quick setup leaves out (Alias), or replaces a mapping.
-ACTIONS = {spec.key: spec.action() for spec in (
-    TRACK_EVENT, TRACK_PURCHASE, IDENTIFY_USER, GROUP_IDENTIFY_USER, ALIAS)}
+ACTIONS = catalog(PRESET.settings, TRACK_EVENT, TRACK_PURCHASE, IDENTIFY_USER,
+                  GROUP_IDENTIFY_USER, ALIAS)
