@@ -124,8 +124,8 @@ def _custom(row: dict[str, Any], values: Mapping[str, Any]) -> None:
 
 
 def _common(event: Mapping[str, Any], loaded_at: str) -> dict[str, Any]:
-    """The columns every event table has (schema.md: identifies, groups, pages, screens,
-    tracks and event tables), then the flattened context."""
+    """The columns every event table starts with (schema.md: identifies, groups, pages,
+    screens, tracks and event tables); the context columns come next."""
     row: dict[str, Any] = {}
     _put(row, "id", event.get("messageId"))
     _put(row, "received_at", _utc(event.get("receivedAt")))
