@@ -13,6 +13,7 @@ from segemu import __version__
 from segemu.config import Config, ConfigError
 from segemu.emulator import create_emulator
 from segemu.gcpolicy import collect_periodically
+from segemu.http.cdn import LIBRARY
 from segemu.http.server import start_server
 from segemu.lines import format_line
 from segemu.message import Record
@@ -32,6 +33,9 @@ async def serve(config: Config) -> None:
         emulator.subscribe(printer.add)
     try:
         server = await start_server(emulator, config.host, config.port)
+    except ConfigError as exc:  # the analytics_js setting names no bundle
+        await emulator.close()
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         await emulator.close()  # idempotent: the failed start may have closed it already
         hint = " (use -p 0 to pick a free port)" if config.port else ""
@@ -51,6 +55,9 @@ async def serve(config: Config) -> None:
     click.echo(f"  events are kept {where}" + (f" ({stored:,} loaded)" if stored else ""))
     click.echo(f"  Python:  Client(write_key, host={server.url!r})")
     click.echo(f"  Node:    new Analytics({{ writeKey, host: '{server.url}' }})")
+    click.echo(f"  Browser: AnalyticsBrowser.load({{ writeKey, cdnURL: '{server.url}' }}), "
+               f"or the snippet `segemu snippet` prints")
+    click.echo(f"           analytics.js: {server.runner.app[LIBRARY].describe()}")
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None

@@ -116,7 +116,8 @@ class _Parser:
         if token.kind != "ident":
             raise FqlError(f"expected a field, found {token.text!r} at position {token.at} "
                            f"in {self.text!r}")
-        if token.text in ("contains", "match"):
+        following = self.peek()
+        if token.text in ("contains", "match") or (following and following.text == "("):
             return self.function(token)
         path = _field(token, self.text)
         operator = self.take("op").text
