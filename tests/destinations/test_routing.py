@@ -212,7 +212,7 @@ def test_a_tracking_plan_block_filters_every_destination() -> None:
     [record] = emulator.ingest(Envelope(route="/v1/track", received_at=datetime.now(UTC),
                                         items=[{"type": "track", "event": "E", "userId": "u",
                                                 "writeKey": "wk"}]))
-    record["protocols"] = {"blocked": "unplanned event 'E'", "omitted": []}  # type: ignore[typeddict-unknown-key]
+    record["protocols"] = {"blocked": "unplanned event 'E'", "omitted": []}
     emulator.destinations.forget()
     assert emulator.view(record)["deliveries"]["rec"]["reason"] == \
         "tracking plan: unplanned event 'E'"
