@@ -63,7 +63,8 @@ async def test_a_browser_call_arriving_after_a_later_one_is_marked(
         "outOfOrder": second["id"],
         "note": f"arrived after record {second['id']}, which this browser called 200 ms "
                 f"later; Segment orders calls by timestamp"}
-    assert "arrival" not in second and "arrival" not in third
+    assert "arrival" not in second
+    assert "arrival" not in third
     assert format_line(first).endswith(f"(arrived after record {second['id']}, which this "
                                        f"browser called 200 ms later; Segment orders calls "
                                        f"by timestamp)")

@@ -25,7 +25,8 @@ def test_defaults_to_the_configured_port_and_first_source(
     (tmp_path / "segemu.toml").write_text(
         'port = 8080\nhost = "0.0.0.0"\n[sources.web]\nwrite_key = "wk_web"\n')
     text = run_snippet(cwd=tmp_path, monkeypatch=monkeypatch)
-    assert text.startswith("<script>\n") and text.endswith("</script>\n")
+    assert text.startswith("<script>\n")
+    assert text.endswith("</script>\n")
     # _cdn is what makes a plain-http page load its settings from segemu (parse-cdn.ts).
     assert 'analytics._cdn = "http://127.0.0.1:8080";' in text
     assert 'analytics._writeKey = "wk_web";' in text

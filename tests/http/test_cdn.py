@@ -68,7 +68,8 @@ async def test_settings_send_events_and_telemetry_to_the_host_the_browser_used(
         "versionSettings": {"version": "4.4.7", "componentTypes": ["browser"]}}}
     # No telemetry to api.segment.io (remote-metrics.ts defaults sampleRate to 1).
     assert settings["metrics"] == {"sampleRate": 0, "host": "localhost:7878/v1"}
-    assert settings["remotePlugins"] == [] and settings["enabledMiddleware"] == {}
+    assert settings["remotePlugins"] == []
+    assert settings["enabledMiddleware"] == {}
 
 
 async def test_settings_behind_a_proxy_use_its_forwarded_host_and_scheme(
@@ -97,7 +98,8 @@ async def test_a_source_settings_table_is_merged_into_its_settings(
     segment = web["integrations"]["Segment.io"]
     assert segment["deliveryStrategy"] == batching
     assert segment["apiKey"] == "wk_web"  # nested tables merge: the rest stays
-    assert web["metrics"]["sampleRate"] == 1 and web["metrics"]["host"].endswith("/v1")
+    assert web["metrics"]["sampleRate"] == 1
+    assert web["metrics"]["host"].endswith("/v1")
     api = await get_json(http, f"{server.url}/v1/projects/wk_api/settings")
     assert "deliveryStrategy" not in api["integrations"]["Segment.io"]
     # A key no source has still loads: its calls are then stored as rejected with the reason.
