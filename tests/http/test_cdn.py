@@ -119,6 +119,10 @@ async def test_the_official_bundle_is_served_with_the_write_key_embedded(
     assert 'window.analyticsWriteKey="wk_1"' in text
     # First, analytics._cdn defaults to segemu for pages whose snippet left it out.
     assert text.index("a._cdn=new URL(s.src).origin") < text.index("analyticsWriteKey")
+    # A reinstalled bundle is served on the next request, without a restart.
+    (package / "dist" / "umd" / "standalone.js").write_text(STANDALONE + "/* 1.85 */")
+    _, text, _ = await get_text(http, f"{server.url}/analytics.js/v1/wk_1/analytics.min.js")
+    assert text.endswith("/* 1.85 */")
     # A key that would end the JS string is escaped (the key comes from the URL).
     _, text, _ = await get_text(http, f"{server.url}/analytics.js/v1/a%22b%3C/analytics.min.js")
     assert 'window.analyticsWriteKey="a\\"b\\u003c"' in text
