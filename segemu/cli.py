@@ -258,5 +258,102 @@ def assert_(url: str, write_key: str | None, where: str, count: int | None, at_l
     sys.exit(0 if verdict["passed"] else 1)
 
 
+# -- mock destinations ----------------------------------------------------------------------
+
+def _json_out(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2))
+
+
+@cli.command()
+@_url_option
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON the control API gave.")
+@_fail_on_api_error
+def destinations(url: str, write_key: str | None, as_json: bool) -> None:
+    """List the mock destinations with their delivery counts (over the last 1000 calls)."""
+    del write_key  # counts cover every source
+    answer = _client(url, None).request("GET", "/destinations")
+    if as_json:
+        _json_out(answer)
+        return
+    for item in answer["destinations"]:
+        counts = item["counts"]
+        state = "" if item["enabled"] else "  (disabled)"
+        mode = "sends" if item["sends"] else "records"
+        click.echo(f"{item['id']:<14} {item['name']:<28} {mode:<8} "
+                   f"delivered {counts['delivered']:<5} filtered {counts['filtered']:<5} "
+                   f"failed {counts['failed']:<4} retrying {counts['retrying']}{state}")
+        if item["lastError"]:
+            click.echo(f"{'':<14} last error: {item['lastError']}")
+
+
+@cli.command()
+@_url_option
+@click.argument("destination")
+@_where_option()
+@click.option("-s", "--status", type=click.Choice(["delivered", "filtered", "failed",
+                                                   "retrying", "pending"]),
+              help="Only deliveries with this status.")
+@click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="The last N deliveries.")
+@click.option("--payloads", is_flag=True, help="Print each request the destination received.")
+@click.option("--json", "as_json", is_flag=True, help="Print the deliveries as JSON.")
+@_fail_on_api_error
+def deliveries(url: str, write_key: str | None, destination: str, where: str | None,
+               status: str | None, limit: int, payloads: bool, as_json: bool) -> None:
+    """What DESTINATION received (or why not), oldest first."""
+    from segemu.testing.api import events_params
+
+    params = events_params(write_key, where, limit=limit, deliveryStatus=status)
+    answer = _client(url, None).request("GET", f"/destinations/{destination}/deliveries",
+                                        params)
+    found = answer["deliveries"][::-1]
+    if as_json:
+        _json_out(found)
+        return
+    import json
+
+    for item in found:
+        what = item["event"] or item["type"]
+        why = f"  {item['reason']}" if item["reason"] else ""
+        click.echo(f"#{item['id']:<6} {item['type'] or '-':<8} {what!s:<28} "
+                   f"{item['status']}{why}")
+        if payloads:
+            for request in item["requests"]:
+                click.echo(f"    {request['action']}: {request['method']} {request['url']}")
+                body = json.dumps(request["body"], indent=2)
+                click.echo("\n".join(f"      {line}" for line in body.splitlines()))
+
+
+@cli.command()
+@_url_option
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON the control API gave.")
+@_fail_on_api_error
+def routing(url: str, write_key: str | None, message_id: str, as_json: bool) -> None:
+    """Where the call MESSAGE_ID went: each destination's decision and its reason."""
+    del write_key
+    answer = _client(url, None).request("GET", f"/events/{message_id}/routing")
+    if as_json:
+        _json_out(answer)
+        return
+    if answer["note"]:
+        click.echo(answer["note"])
+    for item in answer["routing"]:
+        why = f"  {item['reason']}" if item["reason"] else ""
+        actions = f"  ({', '.join(item['actions'])})" if item["actions"] else ""
+        click.echo(f"{item['destination']:<14} {item['status']:<10}{actions}{why}")
+
+
+def _register_plan_commands() -> None:
+    from segemu.cli_plan import plan
+
+    cli.add_command(plan)
+
+
+_register_plan_commands()
+
+
 def main() -> None:
     cli(prog_name="segemu")

@@ -13,7 +13,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, get_args
+
+if TYPE_CHECKING:
+    from segemu.protocols.violations import LintFinding, Violation
 
 EVENT_TYPES: tuple[str, ...] = ("identify", "track", "page", "screen", "group", "alias")
 
@@ -56,8 +59,17 @@ class Record(TypedDict):
     duplicateOf: NotRequired[int]
     # The name of the source the write key belongs to (segemu/sources.py).
     source: NotRequired[str]
+    # Each destination's delivery, by destination id: added when a record is read
+    # (Emulator.view), never stored (segemu/destinations/runtime.py).
+    deliveries: NotRequired[dict[str, Any]]
     # Retries and arrival order (segemu/arrival.py); absent when there is nothing to say.
     arrival: NotRequired[Arrival]
+    # What the tracking plan and the lint rules say about an accepted call, and what the
+    # schema configuration does with it: {"blocked": reason | None, "omitted": [paths], ...}
+    # (segemu/protocols).
+    violations: NotRequired[list[Violation]]
+    lint: NotRequired[list[LintFinding]]
+    protocols: NotRequired[dict[str, Any]]
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from segemu.emulator import Emulator
-from segemu.http import cdn, control, openapi, stream, tracking, waits
+from segemu.http import cdn, control, destinations, openapi, stream, tracking, waits
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import not_found, preflight
 
@@ -36,6 +36,7 @@ def create_app(emulator: Emulator) -> web.Application:
     waits.setup_routes(app, control.PREFIX)
     stream.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
+    destinations.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

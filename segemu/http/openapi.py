@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
+from segemu.http import destinations
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -214,7 +215,11 @@ SCHEMAS: dict[str, Any] = {
         "raw": {"description": "The call exactly as sent."},
         "event": {"type": "object", "description": "The call as Segment would store it."},
         "warnings": {"type": "array", "items": {"type": "string"}},
-        "duplicateOf": {"type": "integer"}}},
+        "duplicateOf": {"type": "integer"},
+        "source": {"type": "string", "description": "The source of the write key."},
+        "deliveries": {"type": "object", "description": (
+            "By destination id: status (delivered, filtered, failed, retrying, pending), "
+            "reason, requests (what the destination's API would receive), attempts.")}}},
     "Expectation": {"type": "object", "properties": {
         "type": {"enum": list(EVENT_TYPES)},
         "where": {"type": "string", "description": "A query that candidates must match."},
@@ -227,7 +232,11 @@ SCHEMAS: dict[str, Any] = {
         "atLeast": {"type": "integer", "description": "At least this many (default 1)."},
         "writeKey": {"type": "string", "description": "Only this source's calls."},
         "description": {"type": "string"},
-        "timeout": {"type": "number", "description": "Seconds to wait for enough matches."}}},
+        "timeout": {"type": "number", "description": "Seconds to wait for enough matches."},
+        "destination": {"type": "string", "description": (
+            "The calls must have been delivered to this destination id.")},
+        "payload": {"description": (
+            "With destination: a subset of the body of one request it received.")}}},
     "Verdict": {"type": "object", "properties": {
         "passed": {"type": "boolean"}, "expected": {"type": "string"},
         "count": {"type": "integer"}, "considered": {"type": "integer"},
@@ -251,8 +260,11 @@ def document(prefix: str) -> dict[str, Any]:
         "tags": [{"name": "Tracking API", "description": "Segment's HTTP Tracking API."},
                  {"name": "CDN", "description": "Segment's CDN: analytics.js and its "
                                                 "settings."},
-                 {"name": "Control API", "description": "segemu's own API."}],
-        "paths": {**_tracking_paths(), **_cdn_paths(), **_control_paths(prefix)},
+                 {"name": "Control API", "description": "segemu's own API."},
+                 {"name": "Destinations", "description": "What each mock destination "
+                                                         "received, and why."}],
+        "paths": {**_tracking_paths(), **_cdn_paths(), **_control_paths(prefix),
+                  **destinations.openapi_paths(prefix)},
         "components": {"schemas": SCHEMAS},
     }
 
