@@ -80,21 +80,43 @@ class LinePrinter:
     ingest down (a write per event would, at thousands of events a second)."""
 
     INTERVAL = 0.1
+    # Lines kept while the output is not being read; beyond them, lines are counted, not kept.
+    MAX_PENDING = 10_000
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._lines: list[str] = []
+        self._dropped = 0
 
     def add(self, records: list[Record]) -> None:
+        room = self.MAX_PENDING - len(self._lines)
+        if room < len(records):
+            self._dropped += len(records) - max(room, 0)
+            records = records[:max(room, 0)]
         self._lines.extend(format_line(record) for record in records)
 
+    def _take(self) -> list[str]:
+        lines, self._lines = self._lines, []
+        if self._dropped:
+            lines.append(f"... {self._dropped:,} more calls not printed (the output was not "
+                         f"read fast enough); segemu events lists them")
+            self._dropped = 0
+        return lines
+
+    def _write(self, lines: list[str]) -> None:
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+
     def write_out(self) -> None:
-        if self._lines:
-            lines, self._lines = self._lines, []
-            self.out.write("\n".join(lines) + "\n")
-            self.out.flush()
+        lines = self._take()
+        if lines:
+            self._write(lines)
 
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.INTERVAL)
-            self.write_out()
+            lines = self._take()
+            if lines:
+                # On a thread: a terminal or pipe that nobody reads (its buffer full) blocks
+                # the write, and must not stop the server from answering meanwhile.
+                await asyncio.to_thread(self._write, lines)
