@@ -237,6 +237,10 @@ class InspectorApp(App[None]):
         self.table.reload(keep=keep)
         self._update_status()
 
+    @on(FilterBar.Done)
+    def _filtered(self) -> None:
+        self.action_show_tab("events")
+
     @on(EventTable.Opened)
     @on(OpenRecord)
     async def _open(self, event: EventTable.Opened | OpenRecord) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segemu.message import Record
+from segemu.sources import DEFAULT_SOURCE_NAME
 
 Cell = tuple[str, str]
 
@@ -61,7 +62,12 @@ def _user(record: Record) -> Cell:
 
 
 def _source(record: Record) -> Cell:
-    return record.get("source") or record["writeKey"] or "-", "dim"
+    # With no [sources] configured every key belongs to the catch-all source: the write key
+    # then says more than its name.
+    source = record.get("source")
+    if source and source != DEFAULT_SOURCE_NAME:
+        return source, "dim"
+    return record["writeKey"] or "-", "dim"
 
 
 # The statuses of the destinations contract, in the order a summary lists them.
@@ -127,7 +133,7 @@ COLUMNS: dict[str, Column] = {column.key: column for column in (
     Column("type", "type", 8, _type),
     Column("name", "event / name", 18, _name, flexible=True),
     Column("user", "userId / anonymousId", 22, _user),
-    Column("source", "source", 12, _source),
+    Column("source", "source / key", 14, _source),
     Column("destinations", "destinations", 12, _destinations),
     Column("violations", "plan", 12, _violations),
 )}

@@ -30,6 +30,9 @@ class FilterBar(Vertical):
 
         where: Query | None
 
+    class Done(Message):
+        """Enter on a query that parses: the reader goes back to the events."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.applied = ""
@@ -55,7 +58,7 @@ class FilterBar(Vertical):
         event.stop()
         self.apply()
         if not self.has_class("-invalid"):
-            self.screen.focus_next()
+            self.post_message(self.Done())
 
     def apply(self) -> None:
         if self._timer is not None:
