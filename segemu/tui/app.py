@@ -79,23 +79,28 @@ class InspectorApp(App[None]):
         self._log_handler: logging.Handler | None = None
 
     def compose(self) -> ComposeResult:
-        yield FilterBar(id="filter")
-        with TabbedContent(id="tabs", initial="events"):
+        # Kept by reference: the app's own query_one looks at the screen on top (a detail),
+        # while these live on the main screen whatever is shown.
+        self.filter_bar = FilterBar(id="filter")
+        self.table = EventTable(self.event_log, self._columns or DEFAULT_COLUMNS, id="table")
+        self.tabs = TabbedContent(id="tabs", initial="events")
+        self.destinations_view = DestinationsView(id="destinations-view")
+        self.violations_view = ViolationsView(id="violations-view")
+        self.assertions_view = AssertionsView(self.checks, self.everything, self.expect_file,
+                                              id="assertions-view")
+        self.status_bar = StatusBar(id="status")
+        yield self.filter_bar
+        with self.tabs:
             with TabPane("Events", id="events"):
-                yield EventTable(self.event_log, self._columns or DEFAULT_COLUMNS, id="table")
+                yield self.table
             with TabPane("Destinations", id="destinations"):
-                yield DestinationsView(id="destinations-view")
+                yield self.destinations_view
             with TabPane("Violations", id="violations"):
-                yield ViolationsView(id="violations-view")
+                yield self.violations_view
             with TabPane("Assertions", id="assertions"):
-                yield AssertionsView(self.checks, self.everything, self.expect_file,
-                                     id="assertions-view")
-        yield StatusBar(id="status")
+                yield self.assertions_view
+        yield self.status_bar
         yield Footer()
-
-    @property
-    def table(self) -> EventTable:
-        return self.query_one(EventTable)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -143,10 +148,18 @@ class InspectorApp(App[None]):
             return
         records, self._pending = self._pending, []
         shown = self.event_log.add(records)
+        if self._columns is None and len(self.table.columns) < len(DEFAULT_COLUMNS):
+            # A capability turned on (events started carrying deliveries): show its column.
+            columns = self._default_columns()
+            if columns != self.table.columns:
+                self.table.set_columns(columns)
+                self._label_tabs()
         self.table.arrived(shown)
         if self.checks.items:
-            self.checks.add(records)
-            self.query_one(AssertionsView).show_checks()
+            if self.checks.add(records):
+                self._label_tabs()
+            if self.tabs.active == "assertions":
+                self.assertions_view.show_checks()
         self._update_status()
 
     async def _slow_tick(self) -> None:
@@ -162,20 +175,22 @@ class InspectorApp(App[None]):
         self._update_status()
 
     def _update_status(self) -> None:
-        self.query_one(StatusBar).show(self.event_log, self.backend.url, self.backend.mode,
+        self.status_bar.show(self.event_log, self.backend.url, self.backend.mode,
                                        self.backend.problem)
 
     async def _refresh_active_view(self) -> None:
-        active = self.query_one(TabbedContent).active
+        active = self.tabs.active
         if active == "destinations":
             listing = await self.backend.destination_list()
-            self.query_one(DestinationsView).show(self.everything(),
+            self.destinations_view.show(self.everything(),
                                                   self._capability("destinations"), listing)
         elif active == "violations":
-            self.query_one(ViolationsView).show(self.everything(),
+            self.violations_view.show(self.everything(),
                                                 self._capability("violations"))
         elif active == "assertions":
-            self.query_one(AssertionsView).show_verdicts(await self.backend.verdicts())
+            view = self.assertions_view
+            view.show_checks()
+            view.show_verdicts(await self.backend.verdicts())
 
     @work(exclusive=True, group="views")
     async def _refresh_views(self) -> None:
@@ -207,13 +222,16 @@ class InspectorApp(App[None]):
                      if key not in OPTIONAL_COLUMNS or self._capability(key).on)
 
     def _label_tabs(self) -> None:
-        tabs = self.query_one(TabbedContent)
-        for view, title in (("destinations", "Destinations"), ("violations", "Violations")):
-            off = "" if self._capability(view).on else " (off)"
-            tabs.get_tab(view).label = f"{title}{off}"
+        tabs = self.tabs
         failing = self.checks.failing
-        tabs.get_tab("assertions").label = (f"Assertions ({failing} failing)" if failing
-                                            else "Assertions")
+        labels = {view: f"{title}{'' if self._capability(view).on else ' (off)'}"
+                  for view, title in (("destinations", "Destinations"),
+                                      ("violations", "Violations"))}
+        labels["assertions"] = f"Assertions ({failing} failing)" if failing else "Assertions"
+        for view, label in labels.items():
+            tab = tabs.get_tab(view)
+            if tab.label_text != label:  # a relabel costs a layout
+                tab.label = label
 
     def _hint(self) -> list[str]:
         url = self.backend.url
@@ -266,10 +284,10 @@ class InspectorApp(App[None]):
         self.table.invalidate()
 
     def action_focus_filter(self) -> None:
-        self.query_one(FilterBar).input.focus()
+        self.filter_bar.input.focus()
 
     def action_focus_table(self) -> None:
-        if self.query_one(TabbedContent).active == "events":
+        if self.tabs.active == "events":
             self.table.focus()
 
     def action_toggle_pause(self) -> None:
@@ -288,7 +306,7 @@ class InspectorApp(App[None]):
         self.checks.recount([])
         self.table.marked = None
         self.table.reload()
-        self.query_one(AssertionsView).show_checks()
+        self.assertions_view.show_checks()
         self._refresh_views()
         self._update_status()
         self.notify(f"Cleared {hidden:,} events from the view; the store keeps them")
@@ -310,6 +328,7 @@ class InspectorApp(App[None]):
     def action_columns(self) -> None:
         def chosen(columns: tuple[str, ...] | None) -> None:
             if columns:
+                self._columns = columns  # the reader's choice from now on
                 self.table.set_columns(columns)
 
         self.push_screen(ColumnPicker(self.table.columns), chosen)
@@ -318,7 +337,7 @@ class InspectorApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self.tabs.active = tab
         if tab == "events":
             self.table.focus()
 

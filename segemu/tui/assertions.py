@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
@@ -48,6 +48,7 @@ class AssertionsView(Vertical):
         self.records = records
         self.source = source
         self.verdicts: list[dict[str, Any]] = []
+        self._checks_shown: list[tuple[bool, int]] = []
         # Which table the message below belongs to, and its row.
         self._showing: tuple[str, int] | None = None
 
@@ -73,6 +74,10 @@ class AssertionsView(Vertical):
 
     def show_checks(self) -> None:
         table = self.query_one("#checks-table", DataTable)
+        shown = [(item.passed, item.count) for item in self.checks.items]
+        if shown == self._checks_shown and table.row_count:
+            return
+        self._checks_shown = shown
         row = table.cursor_row
         table.clear()
         for item in self.checks.items:
@@ -117,6 +122,13 @@ class AssertionsView(Vertical):
         table.move_cursor(row=len(self.checks.items) - 1)
         self._explain_check(len(self.checks.items) - 1)
         self.notify(f"{'passes' if item.passed else 'fails'}: {expectation.describe()}")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Focusing a list explains its highlighted row: Tab or a click is enough.
+        if event.widget.id == "checks-table":
+            self._explain_check(self.query_one("#checks-table", DataTable).cursor_row)
+        elif event.widget.id == "verdicts-table":
+            self._explain_verdict(self.query_one("#verdicts-table", DataTable).cursor_row)
 
     @on(DataTable.RowHighlighted, "#checks-table")
     def _check_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -28,6 +28,8 @@ class DestinationsView(Vertical):
         super().__init__(id=id)
         self.summaries: list[DestinationSummary] = []
         self._selected: str | None = None
+        self._shown: list[Any] | None = None
+        self._capability: Capability | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="destinations-note", classes="off")
@@ -44,7 +46,13 @@ class DestinationsView(Vertical):
 
     def show(self, newest_first: Iterable[Record], capability: Capability,
              listing: list[dict[str, Any]] | None) -> None:
-        self.summaries = summarize(newest_first, listing)
+        summaries = summarize(newest_first, listing)
+        shown = [(s.id, s.name, s.enabled, sorted(s.counts.items()), s.last_error,
+                  [(r["id"], d.get("status")) for r, d in s.recent]) for s in summaries]
+        if shown == self._shown and capability == self._capability:
+            return  # rebuilding the tables costs a layout: only when something changed
+        self._shown, self._capability = shown, capability
+        self.summaries = summaries
         if not self.summaries:
             text = (f"Mock destinations are off: {capability.why}." if not capability.on
                     else "No destination has received anything yet: configure "

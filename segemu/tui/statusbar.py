@@ -39,5 +39,10 @@ def describe(log: EventLog, url: str, mode: str, problem: str | None) -> Text:
 
 
 class StatusBar(Static):
+    _shown: Text | None = None
+
     def show(self, log: EventLog, url: str, mode: str, problem: str | None) -> None:
-        self.update(describe(log, url, mode, problem))
+        text = describe(log, url, mode, problem)
+        if text != self._shown:  # one line, always: no layout needed
+            self._shown = text
+            self.update(text, layout=False)

@@ -4,6 +4,7 @@ newest first; Enter opens the event."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -45,6 +46,8 @@ def rows(newest_first: Iterable[Record]) -> tuple[list[tuple[Record, str, str, s
 
 
 class ViolationsView(Vertical):
+    _shown: Any = None
+
     def compose(self) -> ComposeResult:
         yield Static("", id="violations-note", classes="off")
         yield DataTable(id="violations-table", cursor_type="row", zebra_stripes=True)
@@ -55,6 +58,11 @@ class ViolationsView(Vertical):
 
     def show(self, newest_first: Iterable[Record], capability: Capability) -> None:
         found, checked = rows(newest_first)
+        shown = ([(r["id"], kind, path, message) for r, kind, _, path, message in found],
+                 checked, capability)
+        if shown == self._shown:
+            return  # rebuilding the table costs a layout: only when something changed
+        self._shown = shown
         if not checked and not capability.on:
             text = f"Tracking plans are off: {capability.why}."
         elif not found:

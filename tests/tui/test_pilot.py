@@ -3,7 +3,10 @@ the server running in the app's own loop appear as rows, filters narrow them, de
 
 from __future__ import annotations
 
+from textual.widgets import Static
+
 from segemu.tui.detail import DetailScreen
+from segemu.tui.diff import DiffScreen
 from segemu.tui.filterbar import FilterBar
 from segemu.tui.jsontree import JsonTree
 from segemu.tui.table import EventTable
@@ -88,3 +91,71 @@ async def test_enter_opens_the_detail_with_normalized_and_raw_json() -> None:
         assert '"event": "Signed Up"' in app.clipboard
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, DetailScreen), "back")
+
+
+async def test_pause_holds_new_events_and_resume_shows_them() -> None:
+    app, _ = in_process_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.query_one(EventTable)
+        await post(app.backend.url, "/v1/track", track("First"))
+        await until(pilot, lambda: len(rows(table)) == 1, "the first row")
+        await pilot.press("p")
+        await post(app.backend.url, "/v1/track", track("Second"))
+        status = app.query_one("#status")
+        await until(pilot, lambda: "PAUSED, 1 new" in str(status.render()), "the count")
+        assert len(rows(table)) == 1
+        await pilot.press("p")
+        await until(pilot, lambda: len(rows(table)) == 2, "the held event")
+        assert "Second" in rows(table)[0]
+        assert "PAUSED" not in str(status.render())
+
+
+async def test_clear_empties_the_view_but_not_the_store() -> None:
+    app, emulator = in_process_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.query_one(EventTable)
+        await post(app.backend.url, "/v1/track", track("Before"))
+        await until(pilot, lambda: len(rows(table)) == 1, "the row")
+        await pilot.press("c")
+        await until(pilot, lambda: not rows(table) or "No calls" in rows(table)[0], "clear")
+        assert len(emulator.store) == 1
+        await post(app.backend.url, "/v1/track", track("After"))
+        await until(pilot, lambda: len(rows(table)) == 1 and "After" in rows(table)[0],
+                    "only the new event")
+
+
+async def test_mark_then_diff_shows_what_changed() -> None:
+    app, _ = in_process_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.query_one(EventTable)
+        await post(app.backend.url, "/v1/track", track("Checkout", step=1))
+        await post(app.backend.url, "/v1/track", track("Checkout", step=2))
+        await until(pilot, lambda: len(rows(table)) == 2, "two rows")
+        await pilot.press("m")
+        assert rows(table)[0].startswith("◆")
+        await pilot.press("down", "d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen), "the diff")
+        shown = str(app.screen.query_one("#diff-event Static", Static).render())
+        assert '-    "step": 1' in shown and '+    "step": 2' in shown
+        await pilot.press("y")
+        assert '+    "step": 2' in app.clipboard
+
+
+async def test_the_newest_row_is_followed_but_a_reader_keeps_their_place() -> None:
+    app, _ = in_process_app()
+    async with app.run_test(size=(140, 12)) as pilot:
+        table = app.query_one(EventTable)
+        await post(app.backend.url, "/v1/batch",
+                   {"batch": [track(f"E{n}") for n in range(30)]})
+        await until(pilot, lambda: table.current is not None, "rows")
+        assert "E29" in rows(table)[0]
+        await pilot.press("down", "down")  # reading E27
+        reading = table.current
+        await post(app.backend.url, "/v1/track", track("New"))
+        await until(pilot, lambda: len(app.event_log) == 31, "the new event")
+        assert table.current == reading
+        await pilot.press("home")
+        await post(app.backend.url, "/v1/track", track("Newer"))
+        await until(pilot, lambda: "Newer" in rows(table)[0], "following again")
+        await pilot.press("end")
+        assert "E0" in rows(table)[-1]
