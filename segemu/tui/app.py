@@ -18,6 +18,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from segemu.message import Record
@@ -42,6 +43,8 @@ FLUSH_INTERVAL = 0.1
 # Seconds between refreshes of what can change without a new event: deliveries being retried,
 # records removed by retention or a reset, assertions made by test suites.
 SLOW_INTERVAL = 1.0
+MAIN_SCREEN_ACTIONS = frozenset({"focus_filter", "toggle_pause", "clear", "mark", "diff",
+                                 "columns", "show_tab", "focus_table", "help"})
 OPTIONAL_COLUMNS = {"destinations": "deliveries", "violations": "violations"}
 
 
@@ -99,8 +102,9 @@ class InspectorApp(App[None]):
                 yield self.violations_view
             with TabPane("Assertions", id="assertions"):
                 yield self.assertions_view
-        yield self.status_bar
-        yield Footer()
+        with Vertical(id="bottom"):
+            yield self.status_bar
+            yield Footer()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -248,6 +252,12 @@ class InspectorApp(App[None]):
 
     # -- actions ---------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The main screen's keys do nothing (and are not shown) over a detail, a diff or help.
+        if action in MAIN_SCREEN_ACTIONS and self.screen is not self.screen_stack[0]:
+            return False
+        return True
+
     @on(FilterBar.Changed)
     def _filter(self, event: FilterBar.Changed) -> None:
         keep = self.table.current
@@ -338,8 +348,10 @@ class InspectorApp(App[None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.tabs.active = tab
-        if tab == "events":
-            self.table.focus()
+        # Keys go on working in the view just shown: its main list takes the focus.
+        focus = {"events": "#table", "destinations": "#destinations-table",
+                 "violations": "#violations-table", "assertions": "#checks-table"}[tab]
+        self.screen.query_one(focus).focus()
 
 
 class _NotifyHandler(logging.Handler):
