@@ -194,6 +194,7 @@ class InspectorApp(App[None]):
         elif active == "assertions":
             view = self.assertions_view
             view.show_checks()
+            view.explain_again()
             view.show_verdicts(await self.backend.verdicts())
 
     @work(exclusive=True, group="views")

@@ -87,6 +87,11 @@ class AssertionsView(Vertical):
             table.add_row("", "", Text("no expectations yet", style="dim"), "")
         elif row >= 0:
             table.move_cursor(row=min(row, len(self.checks.items) - 1))
+        self.explain_again()
+
+    def explain_again(self) -> None:
+        """Judge the expectation shown below afresh: its nearest misses change with every
+        event, not only its count. The app calls it once a second, not per batch."""
         if self._showing is not None and self._showing[0] == "checks":
             self._explain_check(self._showing[1])
 
