@@ -4,49 +4,53 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
-HELP = """\
-# segemu inspector
+KEYS = (
+    ("/", "filter with the query language below; Esc goes back to the table"),
+    ("↑ ↓ PgUp PgDn Home End", "move (also j k g G); on the newest row the table follows"),
+    ("Enter, double click", "the event's detail: normalized, raw, destinations, plan"),
+    ("y", "(in a detail or diff) copy the JSON shown to the clipboard"),
+    ("e / E", "(in a detail) unfold / fold all the JSON; Enter folds one node"),
+    ("m, then d", "mark an event, then diff another against it"),
+    ("p, Space", "pause and resume; events keep arriving, and are counted"),
+    ("c", "clear the view (the store keeps every event)"),
+    ("1 2 3 4", "events, destinations, violations, assertions"),
+    ("C", "choose the columns"),
+    ("T, Ctrl+P", "change the theme; the command palette"),
+    ("q, Ctrl+C", "quit: segemu stops and writes the store"),
+)
 
-Every call that reaches segemu shows up here as it arrives, newest first.
+QUERY = """\
+[b]Query language[/b]  type:track event:"Order Completed" user:u_1 properties.revenue>50
 
-| key | does |
-| --- | --- |
-| `/` | filter (the query language below); `Esc` back to the table |
-| `↑ ↓ PgUp PgDn` `Home End` (`j k g G`) | move; the table follows new events while on the newest |
-| `Enter`, double click | the event's detail: normalized, raw, per destination, tracking plan |
-| `y` (in detail) | copy the JSON shown to the clipboard |
-| `e` / `E` (in detail) | unfold / fold the JSON |
-| `m`, then `d` on another event | mark one event, diff another against it |
-| `p`, `Space` | pause and resume (events keep arriving, and are counted) |
-| `c` | clear the view (the store keeps every event) |
-| `1` `2` `3` `4` | events, destinations, violations, assertions |
-| `C` | choose the columns |
-| `T`, `Ctrl+P` | change the theme; the command palette |
-| `q`, `Ctrl+C` | quit: segemu stops and writes the store |
+  a b  both      a OR b  either      -a, NOT a  negation      ( )  grouping
+  field:value  equals    field!=value    field:*  exists    field:null  missing
+  field>v >= < <=    field~regex    event:Order*  a wildcard
+  type status reason writeKey source messageId id receivedAt: the record's own fields
+  event name user anon groupId, properties.x context.library.name traits.email
+  raw.  looks at the call as the SDK sent it; a bare word searches names and ids
 
-## Query language
+[b]Assertions[/b]
+  Expectations from `segemu run --expect FILE` (a JSON list of POST /_segemu/assert bodies)
+  turn green as matching events arrive; type a query, or a JSON expectation, in the ad hoc
+  box to add one. Assertions test suites make through the control API are listed too."""
 
-`type:track event:"Order Completed" user:u_1 properties.revenue>50`
 
-- `a b` both, `a OR b` either, `-a` or `NOT a` negation, `( )` grouping
-- `field:value` equals, `field!=value`, `field:*` exists, `field:null` missing
-- `field>v` `>=` `<` `<=`, `field~regex`, `event:Order*` a wildcard
-- `type` `status` `reason` `writeKey` `source` `messageId` `id` `receivedAt`: the record
-- `event` `name` `user` `anon` `groupId`, `properties.x` `context.library.name` `traits.email`
-- `raw.` looks at the call as the SDK sent it; a bare word searches names and ids
-
-## Assertions
-
-Expectations from `segemu run --expect FILE` (a JSON list of `POST /_segemu/assert` bodies)
-turn green as matching events arrive. Type a query, or a JSON expectation, in the ad hoc box to
-add one. Assertions made by test suites through the control API are listed with their verdicts.
-"""
+def help_text() -> Text:
+    text = Text.from_markup("[b]segemu inspector[/b]: every call that reaches segemu, as it "
+                            "arrives, newest first.\n\n")
+    for keys, does in KEYS:
+        text.append(f"  {keys:<24}", style="bold")
+        text.append(f"{does}\n")
+    text.append("\n")
+    text.append_text(Text.from_markup(QUERY))
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -56,4 +60,4 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(HELP)
+            yield Static(help_text())
