@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from segemu.testing.client import SegemuClient
 
 P = ParamSpec("P")
+DEFAULT_SNIPPET_KEY = "my_write_key"
 FC = TypeVar("FC", bound=Callable[..., Any])
 
 
@@ -72,14 +73,19 @@ def _expectations(path: str | None) -> list[Any]:
 @click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] in "
                    "./pyproject.toml]")
+@click.option("--analytics-js", metavar="PATH",
+              help="The analytics.js served to snippet pages: the standalone.js of "
+                   "@segment/analytics-next or its package directory, or 'builtin'.  "
+                   "[default: node_modules/@segment/analytics-next if found, else builtin]")
 @click.option("--no-ui", is_flag=True,
               help="Headless, even in a terminal: print one line per received call.")
 @click.option("-q", "--quiet", is_flag=True, default=None,
               help="Print nothing per call (headless).")
 @_inspector_options
 def run(host: str | None, port: int | None, db: str | None, retention: int | None,
-        flush_interval: float | None, config_file: str | None, no_ui: bool,
-        quiet: bool | None, expect_file: str | None, columns: tuple[str, ...] | None) -> None:
+        flush_interval: float | None, config_file: str | None, analytics_js: str | None,
+        no_ui: bool, quiet: bool | None, expect_file: str | None,
+        columns: tuple[str, ...] | None) -> None:
     """Serve the Segment HTTP API, store every call, and show it as it arrives.
 
     In a terminal it opens the inspector (q or Ctrl-C stops); with --no-ui, or when stdout is
@@ -87,7 +93,7 @@ def run(host: str | None, port: int | None, db: str | None, retention: int | Non
     then SEGEMU_* environment variables (SEGEMU_PORT, ...), then the config file.
     """
     flags = {"host": host, "port": port, "db": db, "retention": retention,
-             "flush_interval": flush_interval, "quiet": quiet}
+             "flush_interval": flush_interval, "quiet": quiet, "analytics_js": analytics_js}
     try:
         config = load_config(flags, config_file=config_file)
     except ConfigError as exc:
@@ -126,6 +132,45 @@ def tui(url: str, history: int, expect_file: str | None,
 
     asyncio.run(attach(url, expectations=expectations, expect_file=expect_file,
                        columns=columns, history=history))
+
+
+@cli.command()
+@click.option("--write-key", "-k", metavar="KEY",
+              help="The write key to load.  [default: the first configured source's, else "
+                   f"{DEFAULT_SNIPPET_KEY}]")
+@click.option("--url", metavar="URL",
+              help="segemu as the browser reaches it.  [default: from the config's host and "
+                   "port, e.g. http://127.0.0.1:7878]")
+@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] in "
+                   "./pyproject.toml]")
+@click.option("--no-page", is_flag=True, help="Leave out the first analytics.page() call.")
+@click.option("--js", "bare", is_flag=True, help="Print the JavaScript without <script> tags.")
+def snippet(write_key: str | None, url: str | None, config_file: str | None, no_page: bool,
+            bare: bool) -> None:
+    """Print a snippet to paste into a page: analytics.js, its settings and every call come
+    from and go to segemu, with no internet (it sets analytics._cdn, which plain-http pages
+    need)."""
+    from segemu.browser.snippet import render_snippet
+    from segemu.sources import load_sources
+
+    try:
+        config = load_config({}, config_file=config_file)
+        sources = load_sources(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if write_key is None:
+        keys = [source.write_key for source in sources.all if source.write_key]
+        write_key = keys[0] if keys else DEFAULT_SNIPPET_KEY
+    if url is None:
+        # A wildcard address is where segemu listens, not where a browser connects.
+        host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
+        url = f"http://{f'[{host}]' if ':' in host else host}:{config.port}"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{url!r}: give the scheme too, e.g. http://127.0.0.1:7878",
+                                 param_hint="--url")
+    click.echo(render_snippet(url.rstrip("/"), write_key, page=not no_page,
+                              script_tag=not bare), nl=False)
 
 
 # -- commands for any test runner, against a running emulator ---------------------------------
@@ -276,6 +321,103 @@ def assert_(url: str, write_key: str | None, where: str, count: int | None, at_l
     else:
         click.echo(verdict["message"], err=not verdict["passed"])
     sys.exit(0 if verdict["passed"] else 1)
+
+
+# -- mock destinations ----------------------------------------------------------------------
+
+def _json_out(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2))
+
+
+@cli.command()
+@_url_option
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON the control API gave.")
+@_fail_on_api_error
+def destinations(url: str, write_key: str | None, as_json: bool) -> None:
+    """List the mock destinations with their delivery counts (over the last 1000 calls)."""
+    del write_key  # counts cover every source
+    answer = _client(url, None).request("GET", "/destinations")
+    if as_json:
+        _json_out(answer)
+        return
+    for item in answer["destinations"]:
+        counts = item["counts"]
+        state = "" if item["enabled"] else "  (disabled)"
+        mode = "sends" if item["sends"] else "records"
+        click.echo(f"{item['id']:<14} {item['name']:<28} {mode:<8} "
+                   f"delivered {counts['delivered']:<5} filtered {counts['filtered']:<5} "
+                   f"failed {counts['failed']:<4} retrying {counts['retrying']}{state}")
+        if item["lastError"]:
+            click.echo(f"{'':<14} last error: {item['lastError']}")
+
+
+@cli.command()
+@_url_option
+@click.argument("destination")
+@_where_option()
+@click.option("-s", "--status", type=click.Choice(["delivered", "filtered", "failed",
+                                                   "retrying", "pending"]),
+              help="Only deliveries with this status.")
+@click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="The last N deliveries.")
+@click.option("--payloads", is_flag=True, help="Print each request the destination received.")
+@click.option("--json", "as_json", is_flag=True, help="Print the deliveries as JSON.")
+@_fail_on_api_error
+def deliveries(url: str, write_key: str | None, destination: str, where: str | None,
+               status: str | None, limit: int, payloads: bool, as_json: bool) -> None:
+    """What DESTINATION received (or why not), oldest first."""
+    from segemu.testing.api import events_params
+
+    params = events_params(write_key, where, limit=limit, deliveryStatus=status)
+    answer = _client(url, None).request("GET", f"/destinations/{destination}/deliveries",
+                                        params)
+    found = answer["deliveries"][::-1]
+    if as_json:
+        _json_out(found)
+        return
+    import json
+
+    for item in found:
+        what = item["event"] or item["type"]
+        why = f"  {item['reason']}" if item["reason"] else ""
+        click.echo(f"#{item['id']:<6} {item['type'] or '-':<8} {what!s:<28} "
+                   f"{item['status']}{why}")
+        if payloads:
+            for request in item["requests"]:
+                click.echo(f"    {request['action']}: {request['method']} {request['url']}")
+                body = json.dumps(request["body"], indent=2)
+                click.echo("\n".join(f"      {line}" for line in body.splitlines()))
+
+
+@cli.command()
+@_url_option
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON the control API gave.")
+@_fail_on_api_error
+def routing(url: str, write_key: str | None, message_id: str, as_json: bool) -> None:
+    """Where the call MESSAGE_ID went: each destination's decision and its reason."""
+    del write_key
+    answer = _client(url, None).request("GET", f"/events/{message_id}/routing")
+    if as_json:
+        _json_out(answer)
+        return
+    if answer["note"]:
+        click.echo(answer["note"])
+    for item in answer["routing"]:
+        why = f"  {item['reason']}" if item["reason"] else ""
+        actions = f"  ({', '.join(item['actions'])})" if item["actions"] else ""
+        click.echo(f"{item['destination']:<14} {item['status']:<10}{actions}{why}")
+
+
+def _register_plan_commands() -> None:
+    from segemu.cli_plan import plan
+
+    cli.add_command(plan)
+
+
+_register_plan_commands()
 
 
 def main() -> None:

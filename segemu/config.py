@@ -42,6 +42,10 @@ class Config:
     flush_interval: float = DEFAULT_FLUSH_INTERVAL
     # Print one line per received call (headless mode).
     quiet: bool = False
+    # The analytics.js segemu serves to snippet pages: the standalone.js of
+    # @segment/analytics-next (that file, its dist/umd directory or its package directory),
+    # "builtin" for segemu's own small library; None looks in the project's node_modules.
+    analytics_js: str | None = None
     # Structured tables of the config file (sources, destinations, protocols, lint), by name.
     # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
     # segemu/protocols/) when the emulator is built, so its errors can name the entry at fault.
@@ -64,7 +68,12 @@ SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
 )
 _TYPES: dict[str, type] = {"host": str, "port": int, "db": str, "retention": int,
-                           "flush_interval": float, "quiet": bool}
+                           "flush_interval": float, "quiet": bool, "analytics_js": str}
+# Settings that name a file: a relative path in a config file is relative to that file's
+# directory (from a flag or the environment, to the working directory).
+_PATHS: tuple[str, ...] = ("analytics_js",)
+# Values of path settings that are words, not paths.
+_PATH_WORDS: frozenset[str] = frozenset({"builtin"})
 
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
@@ -205,6 +214,9 @@ def load_config(
             if name not in SETTINGS:
                 raise _unknown(name, origin)
             values[name] = _coerce(name, raw, origin)
+            if name in _PATHS and values[name] not in _PATH_WORDS:
+                # An absolute path stays as it is; "~" is the user's home, as in a shell.
+                values[name] = str(path.parent / Path(values[name]).expanduser())
             origins[name] = str(path.name)
 
     for name in SETTINGS:

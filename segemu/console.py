@@ -15,6 +15,7 @@ from segemu.config import Config, ConfigError
 from segemu.emulator import Emulator, create_emulator
 from segemu.expectations import Expectation, evaluate
 from segemu.gcpolicy import collect_periodically
+from segemu.http.cdn import LIBRARY
 from segemu.http.server import RunningServer, start_server
 from segemu.lines import format_line
 from segemu.message import Record
@@ -35,6 +36,9 @@ def open_emulator(config: Config) -> Emulator:
 async def listen(emulator: Emulator, config: Config) -> RunningServer:
     try:
         return await start_server(emulator, config.host, config.port)
+    except ConfigError as exc:  # the analytics_js setting names no bundle
+        await emulator.close()
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         await emulator.close()  # idempotent: the failed start may have closed it already
         hint = " (use -p 0 to pick a free port)" if config.port else ""
@@ -68,6 +72,9 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
     click.echo(f"  events are kept {where}" + (f" ({stored:,} loaded)" if stored else ""))
     click.echo(f"  Python:  Client(write_key, host={server.url!r})")
     click.echo(f"  Node:    new Analytics({{ writeKey, host: '{server.url}' }})")
+    click.echo(f"  Browser: AnalyticsBrowser.load({{ writeKey, cdnURL: '{server.url}' }}), "
+               f"or the snippet `segemu snippet` prints")
+    click.echo(f"           analytics.js: {server.runner.app[LIBRARY].describe()}")
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None

@@ -18,9 +18,14 @@ from typing import Any
 
 from segemu import __version__
 from segemu.config import Config, load_config
+from segemu.destinations.catalog import presets
+from segemu.destinations.config import parse_destination
+from segemu.destinations.delivery import DeliveryWorker
+from segemu.destinations.runtime import DELIVERY_STATUSES, Delivery, Destinations, describe
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
+from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
 from segemu.store import EventStore
@@ -55,6 +60,8 @@ class _Waiter:
     matches: Callable[[Record], bool]
     needed: int
     done: asyncio.Future[None]
+    # Ids already counted: a record can be seen again when its deliveries change.
+    seen: set[int] = field(default_factory=set)
 
 
 class Emulator:
@@ -62,9 +69,14 @@ class Emulator:
         self.config = config
         # Config mistakes surface before the store is opened: ConfigError names file and entry.
         self.sources = load_sources(config)
+        # Tracking plans load here too, so a malformed plan stops start-up with its file named.
+        self.protocols = Protocols(config, self.sources)
+        self.destinations = Destinations(config, self.sources)
+        self.destinations.changed = self._delivery_changed
         self.store = EventStore(None if config.in_memory else config.db,
                                 retention=config.retention)
-        self.pipeline = Pipeline(self.store, self.sources)
+        self.pipeline = Pipeline(self.store, self.sources, self.protocols)
+        self._delivery = DeliveryWorker(self.destinations)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -79,6 +91,7 @@ class Emulator:
     def ingest(self, envelope: Envelope) -> list[Record]:
         """Run one Tracking API call through the pipeline; every item becomes a record."""
         records = self.pipeline.process(envelope)
+        self.destinations.on_ingest(records)
         for subscriber in self._subscribers:
             try:
                 subscriber(records)
@@ -91,9 +104,13 @@ class Emulator:
     def _wake(self, records: list[Record]) -> None:
         # Runs inside the ingest call, so a waiter resumes on the loop's next turn: the
         # wake-up latency of wait_for is one loop iteration, not a polling interval.
+        views = [self.view(record) for record in records]
         for waiter in list(self._waiters):
             try:
-                waiter.needed -= sum(1 for record in records if waiter.matches(record))
+                for record in views:
+                    if record["id"] not in waiter.seen and waiter.matches(record):
+                        waiter.seen.add(record["id"])
+                        waiter.needed -= 1
             except Exception:
                 log.exception("a wait condition failed; releasing its waiter")
                 waiter.needed = 0
@@ -101,6 +118,62 @@ class Emulator:
                 self._waiters.remove(waiter)
                 if not waiter.done.done():
                     waiter.done.set_result(None)
+
+    def _delivery_changed(self, record: Record) -> None:
+        if self._waiters:
+            self._wake([record])
+
+    def view(self, record: Record) -> Record:
+        """A record as every surface shows it: with each destination's delivery."""
+        return {**record, "deliveries": self.destinations.deliveries(record)}
+
+    def deliveries(self, destination_id: str, where: EventFilter | None = None,
+                   limit: int | None = None) -> list[tuple[Record, Delivery]]:
+        """One destination's deliveries, newest first, with the record each came from."""
+        found: list[tuple[Record, Delivery]] = []
+        for record in self.events(where):
+            delivery = record["deliveries"].get(destination_id)
+            if delivery is not None:
+                found.append((record, delivery))
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def set_destination(self, destination_id: str, entry: Any) -> dict[str, Any]:
+        """Add or replace a destination at runtime (the control API's PUT), for events
+        received from now on. A mistake raises ConfigError and changes nothing."""
+        destination = parse_destination(destination_id, entry, presets(),
+                                        f"destination '{destination_id}'")
+        kept = [d for d in self.destinations.current if d.id != destination_id]
+        self.destinations.replace([*kept, destination], self.store.next_id)
+        return describe(destination, full=True)
+
+    def remove_destination(self, destination_id: str) -> bool:
+        current = self.destinations.current
+        kept = [d for d in current if d.id != destination_id]
+        if len(kept) == len(current):
+            return False
+        self.destinations.replace(kept, self.store.next_id)
+        return True
+
+    def destination_summaries(self, scan: int = 1000) -> list[dict[str, Any]]:
+        """Each destination with its delivery counts over the newest `scan` records."""
+        summaries = {d.id: {**describe(d), "counts": dict.fromkeys(DELIVERY_STATUSES, 0),
+                            "lastError": None, "lastDelivered": None}
+                     for d in self.destinations.current}
+        for record in self.events(limit=scan):
+            for destination_id, delivery in record["deliveries"].items():
+                summary = summaries.get(destination_id)
+                if summary is None:
+                    continue  # a destination removed since
+                summary["counts"][delivery["status"]] += 1
+                if delivery["status"] == "failed" and summary["lastError"] is None:
+                    summary["lastError"] = delivery["reason"]
+                if delivery["status"] == "delivered" and summary["lastDelivered"] is None:
+                    summary["lastDelivered"] = {"id": record["id"],
+                                                "requests": delivery["requests"]}
+        return [{**summary, "scanned": min(scan, len(self.store))}
+                for summary in summaries.values()]
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` with the records of every call; returns the unsubscribe function."""
@@ -135,7 +208,11 @@ class Emulator:
             source = self.store.newest_first_for(where.write_key)
         else:
             source = self.store.newest_first()
-        return select(source, where, limit)
+        if where.query is not None and "deliveries" in where.query.text:
+            # Deliveries are computed on read (destinations/runtime.py): a query about them
+            # needs them before matching; every other query matches the stored record.
+            return select(map(self.view, source), where, limit)
+        return [self.view(record) for record in select(source, where, limit)]
 
     def scope(self, write_key: str | None) -> list[Record]:
         """Every stored record of one write key (all of them for None), newest first."""
@@ -145,7 +222,8 @@ class Emulator:
                        timeout: float = 5.0) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
-        await self._wait_until(where.matches, count - len(self.events(where, count)), timeout)
+        present = {record["id"] for record in self.events(where, count)}
+        await self._wait_until(where.matches, count - len(present), timeout, present)
         return self.events(where)
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
@@ -156,23 +234,25 @@ class Emulator:
         later.
         """
         if timeout > 0 and expectation.needed > 0:
-            present = sum(1 for r in self.scope(expectation.write_key) if expectation.matches(r))
+            present = {r["id"] for r in self.scope(expectation.write_key)
+                       if expectation.matches(r)}
             write_key = expectation.write_key
 
             def matches(record: Record) -> bool:
                 in_scope = write_key is None or record["writeKey"] == write_key
                 return in_scope and expectation.matches(record)
 
-            await self._wait_until(matches, expectation.needed - present, timeout)
+            await self._wait_until(matches, expectation.needed - len(present), timeout, present)
         verdict = evaluate(expectation, self.scope(expectation.write_key))
         self.verdicts.append((format_timestamp(datetime.now(UTC)), verdict))
         return verdict
 
     async def _wait_until(self, matches: Callable[[Record], bool], needed: int,
-                          timeout: float) -> None:
+                          timeout: float, present: set[int]) -> None:
         if needed <= 0 or timeout <= 0 or self._closed:
             return
-        waiter = _Waiter(matches, needed, asyncio.get_running_loop().create_future())
+        waiter = _Waiter(matches, needed, asyncio.get_running_loop().create_future(),
+                         seen=set(present))
         self._waiters.append(waiter)
         try:
             await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
@@ -190,7 +270,9 @@ class Emulator:
                 waiter.done.set_result(None)
 
     def reset(self, write_key: str | None = None) -> int:
+        self.protocols.reset(write_key)
         if write_key is None:
+            self.destinations.forget()
             return self.store.reset_all()
         return self.store.reset_write_key(write_key)
 
@@ -227,6 +309,7 @@ class Emulator:
     async def start(self) -> None:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
+        self.protocols.start()  # reloads tracking plan files when they change
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -234,6 +317,8 @@ class Emulator:
             return
         self._closed = True
         self.release_waiters()
+        await self._delivery.close()
+        await self.protocols.stop()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

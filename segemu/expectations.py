@@ -14,6 +14,12 @@ default: an expected object matches an actual object that has at least its keys;
 `$` key: `{"$any": true}`, `{"$anyString": true}`, `{"$regex": "..."}`,
 `{"$approx": 9.99, "rel": 1e-6, "abs": 1e-12}`, `{"$absent": true}`.
 
+With `"destination": "mixpanel"` the expectation is about what that destination received: a
+matching record must have been delivered there, and `payload` (a subset, matchers allowed)
+must match the body of one of the requests the destination's API would have received (or
+one item of a body that is a list, as Mixpanel's /import takes). With `times: 0` it says no
+such event reached the destination.
+
 Only accepted records satisfy an expectation unless it names another `status`: Segment drops
 rejected calls and duplicates, so an event that "arrived" as one of those did not really
 arrive. They still show up as near misses, with their reason, because that is exactly what a
@@ -95,6 +101,9 @@ class Expectation:
     status: str = "accepted"
     # How the caller wrote it, e.g. "assert_tracked('Order Completed')", for the message.
     description: str | None = None
+    # A destination id: the records must have been delivered there (see the module doc).
+    destination: str | None = None
+    payload: Any = None
 
     @property
     def needed(self) -> int:
@@ -114,7 +123,41 @@ class Expectation:
             actual = _lookup(record["event"], path)
             exact = self.exact and path in EXACT_FIELDS
             found.extend(_diff(expected, actual, path, exact))
+        if self.destination is not None:
+            found.extend(self._delivery_differences(record))
         return found
+
+    def _delivery_differences(self, record: Record) -> list[Difference]:
+        destination = self.destination or ""
+        path = f"deliveries.{destination}"
+        deliveries = record.get("deliveries") or {}
+        delivery = deliveries.get(destination)
+        if delivery is None:
+            known = ", ".join(deliveries) or "none"
+            return [Difference(path, "a delivery", MISSING if deliveries else
+                               f"no destinations (configured: {known})")]
+        status = delivery.get("status")
+        if status != "delivered":
+            reason = delivery.get("reason")
+            return [Difference(f"{path}.status", "delivered",
+                               f"{status}" + (f" ({reason})" if reason else ""))]
+        if self.payload is None:
+            return []
+        candidates: list[tuple[str, Any]] = []
+        for index, request in enumerate(delivery.get("requests", [])):
+            body = request.get("body")
+            candidates.append((f"{path}.requests[{index}].body", body))
+            if isinstance(body, list) and isinstance(self.payload, dict):
+                candidates.extend((f"{path}.requests[{index}].body[{item}]", element)
+                                  for item, element in enumerate(body))
+        best: list[Difference] | None = None
+        for where, body in candidates:
+            differences = _diff(self.payload, body, where, False)
+            if not differences:
+                return []
+            if best is None or len(differences) < len(best):
+                best = differences
+        return best or [Difference(f"{path}.requests", "a request", MISSING)]
 
     def describe(self) -> str:
         if self.description:
@@ -132,7 +175,7 @@ class Expectation:
             raise ExpectationError("the expectation must be a JSON object")
         unknown = set(data) - {"type", "where", "q", "fields", "exact", "times", "atLeast",
                                "count", "writeKey", "description", "timeout",
-                               "status"}
+                               "status", "destination", "payload"}
         if unknown:
             raise ExpectationError(f"unknown field(s) in the expectation: "
                                    f"{', '.join(sorted(unknown))}")
@@ -170,9 +213,15 @@ class Expectation:
         if status not in (*STATUSES, "any"):
             raise ExpectationError(f"status must be one of {', '.join(STATUSES)} or any, "
                                    f"got {status!r}")
+        destination = data.get("destination")
+        if destination is not None and (not isinstance(destination, str) or not destination):
+            raise ExpectationError("destination must be a destination id, e.g. \"mixpanel\"")
+        if data.get("payload") is not None:
+            _check_matchers(data["payload"], "payload")
         return cls(type=kind, where=where, fields=fields, exact=bool(data.get("exact")),
                    times=times, at_least=at_least, write_key=write_key or None,
-                   status=status, description=description)
+                   status=status, description=description, destination=destination,
+                   payload=data.get("payload"))
 
 
 @dataclass(frozen=True, slots=True)

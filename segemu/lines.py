@@ -28,4 +28,6 @@ def format_line(record: Record) -> str:
             f"{who}  key={record['writeKey'] or '-'}")
     if record["status"] != "accepted" and record["reason"]:
         line += f"  ({record['reason']})"
+    elif "arrival" in record and "note" in record["arrival"]:
+        line += f"  ({record['arrival']['note']})"
     return line.rstrip()

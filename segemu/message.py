@@ -13,7 +13,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, get_args
+
+if TYPE_CHECKING:
+    from segemu.protocols.violations import LintFinding, Violation
 
 EVENT_TYPES: tuple[str, ...] = ("identify", "track", "page", "screen", "group", "alias")
 
@@ -23,6 +26,17 @@ MAX_MESSAGE_ID_LENGTH = 100
 Status = Literal["accepted", "rejected", "duplicate"]
 STATUSES: tuple[str, ...] = get_args(Status)
 Channel = Literal["client", "server"]
+
+
+class Arrival(TypedDict, total=False):
+    """How a call arrived, where it is worth saying (segemu/arrival.py)."""
+
+    # The SDK's retry number: X-Retry-Count, else the event's _metadata.retryCount.
+    retryCount: int
+    # The id of a record from the same browser that was called later but arrived first.
+    outOfOrder: int
+    # The above in words.
+    note: str
 
 
 class Record(TypedDict):
@@ -45,6 +59,17 @@ class Record(TypedDict):
     duplicateOf: NotRequired[int]
     # The name of the source the write key belongs to (segemu/sources.py).
     source: NotRequired[str]
+    # Each destination's delivery, by destination id: added when a record is read
+    # (Emulator.view), never stored (segemu/destinations/runtime.py).
+    deliveries: NotRequired[dict[str, Any]]
+    # Retries and arrival order (segemu/arrival.py); absent when there is nothing to say.
+    arrival: NotRequired[Arrival]
+    # What the tracking plan and the lint rules say about an accepted call, and what the
+    # schema configuration does with it: {"blocked": reason | None, "omitted": [paths], ...}
+    # (segemu/protocols).
+    violations: NotRequired[list[Violation]]
+    lint: NotRequired[list[LintFinding]]
+    protocols: NotRequired[dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -65,6 +90,8 @@ class Envelope:
     integrations: Any = None
     channel: Channel = "server"
     ip: str | None = None
+    # X-Retry-Count: which retry of an earlier request this one is (0 or None: the first).
+    retry_count: int | None = None
 
 
 # datetime.isoformat costs microseconds, and every call formats two timestamps. Calls come in

@@ -66,6 +66,11 @@ class EventStore:
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def next_id(self) -> int:
+        """The id the next record will get."""
+        return self._next_id
+
     def allocate_id(self) -> int:
         record_id = self._next_id
         self._next_id += 1

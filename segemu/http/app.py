@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from segemu.emulator import Emulator
-from segemu.http import control, openapi, stream, tracking, waits
+from segemu.http import cdn, control, destinations, openapi, stream, tracking, waits
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import not_found, preflight
 
@@ -31,10 +31,12 @@ def create_app(emulator: Emulator) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(release_waiters)
     tracking.setup_routes(app)
+    cdn.setup_routes(app)
     control.setup_routes(app)
     waits.setup_routes(app, control.PREFIX)
     stream.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
+    destinations.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -42,12 +42,14 @@ async def get_event(request: web.Request) -> web.Response:
     """GET /_segemu/events/<messageId>: the first record with that messageId, and the ids of
     any later ones (SDK retries) in `duplicates`."""
     message_id = request.match_info["message_id"]
-    records = request.app[EMULATOR].store.with_message_id(message_id)
+    emulator = request.app[EMULATOR]
+    records = emulator.store.with_message_id(message_id)
     if not records:
         return error_response(request, 404, "not_found",
                               f"no event with messageId {message_id!r}")
     first, *later = records
-    return json_response(request, {**first, "duplicates": [r["id"] for r in later]})
+    return json_response(request, {**emulator.view(first),
+                                   "duplicates": [r["id"] for r in later]})
 
 
 async def reset(request: web.Request) -> web.Response:

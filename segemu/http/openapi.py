@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
+from segemu.http import destinations
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -80,6 +81,34 @@ def _tracking_paths() -> dict[str, Any]:
         "responses": {"200": {"description": "Always a 1x1 gif, as Segment answers.",
                               "content": {"image/gif": {}}}}}}
     return paths
+
+
+def _cdn_paths() -> dict[str, Any]:
+    """Segment's CDN, for pages on localhost (segemu/http/cdn.py)."""
+    write_key = _param("write_key", "The source's write key.", where="path")
+    javascript = {"application/javascript": {"schema": {"type": "string"}}}
+    return {
+        "/v1/projects/{write_key}/settings": {"get": {
+            "tags": ["CDN"], "summary": "The settings analytics.js loads: events and telemetry "
+                                        "go to this segemu",
+            "parameters": [write_key],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "integrations": {"type": "object"}, "metrics": {"type": "object"}}},
+                "analytics-next's CDNSettings, with the source's `settings` merged in.")}}},
+        "/analytics.js/v1/{write_key}/analytics.min.js": {"get": {
+            "tags": ["CDN"], "summary": "analytics.js for the snippet: the official standalone "
+                                        "bundle if installed, else segemu's built-in one",
+            "parameters": [write_key],
+            "responses": {"200": {"description": "The script, with the write key embedded.",
+                                  "content": javascript},
+                          "503": _json(_ref("Error"), "The configured bundle is gone.")}}},
+        "/analytics-next/bundles/{name}": {"get": {
+            "tags": ["CDN"], "summary": "The official bundle's lazy chunks",
+            "parameters": [_param("name", "The chunk's file name.", where="path")],
+            "responses": {"200": {"description": "The chunk.", "content": javascript},
+                          "404": _json(_ref("Error"), "No such chunk, or the built-in "
+                                       "analytics.js is served.")}}},
+    }
 
 
 def _control_paths(prefix: str) -> dict[str, Any]:
@@ -186,7 +215,11 @@ SCHEMAS: dict[str, Any] = {
         "raw": {"description": "The call exactly as sent."},
         "event": {"type": "object", "description": "The call as Segment would store it."},
         "warnings": {"type": "array", "items": {"type": "string"}},
-        "duplicateOf": {"type": "integer"}}},
+        "duplicateOf": {"type": "integer"},
+        "source": {"type": "string", "description": "The source of the write key."},
+        "deliveries": {"type": "object", "description": (
+            "By destination id: status (delivered, filtered, failed, retrying, pending), "
+            "reason, requests (what the destination's API would receive), attempts.")}}},
     "Expectation": {"type": "object", "properties": {
         "type": {"enum": list(EVENT_TYPES)},
         "where": {"type": "string", "description": "A query that candidates must match."},
@@ -199,7 +232,11 @@ SCHEMAS: dict[str, Any] = {
         "atLeast": {"type": "integer", "description": "At least this many (default 1)."},
         "writeKey": {"type": "string", "description": "Only this source's calls."},
         "description": {"type": "string"},
-        "timeout": {"type": "number", "description": "Seconds to wait for enough matches."}}},
+        "timeout": {"type": "number", "description": "Seconds to wait for enough matches."},
+        "destination": {"type": "string", "description": (
+            "The calls must have been delivered to this destination id.")},
+        "payload": {"description": (
+            "With destination: a subset of the body of one request it received.")}}},
     "Verdict": {"type": "object", "properties": {
         "passed": {"type": "boolean"}, "expected": {"type": "string"},
         "count": {"type": "integer"}, "considered": {"type": "integer"},
@@ -221,8 +258,13 @@ def document(prefix: str) -> dict[str, Any]:
             "A local emulator of Segment: the Tracking API the SDKs call, and segemu's own "
             "control API for tests and tools.")},
         "tags": [{"name": "Tracking API", "description": "Segment's HTTP Tracking API."},
-                 {"name": "Control API", "description": "segemu's own API."}],
-        "paths": {**_tracking_paths(), **_control_paths(prefix)},
+                 {"name": "CDN", "description": "Segment's CDN: analytics.js and its "
+                                                "settings."},
+                 {"name": "Control API", "description": "segemu's own API."},
+                 {"name": "Destinations", "description": "What each mock destination "
+                                                         "received, and why."}],
+        "paths": {**_tracking_paths(), **_cdn_paths(), **_control_paths(prefix),
+                  **destinations.openapi_paths(prefix)},
         "components": {"schemas": SCHEMAS},
     }
 

@@ -59,6 +59,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
     queue: StreamQueue = asyncio.Queue(QUEUE_SIZE)
     lost = 0
+    emulator = request.app[EMULATOR]
 
     def on_records(records: list[Record]) -> None:
         nonlocal lost
@@ -66,7 +67,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if not matching:
             return
         try:
-            queue.put_nowait(matching)
+            # Viewed now, as the listing shows it: with each destination's delivery.
+            queue.put_nowait([emulator.view(record) for record in matching])
         except asyncio.QueueFull:
             lost += len(matching)
 
@@ -76,7 +78,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     })
     await response.prepare(request)
     streams = request.app[STREAMS]
-    unsubscribe = request.app[EMULATOR].subscribe(on_records)
+    unsubscribe = emulator.subscribe(on_records)
     streams.add(queue)
     try:
         await response.write(b"retry: 1000\n: connected\n\n" +

@@ -47,6 +47,7 @@ BATCH_ROUTES = ("batch", "import", "b")
 # Calls from the browser routes come from a client; Segment then fills in context.ip.
 CLIENT_ROUTES = frozenset({*(kind[0] for kind in EVENT_TYPES), "b", "pixel"})
 _PREFIX = "/v1/"
+RETRY_COUNT = "X-Retry-Count"
 
 SUCCESS = b'{"success":true}'
 # DOCS pixel-tracking-api: "always responds with a 200 <empty-gif>, even if an error occurs".
@@ -78,7 +79,17 @@ def _envelope(request: web.Request, route: str, items: list[Any], **fields: Any)
     channel: Channel = "client" if client else "server"
     return Envelope(route=request.path, items=items, received_at=datetime.now(UTC),
                     header_write_key=header_write_key(request), channel=channel,
-                    ip=request.remote if client else None, **fields)
+                    ip=request.remote if client else None,
+                    retry_count=_retry_count(request.headers.get(RETRY_COUNT)), **fields)
+
+
+def _retry_count(value: str | None) -> int | None:
+    """X-Retry-Count, sent on retries by analytics-next >= 1.84, analytics-node and
+    analytics-python 2.4 (sdk-captures/README.md). Not a number: ignored, as Segment would."""
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def _require_write_key(envelope: Envelope) -> None:

@@ -119,6 +119,13 @@ def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
     root = "event"
     if first == "raw" and not first_quoted:
         root, segments = "raw", segments[1:]
+    elif first == "deliveries" and not first_quoted and len(segments) > 1:
+        # Each destination's delivery, by destination id (Emulator.view adds them).
+        deliveries_path = tuple((name, None) for name, _ in segments[1:])
+
+        def get_delivery(record: Record) -> Any:
+            return _walk(record.get("deliveries") or {}, deliveries_path)
+        return get_delivery, 3
     path = tuple((name, int(name) if name.isascii() and name.isdigit() and not quoted else None)
                  for name, quoted in segments)
     if len(path) == 1 and path[0][1] is None and root == "event":

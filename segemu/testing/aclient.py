@@ -15,7 +15,9 @@ from segemu.testing.api import (
     Assertions,
     ControlApiError,
     EventPages,
+    Received,
     api_error,
+    deliveries_params,
     events_params,
     recent_params,
     scoped,
@@ -90,6 +92,13 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
                                [summarize(r) for r in recent["events"]])
         matched: list[Record] = answer["events"]
         return matched[::-1]
+
+    async def destination(self, destination_id: str, q: str | None = None) -> Received:
+        """What `destination_id` received for this write key's calls (matching `q`)."""
+        self._read()
+        answer = await self.request("GET", f"/destinations/{destination_id}/deliveries",
+                                    deliveries_params(self.write_key, q))
+        return Received(destination_id, answer["deliveries"][::-1])
 
     async def reset(self) -> int:
         answer = await self.request("POST", "/reset", body={"writeKey": self.write_key})

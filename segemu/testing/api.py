@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from segemu.testing import expect
@@ -141,10 +142,56 @@ class Assertions(ABC, Generic[R]):
         __tracebackhide__ = True
         return self._judge(expect.no_events(where), 0.0)
 
+    def assert_delivered(self, destination: str, *, event: str | None = None,
+                         payload: Any = None, where: str | None = None,
+                         times: int | None = None, timeout: float | None = None) -> R:
+        """An event (named `event`, matching `where`) that `destination` received, with a
+        request whose body includes `payload` (a subset; matchers allowed)."""
+        __tracebackhide__ = True
+        return self._judge(expect.delivered(destination, event=event, payload=payload,
+                                            where=where, times=times),
+                           self._timeout(timeout))
+
+    def assert_not_delivered(self, destination: str, *, event: str | None = None,
+                             where: str | None = None) -> R:
+        """No event (named `event`, matching `where`) was delivered to `destination`: it was
+        filtered (see the delivery's reason) or never sent. Judged at once."""
+        __tracebackhide__ = True
+        return self._judge(expect.not_delivered(destination, event=event, where=where), 0.0)
+
     def assert_no_rejections(self) -> R:
         """No call was rejected (see each record's `reason`). Judged at once."""
         __tracebackhide__ = True
         return self._judge(expect.no_rejections(), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What one destination received for a test's calls, oldest first (a snapshot).
+
+    `received` holds the body of every request its API would have received, `deliveries`
+    every decision, including the filtered ones with their reason.
+    """
+
+    destination: str
+    deliveries: list[dict[str, Any]]
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return [request for delivery in self.deliveries if delivery["status"] == "delivered"
+                for request in delivery["requests"]]
+
+    @property
+    def received(self) -> list[Any]:
+        return [request["body"] for request in self.requests]
+
+    @property
+    def filtered(self) -> list[dict[str, Any]]:
+        return [delivery for delivery in self.deliveries if delivery["status"] == "filtered"]
+
+
+def deliveries_params(write_key: str | None, q: str | None) -> dict[str, str]:
+    return events_params(write_key, q, limit=PAGE)
 
 
 class ControlApiError(RuntimeError):

@@ -18,7 +18,9 @@ from segemu.testing.api import (
     Assertions,
     ControlApiError,
     EventPages,
+    Received,
     api_error,
+    deliveries_params,
     events_params,
     recent_params,
     scoped,
@@ -102,6 +104,14 @@ class SegemuClient(Assertions[None]):
                                [summarize(r) for r in recent["events"]])
         matched: list[Record] = answer["events"]
         return matched[::-1]
+
+    def destination(self, destination_id: str, q: str | None = None) -> Received:
+        """What `destination_id` received for this write key's calls (matching `q`):
+        `.received` is the list of request bodies, oldest first."""
+        self._read()
+        answer = self.request("GET", f"/destinations/{destination_id}/deliveries",
+                              deliveries_params(self.write_key, q))
+        return Received(destination_id, answer["deliveries"][::-1])
 
     def reset(self) -> int:
         """Forget this write key's calls (every call, for a client with no write key)."""

@@ -112,3 +112,22 @@ def matching(where: str, *, times: int | None = None, at_least: int = 1) -> Spec
     if times is None:
         spec["atLeast"] = at_least
     return spec
+
+
+def delivered(destination: str, *, event: str | None = None, payload: Any = None,
+              where: str | None = None, times: int | None = None) -> Spec:
+    spec = _spec(None, "assert_delivered", {"event": event}, times=times, exact=False,
+                 where=where, shown={"": destination, "event": event, "payload": payload,
+                                     "where": where, "times": times})
+    spec["destination"] = destination
+    if payload is not None:
+        spec["payload"] = encode(payload)
+    return spec
+
+
+def not_delivered(destination: str, *, event: str | None = None,
+                  where: str | None = None) -> Spec:
+    spec = _spec(None, "assert_not_delivered", {"event": event}, times=0, exact=False,
+                 where=where, shown={"": destination, "event": event, "where": where})
+    spec["destination"] = destination
+    return spec

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from segemu.destinations.runtime import delivery_entry
 from segemu.emulator import Emulator
 from segemu.expectations import Expectation, summarize
 from segemu.message import Envelope, Record
@@ -18,6 +19,7 @@ from segemu.query import EventFilter, parse_query
 from segemu.testing.api import (
     DEFAULT_WAIT_TIMEOUT,
     Assertions,
+    Received,
     scoped,
     verdict_failure,
     wait_failure,
@@ -56,6 +58,11 @@ class LocalSegemu(Assertions[Awaitable[None]]):
             recent = self.emulator.events(EventFilter(write_key=self.write_key), 10)
             raise wait_failure(q, count, len(found), seconds, [summarize(r) for r in recent])
         return found[::-1]
+
+    async def destination(self, destination_id: str, q: str | None = None) -> Received:
+        """What `destination_id` received for this write key's calls (matching `q`)."""
+        found = self.emulator.deliveries(destination_id, self._filter(q))
+        return Received(destination_id, [delivery_entry(r, d) for r, d in found][::-1])
 
     async def reset(self) -> int:
         return self.emulator.reset(self.write_key)

@@ -160,7 +160,8 @@ class InspectorApp(App[None]):
                 self._label_tabs()
         self.table.arrived(shown)
         if self.checks.items:
-            if self.checks.add(records):
+            get = self.backend.get
+            if self.checks.add([get(r["id"]) or r for r in records]):
                 self._label_tabs()
             if self.tabs.active == "assertions":
                 self.assertions_view.show_checks()

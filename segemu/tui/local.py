@@ -69,22 +69,33 @@ class InProcessBackend(Backend):
             await self.emulator.close()
 
     def get(self, record_id: int) -> Record | None:
-        return self.emulator.store.get(record_id)
+        record = self.emulator.store.get(record_id)
+        # As every surface shows it: deliveries are computed on read (Emulator.view).
+        return None if record is None else self.emulator.view(record)
 
     def held(self) -> int:
         return len(self.emulator.store)
 
     async def latest(self, record: Record) -> Record:
-        return self.emulator.store.get(record["id"]) or record
+        return self.get(record["id"]) or record
 
     async def verdicts(self) -> list[dict[str, Any]]:
         return [{"at": at, **verdict.to_json()} for at, verdict in
                 reversed(self.emulator.verdicts)]
 
     def destinations(self) -> Capability:
-        if getattr(self.emulator, "destinations", None) is None:
+        destinations = getattr(self.emulator, "destinations", None)
+        if destinations is None:
             return Capability(False, "this segemu does not run mock destinations")
+        if not destinations.current:
+            return Capability(False, "no destination is configured ([destinations.<id>] in "
+                                     "segemu.toml)")
         return Capability(True)
+
+    async def destination_list(self) -> list[dict[str, Any]] | None:
+        # What GET /_segemu/destinations answers: every configured destination, with counts.
+        summaries = getattr(self.emulator, "destination_summaries", None)
+        return None if summaries is None else list(summaries())
 
     def protocols(self) -> Capability:
         if getattr(self.emulator, "protocols", None) is None:

@@ -1,0 +1,119 @@
+"""The delivery worker: carries out deliveries that really happen or fail on purpose.
+
+The Webhook destination really POSTs each request to its URL (a developer's own local
+service). Any destination can have failures injected (a status code, latency, the first N
+attempts). A failed attempt is retried like Segment retries cloud-mode deliveries: 5xx, 408
+and 429 answers and network errors are retried with exponential backoff; any other 4xx is a
+final failure (DOCS connections/destinations/index.md §Retries; the same split as the SDKs'
+retry rules in segment-wire-contract.md §3.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+
+from segemu.destinations.presets.webhook import encode
+from segemu.destinations.runtime import Destinations, LiveDelivery
+
+log = logging.getLogger("segemu.destinations")
+
+# Segment gives a partner API this long to answer before the attempt counts as failed.
+ATTEMPT_TIMEOUT = 10.0
+_RETRYABLE = frozenset({408, 429})
+
+
+def retryable(status: int | None) -> bool:
+    """None stands for a network error or a timeout."""
+    return status is None or status >= 500 or status in _RETRYABLE
+
+
+class DeliveryWorker:
+    def __init__(self, destinations: Destinations) -> None:
+        self.destinations = destinations
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        destinations.schedule = self.schedule
+
+    def schedule(self, live: LiveDelivery, delay: float) -> None:
+        if self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # ingest outside a loop (a synchronous test): nothing can run
+            return
+        task = loop.create_task(self._attempt(live, delay), name="segemu-delivery")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _attempt(self, live: LiveDelivery, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        destination = live.destination
+        live.attempts += 1
+        failures = destination.failures
+        if failures is not None and failures.latency:
+            await asyncio.sleep(failures.latency)
+        status: int | None
+        if failures is not None and (failures.times == -1 or live.attempts <= failures.times):
+            status, detail = failures.status, "injected failure"
+        elif destination.sends:
+            status, detail = await self._post(live)
+        else:
+            status, detail = 200, "recorded"
+        live.responses.append({"attempt": live.attempts, "status": status, "detail": detail})
+        if status is not None and status < 300:
+            live.status, live.reason = "delivered", None
+        elif retryable(status) and live.attempts < destination.retry.max_attempts:
+            wait = destination.retry.backoff * 2 ** (live.attempts - 1)
+            live.status = "retrying"
+            live.reason = (f"attempt {live.attempts} failed ({_describe(status, detail)}); "
+                           f"retrying in {wait:g}s")
+            self.schedule(live, wait)
+        else:
+            live.status = "failed"
+            final = "not retried" if not retryable(status) else "no attempts left"
+            live.reason = (f"attempt {live.attempts} failed ({_describe(status, detail)}); "
+                           f"{final}")
+        self.destinations.updated(live)
+
+    async def _post(self, live: LiveDelivery) -> tuple[int | None, str]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT))
+        status: int | None = 200
+        detail = ""
+        for request in live.requests:
+            try:
+                async with self._session.request(
+                    request["method"], request["url"], data=encode(request["body"]),
+                    headers=request["headers"],
+                ) as response:
+                    status, detail = response.status, (await response.text())[:200]
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                status, detail = None, f"{type(exc).__name__}: {exc}"
+            if status is None or status >= 300:
+                break
+        return status, detail
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _describe(status: int | None, detail: str) -> str:
+    if status is None:
+        return detail
+    return f"HTTP {status}" + (f": {detail}" if detail and detail != "injected failure"
+                               else " (injected)" if detail == "injected failure" else "")

@@ -1,0 +1,65 @@
+"""What every lint rule is: an id, a one-line doc, a default, and a check of one record.
+
+Rules see calls in arrival order. Those that remember (who was identified, which casing a
+source uses) keep bounded state, by write key, that `reset` clears with the emulator's.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, ClassVar, Generic, TypeVar
+
+from segemu.message import Record
+from segemu.protocols.violations import LintFinding
+
+V = TypeVar("V")
+# How many keys (write key, anonymousId, ...) a stateful rule remembers; the least recently
+# seen go first, so memory stays bounded however long `segemu run` runs.
+STATE_KEPT = 50_000
+
+
+class LintRule:
+    id: ClassVar[str]
+    doc: ClassVar[str]
+    # Segment's documentation the rule follows, for the rule listing.
+    source: ClassVar[str] = ""
+    default: ClassVar[bool] = True
+
+    def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
+        raise NotImplementedError
+
+    def reset(self, write_key: str | None) -> None:
+        """Forget what was learnt from one write key's calls (every one's for None)."""
+
+    def finding(self, message: str, path: str | None = None) -> LintFinding:
+        return {"rule": self.id, "message": message, "path": path}
+
+
+class Bounded(Generic[V]):
+    """A dict keyed by (write key, ...) that forgets its least recently used entries."""
+
+    def __init__(self, kept: int = STATE_KEPT) -> None:
+        self.kept = kept
+        self._entries: OrderedDict[tuple[Any, ...], V] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def set(self, key: tuple[Any, ...], value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.kept:
+            self._entries.popitem(last=False)
+
+    def reset(self, write_key: str | None) -> None:
+        if write_key is None:
+            self._entries.clear()
+            return
+        for key in [key for key in self._entries if key[0] == write_key]:
+            del self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)

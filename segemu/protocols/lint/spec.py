@@ -1,0 +1,84 @@
+"""spec-property-names: a spec event (or reserved trait) spelled off Segment's semantic spec,
+like `orderId` in Order Completed where the spec says `order_id`. Destinations map the spec's
+names to their own fields (DOCS connections/spec/semantic.md), so a near miss silently loses
+the value there."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from segemu.message import Record
+from segemu.protocols.lint.base import LintRule
+from segemu.protocols.lint.spec_names import (
+    GROUP_TRAITS,
+    IDENTIFY_TRAITS,
+    SPEC_EVENTS,
+    TRACK_RESERVED,
+)
+from segemu.protocols.violations import LintFinding
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+
+
+def _normal(name: str) -> str:
+    return _NOT_ALNUM.sub("", name.lower())
+
+
+@lru_cache(maxsize=256)
+def _spellings(names: frozenset[str]) -> dict[str, str]:
+    return {_normal(name): name for name in names}
+
+
+class SpecPropertyNames(LintRule):
+    id = "spec-property-names"
+    doc = "Spec events and reserved traits whose property names are off Segment's spec."
+    source = "connections/spec/semantic.md"
+
+    def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
+        kind = record["type"]
+        if kind == "track":
+            name = event.get("event")
+            spec = SPEC_EVENTS.get(name) if isinstance(name, str) else None
+            properties = event.get("properties")
+            if not isinstance(properties, dict):
+                return
+            if spec is None:
+                self._names(properties, TRACK_RESERVED, "properties", "connections/spec/track.md",
+                            "every track call", found)
+                return
+            where = f"{name!r} ({spec.page})"
+            self._names(properties, spec.properties | TRACK_RESERVED, "properties", where,
+                        None, found)
+            for nested, keys in spec.nested.items():
+                value = properties.get(nested)
+                items = value if isinstance(value, list) else [value]
+                for index, item in enumerate(items):
+                    if isinstance(item, dict):
+                        path = f"properties.{nested}" + (f".{index}" if isinstance(value, list)
+                                                         else "")
+                        self._names(item, keys, path, where, None, found)
+        elif kind in ("identify", "group"):
+            traits = event.get("traits")
+            if isinstance(traits, dict):
+                reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
+                self._names(traits, reserved, "traits", f"connections/spec/{kind}.md",
+                            f"{kind} calls", found)
+
+    def _names(self, values: Mapping[str, Any], spec: frozenset[str], path: str, where: str,
+               scope: str | None, found: list[LintFinding]) -> None:
+        spellings = _spellings(spec)
+        for key in _keys(values, spec):
+            right = spellings.get(_normal(key))
+            if right is not None:
+                what = f"reserved for {scope}" if scope else f"in {where}"
+                found.append(self.finding(
+                    f"{path}.{key}: Segment's spec spells it {right!r} ({what}); destinations "
+                    f"map {right!r}, so {key!r} may not arrive where you expect",
+                    f"{path}.{key}"))
+
+
+def _keys(values: Mapping[str, Any], spec: frozenset[str]) -> Iterable[str]:
+    return (key for key in values if isinstance(key, str) and key not in spec)

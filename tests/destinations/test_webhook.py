@@ -1,0 +1,139 @@
+"""The Webhook destination really POSTs to a local receiver, retrying like Segment
+(connections/destinations/index.md §Retries): 5xx, 408, 429 and network errors are retried with
+backoff, other 4xx are final; injected failures show the same path for any destination."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from segemu.emulator import Emulator, create_emulator
+from segemu.message import Envelope
+from segemu.query import EventFilter, parse_query
+
+
+class Receiver:
+    """A local HTTP service that answers `statuses` in turn, then 200."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.received.append((dict(request.headers), await request.read()))
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.json_response({"ok": status < 300}, status=status)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    target = Receiver([])
+    app = web.Application()
+    app.router.add_post("/hook", target.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield target, str(server.make_url("/hook"))
+    await server.close()
+
+
+async def started(destinations: dict[str, Any]) -> Emulator:
+    emulator = create_emulator(db=":memory:", destinations=destinations)
+    await emulator.start()
+    return emulator
+
+
+def track(emulator: Emulator, message_id: str = "m1") -> None:
+    emulator.ingest(Envelope(route="/v1/track", received_at=datetime.now(UTC), items=[
+        {"type": "track", "event": "Order Completed", "userId": "u1", "writeKey": "wk",
+         "messageId": message_id, "properties": {"revenue": 9.5}}]))
+
+
+async def settled(emulator: Emulator, destination: str, status: str) -> dict[str, Any]:
+    where = EventFilter(query=parse_query(f"deliveries.{destination}.status:{status}"))
+    [record] = await emulator.wait_for(where, 1, timeout=10)
+    return record["deliveries"][destination]  # type: ignore[no-any-return]
+
+
+async def test_delivers_the_whole_event_signed_after_retrying_5xx(
+        receiver: tuple[Receiver, str]) -> None:
+    target, url = receiver
+    target.statuses = [503, 500]
+    emulator = await started({"hook": {"preset": "webhook", "settings": {
+        "url": url, "shared_secret": "s3cret"}, "retry": {"backoff": 0.01}}})
+    try:
+        track(emulator)
+        delivery = await settled(emulator, "hook", "delivered")
+    finally:
+        await emulator.close()
+    assert delivery["attempts"] == 3
+    assert len(target.received) == 3
+    headers, body = target.received[-1]
+    assert headers["Content-Type"] == "application/json"
+    # webhook/index.ts: X-Signature is the hex HMAC-SHA1 of the body with the shared secret.
+    assert headers["X-Signature"] == hmac.new(b"s3cret", body, hashlib.sha1).hexdigest()
+    assert b'"event":"Order Completed"' in body
+    assert b'"messageId":"m1"' in body
+
+
+async def test_a_4xx_is_final_and_the_reason_says_so(receiver: tuple[Receiver, str]) -> None:
+    target, url = receiver
+    target.statuses = [400]
+    emulator = await started({"hook": {"preset": "webhook", "settings": {"url": url}}})
+    try:
+        track(emulator)
+        delivery = await settled(emulator, "hook", "failed")
+    finally:
+        await emulator.close()
+    assert delivery["attempts"] == 1
+    assert delivery["reason"].startswith("attempt 1 failed (HTTP 400")
+    assert delivery["reason"].endswith("not retried")
+
+
+async def test_retries_stop_after_max_attempts(receiver: tuple[Receiver, str]) -> None:
+    target, url = receiver
+    target.statuses = [503] * 10
+    emulator = await started({"hook": {"preset": "webhook", "settings": {"url": url},
+                                       "retry": {"max_attempts": 3, "backoff": 0.01}}})
+    try:
+        track(emulator)
+        delivery = await settled(emulator, "hook", "failed")
+    finally:
+        await emulator.close()
+    assert delivery["attempts"] == 3
+    assert len(target.received) == 3
+    assert delivery["reason"].endswith("no attempts left")
+
+
+async def test_unreachable_url_is_a_network_error_retried() -> None:
+    emulator = await started({"hook": {"preset": "webhook",
+                                       "settings": {"url": "http://127.0.0.1:9/hook"},
+                                       "retry": {"max_attempts": 2, "backoff": 0.01}}})
+    try:
+        track(emulator)
+        delivery = await settled(emulator, "hook", "failed")
+    finally:
+        await emulator.close()
+    assert delivery["attempts"] == 2
+    assert "ClientConnectorError" in delivery["reason"]
+
+
+async def test_injected_failures_on_a_recording_destination() -> None:
+    emulator = await started({"rec": {"actions": [{
+        "name": "Send", "subscribe": 'type = "track"', "mapping": {"e": {"@path": "$.event"}}}],
+        "failures": {"status": 503, "times": 2}, "retry": {"backoff": 0.01}}})
+    try:
+        track(emulator)
+        [first] = emulator.events()
+        assert first["deliveries"]["rec"]["status"] in ("pending", "retrying")
+        delivery = await settled(emulator, "rec", "delivered")
+    finally:
+        await emulator.close()
+    assert delivery["attempts"] == 3
+    assert delivery["requests"][0]["body"] == {"e": "Order Completed"}
