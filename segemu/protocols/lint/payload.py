@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -20,23 +19,24 @@ SCAN_DEPTH = 4
 SCAN_VALUES = 500
 
 
-def _strings(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str]]:
-    """(path, text) of the string values under a value, bounded in depth."""
-    if isinstance(value, str):
-        yield path, value
-    elif depth < SCAN_DEPTH and isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _strings(inner, f"{path}.{key}", depth + 1)
-    elif depth < SCAN_DEPTH and isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield from _strings(inner, f"{path}.{index}", depth + 1)
-
-
-def _scan(event: dict[str, Any], field_name: str) -> Iterator[tuple[str, str]]:
-    for count, found in enumerate(_strings(event.get(field_name), field_name)):
-        if count >= SCAN_VALUES:
-            return
-        yield found
+def string_values(values: Any, root: str) -> list[tuple[str, str]]:
+    """(path, text) of the string values under `root` (properties or traits), at most
+    SCAN_VALUES of them and SCAN_DEPTH deep. A loop, not recursion or generators: it runs on
+    every call."""
+    found: list[tuple[str, str]] = []
+    if not isinstance(values, dict):
+        return found
+    pending: list[tuple[str, Any, int]] = [(root, values, 0)]
+    while pending and len(found) < SCAN_VALUES:
+        path, value, depth = pending.pop()
+        items = value.items() if type(value) is dict else enumerate(value)
+        for key, inner in items:
+            kind = type(inner)
+            if kind is str:
+                found.append((f"{path}.{key}", inner))
+            elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
+                pending.append((f"{path}.{key}", inner, depth + 1))
+    return found
 
 
 def naive_timestamp(text: str) -> bool:
@@ -61,8 +61,8 @@ class TimestampWithoutTimezone(LintRule):
                     "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
                     "offset (new Date().toISOString())", name))
         for field_name in ("properties", "traits"):
-            for path, text in _scan(event, field_name):
-                if text[:1].isdigit() and naive_timestamp(text):
+            for path, text in string_values(event.get(field_name), field_name):
+                if 16 <= len(text) <= 32 and text[:1].isdigit() and naive_timestamp(text):
                     found.append(self.finding(
                         f"{path} {text!r} looks like a date and time with no timezone: "
                         "destinations read it as UTC, and Engage does not save such trait "
@@ -107,7 +107,8 @@ _PHONE = re.compile(r"\+\d{8,15}|\+?\d{0,3}[\s.-]?\(?\d{2,4}\)?[\s.-]\d{3,4}[\s.
 def pii_kind(text: str) -> str | None:
     if "@" in text and _EMAIL.search(text):
         return "an email address"
-    if sum(c.isdigit() for c in text) >= 8 and _PHONE.fullmatch(text.strip()):
+    # Phone numbers are 8 to 24 characters long and end with a digit: skip the regex otherwise.
+    if 8 <= len(text) <= 24 and text[-1].isdigit() and _PHONE.fullmatch(text.strip()):
         return "a phone number"
     return None
 
@@ -129,9 +130,10 @@ class PiiInProperties(LintRule):
             return
         # Fields Segment's spec defines on purpose (Signed Up's email, Invite Sent's
         # invitee_email) are not a mistake.
-        spec = SPEC_EVENTS.get(event.get("event")) if record["type"] == "track" else None
+        name = event.get("event")
+        spec = SPEC_EVENTS.get(name) if isinstance(name, str) else None
         allowed = {f"properties.{name}" for name in spec.properties} if spec else set()
-        for path, text in _scan(event, "properties"):
+        for path, text in string_values(event.get("properties"), "properties"):
             if path in allowed:
                 continue
             kind = pii_kind(text)

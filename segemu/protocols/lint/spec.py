@@ -23,6 +23,7 @@ from segemu.protocols.violations import LintFinding
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
+@lru_cache(maxsize=8192)
 def _normal(name: str) -> str:
     return _NOT_ALNUM.sub("", name.lower())
 
