@@ -206,6 +206,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "emulator with these settings (e.g. retention=10, protocols={...})",
     )
     settings = Settings.from_config(config)
+    if settings.config_file is not None and settings.url is None:
+        # A config mistake (a tracking plan that does not load) stops the run at once,
+        # naming the file, instead of erroring every test that uses the fixtures.
+        check_config(emulator_config({}, settings.config_file))
     config.stash[SETTINGS] = settings
     config.stash[SESSION] = SessionServer(settings.url, settings.config_file)
     if settings.guard:
