@@ -95,7 +95,8 @@ async def test_protocols_describes_plans_and_lint_rules_and_reloads(
     assert (plan["name"], plan["rules"], plan["error"], plan["sources"]) == (
         "Shop", 1, None, ["default"])
     rules = {rule["id"]: rule["enabled"] for rule in described["lint"]}
-    assert rules["dynamic-event-name"] is True and rules["event-before-consent"] is False
+    assert rules["dynamic-event-name"] is True
+    assert rules["event-before-consent"] is False
 
     (tmp_path / "plan.yaml").write_text("track: [\n")
     async with http.post(f"{planned.url}/_segemu/protocols/reload") as response:

@@ -12,6 +12,7 @@ from segemu.emulator import Emulator, create_emulator
 from segemu.protocols.lint import RULES
 from segemu.protocols.lint.base import Bounded
 from segemu.protocols.lint.naming import casing
+from segemu.protocols.violations import LintFinding
 from tests.protocols.helpers import rules, send, spec_calls, track
 
 
@@ -54,9 +55,9 @@ def test_inconsistent_casing_across_event_names() -> None:
     found = linted(track("Order Completed"), track("Product Viewed"), track("cart_viewed"),
                    track("Cart Shared"))
     assert [("event-name-casing" in r) for r in found] == [False, False, True, False]
-    assert _casing_messages() == [("'cart_viewed' is snake_case while 2 other event name(s) of this source "
-                       "are Title Case (e.g. 'Order Completed'): pick one casing for every "
-                       "event")]
+    assert _casing_messages() == [
+        "'cart_viewed' is snake_case while 2 other event name(s) of this source are Title Case "
+        "(e.g. 'Order Completed'): pick one casing for every event"]
 
 
 def _casing_messages() -> list[str]:
@@ -142,7 +143,7 @@ def test_identity_conflict_is_a_logout_without_reset() -> None:
     assert message.startswith("anonymousId 'a_1' was 'u_1' and is now 'u_2'")
 
 
-def _conflict() -> list[dict[str, Any]]:
+def _conflict() -> list[LintFinding]:
     emulator = create_emulator(db=":memory:")
     first = {"type": "identify", "userId": "u_1", "anonymousId": "a_1", "traits": {}}
     records = send(emulator, first, {**first, "userId": "u_2"})
@@ -266,4 +267,5 @@ def test_state_is_bounded() -> None:
     for n in range(5):
         state.set(("k", n), n)
     assert len(state) == 3
-    assert state.get(("k", 0)) is None and state.get(("k", 4)) == 4
+    assert state.get(("k", 0)) is None
+    assert state.get(("k", 4)) == 4

@@ -113,7 +113,8 @@ def test_event_versions_follow_context_protocols_event_version() -> None:
     v2 = {**order, "context": {**order["context"], "protocols": {"event_version": 2}}}
     v9 = {**order, "context": {**order["context"], "protocols": {"event_version": 9}}}
     [oldest, second, unknown] = send(emulator, order, v2, v9)
-    assert oldest["violations"] == [] and unknown["violations"] == []
+    assert oldest["violations"] == []
+    assert unknown["violations"] == []
     assert kinds(second) == [("required", "properties.payment_method")]
     assert second["violations"][0]["rule"] == "TRACK 'Order Completed' v2"
 
@@ -187,8 +188,7 @@ def test_reload_takes_a_new_plan_and_keeps_the_last_good_one_on_a_mistake(
     assert "the last good one stays in force" in caplog.text
     assert send(emulator, track("Order Completed"))[0]["violations"] == []
     [status] = emulator.protocols.plans()
-    assert status["error"] == message and status["rules"] == 2 and status["sources"] == [
-        "default"]
+    assert (status["error"], status["rules"], status["sources"]) == (message, 2, ["default"])
 
 
 def test_reload_looks_only_at_changed_files(tmp_path: Path) -> None:
@@ -207,7 +207,8 @@ async def test_the_reload_watcher_runs_while_the_emulator_runs(tmp_path: Path) -
     watcher = None
     async with emulator:
         watcher = emulator.protocols._watcher
-        assert watcher is not None and not watcher.done()
+        assert watcher is not None
+        assert not watcher.done()
     assert watcher.cancelled()
 
 

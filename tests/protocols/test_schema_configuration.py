@@ -117,7 +117,7 @@ def test_common_event_on_violations(plan: Path, choice: str, blocked: bool,
     assert [v["type"] for v in record["violations"]] == ["common"]
     assert (record["protocols"]["blocked"] is not None) is blocked
     assert record["protocols"]["omitted"] == omitted
-    assert fine["protocols"]["blocked"] is None and fine["protocols"]["omitted"] == []
+    assert (fine["protocols"]["blocked"], fine["protocols"]["omitted"]) == (None, [])
 
 
 def test_standard_controls_run_before_the_common_schema(plan: Path) -> None:
@@ -154,7 +154,7 @@ def test_violation_generated_calls_go_to_the_forwarding_source(plan: Path) -> No
         "violationDescription": "properties.order_id is required",
         "violationField": "properties.order_id", "violationType": "Required"}
     # A forwarded call is not checked again (DOCS protocols/faq.md).
-    assert first["violations"] == [] and first["lint"] == []
+    assert (first["violations"], first["lint"]) == ([], [])
     [clean] = send(emulator, track("Order Completed", order_id="o-2"), write_key="wk_web")
     assert clean["violations"] == []
 
