@@ -19,23 +19,31 @@ SCAN_DEPTH = 4
 SCAN_VALUES = 500
 
 
-def string_values(values: Any, root: str) -> list[tuple[str, str]]:
-    """(path, text) of the string values under `root` (properties or traits), at most
-    SCAN_VALUES of them and SCAN_DEPTH deep. A loop, not recursion or generators: it runs on
-    every call."""
-    found: list[tuple[str, str]] = []
-    if not isinstance(values, dict):
-        return found
-    pending: list[tuple[str, Any, int]] = [(root, values, 0)]
-    while pending and len(found) < SCAN_VALUES:
-        path, value, depth = pending.pop()
-        items = value.items() if type(value) is dict else enumerate(value)
-        for key, inner in items:
-            kind = type(inner)
-            if kind is str:
-                found.append((f"{path}.{key}", inner))
-            elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
-                pending.append((f"{path}.{key}", inner, depth + 1))
+# (the values last scanned, what was found): two rules scan the same properties of a call,
+# one after the other, and the scan is the costly part of both.
+_last_scan: tuple[Any, list[tuple[str, Any, str]]] = (None, [])
+
+
+def string_values(values: Any, root: str) -> list[tuple[str, Any, str]]:
+    """(parent path, key, text) of the string values under `root` (properties or traits), at
+    most SCAN_VALUES of them and SCAN_DEPTH deep. A loop, not recursion or generators, and
+    paths built only for what a rule reports: it runs on every call."""
+    global _last_scan
+    if _last_scan[0] is values:
+        return _last_scan[1]
+    found: list[tuple[str, Any, str]] = []
+    if isinstance(values, dict):
+        pending: list[tuple[str, Any, int]] = [(root, values, 0)]
+        while pending and len(found) < SCAN_VALUES:
+            path, value, depth = pending.pop()
+            items = value.items() if type(value) is dict else enumerate(value)
+            for key, inner in items:
+                kind = type(inner)
+                if kind is str:
+                    found.append((path, key, inner))
+                elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
+                    pending.append((f"{path}.{key}", inner, depth + 1))
+    _last_scan = (values, found)
     return found
 
 
@@ -60,9 +68,11 @@ class TimestampWithoutTimezone(LintRule):
                     f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
                     "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
                     "offset (new Date().toISOString())", name))
-        for field_name in ("properties", "traits"):
-            for path, text in string_values(event.get(field_name), field_name):
+        # Traits first: the properties' scan is then still fresh for pii-in-properties.
+        for field_name in ("traits", "properties"):
+            for parent, key, text in string_values(event.get(field_name), field_name):
                 if 16 <= len(text) <= 32 and text[:1].isdigit() and naive_timestamp(text):
+                    path = f"{parent}.{key}"
                     found.append(self.finding(
                         f"{path} {text!r} looks like a date and time with no timezone: "
                         "destinations read it as UTC, and Engage does not save such trait "
@@ -132,11 +142,12 @@ class PiiInProperties(LintRule):
         # invitee_email) are not a mistake.
         name = event.get("event")
         spec = SPEC_EVENTS.get(name) if isinstance(name, str) else None
-        allowed = {f"properties.{name}" for name in spec.properties} if spec else set()
-        for path, text in string_values(event.get("properties"), "properties"):
-            if path in allowed:
+        allowed = spec.properties if spec else frozenset()
+        for parent, key, text in string_values(event.get("properties"), "properties"):
+            if parent == "properties" and key in allowed:
                 continue
             kind = pii_kind(text)
+            path = f"{parent}.{key}"
             if kind is not None:
                 found.append(self.finding(
                     f"{path} looks like {kind}, and this call goes to every destination: "
