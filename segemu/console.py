@@ -5,34 +5,37 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 import click
 
 from segemu import __version__
 from segemu.config import Config, ConfigError
-from segemu.emulator import create_emulator
+from segemu.emulator import Emulator, create_emulator
+from segemu.expectations import Expectation, evaluate
 from segemu.gcpolicy import collect_periodically
 from segemu.http.cdn import LIBRARY
-from segemu.http.server import start_server
+from segemu.http.server import RunningServer, start_server
 from segemu.lines import format_line
 from segemu.message import Record
 from segemu.storage import StorageError
 
 
-async def serve(config: Config) -> None:
-    """Run until SIGINT or SIGTERM; then stop listening, and flush and close the store."""
+def open_emulator(config: Config) -> Emulator:
+    """Build the emulator of `segemu run`; a config or store mistake is a one-line error."""
     try:
         emulator = create_emulator(config)
     except (StorageError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     for problem in emulator.store.problems:
         click.echo(f"warning: {problem}", err=True)
-    printer = None if config.quiet else LinePrinter(sys.stdout)
-    if printer is not None:
-        emulator.subscribe(printer.add)
+    return emulator
+
+
+async def listen(emulator: Emulator, config: Config) -> RunningServer:
     try:
-        server = await start_server(emulator, config.host, config.port)
+        return await start_server(emulator, config.host, config.port)
     except ConfigError as exc:  # the analytics_js setting names no bundle
         await emulator.close()
         raise click.ClickException(str(exc)) from None
@@ -43,6 +46,20 @@ async def serve(config: Config) -> None:
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}{hint}"
         ) from None
 
+
+def kept_where(config: Config) -> str:
+    return "in memory" if config.in_memory else f"in {config.db}"
+
+
+async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> None:
+    """Run until SIGINT or SIGTERM; then stop listening, and flush and close the store.
+    Expectations (`--expect FILE`) are judged on the way out, over every event kept."""
+    emulator = open_emulator(config)
+    printer = None if config.quiet else LinePrinter(sys.stdout)
+    if printer is not None:
+        emulator.subscribe(printer.add)
+    server = await listen(emulator, config)
+
     # Handlers first: a signal that arrives once the banner is out must stop cleanly.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -50,7 +67,7 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(signum, stop.set)
 
     stored = len(emulator.store)
-    where = "in memory" if config.in_memory else f"in {config.db}"
+    where = kept_where(config)
     click.echo(f"segemu {__version__} listening on {server.url}")
     click.echo(f"  events are kept {where}" + (f" ({stored:,} loaded)" if stored else ""))
     click.echo(f"  Python:  Client(write_key, host={server.url!r})")
@@ -72,6 +89,9 @@ async def serve(config: Config) -> None:
         if printing is not None and printer is not None:
             printing.cancel()
             printer.write_out()
+        for expectation in expectations:
+            verdict = evaluate(expectation, emulator.scope(expectation.write_key))
+            click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
         click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
 
 
@@ -80,21 +100,43 @@ class LinePrinter:
     ingest down (a write per event would, at thousands of events a second)."""
 
     INTERVAL = 0.1
+    # Lines kept while the output is not being read; beyond them, lines are counted, not kept.
+    MAX_PENDING = 10_000
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._lines: list[str] = []
+        self._dropped = 0
 
     def add(self, records: list[Record]) -> None:
+        room = self.MAX_PENDING - len(self._lines)
+        if room < len(records):
+            self._dropped += len(records) - max(room, 0)
+            records = records[:max(room, 0)]
         self._lines.extend(format_line(record) for record in records)
 
+    def _take(self) -> list[str]:
+        lines, self._lines = self._lines, []
+        if self._dropped:
+            lines.append(f"... {self._dropped:,} more calls not printed (the output was not "
+                         f"read fast enough); segemu events lists them")
+            self._dropped = 0
+        return lines
+
+    def _write(self, lines: list[str]) -> None:
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+
     def write_out(self) -> None:
-        if self._lines:
-            lines, self._lines = self._lines, []
-            self.out.write("\n".join(lines) + "\n")
-            self.out.flush()
+        lines = self._take()
+        if lines:
+            self._write(lines)
 
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.INTERVAL)
-            self.write_out()
+            lines = self._take()
+            if lines:
+                # On a thread: a terminal or pipe that nobody reads (its buffer full) blocks
+                # the write, and must not stop the server from answering meanwhile.
+                await asyncio.to_thread(self._write, lines)

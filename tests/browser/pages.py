@@ -63,15 +63,17 @@ def snippet_page(snippet: str) -> str:
     return html(snippet)
 
 
-async def official_snippet(segemu_url: str, write_key: str) -> str:
+async def official_snippet(segemu_url: str, write_key: str, with_cdn: bool = True) -> str:
     """Segment's snippet, rendered by its own npm package (@segment/snippet), for a CDN at
-    segemu. The package writes `https://` before the host; a plain-http segemu needs `http://`
-    there, and nothing else changes (sdk-captures scenario `snippet-standalone`)."""
+    segemu, with `analytics._cdn` set (`useHostForBundles`) or not. The package writes
+    `https://` before the host; a plain-http segemu needs `http://` there, and nothing else
+    changes (sdk-captures scenario `snippet-standalone`)."""
     node = shutil.which("node")
     assert node is not None
     host = segemu_url.removeprefix("http://")
     code = ("const s = require('@segment/snippet'); process.stdout.write(s.min({apiKey: "
-            f"{json.dumps(write_key)}, host: {json.dumps(host)}, useHostForBundles: true}}))")
+            f"{json.dumps(write_key)}, host: {json.dumps(host)}, "
+            f"useHostForBundles: {json.dumps(with_cdn)}}}))")
     process = await asyncio.create_subprocess_exec(
         node, "-e", code, cwd=NODE_DIR, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
@@ -79,6 +81,7 @@ async def official_snippet(segemu_url: str, write_key: str) -> str:
     assert process.returncode == 0, err.decode()
     rendered = out.decode()
     assert f"https://{host}" in rendered
+    assert ("analytics._cdn" in rendered) == with_cdn
     return "<script>" + rendered.replace(f"https://{host}", segemu_url) + "</script>"
 
 
