@@ -219,7 +219,13 @@ SCHEMAS: dict[str, Any] = {
         "source": {"type": "string", "description": "The source of the write key."},
         "deliveries": {"type": "object", "description": (
             "By destination id: status (delivered, filtered, failed, retrying, pending), "
-            "reason, requests (what the destination's API would receive), attempts.")}}},
+            "reason, requests (what the destination's API would receive), attempts.")},
+        "arrival": {"type": "object", "description": (
+            "How the call arrived, when worth saying: retryCount (X-Retry-Count, or the "
+            "event's _metadata.retryCount), outOfOrder (the id of a record from the same "
+            "browser called later but received first), note."), "properties": {
+            "retryCount": {"type": "integer"}, "outOfOrder": {"type": "integer"},
+            "note": {"type": "string"}}}}},
     "Expectation": {"type": "object", "properties": {
         "type": {"enum": list(EVENT_TYPES)},
         "where": {"type": "string", "description": "A query that candidates must match."},
