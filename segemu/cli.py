@@ -25,6 +25,40 @@ def cli() -> None:
     """segemu: a local emulator of Segment. Point any Segment SDK at it and see every call."""
 
 
+def _check_columns(ctx: click.Context, param: click.Parameter,
+                   value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    from segemu.tui.columns import parse_columns
+
+    try:
+        return parse_columns(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _inspector_options(function: FC) -> FC:
+    function = click.option(
+        "--columns", metavar="LIST", callback=_check_columns,
+        help="The inspector's event columns, e.g. time,type,name,user (of time, status, type, "
+             "name, user, source, destinations, violations).")(function)
+    return click.option(
+        "--expect", "expect_file", metavar="FILE", type=click.Path(dir_okay=False),
+        help="Expectations to judge live: a JSON list of POST /_segemu/assert "
+             "bodies.")(function)
+
+
+def _expectations(path: str | None) -> list[Any]:
+    if path is None:
+        return []
+    from segemu.expectation_file import load_expectations
+
+    try:
+        return list(load_expectations(path))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @cli.command()
 @click.option("--host", help="Interface to listen on.  [default: 127.0.0.1]")
 @click.option("-p", "--port", type=int,
@@ -43,16 +77,20 @@ def cli() -> None:
               help="The analytics.js served to snippet pages: the standalone.js of "
                    "@segment/analytics-next or its package directory, or 'builtin'.  "
                    "[default: node_modules/@segment/analytics-next if found, else builtin]")
-@click.option("--no-ui", is_flag=True, help="Headless: print one line per received call.")
+@click.option("--no-ui", is_flag=True,
+              help="Headless, even in a terminal: print one line per received call.")
 @click.option("-q", "--quiet", is_flag=True, default=None,
               help="Print nothing per call (headless).")
+@_inspector_options
 def run(host: str | None, port: int | None, db: str | None, retention: int | None,
         flush_interval: float | None, config_file: str | None, analytics_js: str | None,
-        no_ui: bool, quiet: bool | None) -> None:
+        no_ui: bool, quiet: bool | None, expect_file: str | None,
+        columns: tuple[str, ...] | None) -> None:
     """Serve the Segment HTTP API, store every call, and show it as it arrives.
 
-    Settings come from these options, then SEGEMU_* environment variables (SEGEMU_PORT, ...),
-    then the config file.
+    In a terminal it opens the inspector (q or Ctrl-C stops); with --no-ui, or when stdout is
+    not a terminal, it prints one line per call instead. Settings come from these options,
+    then SEGEMU_* environment variables (SEGEMU_PORT, ...), then the config file.
     """
     flags = {"host": host, "port": port, "db": db, "retention": retention,
              "flush_interval": flush_interval, "quiet": quiet, "analytics_js": analytics_js}
@@ -60,13 +98,40 @@ def run(host: str | None, port: int | None, db: str | None, retention: int | Non
         config = load_config(flags, config_file=config_file)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    # The terminal inspector arrives with its own issue; until then every run is headless.
-    del no_ui
+    expectations = _expectations(expect_file)
     import asyncio
 
+    if not no_ui and sys.stdout.isatty() and sys.stdin.isatty():
+        # Imported here: a headless run never loads Textual.
+        from segemu.tui.run import run_in_process
+
+        asyncio.run(run_in_process(config, expectations=expectations,
+                                   expect_file=expect_file, columns=columns))
+        return
     from segemu.console import serve
 
-    asyncio.run(serve(config))
+    asyncio.run(serve(config, expectations))
+
+
+@cli.command()
+@click.option("--url", envvar="SEGEMU_URL", default=f"http://127.0.0.1:{DEFAULT_PORT}",
+              show_default=True, metavar="URL", help="The running segemu (env SEGEMU_URL).")
+@click.option("--history", type=click.IntRange(0, 100_000), default=10_000, show_default=True,
+              metavar="N", help="How many of its recent calls to show on attaching.")
+@_inspector_options
+def tui(url: str, history: int, expect_file: str | None,
+        columns: tuple[str, ...] | None) -> None:
+    """Inspect a segemu running elsewhere (a headless `segemu run`, a test session's) through
+    its control API; reconnects if it restarts."""
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"expected an http:// URL, got {url!r}", param_hint="--url")
+    expectations = _expectations(expect_file)
+    import asyncio
+
+    from segemu.tui.run import attach
+
+    asyncio.run(attach(url, expectations=expectations, expect_file=expect_file,
+                       columns=columns, history=history))
 
 
 @cli.command()

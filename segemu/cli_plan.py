@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 CHECK_WRITE_KEY = "segemu-plan-check"
+CHECK_BATCH = 500
 
 
 class PlanCommandError(click.ClickException):
@@ -84,7 +85,7 @@ def _stored(url: str, write_key: str | None) -> list[Record]:
 # -- infer ---------------------------------------------------------------------------------------
 
 @plan.command()
-@click.argument("events_file", required=False, metavar="[FILE]",
+@click.argument("events_files", nargs=-1, metavar="[FILE]...",
                 type=click.Path(dir_okay=False, path_type=Path))
 @_events_source
 @click.option("-o", "--output", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path),
@@ -95,16 +96,15 @@ def _stored(url: str, write_key: str | None) -> list[Record]:
 @click.option("--name", default="Inferred tracking plan", show_default=True,
               help="The plan's name.")
 @_errors_named
-def infer(events_file: Path | None, url: str, write_key: str | None, output: Path | None,
-          plan_format: str | None, name: str) -> None:
-    """Write a tracking plan that the calls in FILE (JSON Lines, a JSON array or a batch), or
-    the calls stored in a running segemu, all satisfy."""
+def infer(events_files: tuple[Path, ...], url: str, write_key: str | None,
+          output: Path | None, plan_format: str | None, name: str) -> None:
+    """Write a tracking plan that the calls in the FILEs (JSON Lines, a JSON array or a
+    batch), or the calls stored in a running segemu, all satisfy."""
     from segemu.protocols.infer import infer_plan
-    from segemu.protocols.report import read_calls
 
-    if events_file is not None:
-        events: list[Any] = [c for c in read_calls(events_file) if isinstance(c, dict)]
-        origin = str(events_file)
+    if events_files:
+        events: list[Any] = [c for c in _read(events_files) if isinstance(c, dict)]
+        origin = ", ".join(map(str, events_files))
     else:
         events = [record["event"] for record in _stored(url, write_key)]
         origin = url
@@ -125,6 +125,12 @@ def infer(events_file: Path | None, url: str, write_key: str | None, output: Pat
                + (f", {' and '.join(traits)} traits" if traits else ""), err=True)
 
 
+def _read(paths: tuple[Path, ...]) -> list[Any]:
+    from segemu.protocols.report import read_calls
+
+    return [call for path in paths for call in read_calls(path)]
+
+
 def _render(authored: Mapping[str, Any], plan_format: str) -> str:
     if plan_format == "segment":
         from segemu.protocols.authoring import compile_plan
@@ -139,7 +145,8 @@ def _render(authored: Mapping[str, Any], plan_format: str) -> str:
 # -- check ---------------------------------------------------------------------------------------
 
 @plan.command()
-@click.argument("events_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("events_files", nargs=-1, required=True, metavar="FILE...",
+                type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--plan", "plan_file", metavar="PLAN",
               type=click.Path(dir_okay=False, path_type=Path),
               help="The tracking plan.  [default: the config's, see --source]")
@@ -150,17 +157,18 @@ def _render(authored: Mapping[str, Any], plan_format: str) -> str:
 @click.option("--lint", "with_lint", is_flag=True, help="Show lint findings too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checked records as JSON.")
 @_errors_named
-def check(events_file: Path, plan_file: Path | None, source: str | None,
+def check(events_files: tuple[Path, ...], plan_file: Path | None, source: str | None,
           config_file: str | None, with_lint: bool, as_json: bool) -> None:
-    """Check the calls in FILE against a tracking plan; exit status 1 if any breaks it."""
-    from segemu.protocols.report import read_calls, report
+    """Check the calls in the FILEs against a tracking plan; exit status 1 if any breaks it.
+    A FILE holds JSON Lines, a JSON array, a batch, or `segemu events --json` output."""
+    from segemu.protocols.report import report
 
     config = load_config({}, config_file=config_file)
     protocols = _protocols_table(config, source, plan_file)
     if "tracking_plan" not in protocols:
         raise PlanCommandError("no tracking plan: pass --plan PLAN, or set tracking_plan in "
                                "[protocols] (or in the [sources.<name>] given with --source)")
-    records = _ingest(config, {"protocols": protocols}, read_calls(events_file))
+    records = _ingest(config, {"protocols": protocols}, _read(events_files))
     broken = [r for r in records if r.get("violations")]
     if as_json:
         click.echo(json.dumps(records, indent=2))
@@ -214,18 +222,22 @@ def _ingest(config: Config, sections: Mapping[str, Any], calls: list[Any]) -> li
 
     settings = {"lint": config.sections.get("lint", {}), **sections}
     emulator = create_emulator(db=":memory:", **settings)
+    records: list[Record] = []
     try:
-        return emulator.ingest(Envelope(route="/v1/batch", items=calls,
-                                        received_at=datetime.now(UTC),
-                                        header_write_key=CHECK_WRITE_KEY))
+        # In batches of at most CHECK_BATCH: a batch over 2,500 calls is dropped whole.
+        for start in range(0, len(calls), CHECK_BATCH):
+            records += emulator.ingest(Envelope(
+                route="/v1/batch", items=calls[start:start + CHECK_BATCH],
+                received_at=datetime.now(UTC), header_write_key=CHECK_WRITE_KEY))
     finally:
         emulator.store.close()
+    return records
 
 
 # -- lint ----------------------------------------------------------------------------------------
 
 @plan.command()
-@click.argument("events_file", required=False, metavar="[FILE]",
+@click.argument("events_files", nargs=-1, metavar="[FILE]...",
                 type=click.Path(dir_okay=False, path_type=Path))
 @_events_source
 @_config_option
@@ -234,9 +246,9 @@ def _ingest(config: Config, sections: Mapping[str, Any], calls: list[Any]) -> li
 @click.option("--list", "list_rules", is_flag=True, help="List the rules and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @_errors_named
-def lint(events_file: Path | None, url: str, write_key: str | None, config_file: str | None,
+def lint(events_files: tuple[Path, ...], url: str, write_key: str | None, config_file: str | None,
          rules: tuple[str, ...], list_rules: bool, as_json: bool) -> None:
-    """Run the lint rules over the calls stored in a running segemu (or in FILE), oldest
+    """Run the lint rules over the calls stored in a running segemu (or in the FILEs), oldest
     first; exit status 1 if any rule fires. Switches come from the config's [lint] table."""
     from segemu.protocols.lint import RULE_IDS, linter_from_table
 
@@ -255,10 +267,8 @@ def lint(events_file: Path | None, url: str, write_key: str | None, config_file:
             state = "on " if described["enabled"] else "off"
             click.echo(f"{state}  {described['id']:<28} {described['doc']}")
         return
-    if events_file is not None:
-        from segemu.protocols.report import read_calls
-
-        records = [r for r in _ingest(config, {"lint": table}, read_calls(events_file))
+    if events_files:
+        records = [r for r in _ingest(config, {"lint": table}, _read(events_files))
                    if r["status"] == "accepted"]
         findings = {r["id"]: r.get("lint") or [] for r in records}
     else:

@@ -5,34 +5,37 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 import click
 
 from segemu import __version__
 from segemu.config import Config, ConfigError
-from segemu.emulator import create_emulator
+from segemu.emulator import Emulator, create_emulator
+from segemu.expectations import Expectation, evaluate
 from segemu.gcpolicy import collect_periodically
 from segemu.http.cdn import LIBRARY
-from segemu.http.server import start_server
+from segemu.http.server import RunningServer, start_server
 from segemu.lines import format_line
 from segemu.message import Record
 from segemu.storage import StorageError
 
 
-async def serve(config: Config) -> None:
-    """Run until SIGINT or SIGTERM; then stop listening, and flush and close the store."""
+def open_emulator(config: Config) -> Emulator:
+    """Build the emulator of `segemu run`; a config or store mistake is a one-line error."""
     try:
         emulator = create_emulator(config)
     except (StorageError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     for problem in emulator.store.problems:
         click.echo(f"warning: {problem}", err=True)
-    printer = None if config.quiet else LinePrinter(sys.stdout)
-    if printer is not None:
-        emulator.subscribe(printer.add)
+    return emulator
+
+
+async def listen(emulator: Emulator, config: Config) -> RunningServer:
     try:
-        server = await start_server(emulator, config.host, config.port)
+        return await start_server(emulator, config.host, config.port)
     except ConfigError as exc:  # the analytics_js setting names no bundle
         await emulator.close()
         raise click.ClickException(str(exc)) from None
@@ -43,6 +46,20 @@ async def serve(config: Config) -> None:
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}{hint}"
         ) from None
 
+
+def kept_where(config: Config) -> str:
+    return "in memory" if config.in_memory else f"in {config.db}"
+
+
+async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> None:
+    """Run until SIGINT or SIGTERM; then stop listening, and flush and close the store.
+    Expectations (`--expect FILE`) are judged on the way out, over every event kept."""
+    emulator = open_emulator(config)
+    printer = None if config.quiet else LinePrinter(sys.stdout)
+    if printer is not None:
+        emulator.subscribe(printer.add)
+    server = await listen(emulator, config)
+
     # Handlers first: a signal that arrives once the banner is out must stop cleanly.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -50,7 +67,7 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(signum, stop.set)
 
     stored = len(emulator.store)
-    where = "in memory" if config.in_memory else f"in {config.db}"
+    where = kept_where(config)
     click.echo(f"segemu {__version__} listening on {server.url}")
     click.echo(f"  events are kept {where}" + (f" ({stored:,} loaded)" if stored else ""))
     click.echo(f"  Python:  Client(write_key, host={server.url!r})")
@@ -72,6 +89,9 @@ async def serve(config: Config) -> None:
         if printing is not None and printer is not None:
             printing.cancel()
             printer.write_out()
+        for expectation in expectations:
+            verdict = evaluate(expectation, emulator.scope(expectation.write_key))
+            click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
         click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
 
 

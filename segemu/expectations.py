@@ -42,6 +42,8 @@ from segemu.query import MATCH_ALL, Query, QueryError, parse_query
 
 # How many near misses a failed verdict shows.
 NEAREST_SHOWN = 3
+# How many violations (and lint findings) of each matching event a failed verdict shows.
+NOTES_SHOWN = 5
 # Fields whose objects `exact` compares without allowing extra keys.
 EXACT_FIELDS: Final = ("properties", "traits")
 # Fields that name the event; a mismatch there weighs double when ranking near misses.
@@ -449,7 +451,12 @@ def _message(verdict: Verdict) -> str:
     lines = [head]
     if verdict.matched and (count > expectation.needed or expectation.times == 0):
         lines.append("matching events:")
-        lines.extend(f"  {summarize(r)}" for r in verdict.matched[:10])
+        for record in verdict.matched[:10]:
+            lines.append(f"  {summarize(record)}")
+            # What the tracking plan says, for assert_no_violations() and friends.
+            notes = [("violation", v["message"]) for v in record.get("violations") or ()]
+            notes += [(f"lint {f['rule']}", f["message"]) for f in record.get("lint") or ()]
+            lines.extend(f"      {label}: {message}" for label, message in notes[:NOTES_SHOWN])
     elif verdict.nearest:
         lines.append("nearest misses:")
         for miss in verdict.nearest:

@@ -30,4 +30,13 @@ def format_line(record: Record) -> str:
         line += f"  ({record['reason']})"
     elif "arrival" in record and "note" in record["arrival"]:
         line += f"  ({record['arrival']['note']})"
-    return line.rstrip()
+    line = line.rstrip()
+    # What the tracking plan says (segemu/protocols), so `segemu run` shows it as it happens.
+    violations = record.get("violations")
+    if violations:
+        more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""
+        line += f"  ! {violations[0]['message']}{more}"
+    blocked = (record.get("protocols") or {}).get("blocked")
+    if blocked:
+        line += "  [blocked]"
+    return line

@@ -87,6 +87,10 @@ class EventStore:
         """Every stored record that carried this messageId: the original first, then retries."""
         return [self._records[i] for i in self._by_message_id.get(message_id, ())]
 
+    def get(self, record_id: int) -> Record | None:
+        """The stored record with this id; None once evicted or reset."""
+        return self._records.get(record_id)
+
     def first_with_message_id(self, message_id: str) -> Record | None:
         ids = self._by_message_id.get(message_id)
         return self._records[ids[0]] if ids else None

@@ -80,7 +80,9 @@ def test_sigterm_then_restart_keeps_every_event(tmp_path: Path) -> None:
 
 
 def test_sigkill_leaves_a_database_that_opens(tmp_path: Path) -> None:
-    first = Process("-p", "0", cwd=tmp_path)
+    # -q: nobody reads this process's stdout, and 1,500 lines would fill the pipe and stall
+    # the server mid-test whenever ingest is slower than the line printer.
+    first = Process("-p", "0", "-q", cwd=tmp_path)
     for start in range(0, 1000, 100):
         first.post("/v1/batch", batch(start, 100))
     assert first.post("/_segemu/flush", {}) == 200

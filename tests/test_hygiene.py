@@ -3,6 +3,7 @@ imports the terminal UI."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -23,12 +24,43 @@ def test_lint_and_types_are_clean(tool: list[str]) -> None:
 
 
 @pytest.mark.parametrize("module", ["segemu.http.app", "segemu.emulator", "segemu.console",
-                                    "segemu.testing.plugin", "segemu.testing.client"])
+                                    "segemu.testing", "segemu.testing.plugin",
+                                    "segemu.testing.client", "segemu.testing.aclient",
+                                    "segemu.cli", "segemu.expectation_file", "segemu.tailing"])
 def test_core_http_and_pytest_plugin_never_import_textual(module: str) -> None:
-    code = f"import sys, {module}; print('textual' in sys.modules)"
+    code = (f"import sys, {module}; "
+            "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('segemu.tui')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def _imports(tree: ast.AST) -> list[tuple[str, int, bool]]:
+    """(module, line, at module level) of every import in a module, lazy ones included."""
+    top = set(id(node) for node in getattr(tree, "body", []))
+    found = []
+    for node in ast.walk(tree):
+        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        found.extend((name, node.lineno, id(node) in top) for name in names)  # type: ignore[attr-defined]
+    return found
+
+
+def test_no_module_outside_the_inspector_imports_it() -> None:
+    # The harlequin rule (style-and-ecosystem.md A.4), on the source: the core, the HTTP layer
+    # and the pytest plugin never import the TUI or Textual, not even inside a function. Only
+    # the CLI does, lazily, inside the commands that open it.
+    offenders = []
+    for path in sorted((ROOT / "segemu").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("segemu/tui/"):
+            continue
+        for name, line, top_level in _imports(ast.parse(path.read_text())):
+            if name == "textual" or name.startswith(("textual.", "segemu.tui")):
+                if relative == "segemu/cli.py" and not top_level:
+                    continue
+                offenders.append(f"{relative}:{line} imports {name}")
+    assert offenders == []
 
 
 def test_pytest_plugin_imports_nothing_heavy_at_start_up() -> None:

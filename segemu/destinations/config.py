@@ -134,6 +134,12 @@ def parse_destination(id_: str, entry: Any, catalog: Mapping[str, Preset],
     else:
         preset = Preset(slug="custom", name=str(entry.get("name", id_)), aliases=(), actions=())
     settings = {**preset.settings, **_table(entry, "settings", where)}
+    if preset.slug == "warehouse":
+        from segemu.destinations.warehouse import check_settings
+
+        problems = check_settings(_table(entry, "settings", where))
+        if problems:
+            raise ConfigError(f"{where}: {problems[0]}")
     actions = _actions(entry.get("actions"), preset, where)
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):

@@ -173,9 +173,12 @@ class Destinations:
             delivery["reason"] = "no action is subscribed to this event"
             return delivery
         requests: list[Request] = []
+        # The source's name travels with the settings: the warehouse names its schema after it.
+        settings = ({"source": source.name, **destination.settings} if source is not None
+                    else destination.settings)
         try:
             for action in subscribed:
-                requests.extend(action.run(decision.event, destination.settings))
+                requests.extend(action.run(decision.event, settings))
         except (MappingError, KeyError, TypeError, ValueError) as exc:
             # A mapping that cannot handle this event: Segment reports it as a failed
             # delivery for that event; the others go on.

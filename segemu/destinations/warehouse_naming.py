@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import lru_cache
 from typing import Final
 
 # Amazon Redshift's reserved words (AWS docs, Redshift Database Developer Guide, "Reserved
@@ -79,7 +80,7 @@ def _snake_prefix(text: str) -> tuple[int, bool, bool]:
     return len(text), has_lower, digits_since_underscore
 
 
-def snake_case(text: str) -> str:
+def _snake_case(text: str) -> str:
     """go-snakecase's Snakecase: `accountType` → `account_type`, `Order Completed` →
     `order_completed`, `CStringRef` → `cstring_ref`, `2FA Enabled` → `2fa_enabled`.
 
@@ -113,11 +114,35 @@ def warehouse_name(name: str, taken: Collection[str] = ()) -> str:
     return name[:MAX_NAME_LENGTH]
 
 
+def _names(key: str) -> tuple[str, str]:
+    # (snake_case, warehouse name before any collision): the two steps that cost.
+    snake = _snake_case(key)
+    return snake, warehouse_name(snake) if snake else ""
+
+
+# Every event repeats the same few property and context keys, so their names are kept; the
+# cache is bounded in count, and in size by caching short keys only.
+_NAMES_KEPT = 4096
+_CACHEABLE_LENGTH = 256
+_names_cached = lru_cache(maxsize=_NAMES_KEPT)(_names)
+
+
+def _names_of(key: str) -> tuple[str, str]:
+    return _names_cached(key) if len(key) <= _CACHEABLE_LENGTH else _names(key)
+
+
+def snake_case(text: str) -> str:
+    return _names_of(text)[0]
+
+
 def column_name(key: str, taken: Collection[str] = ()) -> str:
     """The column of a property or trait key (a flattened path such as `address_street`);
-    "" when nothing of the key survives snake_case (`$$$`), which has no column."""
-    name = snake_case(key)
-    return warehouse_name(name, taken) if name else ""
+    "" when nothing of the key survives snake_case (`$$$`), which has no column. A name in
+    `taken` (one of Segment's columns) gets the `_` prefix, once."""
+    snake, name = _names_of(key)
+    if name == snake and snake in taken:
+        return ("_" + snake)[:MAX_NAME_LENGTH]
+    return name
 
 
 def table_name(event: str) -> str:

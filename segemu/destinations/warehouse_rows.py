@@ -21,12 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from segemu.destinations.warehouse_naming import (
-    column_name,
-    snake_case,
-    table_name,
-    warehouse_name,
-)
+from segemu.destinations.warehouse_naming import column_name, table_name
 from segemu.message import format_timestamp, parse_timestamp
 
 # schema.md §Column Sizing: "the string column length limit at 512 characters, and will
@@ -65,7 +60,10 @@ def stringify(value: list[Any] | dict[str, Any]) -> str:
 def cell(value: Any) -> Any:
     """A value typed as the warehouse column would hold it: numbers and booleans as they are,
     strings (and stringified arrays) cut at 512 characters."""
-    if isinstance(value, bool | int | float):
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= MAX_STRING_LENGTH else value[:MAX_STRING_LENGTH]
+    if kind is int or kind is float or kind is bool:
         return value
     # Only arrays reach here from properties, traits and context (objects are flattened); an
     # object in a top-level field of a malformed event is written as JSON too.
@@ -111,7 +109,7 @@ def _context(row: dict[str, Any], event: Mapping[str, Any]) -> None:
     # schema.md: context.app.version → context_app_version; context.userAgent →
     # context_user_agent (snake_case of the whole flattened path).
     for path, value in flatten(_object(event, "context"), "context"):
-        _put(row, warehouse_name(snake_case(path)), value)
+        _put(row, column_name(path), value)
 
 
 def _custom(row: dict[str, Any], values: Mapping[str, Any]) -> None:
@@ -126,8 +124,8 @@ def _custom(row: dict[str, Any], values: Mapping[str, Any]) -> None:
 
 
 def _common(event: Mapping[str, Any], loaded_at: str) -> dict[str, Any]:
-    """The columns every event table has (schema.md: identifies, groups, pages, screens,
-    tracks and event tables), then the flattened context."""
+    """The columns every event table starts with (schema.md: identifies, groups, pages,
+    screens, tracks and event tables); the context columns come next."""
     row: dict[str, Any] = {}
     _put(row, "id", event.get("messageId"))
     _put(row, "received_at", _utc(event.get("receivedAt")))

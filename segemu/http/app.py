@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from segemu.emulator import Emulator
-from segemu.http import cdn, control, destinations, openapi, stream, tracking, waits
+from segemu.http import cdn, control, destinations, openapi, protocols, stream, tracking, waits
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import not_found, preflight
 
@@ -35,6 +35,7 @@ def create_app(emulator: Emulator) -> web.Application:
     control.setup_routes(app)
     waits.setup_routes(app, control.PREFIX)
     stream.setup_routes(app, control.PREFIX)
+    protocols.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)

@@ -16,6 +16,7 @@ from segemu.http import destinations
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
+from segemu.protocols.violations import VIOLATION_TYPES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -181,9 +182,58 @@ def _control_paths(prefix: str) -> dict[str, Any]:
             "tags": ["Control API"], "summary": "Counts by status, type and write key; "
                                                 "refused requests; store problems",
             "responses": {"200": _json({"type": "object"}, "The summary.")}}},
+        **_protocols_paths(prefix),
         f"{prefix}/openapi.json": {"get": {
             "tags": ["Control API"], "summary": "This document",
             "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1.")}}},
+    }
+
+
+def _protocols_paths(prefix: str) -> dict[str, Any]:
+    plans = {"type": "array", "items": _ref("PlanStatus")}
+    return {
+        f"{prefix}/violations": {"get": {
+            "tags": ["Control API"],
+            "summary": "Calls that break their tracking plan (or that lint rules flag), "
+                       "newest first, with totals",
+            "parameters": [*FILTERS,
+                           _param("kind", "`violations` (default), `lint`, or `all`.",
+                                  {"enum": ["violations", "lint", "all"]}),
+                           _param("limit", "How many calls (1-1000, default 100).",
+                                  {"type": "integer"})],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "events": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "messageId": {"type": "string"},
+                    "writeKey": {"type": ["string", "null"]},
+                    "source": {"type": ["string", "null"]},
+                    "type": {"type": ["string", "null"]},
+                    "name": {"type": ["string", "null"]}, "receivedAt": {"type": "string"},
+                    "violations": {"type": "array", "items": _ref("Violation")},
+                    "lint": {"type": "array", "items": _ref("LintFinding")},
+                    "protocols": _ref("ProtocolsOutcome")}}},
+                "count": {"type": "integer"},
+                "totals": {"type": "object", "properties": {
+                    "violations": {"type": "integer"}, "byType": {"type": "object"},
+                    "lint": {"type": "integer"}, "byRule": {"type": "object"}}},
+                "strict": {"type": "boolean", "description": (
+                    "[protocols] strict: whether the pytest plugin fails tests on violations "
+                    "by default.")}}}, "The matching calls and the totals."), **ERRORS}}},
+        f"{prefix}/protocols": {"get": {
+            "tags": ["Control API"],
+            "summary": "The tracking plans in force, and the lint rules with their switches",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "strict": {"type": "boolean"}, "plans": plans,
+                "lint": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "doc": {"type": "string"},
+                    "enabled": {"type": "boolean"}, "default": {"type": "boolean"},
+                    "source": {"type": "string"}}}}}}, "What Protocols checks.")}}},
+        f"{prefix}/protocols/reload": {"post": {
+            "tags": ["Control API"],
+            "summary": "Read every tracking plan file again now (a bad one keeps the last "
+                       "good plan in force)",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "reloaded": {"type": "array", "items": {"type": "string"}},
+                "plans": plans}}, "What each plan file gave.")}}},
     }
 
 
@@ -225,7 +275,31 @@ SCHEMAS: dict[str, Any] = {
             "event's _metadata.retryCount), outOfOrder (the id of a record from the same "
             "browser called later but received first), note."), "properties": {
             "retryCount": {"type": "integer"}, "outOfOrder": {"type": "integer"},
-            "note": {"type": "string"}}}}},
+            "note": {"type": "string"}}},
+        "violations": {"type": "array", "items": _ref("Violation"),
+                       "description": "What breaks the source's tracking plan."},
+        "lint": {"type": "array", "items": _ref("LintFinding")},
+        "protocols": _ref("ProtocolsOutcome")}},
+    "Violation": {"type": "object", "required": ["type", "path", "message"], "properties": {
+        "type": {"enum": list(VIOLATION_TYPES)},
+        "path": {"type": "string", "description": "e.g. properties.price"},
+        "message": {"type": "string"},
+        "rule": {"type": "string", "description": "e.g. TRACK 'Order Completed' v1"},
+        "keyword": {"type": "string", "description": "The JSON Schema keyword."}}},
+    "LintFinding": {"type": "object", "required": ["rule", "message"], "properties": {
+        "rule": {"type": "string"}, "message": {"type": "string"},
+        "path": {"type": ["string", "null"]}}},
+    "ProtocolsOutcome": {"type": ["object", "null"], "properties": {
+        "blocked": {"type": ["string", "null"], "description": (
+            "Why the schema configuration blocks this call for every destination.")},
+        "omitted": {"type": "array", "items": {"type": "string"},
+                    "description": "Properties or traits destinations do not receive."},
+        "omittedOnViolation": {"type": "array", "items": {"type": "string"}},
+        "trackingPlan": {"type": ["string", "null"]}}},
+    "PlanStatus": {"type": "object", "properties": {
+        "path": {"type": "string"}, "name": {"type": "string"}, "rules": {"type": "integer"},
+        "loadedAt": {"type": "string"}, "error": {"type": ["string", "null"]},
+        "sources": {"type": "array", "items": {"type": "string"}}}},
     "Expectation": {"type": "object", "properties": {
         "type": {"enum": list(EVENT_TYPES)},
         "where": {"type": "string", "description": "A query that candidates must match."},

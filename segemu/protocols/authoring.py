@@ -69,9 +69,10 @@ def is_authoring(data: Any) -> bool:
 
 def compile_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Segment rules ({type, key, version, jsonSchema}) from the authoring format."""
-    for key in data:
-        if key not in TOP_KEYS:
-            raise AuthoringError(f"{key}: unknown section; expected one of {', '.join(TOP_KEYS)}")
+    for section in data:
+        if section not in TOP_KEYS:
+            raise AuthoringError(f"{section}: unknown section; expected one of "
+                                 f"{', '.join(TOP_KEYS)}")
     rules: list[dict[str, Any]] = []
     if data.get("common") is not None:
         common = _mapping(data["common"], "common")
@@ -86,8 +87,8 @@ def compile_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 raise AuthoringError(f"{kind}: event names must be non-empty strings, "
                                      f"got {name!r}")
             spec = _mapping(spec or {}, where)
-            rule_key: str | None = None if kind != "track" and name == "*" else name
-            rules.append(_event_rule(kind.upper(), rule_key, spec, container, where))
+            key: str | None = None if kind != "track" and name == "*" else name
+            rules.append(_event_rule(kind.upper(), key, spec, container, where))
     for kind in ("identify", "group"):
         if data.get(kind) is not None:
             spec = _mapping(data[kind], kind)

@@ -55,8 +55,7 @@ def violation_generated(record: Record, violation: Violation, plan_name: str
                         ) -> dict[str, Any]:
     """One "Violation Generated" call about one violation of `record`'s event."""
     event = record["event"]
-    found = event.get("context")
-    context: dict[str, Any] = found if isinstance(found, dict) else {}
+    context: dict[str, Any] = event.get("context") or {}
     app = context.get("app") if isinstance(context.get("app"), dict) else None
     source = record.get("source")
     return {

@@ -57,9 +57,20 @@ def _is_record(call: Any) -> bool:
     return isinstance(call, dict) and all(name in call for name in _RECORD_FIELDS)
 
 
+def violation_entry(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record trimmed to what a violations listing shows (GET /_segemu/violations)."""
+    event = record["event"]
+    return {"id": record["id"], "messageId": record["messageId"],
+            "writeKey": record["writeKey"], "source": record.get("source"),
+            "type": record["type"], "name": event.get("event") or event.get("name"),
+            "receivedAt": record["receivedAt"], "violations": record.get("violations", []),
+            "lint": record.get("lint", []), "protocols": record.get("protocols")}
+
+
 def name_of(record: Mapping[str, Any]) -> str:
+    """"#12 track 'Order Completed'", from a record or a violations entry."""
     event = record.get("event") or {}
-    name = event.get("event") or event.get("name")
+    name = record["name"] if "name" in record else event.get("event") or event.get("name")
     kind = record.get("type") or "?"
     return f"#{record.get('id')} {kind}" + (f" {name!r}" if isinstance(name, str) and name
                                              else "")

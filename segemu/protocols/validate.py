@@ -80,7 +80,7 @@ def check_event(plan: TrackingPlan, settings: CallSettings, event: Mapping[str, 
 
 def _check_common(common: Rule, settings: CallSettings, event: Mapping[str, Any],
                   container: str | None, outcome: Outcome) -> None:
-    remaining = without(event, outcome.omitted)
+    remaining = without(event, outcome.omitted) if outcome.omitted else event
     if common.validator.is_valid(remaining):
         return
     found = from_schema_errors(common.validator.iter_errors(remaining), remaining, "COMMON",

@@ -111,29 +111,31 @@ _SHORTHANDS: dict[str, Getter] = {
 }
 
 
+# Paths that start here look into the record beside the event: `raw.` (the call as sent), and
+# what the tracking plan and lint rules said (`violations.type:required`, `lint.rule:*`,
+# `protocols.blocked:*`; segemu/protocols), and each destination's delivery
+# (`deliveries.mixpanel.status:filtered`; Emulator.view adds them).
+_RECORD_ROOTS = frozenset({"raw", "violations", "lint", "protocols", "deliveries"})
+
+
 def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
     """Resolve a field once, at parse time, to a function of the record, and its cost."""
     first, first_quoted = segments[0]
     if len(segments) == 1 and not first_quoted and first in _SHORTHANDS:
         return _SHORTHANDS[first], 1
     root = "event"
-    if first == "raw" and not first_quoted:
-        root, segments = "raw", segments[1:]
-    elif first == "deliveries" and not first_quoted and len(segments) > 1:
-        # Each destination's delivery, by destination id (Emulator.view adds them).
-        deliveries_path = tuple((name, None) for name, _ in segments[1:])
-
-        def get_delivery(record: Record) -> Any:
-            return _walk(record.get("deliveries") or {}, deliveries_path)
-        return get_delivery, 3
+    if first in _RECORD_ROOTS and not first_quoted:
+        root, segments = first, segments[1:]
+        if not segments:
+            return _record_field(root), 1
     path = tuple((name, int(name) if name.isascii() and name.isdigit() and not quoted else None)
                  for name, quoted in segments)
     if len(path) == 1 and path[0][1] is None and root == "event":
         return _event_field(path[0][0]), 1
-    if root == "raw":
-        def get_raw(record: Record) -> Any:
-            return _walk(record["raw"], path)
-        return get_raw, 2
+    if root != "event":
+        def get_in_record(record: Record) -> Any:
+            return _walk(record.get(root, _MISSING), path)
+        return get_in_record, 2
 
     def get_event(record: Record) -> Any:
         return _walk(record["event"], path)

@@ -100,6 +100,13 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
                                     deliveries_params(self.write_key, q))
         return Received(destination_id, answer["deliveries"][::-1])
 
+    async def violations(self, kind: str = "violations", limit: int = 1000) -> dict[str, Any]:
+        """This write key's calls that broke the tracking plan (GET /_segemu/violations)."""
+        self._read()
+        answer: dict[str, Any] = await self.request(
+            "GET", "/violations", events_params(self.write_key, None, kind=kind, limit=limit))
+        return answer
+
     async def reset(self) -> int:
         answer = await self.request("POST", "/reset", body={"writeKey": self.write_key})
         return int(answer["removed"])

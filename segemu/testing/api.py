@@ -164,6 +164,18 @@ class Assertions(ABC, Generic[R]):
         __tracebackhide__ = True
         return self._judge(expect.no_rejections(), 0.0)
 
+    def assert_no_violations(self) -> R:
+        """No accepted call broke its source's tracking plan: the failure lists each call with
+        its violations. Judged at once."""
+        __tracebackhide__ = True
+        return self._judge(expect.no_violations(), 0.0)
+
+    def assert_no_lint(self, rule: str | None = None) -> R:
+        """No accepted call got a lint finding (of `rule`, e.g. "dynamic-event-name").
+        Judged at once."""
+        __tracebackhide__ = True
+        return self._judge(expect.no_lint(rule), 0.0)
+
 
 @dataclass(frozen=True, slots=True)
 class Received:

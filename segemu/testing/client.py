@@ -113,6 +113,14 @@ class SegemuClient(Assertions[None]):
                               deliveries_params(self.write_key, q))
         return Received(destination_id, answer["deliveries"][::-1])
 
+    def violations(self, kind: str = "violations", limit: int = 1000) -> dict[str, Any]:
+        """This write key's calls that broke the tracking plan (GET /_segemu/violations):
+        `events` (newest first, each with `violations` and `lint`), `totals`, `strict`."""
+        self._read()
+        answer: dict[str, Any] = self.request(
+            "GET", "/violations", events_params(self.write_key, None, kind=kind, limit=limit))
+        return answer
+
     def reset(self) -> int:
         """Forget this write key's calls (every call, for a client with no write key)."""
         answer = self.request("POST", "/reset", body={"writeKey": self.write_key or None})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from segemu.query import quote
 from segemu.testing.matchers import encode
 
 Spec = dict[str, Any]
@@ -131,3 +132,15 @@ def not_delivered(destination: str, *, event: str | None = None,
                  where=where, shown={"": destination, "event": event, "where": where})
     spec["destination"] = destination
     return spec
+
+def no_violations() -> Spec:
+    """No accepted call broke the tracking plan (see each record's `violations`)."""
+    return _spec(None, "assert_no_violations", {}, times=0, exact=False,
+                 where="violations.type:*", shown={})
+
+
+def no_lint(rule: str | None = None) -> Spec:
+    """No accepted call got a lint finding (of `rule`, if given)."""
+    where = f"lint.rule:{quote(rule)}" if rule else "lint.rule:*"
+    return _spec(None, "assert_no_lint", {}, times=0, exact=False, where=where,
+                 shown={"": rule})

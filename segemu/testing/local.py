@@ -64,6 +64,16 @@ class LocalSegemu(Assertions[Awaitable[None]]):
         found = self.emulator.deliveries(destination_id, self._filter(q))
         return Received(destination_id, [delivery_entry(r, d) for r, d in found][::-1])
 
+    async def violations(self, kind: str = "violations") -> list[Record]:
+        """This write key's calls with violations (or lint findings: kind "lint", "all"),
+        in arrival order."""
+        def wanted(record: Record) -> bool:
+            found = record.get("violations") if kind == "violations" else (
+                record.get("lint") if kind == "lint"
+                else record.get("violations") or record.get("lint"))
+            return bool(found)
+        return [r for r in self.emulator.scope(self.write_key) if wanted(r)][::-1]
+
     async def reset(self) -> int:
         return self.emulator.reset(self.write_key)
 

@@ -10,9 +10,11 @@ Fixtures:
 
 Options: `--segemu-url` (or ini `segemu_url`, or env SEGEMU_URL) uses an emulator already
 running, e.g. `segemu run` with its inspector open; `--segemu-no-autowire`,
-`--segemu-allow-network`, `--segemu-update-snapshots`, `--segemu-timeout`. The marker
-`@pytest.mark.segemu(write_key=..., autowire=..., **settings)` gives one test a fixed write key,
-or its own emulator with other settings.
+`--segemu-allow-network`, `--segemu-update-snapshots`, `--segemu-timeout`; `--segemu-config`
+builds the emulators from a config file (its tracking plans, sources, lint switches);
+`--segemu-strict` fails a test on any tracking-plan violation of its write key. The marker
+`@pytest.mark.segemu(write_key=..., autowire=..., strict=..., **settings)` gives one test a
+fixed write key, its own strictness, or its own emulator with other settings.
 
 This module imports only pytest and the standard library at import time: pytest imports
 plugins at start-up, before coverage starts, and most test runs never use the fixtures.
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from segemu.testing.wiring import NetworkGuard
 
 MARKER = "segemu"
+# The fixtures that carry a write key, which strict mode checks after the test.
+FIXTURES = ("segemu", "segemu_async", "segemu_emulator")
 SNAPSHOT_DIR = "__segemu_snapshots__"
 
 
@@ -50,6 +54,10 @@ class Settings:
     wait_timeout: float
     assert_timeout: float
     update_snapshots: bool
+    # A config file the emulators started here are built from; None for none.
+    config_file: str | None = None
+    # The strict mode: None leaves it to the emulator's config ([protocols] strict).
+    strict: bool | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -66,21 +74,45 @@ class Settings:
                                or config.getini("segemu_timeout")),
             assert_timeout=float(config.getini("segemu_assert_timeout")),
             update_snapshots=bool(config.getoption("segemu_update_snapshots")),
+            config_file=_config_file(config),
+            strict=_strict(config),
         )
+
+
+def _config_file(config: pytest.Config) -> str | None:
+    value = config.getoption("segemu_config") or config.getini("segemu_config")
+    if not value:
+        return None
+    path = Path(str(value))
+    return str(path if path.is_absolute() else config.rootpath / path)
+
+
+def _strict(config: pytest.Config) -> bool | None:
+    if config.getoption("segemu_strict"):
+        return True
+    value = str(config.getini("segemu_strict")).strip().lower()
+    if not value:
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise pytest.UsageError(f"ini option segemu_strict must be true or false, got {value!r}")
 
 
 class SessionServer:
     """The emulator a test session shares: one already running (`--segemu-url`), or one
     started on first use in a background thread."""
 
-    def __init__(self, url: str | None) -> None:
+    def __init__(self, url: str | None, config_file: str | None = None) -> None:
         self._url = url
+        self.config_file = config_file
         self.threaded: ThreadedEmulator | None = None
 
     @property
     def url(self) -> str:
         if self._url is None:
-            self.threaded = start_threaded({})
+            self.threaded = start_threaded({}, self.config_file)
             self._url = self.threaded.url
         return self._url
 
@@ -93,19 +125,37 @@ class SessionServer:
             self.threaded = None
 
 
-def start_threaded(settings: dict[str, Any]) -> ThreadedEmulator:
+def start_threaded(settings: dict[str, Any], config_file: str | None = None
+                   ) -> ThreadedEmulator:
     from segemu.testing.thread import ThreadedEmulator
 
-    return ThreadedEmulator(emulator_config(settings)).start()
+    config = emulator_config(settings, config_file)
+    check_config(config)
+    return ThreadedEmulator(config).start()
 
 
-def emulator_config(settings: dict[str, Any]) -> Config:
+def check_config(config: Config) -> None:
+    """Load what the emulator will (sources, tracking plans) here, so that a mistake is a
+    usage error naming the file, not a failure inside the server's thread."""
+    from segemu.config import ConfigError
+    from segemu.protocols import Protocols
+    from segemu.sources import load_sources
+
+    try:
+        Protocols(config, load_sources(config))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"segemu: {exc}") from None
+
+
+def emulator_config(settings: dict[str, Any], config_file: str | None = None) -> Config:
     from segemu.config import ConfigError, load_config
 
     try:
-        return load_config({"db": ":memory:", **settings}, env={}, discover=False)
+        return load_config({"db": ":memory:", **settings}, env={}, discover=False,
+                           config_file=config_file)
     except ConfigError as exc:
-        raise pytest.UsageError(f"@pytest.mark.segemu: {exc}") from None
+        where = "--segemu-config" if config_file and not settings else "@pytest.mark.segemu"
+        raise pytest.UsageError(f"{where}: {exc}") from None
 
 
 SETTINGS: pytest.StashKey[Settings] = pytest.StashKey()
@@ -128,6 +178,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write event snapshots instead of comparing with them")
     group.addoption("--segemu-timeout", type=float, metavar="SECONDS",
                     help="default timeout of wait_for (ini segemu_timeout; default 5)")
+    group.addoption("--segemu-config", metavar="FILE",
+                    help="build the emulators from this config file: tracking plans, "
+                         "sources, lint switches (ini segemu_config)")
+    group.addoption("--segemu-strict", action="store_true",
+                    help="fail a test when a call of its write key breaks the tracking plan "
+                         "(ini segemu_strict)")
     parser.addini("segemu_url", "URL of a running segemu to use", default="")
     parser.addini("segemu_autowire", "point segment.analytics at the emulator", type="bool",
                   default=True)
@@ -136,17 +192,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("segemu_timeout", "default timeout of wait_for, in seconds", default="5")
     parser.addini("segemu_assert_timeout",
                   "seconds a positive assertion waits for its events", default="2")
+    parser.addini("segemu_config", "config file the emulators are built from (relative to "
+                  "the rootdir)", default="")
+    parser.addini("segemu_strict", "fail tests on tracking-plan violations (true/false; "
+                  "unset: the emulator's [protocols] strict)", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(write_key=None, autowire=True, **settings): give this test a fixed write "
-        "key, no SDK wiring, or its own emulator with these settings (e.g. retention=10)",
+        f"{MARKER}(write_key=None, autowire=True, strict=None, **settings): give this test a "
+        "fixed write key, no SDK wiring, strictness about tracking-plan violations, or its own "
+        "emulator with these settings (e.g. retention=10, protocols={...})",
     )
     settings = Settings.from_config(config)
+    if settings.config_file is not None and settings.url is None:
+        # A config mistake (a tracking plan that does not load) stops the run at once,
+        # naming the file, instead of erroring every test that uses the fixtures.
+        check_config(emulator_config({}, settings.config_file))
     config.stash[SETTINGS] = settings
-    config.stash[SESSION] = SessionServer(settings.url)
+    config.stash[SESSION] = SessionServer(settings.url, settings.config_file)
     if settings.guard:
         from segemu.testing.wiring import NetworkGuard
 
@@ -179,7 +244,26 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         pytest.fail("this test tried to reach Segment itself: " + ", ".join(attempts)
                     + "\nUse the segemu fixture's url, or pass --segemu-allow-network.",
                     pytrace=False)
+    _check_strict(item)
     return result
+
+
+def _check_strict(item: pytest.Item) -> None:
+    """Strict mode: the test passed; fail it if a call of its write key broke the plan."""
+    funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+    used = [funcargs[name] for name in FIXTURES if name in funcargs]
+    if not used:
+        return
+    from segemu.testing.strict import strict_failure
+
+    marker = item.get_closest_marker(MARKER)
+    strict = marker.kwargs.get("strict") if marker is not None else None
+    if strict is None:
+        strict = item.config.stash[SETTINGS].strict
+    for fixture in used:
+        failure = strict_failure(fixture, strict)
+        if failure is not None:
+            pytest.fail(failure, pytrace=False)
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -200,6 +284,7 @@ def marker_options(request: pytest.FixtureRequest) -> MarkerOptions:
     marker = request.node.get_closest_marker(MARKER)
     arguments = dict(marker.kwargs) if marker is not None else {}
     fixed = arguments.pop("write_key", None)
+    arguments.pop("strict", None)  # read after the test (_check_strict)
     autowire = arguments.pop("autowire", request.config.stash[SETTINGS].autowire)
     write_key = fixed or new_write_key(request.node.name, secrets.token_hex(4))
     return MarkerOptions(write_key, fixed is not None, bool(autowire), arguments)
@@ -225,7 +310,7 @@ def segemu_session(pytestconfig: pytest.Config) -> SessionServer:
 def _server_for(options: MarkerOptions, session: SessionServer
                 ) -> tuple[str, ThreadedEmulator | None]:
     if options.settings:
-        dedicated = start_threaded(options.settings)
+        dedicated = start_threaded(options.settings, session.config_file)
         return dedicated.url, dedicated
     return session.url, None
 
@@ -312,7 +397,9 @@ if HAS_ASYNCIO:
 
         settings = request.config.stash[SETTINGS]
         options = marker_options(request)
-        emulator = create_emulator(emulator_config(options.settings))
+        config = emulator_config(options.settings, settings.config_file)
+        check_config(config)
+        emulator = create_emulator(config)
         await emulator.start()
         try:
             yield LocalSegemu(emulator, options.write_key, wait_timeout=settings.wait_timeout,

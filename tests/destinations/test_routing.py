@@ -227,3 +227,15 @@ def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
     assert after["rec"]["status"] == "filtered"
     [old, _new] = emulator.events()[::-1]
     assert old["deliveries"]["rec"]["status"] == "delivered"
+
+
+@pytest.mark.parametrize(("integrations", "status"), [
+    ({"Warehouses": {"all": False}}, "filtered"),
+    ({"Warehouses": {"all": True}}, "delivered"),
+    ({"All": False}, "filtered"),
+    ({"All": False, "Warehouses": True}, "delivered"),
+])
+def test_warehouses_take_the_options_object(integrations: dict[str, Any], status: str) -> None:
+    # storage/warehouses/faq.md: warehouses are switched with the "Warehouses" key.
+    emulator = emulator_with({"warehouse": {}})
+    assert send(emulator, integrations=integrations)["warehouse"]["status"] == status

@@ -11,9 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from segemu.destinations.base import Action, Preset
-from segemu.destinations.presets import amplitude, ga4, mixpanel, webhook
+from segemu.destinations.presets import (
+    amplitude,
+    braze,
+    customerio,
+    ga4,
+    intercom,
+    mixpanel,
+    webhook,
+)
 
-_MODULES = (mixpanel, amplitude, ga4)
+_MODULES = (mixpanel, amplitude, ga4, braze, customerio, intercom)
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET
                               for module in (*_MODULES, webhook)}

@@ -18,14 +18,16 @@ mapping...). Between the mapping and `perform`, the framework (packages/core/src
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from segemu.destinations.base import Action, Request
+from segemu.destinations.base import Action, Preset, Request
 from segemu.destinations.presets._support import (
     MISSING,
     PayloadValidationError,
+    both_spellings,
     js_string,
     parse_date,
 )
@@ -52,6 +54,11 @@ class Field:
     properties: Mapping[str, Field] | None = None
     additional_properties: bool = False
     choices: tuple[Any, ...] = ()
+    # A string format Ajv checks (ajv-formats, "full" mode): "email", "uri" or "date-time".
+    format: str = ""
+    # Required only when another field has one of some values: (field, values), the
+    # conditionally required fields of fields-to-jsonschema.ts (`required: {conditions}`).
+    required_if: tuple[str, tuple[Any, ...]] | None = None
 
 
 def f(kind: FieldType, default: Any = NO_DEFAULT, **options: Any) -> Field:
@@ -87,17 +94,44 @@ class ActionSpec:
     fields: Fields
     perform: Perform
     default_subscription: str = ""
-    overrides: Mapping[str, Any] = field(default_factory=dict)
 
-    def action(self, subscribe: str | None = None, **mapping: Any) -> Action:
-        fields, perform, title = self.fields, self.perform, self.title
+    def action(self, subscribe: str | None = None, name: str | None = None,
+               mapping: Mapping[str, Any] | None = None) -> Action:
+        """One mapping of this action. `name` is the mapping's name in Segment's UI (a
+        preset's name, such as "Track Calls"), which keeps the names of one preset unique
+        when it maps an action twice; the action's own title by default. `mapping` overrides
+        some fields' default mappings, as a preset does."""
+        fields, perform = self.fields, self.perform
 
         def build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
             return perform(validate(mapped, fields), settings)
 
-        return Action(name=title, key=self.key,
+        return Action(name=name or self.title, key=self.key,
                       subscribe=subscribe if subscribe is not None else self.default_subscription,
-                      mapping={**default_mapping(fields), **mapping}, build=build)
+                      mapping={**default_mapping(fields), **(mapping or {})}, build=build)
+
+
+def _spelled(action: Action, defaults: Mapping[str, Any]) -> Action:
+    build = action.build
+
+    def spelled_build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
+        return build(mapped, both_spellings(settings, defaults))
+
+    return Action(name=action.name, subscribe=action.subscribe, mapping=action.mapping,
+                  build=spelled_build, key=action.key)
+
+
+def preset(*, slug: str, name: str, aliases: tuple[str, ...], actions: tuple[Action, ...],
+           settings: Mapping[str, Any], sources: tuple[str, ...]) -> Preset:
+    """A Preset whose actions read their settings in either spelling (both_spellings)."""
+    return Preset(slug=slug, name=name, aliases=aliases,
+                  actions=tuple(_spelled(action, settings) for action in actions),
+                  settings=settings, sources=sources)
+
+
+def catalog(defaults: Mapping[str, Any], *specs: ActionSpec) -> dict[str, Action]:
+    """Every modeled action of a destination at its own default subscription, by key."""
+    return {spec.key: _spelled(spec.action(), defaults) for spec in specs}
 
 
 def validate(payload: Mapping[str, Any], fields: Fields) -> dict[str, Any]:
@@ -112,6 +146,8 @@ def validate(payload: Mapping[str, Any], fields: Fields) -> dict[str, Any]:
 def _object(value: Mapping[str, Any], fields: Fields, additional: bool, where: str,
             problems: list[str], root: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = {}
+    # Keys with a value, valid or not: a wrong value is its own problem, not a missing field.
+    present: set[str] = set()
     for key, item in value.items():
         spec = fields.get(key)
         if spec is None:
@@ -122,11 +158,14 @@ def _object(value: Mapping[str, Any], fields: Fields, additional: bool, where: s
             continue
         if item == "" and (root or spec.type != "string"):
             continue
+        present.add(key)
         checked = _value(item, spec, f"{where}/{key}", problems)
         if checked is not MISSING:
             result[key] = checked
     for key, spec in fields.items():
-        if spec.required and key not in result:
+        required = spec.required or (spec.required_if is not None
+                                     and result.get(spec.required_if[0]) in spec.required_if[1])
+        if required and key not in present:
             at = "The root value" if root else f"The value at {where}"
             problems.append(f"{at} is missing the required field '{key}'.")
     return result
@@ -166,11 +205,36 @@ def _single(value: Any, spec: Field, where: str, problems: list[str]) -> Any:
     if kind == "datetime" and isinstance(coerced, str) and not _date_like(coerced):
         problems.append(f"The value at {where} must be a valid date-like string but it was not.")
         return MISSING
+    if spec.format and isinstance(coerced, str) and not _FORMATS[spec.format](coerced):
+        problems.append(f"The value at {where} must be a valid {_FORMAT_LABELS[spec.format]} "
+                        "string but it was not.")
+        return MISSING
     if spec.choices and coerced not in spec.choices:
         listed = ", ".join(js_string(choice) for choice in spec.choices)
         problems.append(f"The value at {where} must be one of: {listed}.")
         return MISSING
     return coerced
+
+
+# ajv-formats (full mode) for the formats destinations use, and the words
+# @segment/ajv-human-errors puts in its message.
+_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+                    re.IGNORECASE)
+_URI = re.compile(r"^[a-z][a-z0-9+.-]*:[^\s]*$", re.IGNORECASE)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[t\s]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
+                        r"(?:z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+_FORMATS: dict[str, Callable[[str], bool]] = {
+    "email": lambda text: _EMAIL.match(text) is not None,
+    "uri": lambda text: _URI.match(text) is not None,
+    "date-time": lambda text: _DATE_TIME.match(text) is not None and parse_date(text) is not None,
+}
+_FORMAT_LABELS = {"email": "email address", "uri": "URI", "date-time": "date and time"}
+
+
+def is_email(value: object) -> bool:
+    """ajv-formats' email check, which some destinations also apply in perform."""
+    return isinstance(value, str) and _EMAIL.match(value) is not None
 
 
 def _date_like(text: str) -> bool:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 from segemu.destinations.base import Request
@@ -26,6 +27,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # dayjs.utc(); anything else goes to `new Date(text)`.
 _DAYJS_PARSE = re.compile(r"^(\d{4})[-/]?(\d{1,2})?[-/]?(\d{0,2})[Tt\s]*(\d{1,2})?:?(\d{1,2})?"
                           r":?(\d{1,2})?[.:]?(\d+)?$")
+_ZONED = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
 
 
 class ActionError(ValueError):
@@ -80,6 +82,11 @@ def omit(value: Any, keys: Iterable[str]) -> dict[str, Any]:
     return {key: item for key, item in value.items() if key not in left_out}
 
 
+def js_number(value: float) -> float:
+    """A number as JSON.stringify writes it: 2250.0 is 2250."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def js_string(value: Any) -> str:
     """String(value) in JavaScript, for JSON values."""
     if value is None:
@@ -113,7 +120,9 @@ def parse_date(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    match = _DAYJS_PARSE.match(text)
+    # dayjs tries its own parser only on text that does not end in Z; text with a zone offset
+    # never matches it either, and skipping it spares the regex's backtracking.
+    match = None if _ZONED.search(text) else _DAYJS_PARSE.match(text)
     if match:
         year, month, day, hour, minute, second, fraction = match.groups()
         try:
@@ -148,6 +157,35 @@ def iso_string(moment: datetime) -> str:
     """Date.prototype.toISOString(): UTC, milliseconds, `Z`."""
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+_CAMEL_HUMP = re.compile(r"_([a-z0-9])")
+_SNAKE_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+@lru_cache(maxsize=1024)
+def _spellings(key: str) -> tuple[str, str]:
+    return (_CAMEL_HUMP.sub(lambda hump: hump.group(1).upper(), key),
+            _SNAKE_HUMP.sub(r"_\1", key).lower())
+
+
+def both_spellings(settings: Mapping[str, Any],
+                   defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Settings under Segment's names (camelCase: projectToken) and snake_case ones
+    (project_token), which read more naturally in TOML: either spelling works. A preset's
+    defaults are under Segment's names, so a value a user gives under the other spelling
+    replaces the default."""
+    defaults = defaults or {}
+    spelled = dict(settings)
+    for key, value in settings.items():
+        for spelling in _spellings(key):
+            if spelling == key:
+                continue
+            if spelling not in spelled or (
+                    key not in defaults and spelling in defaults
+                    and spelled[spelling] == defaults[spelling]):
+                spelled[spelling] = value
+    return spelled
 
 
 def basic_auth(user: str, password: str = "") -> str:

@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
+from segemu.destinations.base import Request
 from segemu.destinations.presets import amplitude_fields as fields
-from segemu.destinations.presets._fields import ActionSpec
+from segemu.destinations.presets._fields import ActionSpec, catalog, preset
 from segemu.destinations.presets._support import (
     MISSING,
     defined,
@@ -267,21 +267,23 @@ MAP_USER = ActionSpec("mapUser", "Map User", fields.MAP_USER, _map_user, 'type =
 
 _VIEWED = {"event_type": {"@template": "Viewed {{name}}"}}
 
-PRESET = Preset(
+PRESET = preset(
     slug="amplitude",
     name="Actions Amplitude",
     # segment-docs src/_data/catalog/destinations.yml previous_names; the doc page's dossier
     # names "Actions Amplitude" for the integrations object.
     aliases=("Actions Amplitude", "Amplitude (Actions)"),
-    # index.ts presets, in order. "Browser Session Tracking" is a device-mode plugin of
-    # analytics.js (it sets integrations["Actions Amplitude"].session_id in the browser) and
-    # sends nothing from Segment's servers, so it has no counterpart here.
+    # index.ts presets, in order and named as the workspace names them. "Browser Session
+    # Tracking" is a device-mode plugin of analytics.js (it sets integrations["Actions
+    # Amplitude"].session_id in the browser) and sends nothing from Segment's servers, so it
+    # has no counterpart here.
     actions=(
-        LOG_EVENT_V2.action('type = "track" and event != "Order Completed"'),
-        LOG_PURCHASE.action('type = "track" and event = "Order Completed"'),
-        LOG_EVENT_V2.action('type = "page"', **_VIEWED),
-        LOG_EVENT_V2.action('type = "screen"', **_VIEWED),
-        IDENTIFY_USER.action('type = "identify"'),
+        LOG_EVENT_V2.action('type = "track" and event != "Order Completed"', "Track Calls"),
+        LOG_PURCHASE.action('type = "track" and event = "Order Completed"',
+                            "Order Completed Calls"),
+        LOG_EVENT_V2.action('type = "page"', "Page Calls", _VIEWED),
+        LOG_EVENT_V2.action('type = "screen"', "Screen Calls", _VIEWED),
+        IDENTIFY_USER.action('type = "identify"', "Identify Calls"),
     ),
     settings={"apiKey": "segemu-amplitude-api-key", "secretKey": "segemu-amplitude-secret",
               "endpoint": "north_america"},
@@ -291,5 +293,5 @@ PRESET = Preset(
     ),
 )
 
-ACTIONS = {spec.key: spec.action() for spec in (
-    LOG_EVENT_V2, LOG_PURCHASE, IDENTIFY_USER, GROUP_IDENTIFY_USER, MAP_USER)}
+ACTIONS = catalog(PRESET.settings, LOG_EVENT_V2, LOG_PURCHASE, IDENTIFY_USER,
+                  GROUP_IDENTIFY_USER, MAP_USER)

@@ -15,6 +15,7 @@ phones. A rarer user agent gets what these rules make of it, which may differ fr
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _I = re.IGNORECASE
@@ -102,13 +103,20 @@ def parse_user_agent(user_agent: Any, user_agent_data: Any = None) -> dict[str, 
     if not isinstance(user_agent, str) or not user_agent:
         return {}
     hints = user_agent_data if isinstance(user_agent_data, dict) else {}
+    model, version = hints.get("model"), hints.get("platformVersion")
+    return dict(_parsed(user_agent, model if isinstance(model, str) else None,
+                        version if isinstance(version, str) else None))
+
+
+@lru_cache(maxsize=512)
+def _parsed(user_agent: str, hinted_model: str | None,
+            hinted_version: str | None) -> tuple[tuple[str, str | None], ...]:
+    # A site's calls share a handful of user agents: each is parsed once.
     browser_name, browser_major = _browser(user_agent)
     system = _system(user_agent)
     vendor, model, kind = _device(user_agent)
-    return {
-        "os_name": system if system is not None else browser_name,
-        "os_version": _first(hints.get("platformVersion"), browser_major),
-        "device_manufacturer": vendor,
-        "device_model": _first(hints.get("model"), model, system),
-        "device_type": kind,
-    }
+    return (("os_name", system if system is not None else browser_name),
+            ("os_version", _first(hinted_version, browser_major)),
+            ("device_manufacturer", vendor),
+            ("device_model", _first(hinted_model, model, system)),
+            ("device_type", kind))

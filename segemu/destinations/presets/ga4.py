@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
+from segemu.destinations.base import Request
 from segemu.destinations.presets import ga4_fields as g
-from segemu.destinations.presets._fields import ActionSpec, Field, f, path
+from segemu.destinations.presets._fields import ActionSpec, Field, catalog, f, path, preset
 from segemu.destinations.presets._support import (
     MISSING,
     IntegrationError,
@@ -270,7 +270,7 @@ _OTHER_TRACKS = 'type = "track"' + "".join(
     f' and event != "{action.trigger}"' for action in _ACTIONS
     if not action.trigger.startswith("type ="))
 
-PRESET = Preset(
+PRESET = preset(
     slug="ga4",
     name="Google Analytics 4 Cloud",
     # segment-docs src/_data/catalog/destinations.yml previous_names.
@@ -286,4 +286,4 @@ PRESET = Preset(
     ),
 )
 
-ACTIONS = {key: spec.action() for key, spec in SPECS.items()}
+ACTIONS = catalog(PRESET.settings, *SPECS.values())

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from segemu.destinations.base import Preset, Request
-from segemu.destinations.presets._fields import ActionSpec, either, f, path
+from segemu.destinations.base import Request
+from segemu.destinations.presets._fields import ActionSpec, catalog, either, f, path, preset
 from segemu.destinations.presets._support import (
     MISSING,
     IntegrationError,
@@ -266,19 +266,21 @@ ALIAS = ActionSpec(
 
 _VIEWED = {"event": {"@template": "Viewed {{name}}"}}
 
-PRESET = Preset(
+PRESET = preset(
     slug="mixpanel",
     name="Mixpanel (Actions)",
     # segment-docs src/_data/catalog/destinations.yml previous_names: the names the
     # integrations object accepts for this destination.
     aliases=("Mixpanel (Actions)",),
+    # index.ts presets (the quick setup), in order, named as the workspace names them.
     actions=(
-        TRACK_EVENT.action('type = "track" and event != "Order Completed"'),
-        TRACK_PURCHASE.action('type = "track" and event = "Order Completed"'),
-        TRACK_EVENT.action('type = "page"', **_VIEWED),
-        TRACK_EVENT.action('type = "screen"', **_VIEWED),
-        IDENTIFY_USER.action('type = "identify"'),
-        GROUP_IDENTIFY_USER.action('type = "group"'),
+        TRACK_EVENT.action('type = "track" and event != "Order Completed"', "Track Calls"),
+        TRACK_PURCHASE.action('type = "track" and event = "Order Completed"',
+                              "Order Completed Calls"),
+        TRACK_EVENT.action('type = "page"', "Page Calls", _VIEWED),
+        TRACK_EVENT.action('type = "screen"', "Screen Calls", _VIEWED),
+        IDENTIFY_USER.action('type = "identify"', "Identify Calls"),
+        GROUP_IDENTIFY_USER.action('type = "group"', "Group Calls"),
     ),
     settings={"projectToken": "segemu-mixpanel-token", "apiRegion": "US 🇺🇸", "strictMode": "1"},
     sources=(
@@ -289,5 +291,5 @@ PRESET = Preset(
 
 # Every action segemu models, at its own default subscription: for config that enables one the
 # quick setup leaves out (Alias), or replaces a mapping.
-ACTIONS = {spec.key: spec.action() for spec in (
-    TRACK_EVENT, TRACK_PURCHASE, IDENTIFY_USER, GROUP_IDENTIFY_USER, ALIAS)}
+ACTIONS = catalog(PRESET.settings, TRACK_EVENT, TRACK_PURCHASE, IDENTIFY_USER,
+                  GROUP_IDENTIFY_USER, ALIAS)

@@ -36,7 +36,9 @@ def _send(fields: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
     headers = {"Content-Type": "application/json",
                **{str(k): str(v) for k, v in (fields.get("headers") or {}).items()}}
     data = fields.get("data")
-    secret = settings.get("shared_secret")
+    # "sharedSecret" is the setting's name in Segment (index.ts); "shared_secret" reads better
+    # in TOML, and both work.
+    secret = settings.get("sharedSecret") or settings.get("shared_secret")
     if secret and data is not None:
         headers["X-Signature"] = hmac.new(str(secret).encode(), encode(data),
                                           hashlib.sha1).hexdigest()

@@ -74,10 +74,12 @@ def words(name: str) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def casing(name: str) -> str | None:
-    """The casing style of a name; None when it has a single word, which fits several."""
+    """The casing style of a name; None when it has a single word, which fits several, or
+    mixes styles, which is no convention to compare with."""
     if " " in name.strip():
-        tokens = name.split()
-        letters = [t for t in tokens if any(c.isalpha() for c in t)]
+        letters = [t for t in name.split() if t[:1].isalpha()]
+        if not letters:
+            return None
         if all(t == t.lower() for t in letters):
             return "lower case"
         if all(t == t.upper() for t in letters):
@@ -86,12 +88,12 @@ def casing(name: str) -> str | None:
             return "Title Case"
         if letters[0][0].isupper() and all(t == t.lower() for t in letters[1:]):
             return "Sentence case"
-        return "mixed case"
+        return None
     if "_" in name:
         return "snake_case" if name == name.lower() else (
-            "UPPER_SNAKE_CASE" if name == name.upper() else "mixed case")
+            "UPPER_SNAKE_CASE" if name == name.upper() else None)
     if "-" in name:
-        return "kebab-case" if name == name.lower() else "mixed case"
+        return "kebab-case" if name == name.lower() else None
     if any(c.isupper() for c in name[1:]) and any(c.islower() for c in name):
         return "camelCase" if name[0].islower() else "PascalCase"
     return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -20,23 +19,32 @@ SCAN_DEPTH = 4
 SCAN_VALUES = 500
 
 
-def _strings(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str]]:
-    """(path, text) of the string values under a value, bounded in depth."""
-    if isinstance(value, str):
-        yield path, value
-    elif depth < SCAN_DEPTH and isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _strings(inner, f"{path}.{key}", depth + 1)
-    elif depth < SCAN_DEPTH and isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield from _strings(inner, f"{path}.{index}", depth + 1)
+# (the values last scanned, what was found): two rules scan the same properties of a call,
+# one after the other, and the scan is the costly part of both.
+_last_scan: tuple[Any, list[tuple[str, Any, str]]] = (None, [])
 
 
-def _scan(event: dict[str, Any], field_name: str) -> Iterator[tuple[str, str]]:
-    for count, found in enumerate(_strings(event.get(field_name), field_name)):
-        if count >= SCAN_VALUES:
-            return
-        yield found
+def string_values(values: Any, root: str) -> list[tuple[str, Any, str]]:
+    """(parent path, key, text) of the string values under `root` (properties or traits), at
+    most SCAN_VALUES of them and SCAN_DEPTH deep. A loop, not recursion or generators, and
+    paths built only for what a rule reports: it runs on every call."""
+    global _last_scan
+    if _last_scan[0] is values:
+        return _last_scan[1]
+    found: list[tuple[str, Any, str]] = []
+    if isinstance(values, dict):
+        pending: list[tuple[str, Any, int]] = [(root, values, 0)]
+        while pending and len(found) < SCAN_VALUES:
+            path, value, depth = pending.pop()
+            items = value.items() if type(value) is dict else enumerate(value)
+            for key, inner in items:
+                kind = type(inner)
+                if kind is str:
+                    found.append((path, key, inner))
+                elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
+                    pending.append((f"{path}.{key}", inner, depth + 1))
+    _last_scan = (values, found)
+    return found
 
 
 def naive_timestamp(text: str) -> bool:
@@ -60,9 +68,11 @@ class TimestampWithoutTimezone(LintRule):
                     f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
                     "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
                     "offset (new Date().toISOString())", name))
-        for field_name in ("properties", "traits"):
-            for path, text in _scan(event, field_name):
-                if text[:1].isdigit() and naive_timestamp(text):
+        # Traits first: the properties' scan is then still fresh for pii-in-properties.
+        for field_name in ("traits", "properties"):
+            for parent, key, text in string_values(event.get(field_name), field_name):
+                if 16 <= len(text) <= 32 and text[:1].isdigit() and naive_timestamp(text):
+                    path = f"{parent}.{key}"
                     found.append(self.finding(
                         f"{path} {text!r} looks like a date and time with no timezone: "
                         "destinations read it as UTC, and Engage does not save such trait "
@@ -107,7 +117,8 @@ _PHONE = re.compile(r"\+\d{8,15}|\+?\d{0,3}[\s.-]?\(?\d{2,4}\)?[\s.-]\d{3,4}[\s.
 def pii_kind(text: str) -> str | None:
     if "@" in text and _EMAIL.search(text):
         return "an email address"
-    if sum(c.isdigit() for c in text) >= 8 and _PHONE.fullmatch(text.strip()):
+    # Phone numbers are 8 to 24 characters long and end with a digit: skip the regex otherwise.
+    if 8 <= len(text) <= 24 and text[-1].isdigit() and _PHONE.fullmatch(text.strip()):
         return "a phone number"
     return None
 
@@ -130,13 +141,13 @@ class PiiInProperties(LintRule):
         # Fields Segment's spec defines on purpose (Signed Up's email, Invite Sent's
         # invitee_email) are not a mistake.
         name = event.get("event")
-        spec = SPEC_EVENTS.get(name) if record["type"] == "track" and isinstance(name, str) \
-            else None
-        allowed = {f"properties.{name}" for name in spec.properties} if spec else set()
-        for path, text in _scan(event, "properties"):
-            if path in allowed:
+        spec = SPEC_EVENTS.get(name) if isinstance(name, str) else None
+        allowed = spec.properties if spec else frozenset()
+        for parent, key, text in string_values(event.get("properties"), "properties"):
+            if parent == "properties" and key in allowed:
                 continue
             kind = pii_kind(text)
+            path = f"{parent}.{key}"
             if kind is not None:
                 found.append(self.finding(
                     f"{path} looks like {kind}, and this call goes to every destination: "

@@ -6,7 +6,7 @@ the value there."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +23,7 @@ from segemu.protocols.violations import LintFinding
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
+@lru_cache(maxsize=8192)
 def _normal(name: str) -> str:
     return _NOT_ALNUM.sub("", name.lower())
 
@@ -69,16 +70,26 @@ class SpecPropertyNames(LintRule):
 
     def _names(self, values: Mapping[str, Any], spec: frozenset[str], path: str, where: str,
                scope: str | None, found: list[LintFinding]) -> None:
+        for key, right in _misspelled(spec, tuple(values)):
+            what = f"reserved for {scope}" if scope else f"in {where}"
+            found.append(self.finding(
+                f"{path}.{key}: Segment's spec spells it {right!r} ({what}); destinations "
+                f"map {right!r}, so {key!r} may not arrive where you expect", f"{path}.{key}"))
+
+
+# Calls of one event carry the same keys over and over: the verdict on a set of keys is kept.
+_VERDICTS: dict[tuple[frozenset[str], tuple[str, ...]], list[tuple[str, str]]] = {}
+VERDICTS_KEPT = 4096
+
+
+def _misspelled(spec: frozenset[str], keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(key, the spec's spelling) of each key that is a spec name spelled another way."""
+    verdict = _VERDICTS.get((spec, keys))
+    if verdict is None:
         spellings = _spellings(spec)
-        for key in _keys(values, spec):
-            right = spellings.get(_normal(key))
-            if right is not None:
-                what = f"reserved for {scope}" if scope else f"in {where}"
-                found.append(self.finding(
-                    f"{path}.{key}: Segment's spec spells it {right!r} ({what}); destinations "
-                    f"map {right!r}, so {key!r} may not arrive where you expect",
-                    f"{path}.{key}"))
-
-
-def _keys(values: Mapping[str, Any], spec: frozenset[str]) -> Iterable[str]:
-    return (key for key in values if isinstance(key, str) and key not in spec)
+        verdict = [(key, right) for key in keys if isinstance(key, str) and key not in spec
+                   and (right := spellings.get(_normal(key))) is not None]
+        if len(_VERDICTS) >= VERDICTS_KEPT:
+            _VERDICTS.clear()
+        _VERDICTS[(spec, keys)] = verdict
+    return verdict

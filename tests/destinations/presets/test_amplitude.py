@@ -92,7 +92,7 @@ def test_order_completed_is_log_purchase_with_revenue_and_product_purchased_even
 
 
 def test_revenue_per_product_moves_revenue_from_the_order_to_each_product() -> None:
-    per_product = LOG_PURCHASE.action('type = "track"', trackRevenuePerProduct=True)
+    per_product = LOG_PURCHASE.action('type = "track"', mapping={"trackRevenuePerProduct": True})
     event = spec_event("ecommerce", "Order Completed")
     order, first, second = run_preset(_only(per_product), event)[0]["body"]["events"]
     assert "revenue" not in order

@@ -183,9 +183,17 @@ def test_settings_pick_the_region_host_the_secret_and_the_source_name() -> None:
     assert sent["body"][0]["properties"]["segment_source_name"] == "web"
 
 
+def test_settings_may_be_spelled_in_snake_case_in_toml() -> None:
+    event = spec_event("video")
+    [sent] = run_preset(MIXPANEL, event, {"api_secret": "s3cret", "source_name": "web"})
+    assert sent["headers"]["Authorization"] == "Basic " + base64.b64encode(b"s3cret:").decode()
+    assert sent["body"][0]["properties"]["segment_source_name"] == "web"
+
+
 def test_a_mapping_without_the_required_event_name_fails_like_segment() -> None:
     # Ajv's message, through @segment/ajv-human-errors, as Event Delivery shows it.
-    action = TRACK_EVENT.action('type = "track"', event={"@path": "$.properties.missing"})
+    action = TRACK_EVENT.action('type = "track"',
+                                mapping={"event": {"@path": "$.properties.missing"}})
     custom = Preset("mixpanel", MIXPANEL.name, (), (action,), MIXPANEL.settings)
     with pytest.raises(PayloadValidationError,
                        match=r"^The root value is missing the required field 'event'\.$"):

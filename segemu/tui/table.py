@@ -1,0 +1,224 @@
+"""The live event table: newest first, one line per call, virtual.
+
+A Line-API widget (toolong's log_lines.py is the model): it renders only the lines on screen,
+from the ids in the EventLog, so 100,000 events cost a list of ints and scroll as fast as ten.
+Textual's DataTable measures and stores every row it is given and paints its first 100k rows
+in seconds (reference/style-and-ecosystem.md §C.5).
+
+The first line is the column header and stays put. While the cursor sits on the newest event
+the table follows new arrivals; once the reader moves down, new events pile up above and the
+rows being read stay where they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from segemu.tui.columns import COLUMNS, DEFAULT_COLUMNS, widths
+from segemu.tui.log import EventLog
+
+TONES = ("accepted", "rejected", "duplicate", "dim", "good", "bad", "warn", "type")
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` cells: padded, or cut with an ellipsis."""
+    text = text.replace("\n", " ")
+    if cell_len(text) > width:
+        return set_cell_size(text, max(width - 1, 0)) + "…" if width > 0 else ""
+    return set_cell_size(text, width)
+
+
+class EventTable(ScrollView, can_focus=True):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "event-table--header", "event-table--cursor", "event-table--marked", "event-table--hint",
+        *(f"event-table--{tone}" for tone in TONES),
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "first", "Newest", show=False),
+        Binding("end,G", "last", "Oldest", show=False),
+        Binding("enter", "open", "Detail"),
+    ]
+
+    @dataclass
+    class Opened(Message):
+        """The reader asked for the detail of a record (Enter or a double click)."""
+
+        record_id: int
+
+    @dataclass
+    class Highlighted(Message):
+        record_id: int | None
+
+    def __init__(self, log: EventLog, columns: tuple[str, ...] = DEFAULT_COLUMNS, *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.event_log = log
+        self.columns = columns
+        # Row of the cursor: 0 is the newest event shown.
+        self.cursor = 0
+        self.marked: int | None = None
+        self.hint: list[str] = []
+        self._lines: LRUCache[tuple[int, int, bool, bool], Strip] = LRUCache(1024)
+
+    # -- what the app calls ------------------------------------------------------------------
+
+    def arrived(self, shown: int) -> None:
+        """`shown` new rows are now at the top: keep the reader's place unless following."""
+        if shown and (self.cursor > 0 or self.scroll_y > 0):
+            self.cursor += shown
+            self.scroll_to(y=self.scroll_y + shown, animate=False, immediate=True)
+        self._resize()
+        self.refresh()
+
+    def reload(self, keep: int | None = None) -> None:
+        """The rows changed wholesale (filter, clear, columns): start over, on `keep` if the
+        filter still shows it."""
+        self._lines.clear()
+        row = self.event_log.row_of(keep) if keep is not None else None
+        self.cursor = row or 0
+        self._resize()
+        self.scroll_to(y=max(self.cursor - self._page() // 2, 0), animate=False, immediate=True)
+        self.refresh()
+        self._announce()
+
+    def set_columns(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+        self._lines.clear()
+        self.refresh()
+
+    def invalidate(self) -> None:
+        """Records can change after ingest (deliveries retried): draw them afresh."""
+        self._lines.clear()
+        self.refresh()
+
+    @property
+    def current(self) -> int | None:
+        """The id of the record under the cursor."""
+        shown = self.event_log.shown
+        if not shown:
+            return None
+        return shown[len(shown) - 1 - min(self.cursor, len(shown) - 1)]
+
+    # -- keys and mouse --------------------------------------------------------------------
+
+    def action_move(self, delta: int) -> None:
+        self._go(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._go(self.cursor + direction * max(self._page() - 1, 1))
+
+    def action_first(self) -> None:
+        self._go(0)
+
+    def action_last(self) -> None:
+        self._go(len(self.event_log.shown) - 1)
+
+    def action_open(self) -> None:
+        record_id = self.current
+        if record_id is not None:
+            self.post_message(self.Opened(record_id))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        row = int(self.scroll_y) + event.y - 1
+        if 0 <= row < len(self.event_log.shown):
+            self._go(row)
+            if event.chain >= 2:
+                self.action_open()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._lines.clear()
+        self._resize()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header(width)
+        row = int(self.scroll_y) + y - 1
+        if not self.event_log.shown:
+            return self._hint(y - 1, width)
+        record_id = self._id_at(row)
+        if record_id is None:
+            return Strip.blank(width, self.rich_style)
+        key = (record_id, width, row == self.cursor, record_id == self.marked)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._line(record_id, width, row == self.cursor, record_id == self.marked)
+            self._lines.set(key, strip)
+        return strip
+
+    def _line(self, record_id: int, width: int, cursor: bool, marked: bool) -> Strip:
+        base = self.rich_style
+        record = self.event_log.lookup(record_id)
+        if record is None:
+            return Strip([Segment(fit("  (no longer stored)", width), base)])
+        overlay = self.get_component_rich_style("event-table--cursor") if cursor else Style()
+        mark_style = self.get_component_rich_style("event-table--marked")
+        segments = [Segment("◆ " if marked else "  ", base + mark_style + overlay)]
+        for key, cell_width in zip(self.columns, widths(self.columns, width - 2), strict=True):
+            text, tone = COLUMNS[key].cell(record)
+            style = base
+            if tone:
+                style = base + self.get_component_rich_style(f"event-table--{tone}")
+            segments.append(Segment(fit(text, cell_width), style + overlay))
+            segments.append(Segment(" ", base + overlay))
+        return Strip(segments).adjust_cell_length(width, base + overlay)
+
+    def _header(self, width: int) -> Strip:
+        style = self.rich_style + self.get_component_rich_style("event-table--header")
+        cells = [fit(COLUMNS[key].title, w) for key, w in
+                 zip(self.columns, widths(self.columns, width - 2), strict=True)]
+        return Strip([Segment(fit("  " + " ".join(cells), width), style)])
+
+    def _hint(self, line: int, width: int) -> Strip:
+        style = self.rich_style + self.get_component_rich_style("event-table--hint")
+        text = self.hint[line - 1] if 1 <= line <= len(self.hint) else ""
+        return Strip([Segment(fit("  " + text, width), style)])
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _id_at(self, row: int) -> int | None:
+        shown = self.event_log.shown
+        if 0 <= row < len(shown):
+            return shown[len(shown) - 1 - row]
+        return None
+
+    def _page(self) -> int:
+        return max(self.scrollable_content_region.height - 1, 1)
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(0, len(self.event_log.shown) + 1)
+
+    def _go(self, row: int) -> None:
+        row = max(0, min(row, len(self.event_log.shown) - 1))
+        self.cursor = row
+        top = int(self.scroll_y)
+        page = self._page()
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + page:
+            self.scroll_to(y=row - page + 1, animate=False, immediate=True)
+        self.refresh()
+        self._announce()
+
+    def _announce(self) -> None:
+        self.post_message(self.Highlighted(self.current))

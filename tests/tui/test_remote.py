@@ -1,0 +1,81 @@
+"""`segemu tui --url`: the inspector attached to an emulator running elsewhere, through the
+control API and /_segemu/stream, over real sockets."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from segemu import create_emulator
+from segemu.http.server import RunningServer, start_server
+from segemu.tui.factory import create_app
+from segemu.tui.remote import RemoteBackend
+from segemu.tui.table import EventTable
+from tests.tui.helpers import post, rows, track, until
+
+
+async def test_attached_inspector_shows_history_then_live_events(server: RunningServer) -> None:
+    await post(server.url, "/v1/track", track("Before Attaching"))
+    app = create_app(RemoteBackend(server.url))
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.query_one(EventTable)
+        await until(pilot, lambda: len(rows(table)) == 1, "the history")
+        assert "Before Attaching" in rows(table)[0]
+        await post(server.url, "/v1/batch", {"batch": [track("Live One"), track("Live Two")]})
+        await until(pilot, lambda: len(rows(table)) == 3, "the live events")
+        assert "Live Two" in rows(table)[0] and "Live One" in rows(table)[1]
+        status = str(app.query_one("#status").render())
+        assert f"{server.url} (attached)" in status and "3 calls (3 accepted)" in status
+
+        # The same filter language, applied to what the stream brought.
+        app.filter_bar.input.value = "event:Live*"
+        await pilot.press("slash", "end", "enter")
+        await until(pilot, lambda: len(rows(table)) == 2, "the filter")
+
+        # Capabilities the emulator lacks are named with the route that said so.
+        await pilot.press("2")
+        note = app.query_one("#destinations-note")
+        await until(pilot, lambda: "404" in str(note.render()), "the note")
+        assert str(note.render()) == (
+            f"Mock destinations are off: the segemu at {server.url} has no mock destinations "
+            "(GET /_segemu/destinations answered 404).")
+
+
+async def test_attached_inspector_lists_test_suite_assertions(server: RunningServer) -> None:
+    app = create_app(RemoteBackend(server.url))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await post(server.url, "/_segemu/assert",
+                   {"type": "track", "fields": {"event": "Checkout"}, "description": "checkout"})
+        await pilot.press("4")
+        verdicts = app.query_one("#verdicts-table", DataTable)
+        await until(pilot, lambda: str(verdicts.get_row_at(0)[2]) == "checkout", "the verdict")
+        assert str(verdicts.get_row_at(0)[1]) == "✗ fail"
+
+
+async def test_attached_inspector_waits_for_segemu_and_follows_a_restart() -> None:
+    first = await start_server(create_emulator(db=":memory:"), "127.0.0.1", 0)
+    app = create_app(RemoteBackend(first.url))
+    try:
+        async with app.run_test(size=(140, 30)) as pilot:
+            table = app.query_one(EventTable)
+            await post(first.url, "/v1/track", track("From The First"))
+            await until(pilot, lambda: len(rows(table)) == 1, "the first event")
+            await first.stop()
+            status = app.query_one("#status")
+            await until(pilot, lambda: "retrying" in str(status.render())
+                        or "waiting" in str(status.render()), "the lost connection")
+
+            # A new process on the same port: its ids start again at 1, the view starts over.
+            second = await start_server(create_emulator(db=":memory:"), "127.0.0.1",
+                                        first.port)
+            try:
+                await post(second.url, "/v1/track", track("From The Second"))
+                await until(pilot, lambda: len(rows(table)) == 1
+                            and "From The Second" in rows(table)[0], "the new process")
+                await post(second.url, "/v1/track", track("Live Again"))
+                await until(pilot, lambda: len(rows(table)) == 2, "live events again")
+                assert "attached)" in str(status.render())
+                assert "retrying" not in str(status.render())
+            finally:
+                await second.stop()
+    finally:
+        await first.stop()
