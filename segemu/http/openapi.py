@@ -270,6 +270,12 @@ SCHEMAS: dict[str, Any] = {
         "deliveries": {"type": "object", "description": (
             "By destination id: status (delivered, filtered, failed, retrying, pending), "
             "reason, requests (what the destination's API would receive), attempts.")},
+        "arrival": {"type": "object", "description": (
+            "How the call arrived, when worth saying: retryCount (X-Retry-Count, or the "
+            "event's _metadata.retryCount), outOfOrder (the id of a record from the same "
+            "browser called later but received first), note."), "properties": {
+            "retryCount": {"type": "integer"}, "outOfOrder": {"type": "integer"},
+            "note": {"type": "string"}}},
         "violations": {"type": "array", "items": _ref("Violation"),
                        "description": "What breaks the source's tracking plan."},
         "lint": {"type": "array", "items": _ref("LintFinding")},

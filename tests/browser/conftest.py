@@ -40,8 +40,11 @@ def missing_browser_tools() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if shutil.which("node") is None:
         return "node is not installed (Node 20+)"
-    if chromium_path() is None:
+    found = chromium_path()
+    if found is None:
         return "chromium is not installed: apt-get install chromium (or set SEGEMU_CHROMIUM)"
+    if not Path(found).is_file():
+        return f"SEGEMU_CHROMIUM names no file: {found}"
     for package in REQUIRED_PACKAGES:
         if not (NODE_MODULES / package / "package.json").is_file():
             return f"{package} is not installed: npm ci --prefix tests/browser/node"
