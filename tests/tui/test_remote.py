@@ -31,13 +31,29 @@ async def test_attached_inspector_shows_history_then_live_events(server: Running
         await pilot.press("slash", "end", "enter")
         await until(pilot, lambda: len(rows(table)) == 2, "the filter")
 
-        # Capabilities the emulator lacks are named with the route that said so.
-        await pilot.press("2")
-        note = app.query_one("#destinations-note")
+
+
+async def test_attached_views_say_which_capability_is_off(server: RunningServer) -> None:
+    app = create_app(RemoteBackend(server.url))
+    async with app.run_test(size=(140, 30)) as pilot:
+        tabs = app.query_one("#tabs")
+        # GET /_segemu/violations is not served: until events carry findings, the view says
+        # so, naming the route that answered 404.
+        await until(pilot, lambda: str(tabs.get_tab("violations").label) == "Violations (off)"
+                    and str(tabs.get_tab("destinations").label) == "Destinations",
+                    "the capabilities")
+        await pilot.press("3")
+        note = app.query_one("#violations-note")
         await until(pilot, lambda: "404" in str(note.render()), "the note")
         assert str(note.render()) == (
-            f"Mock destinations are off: the segemu at {server.url} has no mock destinations "
-            "(GET /_segemu/destinations answered 404).")
+            f"Tracking plans are off: the segemu at {server.url} has no tracking plans "
+            "(GET /_segemu/violations answered 404).")
+        # The destinations it runs are listed before any event reaches them.
+        await pilot.press("2")
+        destinations = app.query_one("#destinations-table", DataTable)
+        await until(pilot, lambda: destinations.row_count == 4, "the default destinations")
+        assert [str(destinations.get_row_at(n)[0]) for n in range(4)] == [
+            "mixpanel", "amplitude", "ga4", "warehouse"]
 
 
 async def test_attached_inspector_lists_test_suite_assertions(server: RunningServer) -> None:
