@@ -86,8 +86,8 @@ def compile_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 raise AuthoringError(f"{kind}: event names must be non-empty strings, "
                                      f"got {name!r}")
             spec = _mapping(spec or {}, where)
-            key = None if kind != "track" and name == "*" else name
-            rules.append(_event_rule(kind.upper(), key, spec, container, where))
+            event_key = None if kind != "track" and name == "*" else name
+            rules.append(_event_rule(kind.upper(), event_key, spec, container, where))
     for kind in ("identify", "group"):
         if data.get(kind) is not None:
             spec = _mapping(data[kind], kind)

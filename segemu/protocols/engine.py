@@ -10,6 +10,7 @@ call is stored. It leaves on the record what every surface shows and routing nee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -214,10 +215,8 @@ class Protocols:
     async def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
-            except asyncio.CancelledError:
-                pass
             self._watcher = None
 
     async def _watch(self) -> None:

@@ -55,7 +55,8 @@ def violation_generated(record: Record, violation: Violation, plan_name: str
                         ) -> dict[str, Any]:
     """One "Violation Generated" call about one violation of `record`'s event."""
     event = record["event"]
-    context = event.get("context") if isinstance(event.get("context"), dict) else {}
+    found = event.get("context")
+    context: dict[str, Any] = found if isinstance(found, dict) else {}
     app = context.get("app") if isinstance(context.get("app"), dict) else None
     source = record.get("source")
     return {

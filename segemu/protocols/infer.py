@@ -18,7 +18,8 @@ from typing import Any
 # How deep inference follows nested objects and arrays.
 MAX_DEPTH = 6
 # RFC 3339, what JSON Schema's date-time format accepts: a timezone is required.
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 
 def _json_type(value: Any) -> str:

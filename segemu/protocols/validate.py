@@ -165,7 +165,8 @@ def from_schema_errors(errors: Iterable[jsonschema_rs.ValidationError], event: A
             message = "{path} is not allowed: the plan lists no such field"
         elif isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
             wanted = " or ".join(kind.types)
-            message = f"{{path}} must be {_article(wanted)}, got {_json_type(value)} " + _show(value)
+            message = (f"{{path}} must be {_article(wanted)}, got {_json_type(value)} "
+                       + _show(value))
         elif isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
             options = ", ".join(_show(option) for option in kind.options)
             message = f"{{path}} must be one of {options}; got " + _show(value)

@@ -72,7 +72,8 @@ class Chromium:
         self._next_id = 0
 
     async def call(self, command: str, timeout: float = 30, **params: Any) -> Any:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self._next_id += 1
         message = {"id": self._next_id, "command": command, "params": params}
         self.process.stdin.write(orjson.dumps(message) + b"\n")

@@ -34,7 +34,8 @@ async def test_npm_package_with_segemu_as_its_cdn(chromium: Chromium, site: Site
     assert {r["route"] for r in records} == {"/v1/p", "/v1/i", "/v1/t", "/v1/g", "/v1/a"}
     await assert_only_local_requests(chromium, site.url, server.url)
     posts = [r for r in await chromium.requests() if r["method"] == "POST"]
-    assert posts and all(r["headers"]["authorization"] == "Basic d2tfbnBtOg==" for r in posts)
+    assert posts
+    assert all(r["headers"]["authorization"] == "Basic d2tfbnBtOg==" for r in posts)
     assert server.emulator.counters.metrics_requests == 0  # metrics.sampleRate 0
 
 

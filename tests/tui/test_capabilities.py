@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from segemu.emulator import Emulator
 from segemu.message import Record
@@ -26,11 +26,11 @@ def cells(table: DataTable[Any]) -> list[list[str]]:
 def attach_findings(emulator: Emulator) -> None:
     def attach(records: list[Record]) -> None:
         for record in records:
-            record["violations"] = [  # type: ignore[typeddict-unknown-key]
+            record["violations"] = [
                 {"type": "required", "path": "properties.price",
                  "message": "properties.price is required"}] if record["event"].get(
                 "event") == "Order Completed" else []
-            record["lint"] = [  # type: ignore[typeddict-unknown-key]
+            record["lint"] = [
                 {"rule": "dynamic-event-name", "message": "event name holds an id",
                  "path": "event"}] if "42" in str(record["event"].get("event")) else []
 
@@ -68,7 +68,8 @@ async def test_destinations_view_counts_deliveries_and_shows_the_last_payloads()
         assert [row[2] for row in cells(deliveries)] == ["Signed Up", "Internal Test"]
         request = app.query_one("#delivery-request", JsonTree)
         labels = [str(node.label) for node in request.root.children]
-        assert "attempts: 3" in labels and "requests [1]" in labels
+        assert "attempts: 3" in labels
+        assert "requests [1]" in labels
 
         await pilot.press("down")  # Amplitude
         await until(pilot, lambda: "filter 'drop internal events'" in str(cells(deliveries)),
@@ -78,8 +79,8 @@ async def test_destinations_view_counts_deliveries_and_shows_the_last_payloads()
         await pilot.press("right", "right")
         tree = app.screen.query_one("#json-deliveries", JsonTree)
         labels = [str(node.label) for node in tree.root.children]
-        assert ("amplitude · Actions Amplitude · filtered (filter 'drop internal events' (drop event)) {2}"
-                in labels)
+        assert ("amplitude · Actions Amplitude · filtered "
+                "(filter 'drop internal events' (drop event)) {2}") in labels
 
 
 async def test_violations_view_lists_findings_and_opens_the_event() -> None:
@@ -92,7 +93,9 @@ async def test_violations_view_lists_findings_and_opens_the_event() -> None:
         table = app.query_one(EventTable)
         await until(pilot, lambda: len(rows(table)) == 3, "three rows")
         newest, middle, oldest = rows(table)
-        assert "ok" in newest and "1 lint" in middle and "1 violation" in oldest
+        assert "ok" in newest
+        assert "1 lint" in middle
+        assert "1 violation" in oldest
 
         await pilot.press("3")
         findings = app.query_one("#violations-table", DataTable)

@@ -22,9 +22,11 @@ async def test_attached_inspector_shows_history_then_live_events(server: Running
         assert "Before Attaching" in rows(table)[0]
         await post(server.url, "/v1/batch", {"batch": [track("Live One"), track("Live Two")]})
         await until(pilot, lambda: len(rows(table)) == 3, "the live events")
-        assert "Live Two" in rows(table)[0] and "Live One" in rows(table)[1]
+        assert "Live Two" in rows(table)[0]
+        assert "Live One" in rows(table)[1]
         status = str(app.query_one("#status").render())
-        assert f"{server.url} (attached)" in status and "3 calls (3 accepted)" in status
+        assert f"{server.url} (attached)" in status
+        assert "3 calls (3 accepted)" in status
 
         # The same filter language, applied to what the stream brought.
         app.filter_bar.input.value = "event:Live*"
@@ -36,7 +38,7 @@ async def test_attached_inspector_shows_history_then_live_events(server: Running
 async def test_attached_views_say_which_capability_is_off(server: RunningServer) -> None:
     app = create_app(RemoteBackend(server.url))
     async with app.run_test(size=(140, 30)) as pilot:
-        tabs = app.query_one("#tabs")
+        tabs = app.tabs
         # GET /_segemu/violations is not served: until events carry findings, the view says
         # so, naming the route that answered 404.
         await until(pilot, lambda: str(tabs.get_tab("violations").label) == "Violations (off)"

@@ -129,7 +129,7 @@ class PiiInProperties(LintRule):
             return
         # Fields Segment's spec defines on purpose (Signed Up's email, Invite Sent's
         # invitee_email) are not a mistake.
-        spec = SPEC_EVENTS.get(event.get("event")) if record["type"] == "track" else None
+        spec = SPEC_EVENTS.get(str(event.get("event"))) if record["type"] == "track" else None
         allowed = {f"properties.{name}" for name in spec.properties} if spec else set()
         for path, text in _scan(event, "properties"):
             if path in allowed:
