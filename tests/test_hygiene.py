@@ -37,8 +37,8 @@ def test_core_http_and_pytest_plugin_never_import_textual(module: str) -> None:
 
 def _imports(tree: ast.AST) -> list[tuple[str, int, bool]]:
     """(module, line, at module level) of every import in a module, lazy ones included."""
-    top = set(id(node) for node in getattr(tree, "body", []))
-    found = []
+    top = {id(node) for node in getattr(tree, "body", [])}
+    found: list[tuple[str, int, bool]] = []
     for node in ast.walk(tree):
         names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                  else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])

@@ -256,9 +256,7 @@ class InspectorApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The main screen's keys do nothing (and are not shown) over a detail, a diff or help.
-        if action in MAIN_SCREEN_ACTIONS and self.screen is not self.screen_stack[0]:
-            return False
-        return True
+        return not (action in MAIN_SCREEN_ACTIONS and self.screen is not self.screen_stack[0])
 
     @on(FilterBar.Changed)
     def _filter(self, event: FilterBar.Changed) -> None:

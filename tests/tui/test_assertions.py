@@ -39,7 +39,7 @@ async def test_expectations_from_a_file_turn_from_failing_to_passing(tmp_path: P
         checks = app.query_one("#checks-table", DataTable)
         assert [row[0] for row in cells(checks)] == ["✗ fail", "✗ fail"]
         assert cells(checks)[0][2] == "checkout tracks the order"
-        assert "Assertions (2 failing)" in str(app.query_one("#tabs").get_tab(
+        assert "Assertions (2 failing)" in str(app.tabs.get_tab(
             "assertions").label)
 
         # A near miss first: the verdict below names what differs.
@@ -57,7 +57,7 @@ async def test_expectations_from_a_file_turn_from_failing_to_passing(tmp_path: P
         await post(app.backend.url, "/v1/identify",
                    {"userId": "u_1", "traits": {"email": "ada@example.com"}})
         await until(pilot, lambda: cells(checks)[1][0] == "✓ pass", "the second to pass")
-        assert str(app.query_one("#tabs").get_tab("assertions").label) == "Assertions"
+        assert str(app.tabs.get_tab("assertions").label) == "Assertions"
 
 
 async def test_an_ad_hoc_query_is_judged_live() -> None:
@@ -95,7 +95,8 @@ async def test_assertions_made_through_the_control_api_show_with_their_verdicts(
         await until(pilot, lambda: verdicts.row_count == 2, "both verdicts")
         (_, failed, expected, found), (_, passed, described, _) = cells(verdicts)
         assert (failed, passed, described) == ("✗ fail", "✓ pass", "sign-up is tracked")
-        assert "Logged Out" in expected and found == "0"
+        assert "Logged Out" in expected
+        assert found == "0"
         await pilot.click("#verdicts-table")
         message = app.query_one("#verdict-message", Static)
         await until(pilot, lambda: "nearest misses" in str(message.render()), "its message")

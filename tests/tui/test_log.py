@@ -32,13 +32,16 @@ def test_counts_filter_and_rows_newest_first() -> None:
     assert dict(log.write_keys) == {"k1": 3, "k2": 1}
     assert [log.shown_newest_first(row)["id"] for row in range(4)] == [4, 3, 2, 1]  # type: ignore[index]
     log.set_filter(parse_query('event:"Order Completed"'))
-    assert log.shown == [1, 3] and log.row_of(3) == 0 and log.row_of(2) is None
+    assert log.shown == [1, 3]
+    assert log.row_of(3) == 0
+    assert log.row_of(2) is None
     store[5] = record(5, event="Order Completed")
     store[6] = record(6)
     assert log.add([store[5], store[6]]) == 1
     assert log.shown == [1, 3, 5]
     # Records seen twice (history overlapping live ones) count once.
-    assert log.add([store[6]]) == 0 and len(log) == 6
+    assert log.add([store[6]]) == 0
+    assert len(log) == 6
 
 
 def test_pause_holds_records_until_resumed() -> None:
@@ -47,16 +50,19 @@ def test_pause_holds_records_until_resumed() -> None:
     log.add([store[1]])
     log.pause()
     assert log.add([store[2], store[3]]) == 0
-    assert log.shown == [1] and len(log.held) == 2
+    assert log.shown == [1]
+    assert len(log.held) == 2
     assert log.resume() == 2
-    assert log.shown == [1, 2, 3] and not log.held
+    assert log.shown == [1, 2, 3]
+    assert not log.held
 
 
 def test_retention_drops_the_oldest_and_their_counts() -> None:
     store = {i: record(i, key=f"k{i}") for i in range(1, 6)}
     log = log_of(store, retention=3)
     log.add(list(store.values()))
-    assert log.ids == [3, 4, 5] and log.shown == [3, 4, 5]
+    assert log.ids == [3, 4, 5]
+    assert log.shown == [3, 4, 5]
     assert dict(log.write_keys) == {"k3": 1, "k4": 1, "k5": 1}
 
 
@@ -67,7 +73,8 @@ def test_prune_forgets_records_the_backend_no_longer_has() -> None:
     del store[1], store[2]  # retention, oldest first
     del store[4]  # a reset of one write key
     assert log.prune() == 3
-    assert log.ids == [3, 5, 6] and log.shown == [3, 5, 6]
+    assert log.ids == [3, 5, 6]
+    assert log.shown == [3, 5, 6]
     assert dict(log.statuses) == {"accepted": 3}
 
 
@@ -76,5 +83,7 @@ def test_clear_forgets_everything_shown() -> None:
     log = log_of(store)
     log.add(list(store.values()))
     log.clear()
-    assert len(log) == 0 and not log.shown and not log.statuses
+    assert len(log) == 0
+    assert not log.shown
+    assert not log.statuses
     assert list(log.newest_first()) == []

@@ -27,10 +27,16 @@ async def test_events_posted_over_http_appear_newest_first() -> None:
         ]})
         await until(pilot, lambda: len(rows(table)) == 3, "three rows")
         newest, middle, oldest = rows(table)
-        assert "rejected" in newest and "track" in newest and "u_2" in newest
-        assert "accepted" in middle and "page" in middle and "Home" in middle
+        assert "rejected" in newest
+        assert "track" in newest
+        assert "u_2" in newest
+        assert "accepted" in middle
+        assert "page" in middle
+        assert "Home" in middle
         assert "anon a_1" in middle
-        assert "Order Completed" in oldest and "u_1" in oldest and "tui_key" in oldest
+        assert "Order Completed" in oldest
+        assert "u_1" in oldest
+        assert "tui_key" in oldest
         status = str(app.query_one("#status").render())
         assert url in status
         assert "keys: tui_key 3" in status
@@ -136,7 +142,8 @@ async def test_mark_then_diff_shows_what_changed() -> None:
         await pilot.press("down", "d")
         await until(pilot, lambda: isinstance(app.screen, DiffScreen), "the diff")
         shown = str(app.screen.query_one("#diff-event Static", Static).render())
-        assert '-    "step": 1' in shown and '+    "step": 2' in shown
+        assert '-    "step": 1' in shown
+        assert '+    "step": 2' in shown
         await pilot.press("y")
         assert '+    "step": 2' in app.clipboard
 

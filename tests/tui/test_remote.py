@@ -22,22 +22,40 @@ async def test_attached_inspector_shows_history_then_live_events(server: Running
         assert "Before Attaching" in rows(table)[0]
         await post(server.url, "/v1/batch", {"batch": [track("Live One"), track("Live Two")]})
         await until(pilot, lambda: len(rows(table)) == 3, "the live events")
-        assert "Live Two" in rows(table)[0] and "Live One" in rows(table)[1]
+        assert "Live Two" in rows(table)[0]
+        assert "Live One" in rows(table)[1]
         status = str(app.query_one("#status").render())
-        assert f"{server.url} (attached)" in status and "3 calls (3 accepted)" in status
+        assert f"{server.url} (attached)" in status
+        assert "3 calls (3 accepted)" in status
 
         # The same filter language, applied to what the stream brought.
         app.filter_bar.input.value = "event:Live*"
         await pilot.press("slash", "end", "enter")
         await until(pilot, lambda: len(rows(table)) == 2, "the filter")
 
-        # Capabilities the emulator lacks are named with the route that said so.
-        await pilot.press("2")
-        note = app.query_one("#destinations-note")
+
+
+async def test_attached_views_say_which_capability_is_off(server: RunningServer) -> None:
+    app = create_app(RemoteBackend(server.url))
+    async with app.run_test(size=(140, 30)) as pilot:
+        tabs = app.tabs
+        # GET /_segemu/violations is not served: until events carry findings, the view says
+        # so, naming the route that answered 404.
+        await until(pilot, lambda: str(tabs.get_tab("violations").label) == "Violations (off)"
+                    and str(tabs.get_tab("destinations").label) == "Destinations",
+                    "the capabilities")
+        await pilot.press("3")
+        note = app.query_one("#violations-note")
         await until(pilot, lambda: "404" in str(note.render()), "the note")
         assert str(note.render()) == (
-            f"Mock destinations are off: the segemu at {server.url} has no mock destinations "
-            "(GET /_segemu/destinations answered 404).")
+            f"Tracking plans are off: the segemu at {server.url} has no tracking plans "
+            "(GET /_segemu/violations answered 404).")
+        # The destinations it runs are listed before any event reaches them.
+        await pilot.press("2")
+        destinations = app.query_one("#destinations-table", DataTable)
+        await until(pilot, lambda: destinations.row_count == 4, "the default destinations")
+        assert [str(destinations.get_row_at(n)[0]) for n in range(4)] == [
+            "mixpanel", "amplitude", "ga4", "warehouse"]
 
 
 async def test_attached_inspector_lists_test_suite_assertions(server: RunningServer) -> None:

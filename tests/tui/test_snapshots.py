@@ -23,15 +23,16 @@ from segemu.tui.app import InspectorApp
 from segemu.tui.factory import create_app
 from segemu.tui.local import InProcessBackend
 from tests.tui.helpers import ingest, until
-from tests.tui.test_capabilities import attach_deliveries, attach_findings
+from tests.tui.test_capabilities import attach_findings
 
 SIZE = (130, 34)
 SnapCompare = Callable[..., bool]
 Steps = Callable[[Pilot[None]], Awaitable[None]]
 
 
-def app_and_emulator(**kwargs: Any) -> tuple[InspectorApp, Emulator]:
-    emulator = create_emulator(db=":memory:", port=7878)
+def app_and_emulator(destinations: dict[str, Any] | None = None,
+                     **kwargs: Any) -> tuple[InspectorApp, Emulator]:
+    emulator = create_emulator(db=":memory:", port=7878, destinations=destinations)
     return create_app(InProcessBackend(emulator, listen=False), **kwargs), emulator
 
 
@@ -139,16 +140,11 @@ def test_diff_of_two_events(snap_compare: SnapCompare) -> None:
 
 
 def test_destinations(snap_compare: SnapCompare) -> None:
-    app, emulator = app_and_emulator()
-    attach_deliveries(emulator)
+    app, emulator = app_and_emulator({"mixpanel": {}, "amplitude": {"filters": [
+        {"name": "drop pages", "if": 'type = "page"', "drop": True}]}})
     send_sample(emulator)
-    assert snap_compare(app, terminal_size=SIZE, run_before=then(shown(app, 5), press("2")))
-
-
-def test_destinations_off(snap_compare: SnapCompare) -> None:
-    app, emulator = app_and_emulator()
-    send_sample(emulator)
-    assert snap_compare(app, terminal_size=SIZE, run_before=then(shown(app, 5), press("2")))
+    assert snap_compare(app, terminal_size=SIZE,
+                        run_before=then(shown(app, 5), press("2", "down")))
 
 
 def test_violations(snap_compare: SnapCompare) -> None:
