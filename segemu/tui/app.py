@@ -218,7 +218,9 @@ class InspectorApp(App[None]):
             return capability
         key = OPTIONAL_COLUMNS[view]
         newest = self.event_log.shown_newest_first(0)
-        if newest is not None and key in newest:
+        # Deliveries must name a destination: an emulator with none still adds an empty dict.
+        if newest is not None and key in newest and (view != "destinations"
+                                                     or newest.get("deliveries")):
             return Capability(True)
         return capability
 

@@ -92,7 +92,7 @@ class DetailScreen(Screen[None]):
                 yield JsonTree("raw", record["raw"], id="json-raw")
             with TabPane("Destinations", id="tab-deliveries"):
                 shown = deliveries_view(record)
-                if shown is None:
+                if shown is None or (not shown and not self.destinations.on):
                     yield Static(self._off("Mock destinations", self.destinations),
                                  classes="off")
                 elif not shown:

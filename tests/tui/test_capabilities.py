@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from segemu.emulator import Emulator
 from segemu.message import Record
@@ -108,3 +108,25 @@ async def test_violations_view_lists_findings_and_opens_the_event() -> None:
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
         assert "Order Completed" in str(app.screen.query_one("#detail-title").render())
+
+
+async def test_views_say_plainly_when_no_destination_is_configured() -> None:
+    # An empty [destinations] table: no mock destination runs.
+    app, _ = in_process_app(destinations={})
+    async with app.run_test(size=(150, 40)) as pilot:
+        await post(app.backend.url, "/v1/track", track("Order Completed"))
+        table = app.query_one(EventTable)
+        await until(pilot, lambda: len(rows(table)) == 1, "the row")
+        assert "destinations" not in table.columns
+        assert str(app.tabs.get_tab("destinations").label) == "Destinations (off)"
+        await pilot.press("2")
+        note = app.query_one("#destinations-note", Static)
+        await until(pilot, lambda: "off" in str(note.render()), "the note")
+        assert str(note.render()) == ("Mock destinations are off: no destination is configured "
+                                      "([destinations.<id>] in segemu.toml).")
+        await pilot.press("1", "enter")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
+        await pilot.press("right", "right")
+        shown = [str(s.render()) for s in app.screen.query(".off")]
+        assert ("Mock destinations are off: no destination is configured ([destinations.<id>] "
+                "in segemu.toml).") in shown

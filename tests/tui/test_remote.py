@@ -3,9 +3,12 @@ control API and /_segemu/stream, over real sockets."""
 
 from __future__ import annotations
 
+from aiohttp import web
+from aiohttp.typedefs import Handler
 from textual.widgets import DataTable
 
 from segemu import create_emulator
+from segemu.http.app import create_app as create_http_app
 from segemu.http.server import RunningServer, start_server
 from segemu.tui.factory import create_app
 from segemu.tui.remote import RemoteBackend
@@ -41,7 +44,7 @@ async def test_attached_views_follow_the_capabilities_the_server_reports(
     async with app.run_test(size=(140, 30)) as pilot:
         tabs = app.tabs
         # This segemu serves GET /_segemu/violations and /destinations: neither view is off.
-        # (A segemu without them is covered in test_capabilities.py.)
+        # (A segemu without them: test_attached_views_say_which_capability_is_off.)
         await until(pilot, lambda: str(tabs.get_tab("violations").label) == "Violations"
                     and str(tabs.get_tab("destinations").label) == "Destinations",
                     "the capabilities")
@@ -92,3 +95,42 @@ async def test_attached_inspector_waits_for_segemu_and_follows_a_restart() -> No
                 await second.stop()
     finally:
         await first.stop()
+
+
+@web.middleware
+async def without_capabilities(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A segemu that predates mock destinations and tracking plans: those routes are 404."""
+    if request.path.startswith(("/_segemu/destinations", "/_segemu/violations")):
+        return web.json_response({"success": False, "code": "not_found"}, status=404)
+    return await handler(request)
+
+
+async def test_attached_views_say_which_capability_is_off() -> None:
+    older = create_http_app(create_emulator(db=":memory:"))
+    older.middlewares.append(without_capabilities)
+    runner = web.AppRunner(older)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        app = create_app(RemoteBackend(url))
+        async with app.run_test(size=(140, 30)) as pilot:
+            tabs = app.tabs
+            await until(pilot, lambda: str(tabs.get_tab("violations").label)
+                        == "Violations (off)" and str(tabs.get_tab("destinations").label)
+                        == "Destinations (off)", "the capabilities")
+            await pilot.press("3")
+            note = app.query_one("#violations-note")
+            await until(pilot, lambda: "404" in str(note.render()), "the note")
+            assert str(note.render()) == (
+                f"Tracking plans are off: the segemu at {url} has no tracking plans "
+                "(GET /_segemu/violations answered 404).")
+            await pilot.press("2")
+            note = app.query_one("#destinations-note")
+            await until(pilot, lambda: "404" in str(note.render()), "the note")
+            assert str(note.render()) == (
+                f"Mock destinations are off: the segemu at {url} has no mock destinations "
+                "(GET /_segemu/destinations answered 404).")
+    finally:
+        await runner.cleanup()
