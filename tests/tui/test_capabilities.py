@@ -7,34 +7,21 @@ inspector exactly as they would from the pipeline, keys included.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.widgets import DataTable, Static
 
-from segemu.emulator import Emulator
-from segemu.message import Record
 from segemu.tui.detail import DetailScreen
 from segemu.tui.jsontree import JsonTree
 from segemu.tui.table import EventTable
 from tests.tui.helpers import in_process_app, post, rows, track, until
 
+SHOP_PLAN = Path(__file__).parents[2] / "fixtures" / "plans" / "shop.yaml"
+
 
 def cells(table: DataTable[Any]) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
-
-
-def attach_findings(emulator: Emulator) -> None:
-    def attach(records: list[Record]) -> None:
-        for record in records:
-            record["violations"] = [
-                {"type": "required", "path": "properties.price",
-                 "message": "properties.price is required"}] if record["event"].get(
-                "event") == "Order Completed" else []
-            record["lint"] = [
-                {"rule": "dynamic-event-name", "message": "event name holds an id",
-                 "path": "event"}] if "42" in str(record["event"].get("event")) else []
-
-    emulator.subscribe(attach)
 
 
 # Mock destinations from config (segemu/destinations/config.py): Mixpanel's API fails twice
@@ -84,30 +71,35 @@ async def test_destinations_view_counts_deliveries_and_shows_the_last_payloads()
 
 
 async def test_violations_view_lists_findings_and_opens_the_event() -> None:
-    app, emulator = in_process_app()
-    attach_findings(emulator)
+    # The shop's tracking plan (fixtures/plans/shop.yaml), checked by segemu/protocols.
+    app, _ = in_process_app(protocols={"tracking_plan": str(SHOP_PLAN)})
     async with app.run_test(size=(150, 40)) as pilot:
-        await post(app.backend.url, "/v1/track", track("Order Completed"))
-        await post(app.backend.url, "/v1/track", track("Viewed item 42"))
-        await post(app.backend.url, "/v1/track", track("Signed Up"))
+        library = {"library": {"name": "analytics-python", "version": "2.4.0"}}
+        await post(app.backend.url, "/v1/track",
+                   {**track("Order Completed", revenue="12"), "context": library})
+        await post(app.backend.url, "/v1/track",
+                   {**track("Signed Up", plan="pro"), "context": library})
         table = app.query_one(EventTable)
-        await until(pilot, lambda: len(rows(table)) == 3, "three rows")
-        newest, middle, oldest = rows(table)
-        assert "ok" in newest
-        assert "1 lint" in middle
-        assert "1 violation" in oldest
+        await until(pilot, lambda: len(rows(table)) == 2, "two rows")
+        newest, oldest = rows(table)
+        assert "4 violations" in oldest
+        assert newest.endswith(" ok")
 
         await pilot.press("3")
         findings = app.query_one("#violations-table", DataTable)
-        await until(pilot, lambda: findings.row_count == 2, "two findings")
-        (_, _, lint_event, rule, _, _), (_, _, event, kind, path, message) = cells(findings)
-        assert (lint_event, rule) == ("Viewed item 42", "lint: dynamic-event-name")
-        assert (event, kind, path) == ("Order Completed", "required", "properties.price")
-        assert message == "properties.price is required"
-        await pilot.click("#violations-table")
-        await pilot.press("down", "enter")
+        await until(pilot, lambda: findings.row_count > 0, "the findings")
+        found = cells(findings)
+        assert {row[2] for row in found} == {"Order Completed"}
+        by_path = {row[4]: row for row in found}
+        assert by_path["properties.revenue"][3:] == [
+            "type", "properties.revenue", 'properties.revenue must be a number, got string "12"']
+        assert by_path["properties.order_id"][3] == "required"
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
         assert "Order Completed" in str(app.screen.query_one("#detail-title").render())
+        await pilot.press("right", "right", "right")
+        plan = app.screen.query_one("#json-plan", JsonTree)
+        assert "violations [" in str([str(node.label) for node in plan.root.children])
 
 
 async def test_views_say_plainly_when_no_destination_is_configured() -> None:

@@ -23,7 +23,7 @@ from segemu.tui.app import InspectorApp
 from segemu.tui.factory import create_app
 from segemu.tui.local import InProcessBackend
 from tests.tui.helpers import ingest, until
-from tests.tui.test_capabilities import attach_findings
+from tests.tui.test_capabilities import SHOP_PLAN
 
 SIZE = (130, 34)
 SnapCompare = Callable[..., bool]
@@ -31,8 +31,10 @@ Steps = Callable[[Pilot[None]], Awaitable[None]]
 
 
 def app_and_emulator(destinations: dict[str, Any] | None = None,
+                     protocols: dict[str, Any] | None = None,
                      **kwargs: Any) -> tuple[InspectorApp, Emulator]:
-    emulator = create_emulator(db=":memory:", port=7878, destinations=destinations)
+    emulator = create_emulator(db=":memory:", port=7878, destinations=destinations,
+                               protocols=protocols)
     return create_app(InProcessBackend(emulator, listen=False), **kwargs), emulator
 
 
@@ -148,8 +150,7 @@ def test_destinations(snap_compare: SnapCompare) -> None:
 
 
 def test_violations(snap_compare: SnapCompare) -> None:
-    app, emulator = app_and_emulator()
-    attach_findings(emulator)
+    app, emulator = app_and_emulator(protocols={"tracking_plan": str(SHOP_PLAN)})
     send_sample(emulator)
     ingest(emulator, {"type": "track", "event": "Viewed item 42", "userId": "u_1",
                       "messageId": "m-5"}, seconds=5)
