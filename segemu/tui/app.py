@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -45,6 +46,13 @@ FLUSH_INTERVAL = 0.1
 SLOW_INTERVAL = 1.0
 MAIN_SCREEN_ACTIONS = frozenset({"focus_filter", "toggle_pause", "clear", "mark", "diff",
                                  "columns", "show_tab", "focus_table", "help"})
+# Under a flood (a batch this big), the screen is redrawn at most every BUSY_INTERVAL seconds.
+BUSY_BATCH = 200
+BUSY_INTERVAL = 0.25
+# Rows whose deliveries are computed per batch (about a millisecond each in process).
+RESOLVED_PER_BATCH = 5
+# How many of the newest events the destinations view reads (as GET /_segemu/destinations).
+DESTINATIONS_SCANNED = 1000
 OPTIONAL_COLUMNS = {"destinations": "deliveries", "violations": "violations"}
 
 
@@ -73,12 +81,14 @@ class InspectorApp(App[None]):
                  columns: tuple[str, ...] | None, retention: int) -> None:
         super().__init__()
         self.backend = backend
-        self.event_log = EventLog(backend.get, retention)
+        self.event_log = EventLog(backend.stored, retention, view=backend.get)
         self.checks = checks
+        self.checks.view = lambda record: backend.get(record["id"]) or record
         self.expect_file = expect_file
         self._columns = columns
         self._pending: list[Record] = []
         self._restart = False
+        self._rendered = 0.0
         self._log_handler: logging.Handler | None = None
 
     def compose(self) -> ComposeResult:
@@ -86,6 +96,7 @@ class InspectorApp(App[None]):
         # while these live on the main screen whatever is shown.
         self.filter_bar = FilterBar(id="filter")
         self.table = EventTable(self.event_log, self._columns or DEFAULT_COLUMNS, id="table")
+        self.table.full_record = self.backend.get
         self.tabs = TabbedContent(id="tabs", initial="events")
         self.destinations_view = DestinationsView(id="destinations-view")
         self.violations_view = ViolationsView(id="violations-view")
@@ -141,6 +152,7 @@ class InspectorApp(App[None]):
     # -- the batched refresh ---------------------------------------------------------------
 
     def _flush_batch(self) -> None:
+        self.table.resolve(RESOLVED_PER_BATCH)
         if self._restart:
             self._restart = False
             self.event_log.clear()
@@ -150,6 +162,10 @@ class InspectorApp(App[None]):
             self.notify("segemu restarted: showing the new process's events")
         if not self._pending:
             return
+        now = time.monotonic()
+        if len(self._pending) >= BUSY_BATCH and now - self._rendered < BUSY_INTERVAL:
+            return  # a flood: nobody reads thousands of rows a second; let the server have it
+        self._rendered = now
         records, self._pending = self._pending, []
         shown = self.event_log.add(records)
         if self._columns is None and len(self.table.columns) < len(DEFAULT_COLUMNS):
@@ -160,8 +176,7 @@ class InspectorApp(App[None]):
                 self._label_tabs()
         self.table.arrived(shown)
         if self.checks.items:
-            get = self.backend.get
-            if self.checks.add([get(r["id"]) or r for r in records]):
+            if self.checks.add(records):
                 self._label_tabs()
             if self.tabs.active == "assertions":
                 self.assertions_view.show_checks()
@@ -170,7 +185,7 @@ class InspectorApp(App[None]):
     async def _slow_tick(self) -> None:
         ids = self.event_log.ids
         # Records go from the backend by retention (oldest first) or a reset: cheap to see.
-        gone = ids and (self.backend.held() < len(ids) or self.backend.get(ids[0]) is None)
+        gone = ids and (self.backend.held() < len(ids) or self.backend.stored(ids[0]) is None)
         if gone and self.event_log.prune():
             self.table.reload(keep=self.table.current)
             self.checks.recount(self.everything())
@@ -187,8 +202,8 @@ class InspectorApp(App[None]):
         active = self.tabs.active
         if active == "destinations":
             listing = await self.backend.destination_list()
-            self.destinations_view.show(self.everything(),
-                                                  self._capability("destinations"), listing)
+            self.destinations_view.show(self._recent_views(DESTINATIONS_SCANNED),
+                                        self._capability("destinations"), listing)
         elif active == "violations":
             self.violations_view.show(self.everything(),
                                                 self._capability("violations"))
@@ -202,6 +217,12 @@ class InspectorApp(App[None]):
     async def _refresh_views(self) -> None:
         await self._refresh_active_view()
         self._update_status()
+
+    def _recent_views(self, limit: int) -> Iterator[Record]:
+        """The newest records as every surface shows them, deliveries included."""
+        get = self.backend.get
+        for record in itertools.islice(self.everything(), limit):
+            yield get(record["id"]) or record
 
     def everything(self) -> Iterator[Record]:
         """Every event the view holds, paused ones included, newest first."""

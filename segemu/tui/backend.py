@@ -57,6 +57,12 @@ class Backend(ABC):
     def get(self, record_id: int) -> Record | None:
         """The record with this id as it is now; None once it is gone (retention, reset)."""
 
+    def stored(self, record_id: int) -> Record | None:
+        """The record as stored, without what is computed when it is read (in process,
+        deliveries: about a millisecond per record the first time). Lists and filters use it;
+        what needs deliveries asks `get`."""
+        return self.get(record_id)
+
     @abstractmethod
     def held(self) -> int:
         """How many records the backend holds; fewer than the view holds means some went."""

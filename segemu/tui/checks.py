@@ -9,8 +9,8 @@ someone looks at it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import Record
@@ -22,6 +22,14 @@ class LiveExpectation:
     # "file" or "ad hoc": the panel says where each came from.
     origin: str
     count: int = 0
+    # Deliveries are computed when a record is read, about a millisecond each the first time:
+    # only an expectation about them pays for that.
+    needs_view: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        wanted = self.expectation
+        self.needs_view = "deliveries" in wanted.where.text or any(
+            path.split(".")[0] == "deliveries" for path in wanted.fields)
 
     @property
     def passed(self) -> bool:
@@ -40,6 +48,11 @@ class LiveExpectation:
 class Checks:
     def __init__(self, expectations: Iterable[Expectation] = ()) -> None:
         self.items = [LiveExpectation(e, "file") for e in expectations]
+        # The record as every surface shows it (with deliveries), for expectations about them.
+        self.view: Callable[[Record], Record] = lambda record: record
+
+    def _scope(self, item: LiveExpectation, records: Iterable[Record]) -> Iterable[Record]:
+        return map(self.view, records) if item.needs_view else records
 
     def add(self, records: list[Record]) -> bool:
         """Count newly arrived records; True if any expectation changed from fail to pass
@@ -47,13 +60,13 @@ class Checks:
         flipped = False
         for item in self.items:
             before = item.passed
-            item.count += sum(1 for record in records if item.counts(record))
+            item.count += sum(1 for record in self._scope(item, records) if item.counts(record))
             flipped = flipped or before != item.passed
         return flipped
 
     def add_ad_hoc(self, expectation: Expectation, records: Iterable[Record]) -> LiveExpectation:
         item = LiveExpectation(expectation, "ad hoc")
-        item.count = sum(1 for record in records if item.counts(record))
+        item.count = sum(1 for record in self._scope(item, records) if item.counts(record))
         self.items.append(item)
         return item
 
@@ -61,11 +74,12 @@ class Checks:
         """Start over from these records (after a clear, or when records went away)."""
         everything = list(records)
         for item in self.items:
-            item.count = sum(1 for record in everything if item.counts(record))
+            item.count = sum(1 for record in self._scope(item, everything)
+                             if item.counts(record))
 
     def verdict(self, item: LiveExpectation, newest_first: Iterable[Record]) -> Verdict:
         wanted = item.expectation
-        scope = (r for r in newest_first
+        scope = (r for r in self._scope(item, newest_first)
                  if wanted.write_key is None or r["writeKey"] == wanted.write_key)
         return evaluate(wanted, scope)
 

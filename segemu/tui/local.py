@@ -73,6 +73,9 @@ class InProcessBackend(Backend):
         # As every surface shows it: deliveries are computed on read (Emulator.view).
         return None if record is None else self.emulator.view(record)
 
+    def stored(self, record_id: int) -> Record | None:
+        return self.emulator.store.get(record_id)
+
     def held(self) -> int:
         return len(self.emulator.store)
 

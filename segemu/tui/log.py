@@ -17,9 +17,17 @@ from segemu.query import Query
 Lookup = Callable[[int], Record | None]
 
 
+def needs_deliveries(where: Query | None) -> bool:
+    # As Emulator.events decides: only a query about deliveries pays for computing them.
+    return where is not None and "deliveries" in where.text
+
+
 class EventLog:
-    def __init__(self, lookup: Lookup, retention: int) -> None:
+    def __init__(self, lookup: Lookup, retention: int, view: Lookup | None = None) -> None:
+        # `lookup` gives a record as stored (cheap); `view` as every surface shows it, with
+        # what is computed on read (deliveries). Filters use the view only when they need it.
         self.lookup = lookup
+        self.view = view or lookup
         self.retention = retention
         # All three ascend with arrival and stay aligned: the id, status and write key of every
         # record held, so counts stay right when records go, without looking them up.
@@ -45,6 +53,7 @@ class EventLog:
             return 0
         shown = 0
         where = self.where
+        get = self.view if needs_deliveries(where) else self.lookup
         for record in records:
             record_id = record["id"]
             if self.ids and record_id <= self.ids[-1]:
@@ -55,8 +64,7 @@ class EventLog:
             self._key.append(key)
             self.statuses[status] += 1
             self.write_keys[key] += 1
-            # The backend's copy is the one every surface shows (in process, with deliveries).
-            if where is None or where.matches(self.lookup(record_id) or record):
+            if where is None or where.matches(get(record_id) or record):
                 self.shown.append(record_id)
                 shown += 1
         if len(self.ids) > self.retention:
@@ -86,7 +94,7 @@ class EventLog:
         if where is None:
             self.shown = list(self.ids)
             return
-        lookup = self.lookup
+        lookup = self.view if needs_deliveries(where) else self.lookup
         shown = []
         for record_id in self.ids:
             record = lookup(record_id)

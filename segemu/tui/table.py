@@ -12,8 +12,9 @@ rows being read stay where they are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -26,9 +27,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from segemu.message import Record
 from segemu.tui.columns import COLUMNS, DEFAULT_COLUMNS, widths
 from segemu.tui.log import EventLog
 
+# Rows whose deliveries are kept for redrawing: a few screens' worth.
+DELIVERIES_KEPT = 300
 TONES = ("accepted", "rejected", "duplicate", "dim", "good", "bad", "warn", "type")
 
 
@@ -75,6 +79,12 @@ class EventTable(ScrollView, can_focus=True):
         self.marked: int | None = None
         self.hint: list[str] = []
         self._lines: LRUCache[tuple[int, int, bool, bool], Strip] = LRUCache(1024)
+        # Deliveries are computed when a record is read, about a millisecond each the first
+        # time (in process): rows show "…" until `resolve` fetches them, a few per batch, so
+        # a burst of events never stalls the server sharing this loop.
+        self.full_record: Callable[[int], Record | None] | None = None
+        self._deliveries: dict[int, Any] = {}
+        self._wanted: dict[int, None] = {}
 
     # -- what the app calls ------------------------------------------------------------------
 
@@ -104,6 +114,28 @@ class EventTable(ScrollView, can_focus=True):
 
     def invalidate(self) -> None:
         """Records can change after ingest (deliveries retried): draw them afresh."""
+        self._lines.clear()
+        if self.full_record is not None:
+            # Fetched before: the emulator keeps them computed, so this is cheap.
+            for record_id in list(self._deliveries):
+                record = self.full_record(record_id)
+                self._deliveries[record_id] = record.get("deliveries") if record else None
+        self.refresh()
+
+    def resolve(self, budget: int) -> None:
+        """Fetch the deliveries of up to `budget` rows on screen that wait for them."""
+        if not self._wanted or self.full_record is None:
+            return
+        # Only rows still on screen: under load most scroll away before their turn.
+        top = int(self.scroll_y)
+        visible = {self._id_at(row) for row in range(top, top + self._page())}
+        self._wanted = {i: None for i in self._wanted if i in visible}
+        for record_id in list(self._wanted)[:budget]:
+            del self._wanted[record_id]
+            record = self.full_record(record_id)
+            self._deliveries[record_id] = record.get("deliveries") if record else None
+        while len(self._deliveries) > DELIVERIES_KEPT:
+            del self._deliveries[next(iter(self._deliveries))]
         self._lines.clear()
         self.refresh()
 
@@ -174,8 +206,17 @@ class EventTable(ScrollView, can_focus=True):
         overlay = self.get_component_rich_style("event-table--cursor") if cursor else Style()
         mark_style = self.get_component_rich_style("event-table--marked")
         segments = [Segment("◆ " if marked else "  ", base + mark_style + overlay)]
+        if ("destinations" in self.columns and "deliveries" not in record
+                and self.full_record is not None):
+            if record_id in self._deliveries:
+                record = {**record, "deliveries": self._deliveries[record_id]}
+            else:
+                self._wanted[record_id] = None
         for key, cell_width in zip(self.columns, widths(self.columns, width - 2), strict=True):
-            text, tone = COLUMNS[key].cell(record)
+            if key == "destinations" and record_id in self._wanted:
+                text, tone = "…", "dim"
+            else:
+                text, tone = COLUMNS[key].cell(record)
             style = base
             if tone:
                 style = base + self.get_component_rich_style(f"event-table--{tone}")
