@@ -178,3 +178,19 @@ def test_sigterm_stops_the_inspector_and_writes_the_store(tmp_path: Path) -> Non
     finally:
         terminal.close()
     assert "Signed Up" in "".join(p.read_text() for p in (tmp_path / "db").glob("*.json"))
+
+
+def test_a_headless_run_prints_the_verdicts_of_its_expectations_when_it_stops(
+        tmp_path: Path) -> None:
+    path = tmp_path / "expect.json"
+    path.write_text(json.dumps([
+        {"description": "sign-up is tracked", "type": "track", "fields": {"event": "Signed Up"}},
+        {"description": "checkout is tracked", "type": "track",
+         "fields": {"event": "Order Completed"}},
+    ]))
+    headless = Process("-p", "0", "--db", ":memory:", "--expect", str(path), cwd=tmp_path)
+    assert headless.post("/v1/track", {"userId": "u_1", "event": "Signed Up"}) == 200
+    out, _ = headless.stop()
+    assert "passed: sign-up is tracked: expected at least 1 matching track call, found 1" in out
+    assert "FAILED: checkout is tracked: expected at least 1 matching track call, found 0" in out
+    assert 'event: expected "Order Completed", got "Signed Up"' in out
