@@ -3,6 +3,7 @@ control API and /_segemu/stream, over real sockets."""
 
 from __future__ import annotations
 
+from textual.css.query import NoMatches
 from textual.widgets import DataTable
 
 from segemu import create_emulator
@@ -42,8 +43,14 @@ async def test_attached_views_follow_the_capabilities_the_server_reports(
         tabs = app.tabs
         # This segemu serves GET /_segemu/violations and /destinations: neither view is off.
         # (A segemu without them is covered in test_capabilities.py.)
-        await until(pilot, lambda: str(tabs.get_tab("violations").label) == "Violations"
-                    and str(tabs.get_tab("destinations").label) == "Destinations",
+        def labels() -> list[str]:
+            try:
+                return [str(tabs.get_tab(view).label) for view in ("violations",
+                                                                   "destinations")]
+            except NoMatches:  # the tabs are not mounted yet
+                return []
+
+        await until(pilot, lambda: labels() == ["Violations", "Destinations"],
                     "the capabilities")
         # The destinations it runs are listed before any event reaches them.
         await pilot.press("2")
