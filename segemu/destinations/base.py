@@ -33,7 +33,8 @@ Build = Callable[[dict[str, Any], Mapping[str, Any]], list[Request]]
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    # Segment's title for the action, e.g. "Track Event"; shown in deliveries.
+    # The name of the mapping in Segment's quick setup (e.g. "Track Calls"); config finds an
+    # action by it. Each request names the action it came from ("Track Event").
     name: str
     # The default subscription, in Segment's FQL (segemu/destinations/fql.py).
     subscribe: str

@@ -163,7 +163,11 @@ def _actions(raw: Any, preset: Preset, where: str) -> list[Action]:
         return list(preset.actions)
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: 'actions' must be a list of tables")
-    by_name = {action.name: action for action in preset.actions}
+    # Actions a preset models beyond its quick setup (Mixpanel's Alias...) can be enabled by name.
+    from segemu.destinations.presets import ACTIONS
+
+    extra = ACTIONS.get(preset.slug, {}).values()
+    by_name = {action.name: action for action in (*extra, *preset.actions)}
     actions: list[Action] = []
     for index, item in enumerate(raw):
         at = f"{where}.actions[{index}]"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 
@@ -47,19 +48,23 @@ def _directive(name: str) -> Callable[[Directive], Directive]:
     return register
 
 
-def get_path(payload: Any, path: str) -> Any:
-    """The value at a dot path (`properties.products[0].price`), or MISSING."""
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str, ...]:
+    # Paths come from mappings, a few hundred at most: split once, not on every event.
     if path.startswith("$."):
         path = path[2:]
     elif path == "$":
         path = ""
     if path in ("", "."):
-        return payload
+        return ()
+    return tuple(part.replace("'", "").replace('"', "")
+                 for part in _PATH_SPLIT.split(path) if part)
+
+
+def get_path(payload: Any, path: str) -> Any:
+    """The value at a dot path (`properties.products[0].price`), or MISSING."""
     value = payload
-    for part in _PATH_SPLIT.split(path):
-        if not part:
-            continue
-        part = part.replace("'", "").replace('"', "")
+    for part in _parts(path):
         if isinstance(value, dict):
             value = value.get(part, MISSING)
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):

@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from segemu.message import Record
@@ -258,7 +259,10 @@ class InspectorApp(App[None]):
                                       ("violations", "Violations"))}
         labels["assertions"] = f"Assertions ({failing} failing)" if failing else "Assertions"
         for view, label in labels.items():
-            tab = tabs.get_tab(view)
+            try:
+                tab = tabs.get_tab(view)
+            except NoMatches:  # a timer fired before the tabs were mounted: next tick
+                return
             if tab.label_text != label:  # a relabel costs a layout
                 tab.label = label
 

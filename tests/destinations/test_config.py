@@ -85,3 +85,18 @@ def test_a_user_defined_destination_from_config(tmp_path: Path) -> None:
                        "headers": {"Content-Type": "application/json"},
                        "body": {"email": "ada@example.com", "full_name": "Ada L",
                                 "plan": "free"}}
+
+
+def test_an_action_beyond_the_quick_setup_is_enabled_by_name() -> None:
+    from segemu.destinations.presets import ACTIONS
+
+    extra = next(action for slug, actions in ACTIONS.items() if slug == "mixpanel"
+                 for action in actions.values()
+                 if action.name not in {a.name for a in load_destinations(
+                     load_config({"destinations": {"mixpanel": {}}}, env={},
+                                 discover=False))[0].preset.actions})
+    [mixpanel] = load_destinations(load_config(
+        {"destinations": {"mixpanel": {"actions": [{"name": extra.name}]}}},
+        env={}, discover=False))
+    assert [a.action.name for a in mixpanel.actions] == [extra.name]
+    assert mixpanel.actions[0].action.subscribe == extra.subscribe

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from textual.css.query import NoMatches
 from textual.widgets import DataTable
 
 from segemu import create_emulator
@@ -45,8 +46,14 @@ async def test_attached_views_follow_the_capabilities_the_server_reports(
         tabs = app.tabs
         # This segemu serves GET /_segemu/violations and /destinations: neither view is off.
         # (A segemu without them: test_attached_views_say_which_capability_is_off.)
-        await until(pilot, lambda: str(tabs.get_tab("violations").label) == "Violations"
-                    and str(tabs.get_tab("destinations").label) == "Destinations",
+        def labels() -> list[str]:
+            try:
+                return [str(tabs.get_tab(view).label) for view in ("violations",
+                                                                   "destinations")]
+            except NoMatches:  # the tabs are not mounted yet
+                return []
+
+        await until(pilot, lambda: labels() == ["Violations", "Destinations"],
                     "the capabilities")
         # The destinations it runs are listed before any event reaches them.
         await pilot.press("2")
@@ -117,9 +124,16 @@ async def test_attached_views_say_which_capability_is_off() -> None:
         app = create_app(RemoteBackend(url))
         async with app.run_test(size=(140, 30)) as pilot:
             tabs = app.tabs
-            await until(pilot, lambda: str(tabs.get_tab("violations").label)
-                        == "Violations (off)" and str(tabs.get_tab("destinations").label)
-                        == "Destinations (off)", "the capabilities")
+
+            def labels() -> list[str]:
+                try:
+                    return [str(tabs.get_tab(view).label) for view in ("violations",
+                                                                       "destinations")]
+                except NoMatches:  # the tabs are not mounted yet
+                    return []
+
+            await until(pilot, lambda: labels() == ["Violations (off)", "Destinations (off)"],
+                        "the capabilities")
             await pilot.press("3")
             note = app.query_one("#violations-note")
             await until(pilot, lambda: "404" in str(note.render()), "the note")
