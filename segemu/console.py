@@ -90,7 +90,8 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
             printing.cancel()
             printer.write_out()
         for expectation in expectations:
-            verdict = evaluate(expectation, emulator.scope(expectation.write_key))
+            verdict = evaluate(expectation, emulator.scope(
+                expectation.write_key, deliveries=expectation.reads_deliveries))
             click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
         click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
 

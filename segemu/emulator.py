@@ -62,6 +62,9 @@ class _Waiter:
     done: asyncio.Future[None]
     # Ids already counted: a record can be seen again when its deliveries change.
     seen: set[int] = field(default_factory=set)
+    # Whether `matches` looks at deliveries, which are computed on read and cost far more
+    # than the match itself: only then does the ingest call compute them.
+    deliveries: bool = False
 
 
 class Emulator:
@@ -104,10 +107,15 @@ class Emulator:
     def _wake(self, records: list[Record]) -> None:
         # Runs inside the ingest call, so a waiter resumes on the loop's next turn: the
         # wake-up latency of wait_for is one loop iteration, not a polling interval.
-        views = [self.view(record) for record in records]
+        views: list[Record] | None = None
         for waiter in list(self._waiters):
+            candidates = records
+            if waiter.deliveries:
+                if views is None:
+                    views = [self.view(record) for record in records]
+                candidates = views
             try:
-                for record in views:
+                for record in candidates:
                     if record["id"] not in waiter.seen and waiter.matches(record):
                         waiter.seen.add(record["id"])
                         waiter.needed -= 1
@@ -208,22 +216,28 @@ class Emulator:
             source = self.store.newest_first_for(where.write_key)
         else:
             source = self.store.newest_first()
-        if where.query is not None and "deliveries" in where.query.text:
+        if where.reads_deliveries:
             # Deliveries are computed on read (destinations/runtime.py): a query about them
             # needs them before matching; every other query matches the stored record.
             return select(map(self.view, source), where, limit)
         return [self.view(record) for record in select(source, where, limit)]
 
-    def scope(self, write_key: str | None) -> list[Record]:
-        """Every stored record of one write key (all of them for None), newest first."""
-        return self.events(EventFilter(write_key=write_key))
+    def scope(self, write_key: str | None, *, deliveries: bool = True) -> list[Record]:
+        """Every stored record of one write key (all of them for None), newest first; with
+        `deliveries=False` as stored, without computing each destination's delivery."""
+        if deliveries:
+            return self.events(EventFilter(write_key=write_key))
+        if write_key is None:
+            return list(self.store.newest_first())
+        return list(self.store.newest_first_for(write_key))
 
     async def wait_for(self, where: EventFilter, count: int = 1,
                        timeout: float = 5.0) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
         present = {record["id"] for record in self.events(where, count)}
-        await self._wait_until(where.matches, count - len(present), timeout, present)
+        await self._wait_until(where.matches, count - len(present), timeout, present,
+                               where.reads_deliveries)
         return self.events(where)
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
@@ -233,8 +247,9 @@ class Emulator:
         events (assert_no_events) is judged at once, since waiting could only make it fail
         later.
         """
+        deliveries = expectation.reads_deliveries
         if timeout > 0 and expectation.needed > 0:
-            present = {r["id"] for r in self.scope(expectation.write_key)
+            present = {r["id"] for r in self.scope(expectation.write_key, deliveries=deliveries)
                        if expectation.matches(r)}
             write_key = expectation.write_key
 
@@ -242,17 +257,18 @@ class Emulator:
                 in_scope = write_key is None or record["writeKey"] == write_key
                 return in_scope and expectation.matches(record)
 
-            await self._wait_until(matches, expectation.needed - len(present), timeout, present)
-        verdict = evaluate(expectation, self.scope(expectation.write_key))
+            await self._wait_until(matches, expectation.needed - len(present), timeout, present,
+                                   deliveries)
+        verdict = evaluate(expectation, self.scope(expectation.write_key, deliveries=deliveries))
         self.verdicts.append((format_timestamp(datetime.now(UTC)), verdict))
         return verdict
 
     async def _wait_until(self, matches: Callable[[Record], bool], needed: int,
-                          timeout: float, present: set[int]) -> None:
+                          timeout: float, present: set[int], deliveries: bool) -> None:
         if needed <= 0 or timeout <= 0 or self._closed:
             return
         waiter = _Waiter(matches, needed, asyncio.get_running_loop().create_future(),
-                         seen=set(present))
+                         seen=set(present), deliveries=deliveries)
         self._waiters.append(waiter)
         try:
             await asyncio.wait_for(asyncio.shield(waiter.done), timeout)

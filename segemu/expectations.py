@@ -108,6 +108,11 @@ class Expectation:
     payload: Any = None
 
     @property
+    def reads_deliveries(self) -> bool:
+        """Whether judging needs each record's deliveries (computed on read, and costly)."""
+        return self.destination is not None or self.where.reads_deliveries
+
+    @property
     def needed(self) -> int:
         """How many matching events make waiting worthwhile."""
         return self.times if self.times is not None else self.at_least
