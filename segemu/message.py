@@ -132,13 +132,14 @@ def parse_timestamp(value: Any) -> datetime | None:
     return moment
 
 
-def _merge(base: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
-    """Batch-level values under the item's own: the item wins, nested objects merge."""
+def deep_merge(base: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    """`own` over `base`: `own` wins, objects present in both merge (batch-level context
+    under an item's own; source settings over the CDN defaults)."""
     merged = dict(base)
     for key, value in own.items():
         below = merged.get(key)
         if isinstance(value, dict) and isinstance(below, dict):
-            merged[key] = _merge(below, value)
+            merged[key] = deep_merge(below, value)
         else:
             merged[key] = value
     return merged
@@ -246,10 +247,10 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
 
     context = event.get("context") or {}
     if isinstance(envelope.context, dict) and envelope.context:
-        context = _merge(envelope.context, context)
+        context = deep_merge(envelope.context, context)
     integrations = event.get("integrations") or {}
     if isinstance(envelope.integrations, dict) and envelope.integrations:
-        integrations = _merge(envelope.integrations, integrations)
+        integrations = deep_merge(envelope.integrations, integrations)
     # DOCS http-api §Collecting IP: Segment fills context.ip for client-side events only.
     if envelope.channel == "client" and envelope.ip and "ip" not in context:
         context = {**context, "ip": envelope.ip}

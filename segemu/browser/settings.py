@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from segemu.message import deep_merge
+
 # The versionSettings Segment's test builder uses; analytics-next only passes them through.
 _VERSION_SETTINGS = {"version": "4.4.7", "componentTypes": ["browser"]}
 
@@ -52,16 +54,4 @@ def cdn_settings(write_key: str, api_host: str, protocol: str,
         "remotePlugins": [],
         "edgeFunction": {},
     }
-    return merge(settings, overrides or {})
-
-
-def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """`over` on top of `base`; tables present in both are merged, anything else replaced."""
-    merged = dict(base)
-    for key, value in over.items():
-        below = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(below, Mapping):
-            merged[key] = merge(below, value)
-        else:
-            merged[key] = value
-    return merged
+    return deep_merge(settings, overrides or {})
