@@ -60,3 +60,6 @@ class Preset:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Where the facts come from: doc pages and action-destinations paths.
     sources: tuple[str, ...] = ()
+    # For a destination whose options object in the integrations object can switch it off
+    # (the warehouse's {"all": false} or warehouseIds): (options, settings) -> still on?
+    accepts_options: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] | None = None

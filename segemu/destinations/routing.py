@@ -85,20 +85,15 @@ def _consent(destination: Destination, event: dict[str, Any]) -> str | None:
 def _integrations(destination: Destination, integrations: Any) -> str | None:
     if not isinstance(integrations, dict) or not integrations:
         return None
-    option = integrations.get("Warehouses")
-    if destination.preset.slug == "warehouse" and isinstance(option, dict):
-        # Warehouses take an options object too: {"all": false} or a list of warehouseIds
-        # (warehouse.py, storage/warehouses/faq.md).
-        from segemu.destinations.warehouse import warehouses_enabled
-
-        if warehouses_enabled(integrations, destination.settings):
-            return None
-        return f"filtered by integrations object ('Warehouses': {option})"
     for alias in destination.aliases:
         if alias in integrations:
             value = integrations[alias]
             if value is False:
                 return f"filtered by integrations object ('{alias}': false)"
+            accepts = destination.preset.accepts_options
+            if isinstance(value, dict) and accepts is not None \
+                    and not accepts(value, destination.settings):
+                return f"filtered by integrations object ('{alias}': {value})"
             return None  # true, or an options object: on, whatever All says
     if integrations.get("All", True) is False:
         near = _near_miss(destination, integrations)

@@ -121,6 +121,8 @@ WAREHOUSE: Final = Preset(
     slug="warehouse",
     name="Data Warehouse",
     aliases=("Warehouses",),
+    accepts_options=lambda options, settings: warehouses_enabled({"Warehouses": options},
+                                                                 settings),
     actions=(
         _action("Track calls", "tracks", "track",
                 lambda event, loaded_at, _settings: track_rows(event, loaded_at)),
