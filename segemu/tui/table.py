@@ -179,6 +179,21 @@ class EventTable(ScrollView, can_focus=True):
         self._lines.clear()
         self._resize()
 
+    # The cached lines bake in the cursor's colour, which depends on the focus and the theme:
+    # without these, a row drawn while the filter had the focus kept its dim cursor after
+    # Enter gave the focus back to the table.
+    def on_focus(self, event: events.Focus) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def on_blur(self, event: events.Blur) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+
     # -- drawing ---------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:

@@ -166,3 +166,25 @@ async def test_the_newest_row_is_followed_but_a_reader_keeps_their_place() -> No
         await until(pilot, lambda: "Newer" in rows(table)[0], "following again")
         await pilot.press("end")
         assert "E0" in rows(table)[-1]
+
+
+async def test_the_cursor_row_brightens_when_the_table_takes_the_focus_back() -> None:
+    # Lines are cached; the cursor's colour depends on the focus, so a focus change redraws.
+    app, _ = in_process_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.query_one(EventTable)
+        await post(app.backend.url, "/v1/track", track("Order Completed"))
+        await until(pilot, lambda: len(rows(table)) == 1, "the row")
+
+        def cursor_background() -> object:
+            first = next(iter(table.render_line(1)))
+            return first.style.bgcolor if first.style else None
+
+        focused = cursor_background()
+        await pilot.press("slash")
+        await pilot.pause()
+        blurred = cursor_background()
+        await pilot.press("enter")
+        await until(pilot, lambda: table.has_focus, "the focus back on the table")
+        assert blurred != focused
+        assert cursor_background() == focused
