@@ -24,7 +24,7 @@ from segemu.protocols.forwarding import FORWARDED_ROUTE, violation_generated
 from segemu.protocols.lint import Linter, linter_from_table
 from segemu.protocols.plans import PlanError, TrackingPlan, load_plan
 from segemu.protocols.settings import SchemaSettings, build, flatten
-from segemu.protocols.validate import Outcome, check_event
+from segemu.protocols.validate import check_event
 from segemu.sources import Source, Sources
 
 log = logging.getLogger("segemu.protocols")
@@ -149,28 +149,38 @@ class Protocols:
             record["violations"], record["lint"], record["protocols"] = [], [], dict(_NOTHING)
             return
         policy = self._policies.get(source.name)
-        slot = policy.slot if policy is not None else None
+        if policy is None or policy.slot is None:
+            # No tracking plan: nothing to validate, block or forward; only the lint rules.
+            record["violations"] = []
+            record["protocols"] = {"blocked": None, "omitted": [], "omittedOnViolation": [],
+                                   "trackingPlan": None}
+            self._lint(record)
+            return
+        plan = policy.slot.plan
         try:
-            outcome = Outcome()
-            if policy is not None and slot is not None:
-                kind = record["type"] or ""
-                outcome = check_event(slot.plan, policy.settings.for_call(kind),
-                                      record["event"])
-            record["violations"] = outcome.violations
-            record["protocols"] = {
-                "blocked": outcome.blocked, "omitted": outcome.omitted,
-                "omittedOnViolation": outcome.omitted_on_violation,
-                "trackingPlan": slot.plan.name if slot is not None else None}
-            record["lint"] = self.linter.run(record)
+            outcome = check_event(plan, policy.settings.for_call(record["type"] or ""),
+                                  record["event"])
         except Exception:  # a bug here must not lose the call: keep it, say so in the log
             log.exception("checking record %s against the tracking plan failed", record["id"])
-            record["violations"], record["lint"], record["protocols"] = [], [], dict(_NOTHING)
+            record["violations"], record["protocols"] = [], dict(_NOTHING)
+            self._lint(record)
             return
-        if outcome.violations and policy is not None and policy.forward_to is not None:
-            plan_name = slot.plan.name if slot is not None else ""
+        record["violations"] = outcome.violations
+        record["protocols"] = {
+            "blocked": outcome.blocked, "omitted": outcome.omitted,
+            "omittedOnViolation": outcome.omitted_on_violation, "trackingPlan": plan.name}
+        self._lint(record)
+        if outcome.violations and policy.forward_to is not None:
             for violation in outcome.violations:
-                self._forwarded.append(violation_generated(record, violation, plan_name))
+                self._forwarded.append(violation_generated(record, violation, plan.name))
                 self._forward_keys.append(policy.forward_to)
+
+    def _lint(self, record: Record) -> None:
+        try:
+            record["lint"] = self.linter.run(record)
+        except Exception:  # a bug in a rule must not lose the call: keep it, say so in the log
+            log.exception("linting record %s failed", record["id"])
+            record["lint"] = []
 
     def take_forwarded(self) -> list[Envelope]:
         """The "Violation Generated" calls made since the last take, one envelope per target

@@ -269,3 +269,28 @@ def test_state_is_bounded() -> None:
     assert len(state) == 3
     assert state.get(("k", 0)) is None
     assert state.get(("k", 4)) == 4
+
+
+def test_a_repeated_name_is_judged_once_and_reported_on_every_call() -> None:
+    # Name rules run once per write key, type and name; every later call of that name still
+    # carries the findings, as its own objects.
+    emulator = create_emulator(db=":memory:")
+    records = send(emulator, track("Viewed Product 12345"), track("Viewed Product 12345"),
+                   {"type": "page", "name": "Viewed Product 12345", "properties": {}})
+    assert [rules(r) for r in records] == [
+        ["dynamic-event-name", "object-action"], ["dynamic-event-name", "object-action"],
+        ["dynamic-event-name"]]
+    first, second = records[0]["lint"], records[1]["lint"]
+    assert first == second
+    assert first[0] is not second[0]
+
+
+def test_reset_forgets_the_casing_a_source_used() -> None:
+    emulator = create_emulator(db=":memory:")
+    send(emulator, track("Order Completed"), track("Product Viewed"), write_key="k1")
+    [before] = send(emulator, track("cart_viewed"), write_key="k1")
+    assert "event-name-casing" in rules(before)
+    emulator.reset("k1")
+    # After the reset, snake_case is the source's first style, and no longer the odd one out.
+    [after] = send(emulator, track("cart_viewed"), write_key="k1")
+    assert "event-name-casing" not in rules(after)

@@ -41,8 +41,16 @@ RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
 OPTIONS = ("conversion_events",)
 
 
+# (write key, type, name) whose name rules' findings the linter keeps; the oldest go first.
+NAMES_KEPT = 20_000
+
+
 class Linter:
-    """The enabled rules, run in order over each accepted call."""
+    """The enabled rules, run in order over each accepted call.
+
+    Rules that judge only the name (`by_name`) run once per write key, type and name: calls
+    repeat a handful of names, and this keeps the per-call cost of lint to the rules that
+    must look at each call."""
 
     def __init__(self, enabled: Mapping[str, bool] | None = None, *,
                  conversion_events: tuple[str, ...] = CONVERSION_EVENTS) -> None:
@@ -56,17 +64,47 @@ class Linter:
                 self.rules.append(ConversionWithoutIdentify(conversion_events))
             else:
                 self.rules.append(rule())
+        # Name rules come first in RULES, so findings keep the order of RULES.
+        self._name_rules = [rule for rule in self.rules if rule.by_name]
+        self._call_rules = [rule for rule in self.rules if not rule.by_name]
+        self._by_name: dict[tuple[Any, str, str], tuple[LintFinding, ...]] = {}
 
     def run(self, record: Record) -> list[LintFinding]:
         found: list[LintFinding] = []
         event = record["event"]
-        for rule in self.rules:
+        if self._name_rules:
+            self._run_name_rules(record, event, found)
+        for rule in self._call_rules:
             rule.check(record, event, found)
         return found
+
+    def _run_name_rules(self, record: Record, event: dict[str, Any],
+                        found: list[LintFinding]) -> None:
+        kind = record["type"] or ""
+        name = event.get("event" if kind == "track" else "name")
+        if not isinstance(name, str):
+            for rule in self._name_rules:
+                rule.check(record, event, found)
+            return
+        key = (record["writeKey"], kind, name)
+        known = self._by_name.get(key)
+        if known is None:
+            for rule in self._name_rules:
+                rule.check(record, event, found)
+            self._by_name[key] = tuple(found)
+            if len(self._by_name) > NAMES_KEPT:
+                del self._by_name[next(iter(self._by_name))]
+        elif known:
+            found.extend(finding.copy() for finding in known)  # each record owns its findings
 
     def reset(self, write_key: str | None = None) -> None:
         for rule in self.rules:
             rule.reset(write_key)
+        if write_key is None:
+            self._by_name.clear()
+        else:
+            for key in [key for key in self._by_name if key[0] == write_key]:
+                del self._by_name[key]
 
     def describe(self) -> list[dict[str, Any]]:
         return [{"id": rule.id, "doc": rule.doc, "enabled": self.enabled[rule.id],

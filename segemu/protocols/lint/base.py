@@ -24,6 +24,9 @@ class LintRule:
     # Segment's documentation the rule follows, for the rule listing.
     source: ClassVar[str] = ""
     default: ClassVar[bool] = True
+    # True for rules whose findings on a call depend only on its write key, type and name
+    # once that name was seen: the linter runs them once per name and reuses the findings.
+    by_name: ClassVar[bool] = False
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
         raise NotImplementedError

@@ -23,10 +23,8 @@ CONVERSION_EVENTS = ("Order Completed", "Signed Up", "Account Created", "Trial S
 USER_IDS_KEPT = 4
 
 
-def _ids(event: dict[str, Any]) -> tuple[str | None, str | None]:
-    anonymous_id, user_id = event.get("anonymousId"), event.get("userId")
-    return (anonymous_id if isinstance(anonymous_id, str) and anonymous_id else None,
-            user_id if isinstance(user_id, str) and user_id else None)
+def _id(value: Any) -> str | None:
+    return value if type(value) is str and value else None
 
 
 class ConversionWithoutIdentify(LintRule):
@@ -39,11 +37,11 @@ class ConversionWithoutIdentify(LintRule):
         self._identified: Bounded[bool] = Bounded()
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
-        anonymous_id, user_id = _ids(event)
-        if anonymous_id is None:
+        anonymous_id = _id(event.get("anonymousId"))
+        if anonymous_id is None:  # most server-side calls: nothing to remember or to judge
             return
         key = (record["writeKey"], anonymous_id)
-        if user_id is not None:
+        if _id(event.get("userId")) is not None:
             # identify, or any call made once the SDK knows the user, ties the two together.
             self._identified.set(key, True)
             return
@@ -68,8 +66,11 @@ class IdentityConflict(LintRule):
         self._users: Bounded[list[str]] = Bounded()
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
-        anonymous_id, user_id = _ids(event)
-        if anonymous_id is None or user_id is None:
+        anonymous_id = _id(event.get("anonymousId"))
+        if anonymous_id is None:
+            return
+        user_id = _id(event.get("userId"))
+        if user_id is None:
             return
         key = (record["writeKey"], anonymous_id)
         seen = self._users.get(key)

@@ -44,6 +44,7 @@ def dynamic_part(name: str) -> tuple[str, str] | None:
 
 class DynamicEventName(LintRule):
     id = "dynamic-event-name"
+    by_name = True
     doc = "Event or page names that contain ids, numbers, emails or URLs."
     source = "protocols/tracking-plan/best-practices.md"
 
@@ -113,6 +114,7 @@ NAMES_KEPT = 2000
 
 class EventNameCasing(LintRule):
     id = "event-name-casing"
+    by_name = True
     doc = "Track event names whose casing differs from the source's other event names."
     source = "protocols/tracking-plan/best-practices.md"
 
@@ -203,6 +205,7 @@ def object_action_problem(name: str) -> str | None:
 
 class ObjectAction(LintRule):
     id = "object-action"
+    by_name = True
     doc = "Track event names that break the Object-Action convention ('Product Viewed')."
     source = "protocols/tracking-plan/best-practices.md"
 

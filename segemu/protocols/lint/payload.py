@@ -27,27 +27,45 @@ _last_scan: tuple[Any, list[tuple[str, Any, str]]] = (None, [])
 def string_values(values: Any, root: str) -> list[tuple[str, Any, str]]:
     """(parent path, key, text) of the string values under `root` (properties or traits), at
     most SCAN_VALUES of them and SCAN_DEPTH deep. A loop, not recursion or generators, and
-    paths built only for what a rule reports: it runs on every call."""
+    paths built only for what a rule reports: it runs on every call. The result is shared:
+    callers read it and never change it."""
     global _last_scan
+    if type(values) is not dict:
+        return _NO_VALUES
     if _last_scan[0] is values:
         return _last_scan[1]
     found: list[tuple[str, Any, str]] = []
-    if isinstance(values, dict):
-        pending: list[tuple[str, Any, int]] = [(root, values, 0)]
-        while pending and len(found) < SCAN_VALUES:
-            path, value, depth = pending.pop()
-            items = value.items() if type(value) is dict else enumerate(value)
-            for key, inner in items:
-                kind = type(inner)
-                if kind is str:
-                    found.append((path, key, inner))
-                elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
-                    pending.append((f"{path}.{key}", inner, depth + 1))
+    pending: list[tuple[str, Any, int]] = []
+    # The top level on its own: most calls are flat, and this skips the queue for them.
+    for key, inner in values.items():
+        kind = type(inner)
+        if kind is str:
+            found.append((root, key, inner))
+        elif (kind is dict or kind is list) and SCAN_DEPTH > 1:
+            pending.append((f"{root}.{key}", inner, 1))
+    while pending and len(found) < SCAN_VALUES:
+        path, value, depth = pending.pop()
+        items = value.items() if type(value) is dict else enumerate(value)
+        for key, inner in items:
+            kind = type(inner)
+            if kind is str:
+                found.append((path, key, inner))
+            elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
+                pending.append((f"{path}.{key}", inner, depth + 1))
+    del found[SCAN_VALUES:]
     _last_scan = (values, found)
     return found
 
 
+_NO_VALUES: list[tuple[str, Any, str]] = []
+
+
 def naive_timestamp(text: str) -> bool:
+    # Shortcuts for what cannot match: shorter than "YYYY-MM-DDTHH:MM", not starting with a
+    # digit, or with a zone (Z, or a sign after the time). Most timestamps end there.
+    if len(text) < 16 or not text[0].isdigit() or text[-1] in "Zz" or "+" in text[16:] \
+            or "-" in text[16:]:
+        return False
     return _NAIVE.fullmatch(text) is not None
 
 

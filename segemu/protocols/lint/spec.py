@@ -33,6 +33,12 @@ def _spellings(names: frozenset[str]) -> dict[str, str]:
     return {_normal(name): name for name in names}
 
 
+# Each spec event's property names with the ones reserved on every track call, built once:
+# a frozenset made per call would cost more than the whole rule, and its hash with it.
+_TRACK_NAMES: dict[str, frozenset[str]] = {
+    name: spec.properties | TRACK_RESERVED for name, spec in SPEC_EVENTS.items()}
+
+
 class SpecPropertyNames(LintRule):
     id = "spec-property-names"
     doc = "Spec events and reserved traits whose property names are off Segment's spec."
@@ -41,39 +47,37 @@ class SpecPropertyNames(LintRule):
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
         kind = record["type"]
         if kind == "track":
-            name = event.get("event")
-            spec = SPEC_EVENTS.get(name) if isinstance(name, str) else None
             properties = event.get("properties")
-            if not isinstance(properties, dict):
+            if type(properties) is not dict:
                 return
-            if spec is None:
-                self._names(properties, TRACK_RESERVED, "properties", "connections/spec/track.md",
-                            "every track call", found)
+            name = event.get("event")
+            if not isinstance(name, str) or (spec := SPEC_EVENTS.get(name)) is None:
+                self._names(properties, TRACK_RESERVED, "properties",
+                            "reserved for every track call", found)
                 return
-            where = f"{name!r} ({spec.page})"
-            self._names(properties, spec.properties | TRACK_RESERVED, "properties", where,
-                        None, found)
+            where = f"in {name!r} ({spec.page})"
+            self._names(properties, _TRACK_NAMES[name], "properties", where, found)
             for nested, keys in spec.nested.items():
                 value = properties.get(nested)
+                if value is None:
+                    continue
                 items = value if isinstance(value, list) else [value]
                 for index, item in enumerate(items):
                     if isinstance(item, dict):
                         path = f"properties.{nested}" + (f".{index}" if isinstance(value, list)
                                                          else "")
-                        self._names(item, keys, path, where, None, found)
+                        self._names(item, keys, path, where, found)
         elif kind in ("identify", "group"):
             traits = event.get("traits")
             if isinstance(traits, dict):
                 reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
-                self._names(traits, reserved, "traits", f"connections/spec/{kind}.md",
-                            f"{kind} calls", found)
+                self._names(traits, reserved, "traits", f"reserved for {kind} calls", found)
 
     def _names(self, values: Mapping[str, Any], spec: frozenset[str], path: str, where: str,
-               scope: str | None, found: list[LintFinding]) -> None:
+               found: list[LintFinding]) -> None:
         for key, right in _misspelled(spec, tuple(values)):
-            what = f"reserved for {scope}" if scope else f"in {where}"
             found.append(self.finding(
-                f"{path}.{key}: Segment's spec spells it {right!r} ({what}); destinations "
+                f"{path}.{key}: Segment's spec spells it {right!r} ({where}); destinations "
                 f"map {right!r}, so {key!r} may not arrive where you expect", f"{path}.{key}"))
 
 
