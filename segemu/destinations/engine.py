@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from segemu.destinations.base import Action, Preset, Request
 from segemu.destinations.fql import Predicate, compile_fql
-from segemu.destinations.mapping import transform
+from segemu.destinations.mapping import compile_transform
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledAction:
     action: Action
     subscribed: Predicate
+    # The action's field mappings, compiled: the mapped fields of an event.
+    mapped: Callable[[Any], dict[str, Any]]
 
     def run(self, event: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
-        return self.action.build(transform(self.action.mapping, event), settings)
+        return self.action.build(self.mapped(event), settings)
 
 
 @lru_cache(maxsize=256)
@@ -27,7 +29,21 @@ def _compiled(subscribe: str) -> Predicate:
 
 
 def compile_action(action: Action) -> CompiledAction:
-    return CompiledAction(action, _compiled(action.subscribe))
+    return CompiledAction(action, _compiled(action.subscribe), compile_transform(action.mapping))
+
+
+# Actions compiled for run_preset, by identity (an Action holds a dict, so it has no hash); the
+# action itself is kept beside its compiled form so that its id is never reused meanwhile.
+_RUN_PRESET_ACTIONS: dict[int, tuple[Action, CompiledAction]] = {}
+
+
+def _compiled_action(action: Action) -> CompiledAction:
+    known = _RUN_PRESET_ACTIONS.get(id(action))
+    if known is None:
+        if len(_RUN_PRESET_ACTIONS) >= 1024:
+            _RUN_PRESET_ACTIONS.clear()
+        known = _RUN_PRESET_ACTIONS[id(action)] = (action, compile_action(action))
+    return known[1]
 
 
 def run_preset(preset: Preset, event: dict[str, Any],
@@ -38,7 +54,7 @@ def run_preset(preset: Preset, event: dict[str, Any],
     merged = {**preset.settings, **(settings or {})}
     requests: list[Request] = []
     for action in preset.actions:
-        compiled = compile_action(action)
+        compiled = _compiled_action(action)
         if compiled.subscribed(event):
             requests.extend(compiled.run(event, merged))
     return requests

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from segemu.destinations.mapping import MISSING, get_path
+from segemu.destinations.mapping import MISSING, compile_path
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -134,13 +134,14 @@ class _Parser:
         self.take("punct", ")")
         if not isinstance(argument, str):
             raise FqlError(f"{name.text}() takes a string, got {argument!r} in {self.text!r}")
+        value_at = compile_path(path)
         if name.text == "contains":
-            return lambda event: _text(get_path(event, path)).find(argument) >= 0
+            return lambda event: _text(value_at(event)).find(argument) >= 0
         if argument.endswith("*"):
             prefix = argument[:-1]
-            return lambda event: _text(get_path(event, path)).startswith(prefix)
+            return lambda event: _text(value_at(event)).startswith(prefix)
         suffix = argument.removeprefix("*")
-        return lambda event: _text(get_path(event, path)).endswith(suffix)
+        return lambda event: _text(value_at(event)).endswith(suffix)
 
     def value(self) -> Any:
         token = self.take()
@@ -170,11 +171,12 @@ def _text(value: Any) -> str:
 
 
 def _compare(path: str, operator: str, expected: Any) -> Predicate:
+    value_at = compile_path(path)
     if expected is None:
         if operator not in ("=", "!="):
             raise FqlError(f"null can only be compared with = or != ({path} {operator} null)")
         present = operator == "!="
-        return lambda event: (get_path(event, path) not in (MISSING, None)) == present
+        return lambda event: (value_at(event) not in (MISSING, None)) == present
     if operator in ("<", "<=", ">", ">="):
         if not isinstance(expected, float):
             raise FqlError(f"{path} {operator} needs a number, got {expected!r}")
@@ -182,13 +184,13 @@ def _compare(path: str, operator: str, expected: Any) -> Predicate:
                    ">=": float.__ge__}[operator]
 
         def numeric(event: dict[str, Any]) -> bool:
-            number = _number(get_path(event, path))
+            number = _number(value_at(event))
             return number is not None and compare(number, expected)
         return numeric
     equal = _equals(expected)
     if operator == "=":
-        return lambda event: equal(get_path(event, path))
-    return lambda event: not equal(get_path(event, path))
+        return lambda event: equal(value_at(event))
+    return lambda event: not equal(value_at(event))
 
 
 def _number(value: Any) -> float | None:
@@ -207,7 +209,9 @@ def _equals(expected: Any) -> Callable[[Any], bool]:
         return lambda value: value is expected or value == word
     if isinstance(expected, float):
         return lambda value: _number(value) == expected
-    return lambda value: value is not MISSING and _text(value) == expected
+    # Strings, the usual case, compare as they are; other values as FQL writes them.
+    return lambda value: value == expected if type(value) is str else (
+        value is not MISSING and _text(value) == expected)
 
 
 def compile_fql(text: str) -> Predicate:

@@ -106,6 +106,124 @@ def transform(mapping: Mapping[str, Any], payload: Any) -> dict[str, Any]:
     return resolved if isinstance(resolved, dict) else {}
 
 
+# -- compiled mappings ---------------------------------------------------------------------
+#
+# `resolve` walks the mapping on every event. A destination's mappings are fixed once config is
+# loaded, so each is compiled once into closures: the directives every preset leans on (@path,
+# @if, @template, plain objects and lists) become direct lookups, and every other directive
+# keeps calling its interpreter above, so both give the same value, or the same error, for
+# every event (tests/destinations/test_mapping.py checks it over every preset).
+
+Resolver = Callable[[Any], Any]
+
+
+def compile_transform(mapping: Mapping[str, Any]) -> Callable[[Any], dict[str, Any]]:
+    """`transform` with the mapping fixed: a function of the event."""
+    compiled = compile_mapping(dict(mapping))
+
+    def run(payload: Any) -> dict[str, Any]:
+        resolved = compiled(payload)
+        return resolved if isinstance(resolved, dict) else {}
+    return run
+
+
+def compile_mapping(mapping: Any) -> Resolver:
+    """`resolve` with the mapping fixed: a function of the payload."""
+    if isinstance(mapping, list):
+        items = [compile_mapping(value) for value in mapping]
+        return lambda payload: [_defined(item(payload)) for item in items]
+    if not isinstance(mapping, dict):
+        return lambda payload: mapping
+    if not is_directive(mapping):
+        fields = [(key, compile_mapping(value)) for key, value in mapping.items()]
+
+        def resolve_object(payload: Any) -> dict[str, Any]:
+            resolved = {}
+            for key, field in fields:
+                item = field(payload)
+                if item is not MISSING:
+                    resolved[key] = item
+            return resolved
+        return resolve_object
+    [(name, options)] = mapping.items()
+    if name == "@path" and isinstance(options, str):
+        return _compiled_path(_parts(options))
+    if name == "@template" and isinstance(options, str):
+        return _compiled_template(options)
+    if name == "@if" and isinstance(options, dict) and ("exists" in options
+                                                         or "blank" in options):
+        return _compiled_if(options)
+    return lambda payload: resolve(mapping, payload)
+
+
+def compile_path(path: str) -> Resolver:
+    """`get_path` with the path fixed."""
+    return _compiled_path(_parts(path))
+
+
+def _compiled_path(parts: tuple[str, ...]) -> Resolver:
+    if len(parts) == 1:
+        [key] = parts
+
+        def field(payload: Any) -> Any:  # the common `type`, `event`, `userId`
+            if isinstance(payload, dict):
+                return payload.get(key, MISSING)
+            if isinstance(payload, list) and key.isdigit() and int(key) < len(payload):
+                return payload[int(key)]
+            return MISSING
+        return field
+
+    def path(payload: Any) -> Any:
+        value = payload
+        for part in parts:
+            if isinstance(value, dict):
+                value = value.get(part, MISSING)
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return MISSING
+            if value is MISSING:
+                return MISSING
+        return value
+    return path
+
+
+def _compiled_template(template: str) -> Resolver:
+    # Text between placeholders, and the path of each placeholder, split once.
+    texts: list[str] = []
+    paths: list[Resolver] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        texts.append(template[position:match.start()])
+        paths.append(_compiled_path(_parts((match.group(1) or match.group(2)).strip())))
+        position = match.end()
+    tail = template[position:]
+
+    def fill(payload: Any) -> str:
+        out = []
+        for text, path in zip(texts, paths, strict=True):
+            out.append(text)
+            value = path(payload)
+            out.append("" if value is MISSING or value is None else _js_string(value))
+        out.append(tail)
+        return "".join(out)
+    return fill
+
+
+def _compiled_if(options: dict[str, Any]) -> Resolver:
+    blank = "exists" not in options
+    condition = compile_mapping(options["blank"] if blank else options["exists"])
+    then = compile_mapping(options["then"]) if "then" in options else None
+    otherwise = compile_mapping(options["else"]) if options.get("else") else None
+
+    def branch(payload: Any) -> Any:
+        value = condition(payload)
+        holds = value is not MISSING and value is not None and not (blank and value == "")
+        chosen = then if holds else otherwise
+        return chosen(payload) if chosen is not None else MISSING
+    return branch
+
+
 def check(mapping: Any, where: str = "mapping") -> list[str]:
     """Problems in a mapping, found without an event: for config errors at start-up."""
     problems: list[str] = []
