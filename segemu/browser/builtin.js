@@ -13,9 +13,10 @@
  *    plugins/env-enrichment/index.ts does;
  *  - loads the source's settings from <cdn>/v1/projects/<writeKey>/settings and posts each call
  *    to <protocol>://<apiHost>/<t|i|p|s|g|a> as text/plain JSON with Basic auth, retrying
- *    failures with X-Retry-Count like plugins/segmentio/fetch-dispatcher.ts.
- * Features it leaves out (device-mode destinations, batching, trackLink/trackForm) say so in
- * the console.
+ *    failures with X-Retry-Count like plugins/segmentio/fetch-dispatcher.ts;
+ *  - trackLink/trackClick and trackForm/trackSubmit, as core/auto-track.ts binds them.
+ * Features it leaves out (device-mode destinations, batching, integration and destination
+ * middleware) say so in the console.
  */
 (function () {
   "use strict";
@@ -432,6 +433,78 @@
       });
   }
 
+  // -- trackLink and trackForm (core/auto-track.ts) ---------------------------------------
+
+  // How long a link or a form waits for its track call before it goes on anyway
+  // (analytics.js: settings.timeout, 500 ms by default).
+  var AUTO_TRACK_TIMEOUT = 500;
+
+  function elementsOf(targets) {
+    if (!targets) return [];
+    if (targets instanceof Element) return [targets];
+    if (typeof targets.toArray === "function") return targets.toArray(); // jQuery, Zepto
+    return Array.prototype.slice.call(targets);
+  }
+
+  // Tracks `event` for the element (event and properties may be functions of it), then runs
+  // `next` once the call is sent or the timeout passed, whichever comes first.
+  function trackThen(element, event, properties, options, next) {
+    var name = typeof event === "function" ? event(element) : event;
+    var props = typeof properties === "function" ? properties(element) : properties;
+    var sent = dispatch("track", [name, props || {}, options || {}]);
+    var done = false;
+    var once = function () {
+      if (!done) {
+        done = true;
+        next();
+      }
+    };
+    sent.then(once, once);
+    setTimeout(once, AUTO_TRACK_TIMEOUT);
+  }
+
+  function linkHref(element) {
+    var inner = element.getElementsByTagName("a")[0];
+    return element.getAttribute("href") ||
+      element.getAttributeNS("http://www.w3.org/1999/xlink", "href") ||
+      element.getAttribute("xlink:href") || (inner && inner.getAttribute("href")) || null;
+  }
+
+  function trackLink(links, event, properties, options) {
+    elementsOf(links).forEach(function (element) {
+      element.addEventListener("click", function (click) {
+        var href = linkHref(element);
+        // A new tab (target=_blank, or ctrl/shift/meta/middle click) leaves this page be.
+        var newTab = (element.target === "_blank" && href) || click.ctrlKey ||
+          click.shiftKey || click.metaKey || click.button === 1;
+        var follow = Boolean(href) && !newTab;
+        if (follow) click.preventDefault();
+        trackThen(element, event, properties, options, function () {
+          if (follow) window.location.href = href;
+        });
+      }, false);
+    });
+    return analytics;
+  }
+
+  function trackForm(forms, event, properties, options) {
+    elementsOf(forms).forEach(function (form) {
+      if (!(form instanceof Element)) {
+        throw new TypeError("Must pass HTMLElement to trackForm/trackSubmit.");
+      }
+      var handler = function (submit) {
+        submit.preventDefault();
+        // form.submit() sends the form without firing submit again.
+        trackThen(form, event, properties, options, function () { form.submit(); });
+      };
+      // Forms submitted through jQuery or Zepto fire their handlers, not the DOM event.
+      var $ = window.jQuery || window.Zepto;
+      if ($) $(form).submit(handler);
+      else form.addEventListener("submit", handler, false);
+    });
+    return analytics;
+  }
+
   // -- the public object -----------------------------------------------------------------
 
   var analytics = {
@@ -487,14 +560,17 @@
       return dispatch("page", [], bpc);
     },
     debug: function () { return analytics; },
+    trackLink: trackLink,
+    trackClick: trackLink,
+    trackForm: trackForm,
+    trackSubmit: trackForm,
   };
   ["track", "identify", "page", "screen", "alias"].forEach(function (method) {
     analytics[method] = function () {
       return dispatch(method, Array.prototype.slice.call(arguments));
     };
   });
-  ["trackLink", "trackForm", "trackClick", "trackSubmit", "addIntegrationMiddleware",
-    "addDestinationMiddleware", "register"].forEach(function (method) {
+  ["addIntegrationMiddleware", "addDestinationMiddleware", "register"].forEach(function (method) {
     analytics[method] = function () {
       console.warn("[segemu analytics.js] " + method + " is not in segemu's built-in " +
         "analytics.js; install @segment/analytics-next for it (segemu serves it when found)");

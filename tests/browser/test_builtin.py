@@ -115,3 +115,84 @@ async def test_reset_forgets_the_user(chromium: Chromium, site: Site,
     assert identify["event"]["anonymousId"] == before
     assert track["event"]["userId"] is None
     assert track["event"]["anonymousId"] == after != before
+
+
+# A page with a link, a link that opens a new tab, and a form, bound as a site would bind them.
+AUTO_TRACK_PAGE = """<script>
+  document.addEventListener('DOMContentLoaded', function () {
+    document.body.insertAdjacentHTML('beforeend',
+      '<a id="pricing" href="/pricing">Pricing</a>' +
+      '<a id="docs" href="/docs" target="_blank">Docs</a>' +
+      '<form id="signup" action="/welcome" method="get">' +
+      '<input name="email" value="ada@example.com"></form>')
+    analytics.trackLink(document.getElementById('pricing'), function (el) {
+      return 'Link Clicked: ' + el.id }, { placement: 'nav' })
+    analytics.trackClick(document.querySelectorAll('#docs'), 'Docs Opened')
+    // No popup in the test: the page's own handler stops the new tab from opening.
+    document.getElementById('docs').addEventListener('click', function (e) { e.preventDefault() })
+    analytics.trackForm(document.getElementById('signup'), 'Signed Up', function (form) {
+      return { email: form.email.value } })
+  })
+</script>"""
+
+
+def loaded(address: str) -> str:
+    """A wait for the page at `address` (path and query) to have finished loading."""
+    return (f"() => location.pathname + location.search === {address!r} "
+            "&& document.readyState === 'complete'")
+
+
+async def test_track_link_and_track_form_track_then_go_on_as_analytics_next_does(
+        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    # core/auto-track.ts: the click or submit is tracked, then the link is followed or the
+    # form submitted; a link opening a new tab is tracked and left to the browser.
+    results = {}
+    for library in ("official", "builtin"):
+        server = await (segemu_for() if library == "official"
+                        else segemu_for(analytics_js="builtin"))
+        write_key = f"wk_auto_{library}"
+        site.pages["/home"] = html(render_snippet(server.url, write_key, page=False)
+                                   + AUTO_TRACK_PAGE)
+        site.pages["/pricing"] = html("", title="Pricing")
+        site.pages["/welcome"] = html("", title="Welcome")
+        await chromium.new_page(site.url, server.url)
+        await chromium.goto(site.url + "/home")
+        await chromium.wait_for_function(READY)
+
+        await chromium.evaluate("() => document.getElementById('docs').click()")
+        await wait_for_records(server, 1, 'event:"Docs Opened"')
+        assert await chromium.evaluate("() => location.pathname") == "/home"
+        await chromium.evaluate("() => document.getElementById('pricing').click()")
+        await chromium.wait_for_function(loaded("/pricing"))
+        await chromium.goto(site.url + "/home")
+        await chromium.wait_for_function(READY)
+        await chromium.evaluate("() => document.getElementById('signup').requestSubmit()")
+        await chromium.wait_for_function(loaded("/welcome?email=ada%40example.com"))
+
+        records = await wait_for_records(server, 3, f"writeKey:{write_key}")
+        results[library] = sorted(
+            (r["event"]["event"], r["event"]["properties"],
+             r["event"]["context"]["page"]["path"]) for r in records)
+        await assert_only_local_requests(chromium, site.url, server.url)
+    assert results["builtin"] == results["official"] == [
+        ("Docs Opened", {}, "/home"),
+        ("Link Clicked: pricing", {"placement": "nav"}, "/home"),
+        ("Signed Up", {"email": "ada@example.com"}, "/home")]
+
+
+async def test_a_tracked_link_is_followed_even_when_the_call_gets_no_answer(
+        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    # The track reaches segemu but its answer never comes back: the link is followed anyway
+    # once the timeout passes (auto-track.ts pTimeout, settings.timeout of 500 ms).
+    server = await segemu_for(analytics_js="builtin")
+    site.pages["/home"] = html(render_snippet(server.url, "wk_auto_held", page=False)
+                               + AUTO_TRACK_PAGE)
+    site.pages["/pricing"] = html("", title="Pricing")
+    await chromium.new_page(site.url, server.url, route=True,
+                            interventions=[{"path": "/v1/t", "action": "deliver-then-hold"}])
+    await chromium.goto(site.url + "/home")
+    await chromium.wait_for_function(READY)
+    await chromium.evaluate("() => document.getElementById('pricing').click()")
+    await chromium.wait_for_function(loaded("/pricing"), timeout=5)
+    [clicked] = await wait_for_records(server, 1, 'event:"Link Clicked: pricing"')
+    assert clicked["event"]["properties"] == {"placement": "nav"}
