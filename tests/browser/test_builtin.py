@@ -117,7 +117,8 @@ async def test_reset_forgets_the_user(chromium: Chromium, site: Site,
     assert track["event"]["anonymousId"] == after != before
 
 
-# A page with a link, a link that opens a new tab, and a form, bound as a site would bind them.
+# A page with a link, a link that opens a new tab, and a form, bound as a site would bind them
+# once analytics.js is ready (window.autoTrackBound says when).
 AUTO_TRACK_PAGE = """<script>
   document.addEventListener('DOMContentLoaded', function () {
     document.body.insertAdjacentHTML('beforeend',
@@ -125,15 +126,19 @@ AUTO_TRACK_PAGE = """<script>
       '<a id="docs" href="/docs" target="_blank">Docs</a>' +
       '<form id="signup" action="/welcome" method="get">' +
       '<input name="email" value="ada@example.com"></form>')
-    analytics.trackLink(document.getElementById('pricing'), function (el) {
-      return 'Link Clicked: ' + el.id }, { placement: 'nav' })
-    analytics.trackClick(document.querySelectorAll('#docs'), 'Docs Opened')
     // No popup in the test: the page's own handler stops the new tab from opening.
     document.getElementById('docs').addEventListener('click', function (e) { e.preventDefault() })
-    analytics.trackForm(document.getElementById('signup'), 'Signed Up', function (form) {
-      return { email: form.email.value } })
+    analytics.ready(function () {
+      analytics.trackLink(document.getElementById('pricing'), function (el) {
+        return 'Link Clicked: ' + el.id }, { placement: 'nav' })
+      analytics.trackClick(document.querySelectorAll('#docs'), 'Docs Opened')
+      analytics.trackForm(document.getElementById('signup'), 'Signed Up', function (form) {
+        return { email: form.email.value } })
+      window.autoTrackBound = true
+    })
   })
 </script>"""
+BOUND = "() => window.autoTrackBound === true"
 
 
 def loaded(address: str) -> str:
@@ -157,7 +162,7 @@ async def test_track_link_and_track_form_track_then_go_on_as_analytics_next_does
         site.pages["/welcome"] = html("", title="Welcome")
         await chromium.new_page(site.url, server.url)
         await chromium.goto(site.url + "/home")
-        await chromium.wait_for_function(READY)
+        await chromium.wait_for_function(BOUND)
 
         await chromium.evaluate("() => document.getElementById('docs').click()")
         await wait_for_records(server, 1, 'event:"Docs Opened"')
@@ -165,7 +170,7 @@ async def test_track_link_and_track_form_track_then_go_on_as_analytics_next_does
         await chromium.evaluate("() => document.getElementById('pricing').click()")
         await chromium.wait_for_function(loaded("/pricing"))
         await chromium.goto(site.url + "/home")
-        await chromium.wait_for_function(READY)
+        await chromium.wait_for_function(BOUND)
         await chromium.evaluate("() => document.getElementById('signup').requestSubmit()")
         await chromium.wait_for_function(loaded("/welcome?email=ada%40example.com"))
 
@@ -191,7 +196,7 @@ async def test_a_tracked_link_is_followed_even_when_the_call_gets_no_answer(
     await chromium.new_page(site.url, server.url, route=True,
                             interventions=[{"path": "/v1/t", "action": "deliver-then-hold"}])
     await chromium.goto(site.url + "/home")
-    await chromium.wait_for_function(READY)
+    await chromium.wait_for_function(BOUND)
     await chromium.evaluate("() => document.getElementById('pricing').click()")
     await chromium.wait_for_function(loaded("/pricing"), timeout=5)
     [clicked] = await wait_for_records(server, 1, 'event:"Link Clicked: pricing"')
