@@ -153,6 +153,8 @@ class InspectorApp(App[None]):
     # -- the batched refresh ---------------------------------------------------------------
 
     def _flush_batch(self) -> None:
+        if self._shutting_down():
+            return
         self.table.resolve(RESOLVED_PER_BATCH)
         if self._restart:
             self._restart = False
@@ -184,6 +186,8 @@ class InspectorApp(App[None]):
         self._update_status()
 
     async def _slow_tick(self) -> None:
+        if self._shutting_down():
+            return
         ids = self.event_log.ids
         # Records go from the backend by retention (oldest first) or a reset: cheap to see.
         gone = ids and (self.backend.held() < len(ids) or self.backend.stored(ids[0]) is None)
@@ -193,16 +197,26 @@ class InspectorApp(App[None]):
         self.table.invalidate()
         self._label_tabs()
         await self._refresh_active_view()
-        self._update_status()
+        if not self._shutting_down():
+            self._update_status()
+
+    def _shutting_down(self) -> bool:
+        """Textual removes the widgets before it stops the timers: refreshes that fire (or
+        resume) meanwhile must do nothing."""
+        return not self.is_running
 
     def _update_status(self) -> None:
         self.status_bar.show(self.event_log, self.backend.url, self.backend.mode,
                                        self.backend.problem)
 
     async def _refresh_active_view(self) -> None:
+        if self._shutting_down():
+            return
         active = self.tabs.active
         if active == "destinations":
             listing = await self.backend.destination_list()
+            if self._shutting_down():
+                return  # the app closed while the listing was on its way
             self.destinations_view.show(self._recent_views(DESTINATIONS_SCANNED),
                                         self._capability("destinations"), listing)
         elif active == "violations":
@@ -212,12 +226,15 @@ class InspectorApp(App[None]):
             view = self.assertions_view
             view.show_checks()
             view.explain_again()
-            view.show_verdicts(await self.backend.verdicts())
+            verdicts = await self.backend.verdicts()
+            if not self._shutting_down():  # the app may have closed meanwhile
+                view.show_verdicts(verdicts)
 
     @work(exclusive=True, group="views")
     async def _refresh_views(self) -> None:
         await self._refresh_active_view()
-        self._update_status()
+        if not self._shutting_down():
+            self._update_status()
 
     def _recent_views(self, limit: int) -> Iterator[Record]:
         """The newest records as every surface shows them, deliveries included."""

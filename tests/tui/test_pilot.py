@@ -188,3 +188,16 @@ async def test_the_cursor_row_brightens_when_the_table_takes_the_focus_back() ->
         await until(pilot, lambda: table.has_focus, "the focus back on the table")
         assert blurred != focused
         assert cursor_background() == focused
+
+
+async def test_a_refresh_that_fires_while_the_inspector_closes_does_nothing() -> None:
+    # Textual removes the widgets before it stops the timers: a tick that still fires, on
+    # any view, must not fail the exit with a missing widget.
+    for view in ("2", "3", "4"):
+        app, _ = in_process_app()
+        async with app.run_test(size=(140, 30)) as pilot:
+            await post(app.backend.url, "/v1/track", track("Order Completed"))
+            await pilot.press(view)
+            await pilot.pause()
+        await app._slow_tick()
+        app._flush_batch()
