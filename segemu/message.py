@@ -92,6 +92,9 @@ class Envelope:
     ip: str | None = None
     # X-Retry-Count: which retry of an earlier request this one is (0 or None: the first).
     retry_count: int | None = None
+    # Calls Segment forwards itself from one source to another (Protocols): not a client's
+    # retry, so not deduplicated against the call they came from.
+    forwarded: bool = False
 
 
 # datetime.isoformat costs microseconds, and every call formats two timestamps. Calls come in

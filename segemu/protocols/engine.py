@@ -20,7 +20,13 @@ from typing import Any
 
 from segemu.config import Config, ConfigError
 from segemu.message import Envelope, Record, format_timestamp
-from segemu.protocols.forwarding import FORWARDED_ROUTE, violation_generated
+from segemu.protocols.forwarding import (
+    BLOCKED_ROUTE,
+    FORWARDED_ROUTES,
+    VIOLATION_ROUTE,
+    blocked_event,
+    violation_generated,
+)
 from segemu.protocols.lint import Linter, linter_from_table
 from segemu.protocols.plans import PlanError, TrackingPlan, load_plan
 from segemu.protocols.settings import SchemaSettings, build, flatten
@@ -80,6 +86,8 @@ class Policy:
     settings: SchemaSettings
     # The write key that "Violation Generated" calls are sent with, if forwarding is on.
     forward_to: str | None
+    # The write key blocked calls are sent again with, if blocked event forwarding is on.
+    forward_blocked_to: str | None = None
 
 
 _NOTHING: dict[str, Any] = {"blocked": None, "omitted": [], "omittedOnViolation": [],
@@ -116,12 +124,16 @@ class Protocols:
                          if source.tracking_plan else default_plan)
             slot = self._slot(plan_path, plan_where) if plan_path is not None else None
             settings = build(values)
-            forward_to = None
+            forward_to = forward_blocked_to = None
             if settings.forward_violations_to is not None:
-                forward_to = _write_key_of(settings.forward_violations_to, sources, table_where)
-            self._policies[source.name] = Policy(slot, settings, forward_to)
-        self._forwarded: list[dict[str, Any]] = []
-        self._forward_keys: list[str] = []
+                forward_to = _write_key_of(settings.forward_violations_to, sources, table_where,
+                                           "forwardingViolationsTo")
+            if settings.forward_blocked_to is not None:
+                forward_blocked_to = _write_key_of(settings.forward_blocked_to, sources,
+                                                   table_where, "forwardingBlockedEventsTo")
+            self._policies[source.name] = Policy(slot, settings, forward_to, forward_blocked_to)
+        # Calls Protocols makes itself, with the write key and route they go with.
+        self._forwarded: list[tuple[dict[str, Any], str, str]] = []
         self._watcher: asyncio.Task[None] | None = None
 
     def _plan_path(self, value: Any, where: str) -> Path | None:
@@ -145,7 +157,7 @@ class Protocols:
 
     def check(self, record: Record, source: Source) -> None:
         """Validate and lint one accepted call; leaves the verdicts on the record."""
-        if record["route"] == FORWARDED_ROUTE:
+        if record["route"] in FORWARDED_ROUTES:
             record["violations"], record["lint"], record["protocols"] = [], [], dict(_NOTHING)
             return
         policy = self._policies.get(source.name)
@@ -172,8 +184,11 @@ class Protocols:
         self._lint(record)
         if outcome.violations and policy.forward_to is not None:
             for violation in outcome.violations:
-                self._forwarded.append(violation_generated(record, violation, plan.name))
-                self._forward_keys.append(policy.forward_to)
+                self._forwarded.append((violation_generated(record, violation, plan.name),
+                                        policy.forward_to, VIOLATION_ROUTE))
+        if outcome.blocked is not None and policy.forward_blocked_to is not None:
+            self._forwarded.append((blocked_event(record), policy.forward_blocked_to,
+                                    BLOCKED_ROUTE))
 
     def _lint(self, record: Record) -> None:
         try:
@@ -183,17 +198,18 @@ class Protocols:
             record["lint"] = []
 
     def take_forwarded(self) -> list[Envelope]:
-        """The "Violation Generated" calls made since the last take, one envelope per target
-        write key, for the pipeline to ingest as calls of that source."""
+        """The calls Protocols made since the last take ("Violation Generated" calls, blocked
+        calls), one envelope per target write key and route, for the pipeline to ingest as
+        calls of that source."""
         if not self._forwarded:
             return []
-        by_key: dict[str, list[Any]] = {}
-        for call, key in zip(self._forwarded, self._forward_keys, strict=True):
-            by_key.setdefault(key, []).append(call)
-        self._forwarded, self._forward_keys = [], []
+        grouped: dict[tuple[str, str], list[Any]] = {}
+        for call, key, route in self._forwarded:
+            grouped.setdefault((key, route), []).append(call)
+        self._forwarded = []
         now = datetime.now(UTC)
-        return [Envelope(route=FORWARDED_ROUTE, items=calls, received_at=now,
-                         header_write_key=key) for key, calls in by_key.items()]
+        return [Envelope(route=route, items=calls, received_at=now, header_write_key=key,
+                         forwarded=True) for (key, route), calls in grouped.items()]
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -246,14 +262,14 @@ class Protocols:
         return {"strict": self.strict, "plans": self.plans(), "lint": self.linter.describe()}
 
 
-def _write_key_of(target: str, sources: Sources, where: str) -> str:
-    """The write key of the source violations are forwarded to. With no [sources], every
-    write key belongs to the catch-all source, so the name is used as the write key."""
+def _write_key_of(target: str, sources: Sources, where: str, setting: str) -> str:
+    """The write key of the source calls are forwarded to. With no [sources], every write key
+    belongs to the catch-all source, so the name is used as the write key."""
     if not sources.configured:
         return target
     for source in sources.all:
         if source.name == target and source.write_key:
             return source.write_key
     names = ", ".join(repr(source.name) for source in sources.all)
-    raise ConfigError(f"{where}: 'forwardingViolationsTo' names no configured source: "
-                      f"{target!r}; sources: {names}")
+    raise ConfigError(f"{where}: '{setting}' names no configured source: {target!r}; "
+                      f"sources: {names}")

@@ -8,6 +8,9 @@ Generated" calls Segment forwards to another source.
 - Violation forwarding sends one track call per violation, `event: "Violation Generated"`,
   `userId: "schema-violations"`, a `sch-` messageId (DOCS protocols/validate/
   forward-violations.md).
+- Blocked event forwarding sends each blocked call, as it was sent, to another source; calls
+  that only lost omitted properties or traits are not forwarded (DOCS protocols/enforce/
+  forward-blocked-events.md).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import secrets
 import string
 from typing import Any
 
+import orjson
+
 from segemu.message import Record
 from segemu.protocols.validate import without
 from segemu.protocols.violations import SEGMENT_NAMES, Violation
@@ -23,7 +28,9 @@ from segemu.protocols.violations import SEGMENT_NAMES, Violation
 # The route of calls Protocols makes itself. They skip the tracking plan: an event forwarded
 # from another source bypasses the blocking pipeline (DOCS protocols/faq.md, "Can I use schema
 # controls to block events forwarded to my source from another source?").
-FORWARDED_ROUTE = "(Protocols: violation forwarding)"
+VIOLATION_ROUTE = "(Protocols: violation forwarding)"
+BLOCKED_ROUTE = "(Protocols: blocked event forwarding)"
+FORWARDED_ROUTES = frozenset({VIOLATION_ROUTE, BLOCKED_ROUTE})
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -83,3 +90,13 @@ def violation_generated(record: Record, violation: Violation, plan_name: str
             "violationType": SEGMENT_NAMES[violation["type"]],
         },
     }
+
+
+def blocked_event(record: Record) -> dict[str, Any]:
+    """A blocked call as its source received it, for the source blocked events go to. It keeps
+    its messageId: Segment forwards it server to server; it is the same call, not a retry."""
+    raw = record["raw"]
+    call: dict[str, Any] = orjson.loads(orjson.dumps(raw)) if isinstance(raw, dict) else {}
+    call["messageId"] = record["messageId"]
+    call.setdefault("type", record["type"])
+    return call

@@ -159,6 +159,36 @@ def test_violation_generated_calls_go_to_the_forwarding_source(plan: Path) -> No
     assert clean["violations"] == []
 
 
+def test_blocked_calls_go_to_the_blocked_events_source_as_they_were_sent(plan: Path) -> None:
+    # DOCS protocols/enforce/forward-blocked-events.md: only blocked events are forwarded;
+    # calls that only lost omitted properties or traits are not.
+    emulator = create_emulator(db=":memory:", sources={
+        "web": {"write_key": "wk_web", "tracking_plan": str(plan),
+                "protocols": {"forwardingBlockedEventsTo": "quarantine",
+                              "track": {"allowUnplannedEvents": False,
+                                        "allowUnplannedEventProperties": False}}},
+        "quarantine": {"write_key": "wk_quarantine"}})
+    unplanned = {**track("Debug Clicked", button="save"), "messageId": "m-debug",
+                 "userId": "u_1", "timestamp": "2026-11-22T08:00:00.000Z"}
+    records = send(emulator, unplanned, {**track("Order Completed", order_id="o-1", debug=1),
+                                         "messageId": "m-order"}, write_key="wk_web")
+    blocked, omitted, forwarded = records
+    assert blocked["protocols"]["blocked"] is not None
+    assert omitted["protocols"]["omitted"] == ["properties.debug"]
+    assert (forwarded["writeKey"], forwarded["source"], forwarded["status"]) == (
+        "wk_quarantine", "quarantine", "accepted")
+    assert forwarded["route"] == "(Protocols: blocked event forwarding)"
+    # The same call: its messageId, fields and client timestamp; not a duplicate of itself.
+    event = forwarded["event"]
+    assert (event["messageId"], event["event"], event["userId"], event["properties"]) == (
+        "m-debug", "Debug Clicked", "u_1", {"button": "save"})
+    assert event["originalTimestamp"] == "2026-11-22T08:00:00.000Z"
+    assert forwarded.get("duplicateOf") is None
+    # Forwarded calls bypass the blocking of the source they reach (DOCS protocols/faq.md).
+    assert forwarded["protocols"]["blocked"] is None
+    assert emulator.destinations.deliveries(forwarded)["warehouse"]["status"] == "delivered"
+
+
 @pytest.mark.parametrize(("protocols", "message"), [
     ({"track": {"allowUnplanedEvents": False}},
      "[protocols].track: unknown setting 'allowUnplanedEvents' (did you mean "
@@ -179,10 +209,11 @@ def test_schema_configuration_mistakes_name_the_table_and_key(protocols: dict[st
     assert message in str(error.value)
 
 
-def test_forwarding_to_an_unknown_source_is_a_config_error(plan: Path) -> None:
+@pytest.mark.parametrize("setting", ["forwardingViolationsTo", "forwardingBlockedEventsTo"])
+def test_forwarding_to_an_unknown_source_is_a_config_error(setting: str) -> None:
     with pytest.raises(ConfigError) as error:
         create_emulator(db=":memory:", sources={"web": {
-            "write_key": "wk", "protocols": {"forwardingViolationsTo": "violatoins"}}})
+            "write_key": "wk", "protocols": {setting: "violatoins"}}})
     assert str(error.value) == (
-        "settings: [sources.web.protocols]: 'forwardingViolationsTo' names no configured "
+        f"settings: [sources.web.protocols]: '{setting}' names no configured "
         "source: 'violatoins'; sources: 'web'")
