@@ -138,8 +138,11 @@ class Destinations:
             return computed
         merged = dict(computed)
         for destination_id, state in live.items():
-            merged[destination_id] = {**computed[destination_id], "status": state.status,
-                                      "reason": state.reason, "attempts": state.attempts}
+            base = computed[destination_id]
+            # The worker's reason first; else what mapping said (an action that failed).
+            merged[destination_id] = {**base, "status": state.status,
+                                      "reason": state.reason or base["reason"],
+                                      "attempts": state.attempts}
         return merged
 
     def live(self, record_id: int, destination_id: str) -> LiveDelivery | None:
@@ -176,16 +179,23 @@ class Destinations:
         # The source's name travels with the settings: the warehouse names its schema after it.
         settings = ({"source": source.name, **destination.settings} if source is not None
                     else destination.settings)
-        try:
-            for action in subscribed:
+        failures: list[str] = []
+        for action in subscribed:
+            try:
                 requests.extend(action.run(decision.event, settings))
-        except (MappingError, KeyError, TypeError, ValueError) as exc:
-            # A mapping that cannot handle this event: Segment reports it as a failed
-            # delivery for that event; the others go on.
-            delivery["status"], delivery["reason"] = "failed", f"mapping failed: {exc}"
+            except (MappingError, KeyError, TypeError, ValueError) as exc:
+                # A mapping that cannot handle this event fails for that event; each
+                # subscribed action runs on its own, so the others still deliver.
+                failures.append(f"{action.action.name!r}: {exc}" if len(subscribed) > 1
+                                else str(exc))
+        if failures and len(failures) == len(subscribed):
+            delivery["status"], delivery["reason"] = "failed", (
+                f"mapping failed: {'; '.join(failures)}")
             return delivery
         delivery["status"], delivery["requests"] = "delivered", requests
         delivery["attempts"] = 1 if requests else 0
+        if failures:
+            delivery["reason"] = f"mapping failed for {'; '.join(failures)}"
         return delivery
 
 

@@ -239,3 +239,25 @@ def test_warehouses_take_the_options_object(integrations: dict[str, Any], status
     # storage/warehouses/faq.md: warehouses are switched with the "Warehouses" key.
     emulator = emulator_with({"warehouse": {}})
     assert send(emulator, integrations=integrations)["warehouse"]["status"] == status
+
+
+# -- each subscribed action on its own (action-destinations runs every subscribed action) -----
+
+BROKEN = {"name": "Shout", "subscribe": 'type = "track"',
+          # An operator @case does not know fails for every event with a name.
+          "mapping": {"event": {"@case": {"operator": "title", "value": {"@path": "$.event"}}}}}
+
+
+def test_a_failing_action_does_not_stop_the_others_of_its_destination() -> None:
+    emulator = emulator_with({"rec": recorder(actions=[*RECORDER["actions"], BROKEN])})
+    delivery = send(emulator)["rec"]
+    assert delivery["status"] == "delivered"
+    assert [request["action"] for request in delivery["requests"]] == ["Send"]
+    assert delivery["reason"] == ("mapping failed for 'Shout': @case: operator must be "
+                                  '"lower" or "upper"')
+
+
+def test_a_destination_whose_only_action_fails_has_failed() -> None:
+    emulator = emulator_with({"rec": recorder(actions=[BROKEN])})
+    assert decisions(send(emulator)) == {"rec": (
+        "failed", 'mapping failed: @case: operator must be "lower" or "upper"')}
