@@ -63,8 +63,12 @@ def _parts(path: str) -> tuple[str, ...]:
 
 def get_path(payload: Any, path: str) -> Any:
     """The value at a dot path (`properties.products[0].price`), or MISSING."""
+    return _walk(payload, _parts(path))
+
+
+def _walk(payload: Any, parts: tuple[str, ...]) -> Any:
     value = payload
-    for part in _parts(path):
+    for part in parts:
         if isinstance(value, dict):
             value = value.get(part, MISSING)
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
@@ -173,19 +177,7 @@ def _compiled_path(parts: tuple[str, ...]) -> Resolver:
             return MISSING
         return field
 
-    def path(payload: Any) -> Any:
-        value = payload
-        for part in parts:
-            if isinstance(value, dict):
-                value = value.get(part, MISSING)
-            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                value = value[int(part)]
-            else:
-                return MISSING
-            if value is MISSING:
-                return MISSING
-        return value
-    return path
+    return lambda payload: _walk(payload, parts)
 
 
 def _compiled_template(template: str) -> Resolver:
