@@ -203,7 +203,7 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     warnings: list[str] = []
     if not isinstance(item, dict):
         return Normalized(f"segemu-{uuid.uuid4()}", _write_key(envelope, None), None, {},
-                          f"batch item is not a JSON object (got {_json_kind(item)})", warnings,
+                          f"batch item is not a JSON object (got {json_type(item)})", warnings,
                           item)
 
     # The event Segment stores shares nested objects with what was sent, so keeping both costs
@@ -245,7 +245,7 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     for name in _OBJECT_FIELDS:
         value = event.get(name)
         if value is not None and not isinstance(value, dict):
-            reason = reason or f"{name} must be an object, got {_json_kind(value)}"
+            reason = reason or f"{name} must be an object, got {json_type(value)}"
             event[name] = {}
 
     context = event.get("context") or {}
@@ -312,7 +312,8 @@ def _timestamps(
         event["timestamp"] = format_timestamp(envelope.received_at - (sent_at - original))
 
 
-def _json_kind(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value, as JSON Schema names it (numbers are "number")."""
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -15,23 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from segemu.message import json_type
+
 # How deep inference follows nested objects and arrays.
 MAX_DEPTH = 6
 # RFC 3339, what JSON Schema's date-time format accepts: a timezone is required.
 _DATE_TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 @dataclass(slots=True)
@@ -47,7 +37,7 @@ class Shape:
     items: Shape | None = None
 
     def add(self, value: Any, depth: int = 0) -> None:
-        kind = _json_type(value)
+        kind = json_type(value)
         self.types.add(kind)
         if kind == "string":
             self.strings += 1

@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from segemu import create_emulator
 from segemu.http.app import create_app as create_http_app
 from segemu.http.server import RunningServer, start_server
+from segemu.tui.app import InspectorApp
 from segemu.tui.factory import create_app
 from segemu.tui.remote import RemoteBackend
 from segemu.tui.table import EventTable
@@ -39,21 +40,21 @@ async def test_attached_inspector_shows_history_then_live_events(server: Running
 
 
 
+def capability_labels(app: InspectorApp) -> list[str]:
+    """The labels of the views that depend on the server's capabilities."""
+    try:
+        return [str(app.tabs.get_tab(view).label) for view in ("violations", "destinations")]
+    except NoMatches:  # the tabs are not mounted yet
+        return []
+
+
 async def test_attached_views_follow_the_capabilities_the_server_reports(
         server: RunningServer) -> None:
     app = create_app(RemoteBackend(server.url))
     async with app.run_test(size=(140, 30)) as pilot:
-        tabs = app.tabs
         # This segemu serves GET /_segemu/violations and /destinations: neither view is off.
         # (A segemu without them: test_attached_views_say_which_capability_is_off.)
-        def labels() -> list[str]:
-            try:
-                return [str(tabs.get_tab(view).label) for view in ("violations",
-                                                                   "destinations")]
-            except NoMatches:  # the tabs are not mounted yet
-                return []
-
-        await until(pilot, lambda: labels() == ["Violations", "Destinations"],
+        await until(pilot, lambda: capability_labels(app) == ["Violations", "Destinations"],
                     "the capabilities")
         # The destinations it runs are listed before any event reaches them.
         await pilot.press("2")
@@ -123,17 +124,8 @@ async def test_attached_views_say_which_capability_is_off() -> None:
     try:
         app = create_app(RemoteBackend(url))
         async with app.run_test(size=(140, 30)) as pilot:
-            tabs = app.tabs
-
-            def labels() -> list[str]:
-                try:
-                    return [str(tabs.get_tab(view).label) for view in ("violations",
-                                                                       "destinations")]
-                except NoMatches:  # the tabs are not mounted yet
-                    return []
-
-            await until(pilot, lambda: labels() == ["Violations (off)", "Destinations (off)"],
-                        "the capabilities")
+            await until(pilot, lambda: capability_labels(app) == [
+                "Violations (off)", "Destinations (off)"], "the capabilities")
             await pilot.press("3")
             note = app.query_one("#violations-note")
             await until(pilot, lambda: "404" in str(note.render()), "the note")
