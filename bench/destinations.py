@@ -26,8 +26,17 @@ from segemu.destinations.catalog import presets
 
 # The presets a workspace typically connects first; the Webhook is left without a URL so the
 # benchmark measures segemu, not a receiver.
-WANTED = ("mixpanel", "amplitude", "ga4", "warehouse", "braze", "customerio", "intercom",
-          "hubspot", "webhook")
+WANTED = (
+    "mixpanel",
+    "amplitude",
+    "ga4",
+    "warehouse",
+    "braze",
+    "customerio",
+    "intercom",
+    "hubspot",
+    "webhook",
+)
 
 
 def config(workdir: Path, destinations: list[str]) -> Path:
@@ -39,8 +48,9 @@ def config(workdir: Path, destinations: list[str]) -> Path:
 
 def read_all(url: str, stored: int) -> float:
     started = time.perf_counter()
-    with urllib.request.urlopen(f"{url}/_segemu/destinations?scan={stored}",
-                                timeout=600) as response:
+    with urllib.request.urlopen(
+        f"{url}/_segemu/destinations?scan={stored}", timeout=600
+    ) as response:
         response.read()
     return time.perf_counter() - started
 
@@ -53,29 +63,44 @@ def stored_count(url: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=6, help="length of each load run")
     parser.add_argument("--rounds", type=int, default=3, help="turns each setup takes")
-    parser.add_argument("--client", choices=("wrk", "python"),
-                        default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument(
+        "--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python"
+    )
     args = parser.parse_args()
     available = presets()
     eight = [slug for slug in WANTED if slug in available][:8]
-    print(f"segemu destinations benchmark  (load generator: {args.client}, "
-          f"{os.cpu_count()} CPUs, {args.seconds}s per run)")
+    print(
+        f"segemu destinations benchmark  (load generator: {args.client}, "
+        f"{os.cpu_count()} CPUs, {args.seconds}s per run)"
+    )
     print(f"  destinations enabled: {', '.join(eight)}")
     best: dict[str, float] = {}
     reads: list[tuple[int, float]] = []
     for round_number in range(args.rounds):
         for name, enabled in (("none", []), ("eight", eight)):
             with tempfile.TemporaryDirectory() as workdir:
-                command = [sys.executable, "-m", "segemu", "run", "-p", "0", "--quiet",
-                           "--db", ":memory:", "--retention", "10000000",
-                           "--config", str(config(Path(workdir), enabled))]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "segemu",
+                    "run",
+                    "-p",
+                    "0",
+                    "--quiet",
+                    "--db",
+                    ":memory:",
+                    "--retention",
+                    "10000000",
+                    "--config",
+                    str(config(Path(workdir), enabled)),
+                ]
                 with serve(command) as (url, _pid):
-                    figures = load(url, args.client, batch=100, connections=4,
-                                   seconds=args.seconds)
+                    figures = load(url, args.client, batch=100, connections=4, seconds=args.seconds)
                     if enabled:
                         stored = min(stored_count(url), 100_000)
                         reads.append((stored, read_all(url, stored)))
@@ -84,11 +109,15 @@ def main() -> None:
             print(f"  round {round_number + 1} {name:>5}: batch {rate:>9,.0f} events/s")
     print()
     print(f"batch ingest, no destination:    {best['none']:>9,.0f} events/s")
-    print(f"batch ingest, {len(eight)} destinations:   {best['eight']:>9,.0f} events/s  "
-          f"({best['eight'] / best['none']:.0%} of no destination)")
+    print(
+        f"batch ingest, {len(eight)} destinations:   {best['eight']:>9,.0f} events/s  "
+        f"({best['eight'] / best['none']:.0%} of no destination)"
+    )
     stored, seconds = min(reads, key=lambda read: read[1] / read[0])
-    print(f"first read of every delivery: {stored:,} events x {len(eight)} destinations in "
-          f"{seconds:.2f} s ({seconds / stored / len(eight) * 1e6:.1f} us per delivery)")
+    print(
+        f"first read of every delivery: {stored:,} events x {len(eight)} destinations in "
+        f"{seconds:.2f} s ({seconds / stored / len(eight) * 1e6:.1f} us per delivery)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,10 +37,12 @@ WRITE_KEY = "bench_write_key"
 AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
 SENT_AT = "2026-11-22T04:21:28.648364+00:00"
 # A track call shaped like analytics-python's (reference/sdk-captures/python.json).
-EVENT = ('{"integrations":{},"anonymousId":null,"properties":{"revenue":42.5,"currency":"USD",'
-         '"order_id":"o-%s-%d"},"timestamp":"2026-11-22T04:21:28.151+00:00","context":'
-         '{"library":{"name":"analytics-python","version":"2.4.0"}},"userId":"user-%d",'
-         '"type":"track","event":"Order Completed","messageId":"%s-%d-%d"}')
+EVENT = (
+    '{"integrations":{},"anonymousId":null,"properties":{"revenue":42.5,"currency":"USD",'
+    '"order_id":"o-%s-%d"},"timestamp":"2026-11-22T04:21:28.151+00:00","context":'
+    '{"library":{"name":"analytics-python","version":"2.4.0"}},"userId":"user-%d",'
+    '"type":"track","event":"Order Completed","messageId":"%s-%d-%d"}'
+)
 TWO_CPUS = (os.cpu_count() or 1) >= 2
 
 
@@ -98,12 +100,26 @@ end
 
 def wrk(url: str, *, batch: int, connections: int, seconds: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"auth": AUTH, "event": EVENT, "batch": batch,
-                                   "sent_at": SENT_AT})
+        script.write(
+            WRK_SCRIPT % {"auth": AUTH, "event": EVENT, "batch": batch, "sent_at": SENT_AT}
+        )
     try:
         out = subprocess.run(
-            [*pinned(1), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-             "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+            [
+                *pinned(1),
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         os.unlink(script.name)
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
@@ -118,13 +134,15 @@ def wrk(url: str, *, batch: int, connections: int, seconds: int) -> dict[str, fl
 
 # -- Python load generator (fallback, and the slices) ----------------------------------------
 
+
 def batch_body(tag: str, request: int, size: int) -> bytes:
     events = ",".join(EVENT % (tag, request, i, tag, request, i) for i in range(size))
     return f'{{"batch":[{events}],"sentAt":"{SENT_AT}"}}'.encode()
 
 
-async def python_load(url: str, *, batch: int, connections: int,
-                      seconds: float) -> dict[str, float]:
+async def python_load(
+    url: str, *, batch: int, connections: int, seconds: float
+) -> dict[str, float]:
     tag = f"py{time.monotonic_ns()}"
     latencies: list[float] = []
     counter = 0
@@ -138,8 +156,10 @@ async def python_load(url: str, *, batch: int, connections: int,
             if batch:
                 path, body = "/v1/batch", batch_body(tag, counter, batch)
             else:
-                path, body = "/v1/track", (EVENT % (tag, counter, counter, tag, counter,
-                                                    0)).encode()
+                path, body = (
+                    "/v1/track",
+                    (EVENT % (tag, counter, counter, tag, counter, 0)).encode(),
+                )
             started = time.perf_counter()
             async with session.post(url + path, data=body, headers=headers) as response:
                 await response.read()
@@ -168,9 +188,11 @@ async def slices(url: str, pid: int, total: int, slice_size: int) -> list[tuple[
     results = []
     tag = f"slice{time.monotonic_ns()}"
     async with aiohttp.ClientSession() as session:
+
         async def send(request: int) -> None:
-            async with session.post(f"{url}/v1/batch", data=batch_body(tag, request, 100),
-                                    headers=headers) as response:
+            async with session.post(
+                f"{url}/v1/batch", data=batch_body(tag, request, 100), headers=headers
+            ) as response:
                 assert response.status == 200, await response.text()
 
         for number in range(total // slice_size):
@@ -188,15 +210,19 @@ async def slices(url: str, pid: int, total: int, slice_size: int) -> list[tuple[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=6, help="length of each load run")
     parser.add_argument("--rounds", type=int, default=3, help="turns each server takes")
-    parser.add_argument("--client", choices=("wrk", "python"),
-                        default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument(
+        "--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python"
+    )
     args = parser.parse_args()
-    print(f"segemu ingest benchmark  (load generator: {args.client}, {os.cpu_count()} CPUs, "
-          f"{args.seconds}s per run)")
+    print(
+        f"segemu ingest benchmark  (load generator: {args.client}, {os.cpu_count()} CPUs, "
+        f"{args.seconds}s per run)"
+    )
 
     # This machine is shared and noisy: segemu and the ceiling take turns, several rounds, and
     # each figure is the best round (the least disturbed one). Every round is printed too.
@@ -204,18 +230,32 @@ def main() -> None:
     for round_number in range(args.rounds):
         for name in ("segemu", "bare"):
             with tempfile.TemporaryDirectory() as workdir:
-                command = ([sys.executable, "-m", "segemu", "run", "-p", "0", "--quiet",
-                            "--db", str(Path(workdir) / "db"), "--retention", "10000000"]
-                           if name == "segemu" else [sys.executable, str(HERE / "bare_server.py")])
+                command = (
+                    [
+                        sys.executable,
+                        "-m",
+                        "segemu",
+                        "run",
+                        "-p",
+                        "0",
+                        "--quiet",
+                        "--db",
+                        str(Path(workdir) / "db"),
+                        "--retention",
+                        "10000000",
+                    ]
+                    if name == "segemu"
+                    else [sys.executable, str(HERE / "bare_server.py")]
+                )
                 with serve(command) as (url, _pid):
-                    batched = load(url, args.client, batch=100, connections=4,
-                                   seconds=args.seconds)
-                    single = load(url, args.client, batch=0, connections=32,
-                                  seconds=args.seconds)
+                    batched = load(url, args.client, batch=100, connections=4, seconds=args.seconds)
+                    single = load(url, args.client, batch=0, connections=32, seconds=args.seconds)
             runs[name].append((batched, single))
-            print(f"  round {round_number + 1} {name:>6}: batch {batched['rps'] * 100:>9,.0f} "
-                  f"events/s, single {single['rps']:>7,.0f} req/s "
-                  f"(p50 {single['p50']:.2f} ms, p99 {single['p99']:.2f} ms)")
+            print(
+                f"  round {round_number + 1} {name:>6}: batch {batched['rps'] * 100:>9,.0f} "
+                f"events/s, single {single['rps']:>7,.0f} req/s "
+                f"(p50 {single['p50']:.2f} ms, p99 {single['p99']:.2f} ms)"
+            )
 
     def best(name: str, which: int) -> dict[str, float]:
         return max((run[which] for run in runs[name]), key=lambda figures: figures["rps"])
@@ -225,17 +265,30 @@ def main() -> None:
 
     print()
     print(f"{'best round':32}{'segemu':>14}{'bare aiohttp':>16}{'ratio':>8}")
-    print(f"{'batch ingest, events/s':32}{batch['rps'] * 100:>14,.0f}"
-          f"{bare_batch['rps'] * 100:>16,.0f}{batch['rps'] / bare_batch['rps']:>8.0%}")
-    print(f"{'single /v1/track, requests/s':32}{single['rps']:>14,.0f}{bare['rps']:>16,.0f}"
-          f"{single['rps'] / bare['rps']:>8.0%}")
+    print(
+        f"{'batch ingest, events/s':32}{batch['rps'] * 100:>14,.0f}"
+        f"{bare_batch['rps'] * 100:>16,.0f}{batch['rps'] / bare_batch['rps']:>8.0%}"
+    )
+    print(
+        f"{'single /v1/track, requests/s':32}{single['rps']:>14,.0f}{bare['rps']:>16,.0f}"
+        f"{single['rps'] / bare['rps']:>8.0%}"
+    )
     print(f"{'single, p50 latency ms':32}{single['p50']:>14.2f}{bare['p50']:>16.2f}")
     print(f"{'single, p99 latency ms':32}{single['p99']:>14.2f}{bare['p99']:>16.2f}")
     print()
     print("events/s per 10k-event slice, 100-event batches, 4 connections, durable store:")
     with tempfile.TemporaryDirectory() as workdir:
-        segemu = [sys.executable, "-m", "segemu", "run", "-p", "0", "--quiet",
-                  "--db", str(Path(workdir) / "db")]
+        segemu = [
+            sys.executable,
+            "-m",
+            "segemu",
+            "run",
+            "-p",
+            "0",
+            "--quiet",
+            "--db",
+            str(Path(workdir) / "db"),
+        ]
         with serve(segemu) as (url, pid):
             figures = asyncio.run(slices(url, pid, 100_000, 10_000))
             for number, rate in figures:
@@ -244,8 +297,9 @@ def main() -> None:
             print(f"  last slice / first slice: {rates[-1] / rates[0]:.0%}")
             memory = rss_mib(pid)
             files = len(list((Path(workdir) / "db").glob("*.json")))
-            print(f"resident memory at 100,000 stored events: {memory:,.0f} MiB "
-                  f"({files} chunk files)")
+            print(
+                f"resident memory at 100,000 stored events: {memory:,.0f} MiB ({files} chunk files)"
+            )
 
 
 if __name__ == "__main__":

@@ -28,17 +28,24 @@ SPEC = Path(__file__).parent.parent / "fixtures" / "spec"
 
 
 def spec_events() -> list[dict[str, Any]]:
-    items = [json.loads(line) for path in sorted(SPEC.glob("*.jsonl"))
-             for line in path.read_text().splitlines() if line.strip()]
-    records = create_emulator(db=":memory:").ingest(Envelope(
-        route="/v1/batch", items=items, received_at=datetime.now(UTC),
-        header_write_key="bench"))
+    items = [
+        json.loads(line)
+        for path in sorted(SPEC.glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    records = create_emulator(db=":memory:").ingest(
+        Envelope(
+            route="/v1/batch", items=items, received_at=datetime.now(UTC), header_write_key="bench"
+        )
+    )
     return [record["event"] for record in records]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=200, help="passes over the spec events")
     args = parser.parse_args()
     events = spec_events()
@@ -60,8 +67,10 @@ def main() -> None:
                         refused += 1
         elapsed = time.process_time() - started
         per_event = elapsed / (len(events) * args.rounds) * 1e6
-        print(f"  {slug:<11} {per_event:>12.1f} {requests // args.rounds:>9} "
-              f"{refused // args.rounds:>8}")
+        print(
+            f"  {slug:<11} {per_event:>12.1f} {requests // args.rounds:>9} "
+            f"{refused // args.rounds:>8}"
+        )
 
 
 if __name__ == "__main__":

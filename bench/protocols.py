@@ -33,10 +33,35 @@ from segemu.protocols.settings import CallSettings
 from segemu.protocols.validate import check_event
 
 D7 = "http://json-schema.org/draft-07/schema#"
-OBJECTS = ("Product", "Order", "Cart", "Checkout", "Coupon", "Wishlist", "Promotion", "Video",
-           "Account", "Invite", "Trial", "Lesson", "Report", "Dashboard", "Filter", "Search")
-ACTIONS = ("Viewed", "Added", "Removed", "Completed", "Started", "Shared", "Updated",
-           "Deleted", "Exported")
+OBJECTS = (
+    "Product",
+    "Order",
+    "Cart",
+    "Checkout",
+    "Coupon",
+    "Wishlist",
+    "Promotion",
+    "Video",
+    "Account",
+    "Invite",
+    "Trial",
+    "Lesson",
+    "Report",
+    "Dashboard",
+    "Filter",
+    "Search",
+)
+ACTIONS = (
+    "Viewed",
+    "Added",
+    "Removed",
+    "Completed",
+    "Started",
+    "Shared",
+    "Updated",
+    "Deleted",
+    "Exported",
+)
 TYPES = ("string", "number", "integer", "boolean")
 
 
@@ -53,20 +78,65 @@ def build_plan(rng: random.Random) -> tuple[dict[str, Any], list[dict[str, Any]]
     names = [f"{o} {a}" for o in OBJECTS for a in ACTIONS]
     rng.shuffle(names)
     rules: list[dict[str, Any]] = [
-        {"type": "COMMON", "version": 1, "jsonSchema": {
-            "$schema": D7, "type": "object", "required": ["context"], "properties": {
-                "context": {"type": "object", "required": ["library"], "properties": {
-                    "library": {"type": "object", "required": ["name"]}}},
-                "userId": {"type": ["string", "null"]}}}},
-        {"type": "IDENTIFY", "version": 1, "jsonSchema": {"$schema": D7, "type": "object",
-            "properties": {"traits": {"type": "object", "properties": {
-                "email": {"type": "string", "format": "email"}, "plan": {"type": "string"}}}}}},
-        {"type": "GROUP", "version": 1, "jsonSchema": {"$schema": D7, "type": "object",
-            "properties": {"traits": {"type": "object", "properties": {
-                "name": {"type": "string"}}}}}},
-        {"type": "PAGE", "version": 1, "jsonSchema": {"$schema": D7, "type": "object",
-            "properties": {"properties": {"type": "object", "properties": {
-                "path": {"type": "string"}, "url": {"type": "string"}}}}}},
+        {
+            "type": "COMMON",
+            "version": 1,
+            "jsonSchema": {
+                "$schema": D7,
+                "type": "object",
+                "required": ["context"],
+                "properties": {
+                    "context": {
+                        "type": "object",
+                        "required": ["library"],
+                        "properties": {"library": {"type": "object", "required": ["name"]}},
+                    },
+                    "userId": {"type": ["string", "null"]},
+                },
+            },
+        },
+        {
+            "type": "IDENTIFY",
+            "version": 1,
+            "jsonSchema": {
+                "$schema": D7,
+                "type": "object",
+                "properties": {
+                    "traits": {
+                        "type": "object",
+                        "properties": {
+                            "email": {"type": "string", "format": "email"},
+                            "plan": {"type": "string"},
+                        },
+                    }
+                },
+            },
+        },
+        {
+            "type": "GROUP",
+            "version": 1,
+            "jsonSchema": {
+                "$schema": D7,
+                "type": "object",
+                "properties": {
+                    "traits": {"type": "object", "properties": {"name": {"type": "string"}}}
+                },
+            },
+        },
+        {
+            "type": "PAGE",
+            "version": 1,
+            "jsonSchema": {
+                "$schema": D7,
+                "type": "object",
+                "properties": {
+                    "properties": {
+                        "type": "object",
+                        "properties": {"path": {"type": "string"}, "url": {"type": "string"}},
+                    }
+                },
+            },
+        },
     ]
     samples: list[dict[str, Any]] = []
     for name in names[:46]:
@@ -76,20 +146,52 @@ def build_plan(rng: random.Random) -> tuple[dict[str, Any], list[dict[str, Any]]
             kind = TYPES[n % len(TYPES)]
             key = f"{kind}_{n}"
             properties[key] = property_schema(kind, n)
-            sample[key] = {"string": "a" if n % 3 == 0 else "value_1", "number": 9.5,
-                           "integer": 3, "boolean": True}[kind]
-        properties["items"] = {"type": "array", "items": {
-            "type": "object", "required": ["id"],
-            "properties": {"id": {"type": "string"}, "price": {"type": "number"}}}}
+            sample[key] = {
+                "string": "a" if n % 3 == 0 else "value_1",
+                "number": 9.5,
+                "integer": 3,
+                "boolean": True,
+            }[kind]
+        properties["items"] = {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string"}, "price": {"type": "number"}},
+            },
+        }
         sample["items"] = [{"id": f"i{n}", "price": 1.5 * n} for n in range(3)]
         required = [key for key in properties if key.startswith("string")][:3]
-        rules.append({"type": "TRACK", "key": name, "version": 1, "jsonSchema": {
-            "$schema": D7, "type": "object", "labels": {}, "properties": {
-                "context": {}, "traits": {}, "properties": {
-                    "type": "object", "properties": properties, "required": required}}}})
-        samples.append({"type": "track", "event": name, "userId": "u_1",
-                        "context": {"library": {"name": "analytics-python", "version": "2.4"}},
-                        "properties": sample})
+        rules.append(
+            {
+                "type": "TRACK",
+                "key": name,
+                "version": 1,
+                "jsonSchema": {
+                    "$schema": D7,
+                    "type": "object",
+                    "labels": {},
+                    "properties": {
+                        "context": {},
+                        "traits": {},
+                        "properties": {
+                            "type": "object",
+                            "properties": properties,
+                            "required": required,
+                        },
+                    },
+                },
+            }
+        )
+        samples.append(
+            {
+                "type": "track",
+                "event": name,
+                "userId": "u_1",
+                "context": {"library": {"name": "analytics-python", "version": "2.4"}},
+                "properties": sample,
+            }
+        )
     return {"name": "Benchmark", "rules": rules}, samples
 
 
@@ -100,15 +202,15 @@ def break_one(call: dict[str, Any], n: int) -> dict[str, Any]:
     numbers = [key for key in properties if key.startswith("number")]
     match n % 5:
         case 0:
-            properties.pop(strings[0])                       # required property missing
+            properties.pop(strings[0])  # required property missing
         case 1:
             properties[numbers[0] if numbers else strings[0]] = "not a number"  # wrong type
         case 2:
-            properties[strings[0]] = "z"                     # off the enum
+            properties[strings[0]] = "z"  # off the enum
         case 3:
-            properties["unplanned_flag"] = True              # unplanned property
+            properties["unplanned_flag"] = True  # unplanned property
         case _:
-            broken["event"] = broken["event"].lower()        # unplanned event
+            broken["event"] = broken["event"].lower()  # unplanned event
     return broken
 
 
@@ -149,24 +251,40 @@ def main() -> None:
                 for event in events:
                     check_event(plan, settings, event)
                 return len(events)
+
             return run
 
-        print(f"plan: {len(plan.rules)} rules ({sum(r.type == 'TRACK' for r in plan.rules)} "
-              f"TRACK); {args.events:,} calls per round, best of {args.rounds} rounds")
+        print(
+            f"plan: {len(plan.rules)} rules ({sum(r.type == 'TRACK' for r in plan.rules)} "
+            f"TRACK); {args.events:,} calls per round, best of {args.rounds} rounds"
+        )
         print("1. validation (check_event)")
         for label, events in (("valid", valid), ("invalid", invalid), ("mix 3:1", mix)):
             cost = best(args.rounds, validate(events))
             print(f"   {label:<8} {cost * 1e6:7.2f} us/call  {1 / cost:>10,.0f} calls/s")
 
         emulator = create_emulator(db=":memory:", protocols={"tracking_plan": str(path)})
-        calls = [break_one(rng.choice(samples), n) if n % 4 == 3 else rng.choice(samples)
-                 for n in range(args.events)]
+        calls = [
+            break_one(rng.choice(samples), n) if n % 4 == 3 else rng.choice(samples)
+            for n in range(args.events)
+        ]
         records: list[Record] = []
         for n, event in enumerate(normalized(calls)):
-            records.append({"id": n, "messageId": str(n), "writeKey": "wk", "type": "track",
-                            "status": "accepted", "reason": None,
-                            "receivedAt": "2026-01-01T00:00:00.000Z", "route": "/v1/batch",
-                            "raw": calls[n], "event": event, "warnings": []})
+            records.append(
+                {
+                    "id": n,
+                    "messageId": str(n),
+                    "writeKey": "wk",
+                    "type": "track",
+                    "status": "accepted",
+                    "reason": None,
+                    "receivedAt": "2026-01-01T00:00:00.000Z",
+                    "route": "/v1/batch",
+                    "raw": calls[n],
+                    "event": event,
+                    "warnings": [],
+                }
+            )
         [source] = emulator.sources.all
 
         def stage() -> int:
@@ -175,8 +293,7 @@ def main() -> None:
             return len(records)
 
         cost = best(args.rounds, stage)
-        print("2. the Protocols stage per accepted call (validation, schema configuration, "
-              "lint)")
+        print("2. the Protocols stage per accepted call (validation, schema configuration, lint)")
         print(f"   mix 3:1  {cost * 1e6:7.2f} us/call  {1 / cost:>10,.0f} calls/s")
 
 

@@ -32,7 +32,7 @@ from ingest import pinned, serve
 
 from segemu.testing.client import SegemuClient
 
-RECORDER = '''
+RECORDER = """
 import json, pytest
 
 durations = {}
@@ -44,9 +44,9 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     with open("durations.json", "w") as out:
         json.dump(durations, out)
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import pytest
 import segment.analytics as analytics
 
@@ -60,7 +60,7 @@ def test_isolated(segemu, n):
 @pytest.mark.parametrize("n", range({count}))
 def test_plain(n):
     pass
-'''
+"""
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -73,8 +73,12 @@ def isolation(count: int) -> None:
         root = Path(folder)
         (root / "conftest.py").write_text(RECORDER)
         (root / "test_bench.py").write_text(textwrap.dedent(TESTS.format(count=count)))
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        "-p", "no:randomly"], cwd=root, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
         durations: dict[str, float] = json.loads((root / "durations.json").read_text())
     first = durations.pop("test_bench.py::test_000_first")
     isolated = [ms for node, ms in durations.items() if "test_isolated" in node]
@@ -82,23 +86,27 @@ def isolation(count: int) -> None:
     cost = (statistics.median(isolated) - statistics.median(plain)) * 1000
     print(f"isolation: {count} tests with the segemu fixture vs {count} without")
     print(f"  per-test cost of isolation (median difference): {cost:.3f} ms   (target < 5 ms)")
-    print(f"  fixture test p95: {percentile(isolated, 0.95) * 1000:.3f} ms; plain test p95: "
-          f"{percentile(plain, 0.95) * 1000:.3f} ms")
+    print(
+        f"  fixture test p95: {percentile(isolated, 0.95) * 1000:.3f} ms; plain test p95: "
+        f"{percentile(plain, 0.95) * 1000:.3f} ms"
+    )
     print(f"  first test (starts the session's emulator): {first * 1000:.1f} ms")
 
 
 def post(url: str, name: str, write_key: str) -> None:
     auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
     body = json.dumps({"event": name, "userId": "u", "properties": {"n": 1}}).encode()
-    request = urllib.request.Request(f"{url}/v1/track", body,
-                                     {"Authorization": auth, "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/v1/track", body, {"Authorization": auth, "Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request) as response:
         response.read()
 
 
 def wake_up(count: int) -> None:
-    with serve([sys.executable, "-m", "segemu", "run", "-p", "0", "--db", ":memory:", "-q",
-                "--no-ui"]) as (url, _pid):
+    with serve(
+        [sys.executable, "-m", "segemu", "run", "-p", "0", "--db", ":memory:", "-q", "--no-ui"]
+    ) as (url, _pid):
         client = SegemuClient(url, "bench-wait")
         latencies: list[float] = []
         for n in range(count + 10):  # the first 10 warm up
@@ -116,10 +124,14 @@ def wake_up(count: int) -> None:
             thread.join()
             if n >= 10:
                 latencies.append((returned[0] - started) * 1000)
-    print(f"wait_for wake-up: {count} waits, from the POST of the event to wait_for returning"
-          f" (segemu run{' pinned to CPU 0' if pinned(0) else ''})")
-    print(f"  p50 {statistics.median(latencies):.2f} ms   p99 {percentile(latencies, 0.99):.2f}"
-          f" ms   (target p99 < 20 ms)   max {max(latencies):.2f} ms")
+    print(
+        f"wait_for wake-up: {count} waits, from the POST of the event to wait_for returning"
+        f" (segemu run{' pinned to CPU 0' if pinned(0) else ''})"
+    )
+    print(
+        f"  p50 {statistics.median(latencies):.2f} ms   p99 {percentile(latencies, 0.99):.2f}"
+        f" ms   (target p99 < 20 ms)   max {max(latencies):.2f} ms"
+    )
 
 
 def main() -> None:

@@ -53,9 +53,25 @@ def inspector(db: str) -> Iterator[str]:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
     process = subprocess.Popen(
-        [*pinned(0), sys.executable, "-m", "segemu", "run", "-p", "0", "--db", db,
-         "--retention", "10000000"], stdin=slave, stdout=slave, stderr=slave,
-        env={**os.environ, "TERM": "xterm-256color"}, preexec_fn=_controlling_tty)
+        [
+            *pinned(0),
+            sys.executable,
+            "-m",
+            "segemu",
+            "run",
+            "-p",
+            "0",
+            "--db",
+            db,
+            "--retention",
+            "10000000",
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm-256color"},
+        preexec_fn=_controlling_tty,
+    )
     os.close(slave)
     seen = bytearray()
     found = threading.Event()
@@ -95,8 +111,24 @@ def inspector(db: str) -> Iterator[str]:
 @contextmanager
 def headless(db: str) -> Iterator[str]:
     process = subprocess.Popen(
-        [*pinned(0), sys.executable, "-m", "segemu", "run", "-p", "0", "--db", db, "--no-ui",
-         "--quiet", "--retention", "10000000"], stdout=subprocess.PIPE, text=True)
+        [
+            *pinned(0),
+            sys.executable,
+            "-m",
+            "segemu",
+            "run",
+            "-p",
+            "0",
+            "--db",
+            db,
+            "--no-ui",
+            "--quiet",
+            "--retention",
+            "10000000",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     url = ""
     for line in process.stdout:
@@ -112,8 +144,10 @@ def headless(db: str) -> Iterator[str]:
 
 
 def throughput(args: argparse.Namespace) -> None:
-    print(f"ingest with the inspector open vs headless  (load generator: {args.client}, "
-          f"{os.cpu_count()} CPUs, {args.seconds}s per run, {COLUMNS}x{LINES} terminal)")
+    print(
+        f"ingest with the inspector open vs headless  (load generator: {args.client}, "
+        f"{os.cpu_count()} CPUs, {args.seconds}s per run, {COLUMNS}x{LINES} terminal)"
+    )
     runs: dict[str, list[tuple[float, float]]] = {"inspector": [], "headless": []}
     for round_number in range(args.rounds):
         for name, serve in (("headless", headless), ("inspector", inspector)):
@@ -121,10 +155,14 @@ def throughput(args: argparse.Namespace) -> None:
                 batch = load(url, args.client, batch=100, connections=4, seconds=args.seconds)
                 single = load(url, args.client, batch=0, connections=32, seconds=args.seconds)
             runs[name].append((batch["rps"] * 100, single["rps"]))
-            print(f"  round {round_number + 1} {name:>9}: batch {batch['rps'] * 100:>9,.0f} "
-                  f"events/s, single {single['rps']:>7,.0f} req/s")
-    best = {name: (max(r[0] for r in rounds), max(r[1] for r in rounds))
-            for name, rounds in runs.items()}
+            print(
+                f"  round {round_number + 1} {name:>9}: batch {batch['rps'] * 100:>9,.0f} "
+                f"events/s, single {single['rps']:>7,.0f} req/s"
+            )
+    best = {
+        name: (max(r[0] for r in rounds), max(r[1] for r in rounds))
+        for name, rounds in runs.items()
+    }
     print()
     print(f"{'best round':30}{'inspector':>12}{'headless':>12}{'ratio':>8}")
     for index, label in enumerate(("batch ingest, events/s", "single /v1/track, req/s")):
@@ -142,9 +180,16 @@ async def scrolling(count: int) -> dict[str, float]:
     emulator = create_emulator(db=":memory:", retention=count)
     started = datetime.now(UTC)
     for start in range(0, count, 500):
-        items = [{"type": "track", "event": f"Event {n % 50}", "userId": f"user-{n % 997}",
-                  "messageId": f"scroll-{n}", "properties": {"n": n}}
-                 for n in range(start, min(start + 500, count))]
+        items = [
+            {
+                "type": "track",
+                "event": f"Event {n % 50}",
+                "userId": f"user-{n % 997}",
+                "messageId": f"scroll-{n}",
+                "properties": {"n": n},
+            }
+            for n in range(start, min(start + 500, count))
+        ]
         emulator.ingest(Envelope("/v1/batch", items, started, header_write_key="bench"))
     app = create_app(InProcessBackend(emulator, listen=False))
     # As `segemu run` does (segemu/gcpolicy.py): no full collection of 100,000 records
@@ -155,8 +200,11 @@ async def scrolling(count: int) -> dict[str, float]:
         await pilot.pause()
         first = time.perf_counter() - began
         figures = {"shown after, ms": first * 1000}
-        for label, keys in (("PgDn", ["pagedown"] * 40), ("Down", ["down"] * 40),
-                            ("End/Home", ["end", "home"] * 10)):
+        for label, keys in (
+            ("PgDn", ["pagedown"] * 40),
+            ("Down", ["down"] * 40),
+            ("End/Home", ["end", "home"] * 10),
+        ):
             timings = []
             for key in keys:
                 pressed = time.perf_counter()
@@ -178,19 +226,23 @@ async def scrolling(count: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=5, help="length of each load run")
     parser.add_argument("--rounds", type=int, default=2, help="turns each mode takes")
     parser.add_argument("--events", type=int, default=100_000, help="events to scroll through")
-    parser.add_argument("--client", choices=("wrk", "python"),
-                        default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument(
+        "--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python"
+    )
     args = parser.parse_args()
     throughput(args)
     # The same keys over 1,000 and over all the events: a virtual table costs the same.
     small, large = asyncio.run(scrolling(1000)), asyncio.run(scrolling(args.events))
-    print(f"\nscrolling (in process, headless Textual, {COLUMNS}x{LINES}; key to redraw "
-          "includes the test pilot's own round trip)")
+    print(
+        f"\nscrolling (in process, headless Textual, {COLUMNS}x{LINES}; key to redraw "
+        "includes the test pilot's own round trip)"
+    )
     print(f"{'':36}{'1,000 events':>14}{f'{args.events:,} events':>16}")
     for label in small:
         print(f"  {label:34}{small[label]:>14,.1f}{large[label]:>16,.1f}")

@@ -58,8 +58,10 @@ def main() -> None:
 
     calls = len(costs)
     quantiles = statistics.quantiles(costs, n=100)
-    print(f"{len(events)} spec events x {arguments.rounds} rounds = {calls:,} events, "
-          f"{rows:,} rows in {elapsed:.2f} s")
+    print(
+        f"{len(events)} spec events x {arguments.rounds} rounds = {calls:,} events, "
+        f"{rows:,} rows in {elapsed:.2f} s"
+    )
     print(f"  {calls / elapsed:,.0f} events/s, {rows / elapsed:,.0f} rows/s")
     print(f"  per event: p50 {quantiles[49] * 1e6:.1f} µs, p99 {quantiles[98] * 1e6:.1f} µs")
 

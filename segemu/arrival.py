@@ -42,8 +42,9 @@ class ArrivalTracker:
         if retry:
             arrival["retryCount"] = retry
         if record["status"] == "duplicate":
-            record["reason"] = _duplicate_reason(record.get("duplicateOf"),
-                                                 envelope.retry_count, client)
+            record["reason"] = _duplicate_reason(
+                record.get("duplicateOf"), envelope.retry_count, client
+            )
         elif client and record["status"] == "accepted":
             self._check_order(record, arrival)
         if arrival:
@@ -60,8 +61,10 @@ class ArrivalTracker:
         if latest is not None and moment < latest[0]:
             later_by = (latest[0] - moment).total_seconds() * 1000
             arrival["outOfOrder"] = latest[1]
-            arrival["note"] = (f"arrived after record {latest[1]}, which this browser called "
-                               f"{later_by:.0f} ms later; Segment orders calls by timestamp")
+            arrival["note"] = (
+                f"arrived after record {latest[1]}, which this browser called "
+                f"{later_by:.0f} ms later; Segment orders calls by timestamp"
+            )
             return
         self._latest[key] = (moment, record["id"])
         self._latest.move_to_end(key)
@@ -74,11 +77,16 @@ def _duplicate_reason(first: int | None, retry: int | None, client: bool) -> str
     that look alike on the wire (X-Retry-Count from analytics-next 1.84 on, none before): a
     retry after a failed request, and the re-send on the next page load of a call that was
     still in flight when a page was left (the attempt count survives in localStorage)."""
-    which = f"retry {retry} (X-Retry-Count) of record {first}" if retry else (
-        f"the messageId of record {first}, sent again")
+    which = (
+        f"retry {retry} (X-Retry-Count) of record {first}"
+        if retry
+        else (f"the messageId of record {first}, sent again")
+    )
     if client:
-        why = ("analytics.js got no answer to it: a failed request, or a page left before the "
-               "answer came, whose calls it re-sends on the next page load")
+        why = (
+            "analytics.js got no answer to it: a failed request, or a page left before the "
+            "answer came, whose calls it re-sends on the next page load"
+        )
         return f"{which}: {why}; Segment keeps only the first call with a messageId"
     return f"{which}; Segment keeps only the first call with a messageId"
 

@@ -25,8 +25,9 @@ def cli() -> None:
     """segemu: a local emulator of Segment. Point any Segment SDK at it and see every call."""
 
 
-def _check_columns(ctx: click.Context, param: click.Parameter,
-                   value: str | None) -> tuple[str, ...] | None:
+def _check_columns(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
     if not value:
         return None
     from segemu.tui.columns import parse_columns
@@ -39,13 +40,19 @@ def _check_columns(ctx: click.Context, param: click.Parameter,
 
 def _inspector_options(function: FC) -> FC:
     function = click.option(
-        "--columns", metavar="LIST", callback=_check_columns,
+        "--columns",
+        metavar="LIST",
+        callback=_check_columns,
         help="The inspector's event columns, e.g. time,type,name,user (of time, status, type, "
-             "name, user, source, destinations, violations).")(function)
+        "name, user, source, destinations, violations).",
+    )(function)
     return click.option(
-        "--expect", "expect_file", metavar="FILE", type=click.Path(dir_okay=False),
-        help="Expectations to judge live: a JSON list of POST /_segemu/assert "
-             "bodies.")(function)
+        "--expect",
+        "expect_file",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Expectations to judge live: a JSON list of POST /_segemu/assert bodies.",
+    )(function)
 
 
 def _expectations(path: str | None) -> list[Any]:
@@ -61,39 +68,78 @@ def _expectations(path: str | None) -> list[Any]:
 
 @cli.command()
 @click.option("--host", help="Interface to listen on.  [default: 127.0.0.1]")
-@click.option("-p", "--port", type=int,
-              help=f"Port to listen on; -p 0 picks a free one.  [default: {DEFAULT_PORT}]")
-@click.option("--db", metavar="PATH",
-              help=f"Directory of the event store, or {MEMORY_DB} for none.  "
-                   f"[default: {DEFAULT_DB}]")
-@click.option("--retention", type=int, metavar="N",
-              help="Keep at most N received calls; the oldest go first.  [default: 100000]")
-@click.option("--flush-interval", type=float, metavar="SECONDS",
-              help="How often the store is written to disk.  [default: 0.2]")
-@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] in "
-                   "./pyproject.toml]")
-@click.option("--analytics-js", metavar="PATH",
-              help="The analytics.js served to snippet pages: the standalone.js of "
-                   "@segment/analytics-next or its package directory, or 'builtin'.  "
-                   "[default: node_modules/@segment/analytics-next if found, else builtin]")
-@click.option("--no-ui", is_flag=True,
-              help="Headless, even in a terminal: print one line per received call.")
-@click.option("-q", "--quiet", is_flag=True, default=None,
-              help="Print nothing per call (headless).")
+@click.option(
+    "-p",
+    "--port",
+    type=int,
+    help=f"Port to listen on; -p 0 picks a free one.  [default: {DEFAULT_PORT}]",
+)
+@click.option(
+    "--db",
+    metavar="PATH",
+    help=f"Directory of the event store, or {MEMORY_DB} for none.  [default: {DEFAULT_DB}]",
+)
+@click.option(
+    "--retention",
+    type=int,
+    metavar="N",
+    help="Keep at most N received calls; the oldest go first.  [default: 100000]",
+)
+@click.option(
+    "--flush-interval",
+    type=float,
+    metavar="SECONDS",
+    help="How often the store is written to disk.  [default: 0.2]",
+)
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] in ./pyproject.toml]",
+)
+@click.option(
+    "--analytics-js",
+    metavar="PATH",
+    help="The analytics.js served to snippet pages: the standalone.js of "
+    "@segment/analytics-next or its package directory, or 'builtin'.  "
+    "[default: node_modules/@segment/analytics-next if found, else builtin]",
+)
+@click.option(
+    "--no-ui", is_flag=True, help="Headless, even in a terminal: print one line per received call."
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, default=None, help="Print nothing per call (headless)."
+)
 @_inspector_options
-def run(host: str | None, port: int | None, db: str | None, retention: int | None,
-        flush_interval: float | None, config_file: str | None, analytics_js: str | None,
-        no_ui: bool, quiet: bool | None, expect_file: str | None,
-        columns: tuple[str, ...] | None) -> None:
+def run(
+    host: str | None,
+    port: int | None,
+    db: str | None,
+    retention: int | None,
+    flush_interval: float | None,
+    config_file: str | None,
+    analytics_js: str | None,
+    no_ui: bool,
+    quiet: bool | None,
+    expect_file: str | None,
+    columns: tuple[str, ...] | None,
+) -> None:
     """Serve the Segment HTTP API, store every call, and show it as it arrives.
 
     In a terminal it opens the inspector (q or Ctrl-C stops); with --no-ui, or when stdout is
     not a terminal, it prints one line per call instead. Settings come from these options,
     then SEGEMU_* environment variables (SEGEMU_PORT, ...), then the config file.
     """
-    flags = {"host": host, "port": port, "db": db, "retention": retention,
-             "flush_interval": flush_interval, "quiet": quiet, "analytics_js": analytics_js}
+    flags = {
+        "host": host,
+        "port": port,
+        "db": db,
+        "retention": retention,
+        "flush_interval": flush_interval,
+        "quiet": quiet,
+        "analytics_js": analytics_js,
+    }
     try:
         config = load_config(flags, config_file=config_file)
     except ConfigError as exc:
@@ -105,8 +151,11 @@ def run(host: str | None, port: int | None, db: str | None, retention: int | Non
         # Imported here: a headless run never loads Textual.
         from segemu.tui.run import run_in_process
 
-        asyncio.run(run_in_process(config, expectations=expectations,
-                                   expect_file=expect_file, columns=columns))
+        asyncio.run(
+            run_in_process(
+                config, expectations=expectations, expect_file=expect_file, columns=columns
+            )
+        )
         return
     from segemu.console import serve
 
@@ -114,13 +163,24 @@ def run(host: str | None, port: int | None, db: str | None, retention: int | Non
 
 
 @cli.command()
-@click.option("--url", envvar="SEGEMU_URL", default=f"http://127.0.0.1:{DEFAULT_PORT}",
-              show_default=True, metavar="URL", help="The running segemu (env SEGEMU_URL).")
-@click.option("--history", type=click.IntRange(0, 100_000), default=10_000, show_default=True,
-              metavar="N", help="How many of its recent calls to show on attaching.")
+@click.option(
+    "--url",
+    envvar="SEGEMU_URL",
+    default=f"http://127.0.0.1:{DEFAULT_PORT}",
+    show_default=True,
+    metavar="URL",
+    help="The running segemu (env SEGEMU_URL).",
+)
+@click.option(
+    "--history",
+    type=click.IntRange(0, 100_000),
+    default=10_000,
+    show_default=True,
+    metavar="N",
+    help="How many of its recent calls to show on attaching.",
+)
 @_inspector_options
-def tui(url: str, history: int, expect_file: str | None,
-        columns: tuple[str, ...] | None) -> None:
+def tui(url: str, history: int, expect_file: str | None, columns: tuple[str, ...] | None) -> None:
     """Inspect a segemu running elsewhere (a headless `segemu run`, a test session's) through
     its control API; reconnects if it restarts."""
     if not url.startswith(("http://", "https://")):
@@ -130,24 +190,43 @@ def tui(url: str, history: int, expect_file: str | None,
 
     from segemu.tui.run import attach
 
-    asyncio.run(attach(url, expectations=expectations, expect_file=expect_file,
-                       columns=columns, history=history))
+    asyncio.run(
+        attach(
+            url,
+            expectations=expectations,
+            expect_file=expect_file,
+            columns=columns,
+            history=history,
+        )
+    )
 
 
 @cli.command()
-@click.option("--write-key", "-k", metavar="KEY",
-              help="The write key to load.  [default: the first configured source's, else "
-                   f"{DEFAULT_SNIPPET_KEY}]")
-@click.option("--url", metavar="URL",
-              help="segemu as the browser reaches it.  [default: from the config's host and "
-                   "port, e.g. http://127.0.0.1:7878]")
-@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] in "
-                   "./pyproject.toml]")
+@click.option(
+    "--write-key",
+    "-k",
+    metavar="KEY",
+    help="The write key to load.  [default: the first configured source's, else "
+    f"{DEFAULT_SNIPPET_KEY}]",
+)
+@click.option(
+    "--url",
+    metavar="URL",
+    help="segemu as the browser reaches it.  [default: from the config's host and "
+    "port, e.g. http://127.0.0.1:7878]",
+)
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] in ./pyproject.toml]",
+)
 @click.option("--no-page", is_flag=True, help="Leave out the first analytics.page() call.")
 @click.option("--js", "bare", is_flag=True, help="Print the JavaScript without <script> tags.")
-def snippet(write_key: str | None, url: str | None, config_file: str | None, no_page: bool,
-            bare: bool) -> None:
+def snippet(
+    write_key: str | None, url: str | None, config_file: str | None, no_page: bool, bare: bool
+) -> None:
     """Print a snippet to paste into a page: analytics.js, its settings and every call come
     from and go to segemu, with no internet (it sets analytics._cdn, which plain-http pages
     need)."""
@@ -167,10 +246,12 @@ def snippet(write_key: str | None, url: str | None, config_file: str | None, no_
         host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
         url = f"http://{f'[{host}]' if ':' in host else host}:{config.port}"
     if not url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{url!r}: give the scheme too, e.g. http://127.0.0.1:7878",
-                                 param_hint="--url")
-    click.echo(render_snippet(url.rstrip("/"), write_key, page=not no_page,
-                              script_tag=not bare), nl=False)
+        raise click.BadParameter(
+            f"{url!r}: give the scheme too, e.g. http://127.0.0.1:7878", param_hint="--url"
+        )
+    click.echo(
+        render_snippet(url.rstrip("/"), write_key, page=not no_page, script_tag=not bare), nl=False
+    )
 
 
 # -- commands for any test runner, against a running emulator ---------------------------------
@@ -179,16 +260,32 @@ DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def _url_option(function: FC) -> FC:
-    function = click.option("--write-key", "-k", metavar="KEY",
-                            help="Only this source's calls.  [default: every source]")(function)
-    return click.option("--url", envvar="SEGEMU_URL", default=DEFAULT_URL, show_default=True,
-                        metavar="URL", help="The running segemu (env SEGEMU_URL).")(function)
+    function = click.option(
+        "--write-key",
+        "-k",
+        metavar="KEY",
+        help="Only this source's calls.  [default: every source]",
+    )(function)
+    return click.option(
+        "--url",
+        envvar="SEGEMU_URL",
+        default=DEFAULT_URL,
+        show_default=True,
+        metavar="URL",
+        help="The running segemu (env SEGEMU_URL).",
+    )(function)
 
 
 def _where_option(required: bool = False) -> Callable[[FC], FC]:
-    return click.option("--where", "-w", "where", metavar="QUERY", required=required,
-                        callback=_check_query,
-                        help='A query, e.g. \'type:track event:"Order Completed"\'.')
+    return click.option(
+        "--where",
+        "-w",
+        "where",
+        metavar="QUERY",
+        required=required,
+        callback=_check_query,
+        help="A query, e.g. 'type:track event:\"Order Completed\"'.",
+    )
 
 
 def _check_query(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -241,12 +338,17 @@ def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
 @cli.command()
 @_url_option
 @_where_option()
-@click.option("-n", "--limit", type=click.IntRange(1), default=20, show_default=True,
-              help="The last N matching calls.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="The last N matching calls.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON array.")
 @_fail_on_api_error
-def events(url: str, write_key: str | None, where: str | None, limit: int,
-           as_json: bool) -> None:
+def events(url: str, write_key: str | None, where: str | None, limit: int, as_json: bool) -> None:
     """Print stored calls, oldest first."""
     _print(_client(url, write_key).events(where, limit=limit), as_json)
 
@@ -254,12 +356,17 @@ def events(url: str, write_key: str | None, where: str | None, limit: int,
 @cli.command()
 @_url_option
 @_where_option()
-@click.option("-n", "--backlog", type=click.IntRange(0, 1000), default=10, show_default=True,
-              help="Print the last N matching calls first.")
+@click.option(
+    "-n",
+    "--backlog",
+    type=click.IntRange(0, 1000),
+    default=10,
+    show_default=True,
+    help="Print the last N matching calls first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per line.")
 @_fail_on_api_error
-def tail(url: str, write_key: str | None, where: str | None, backlog: int,
-         as_json: bool) -> None:
+def tail(url: str, write_key: str | None, where: str | None, backlog: int, as_json: bool) -> None:
     """Print calls as they arrive, until Ctrl-C. Survives restarts of segemu."""
     import contextlib
 
@@ -272,14 +379,27 @@ def tail(url: str, write_key: str | None, where: str | None, backlog: int,
 @cli.command()
 @_url_option
 @_where_option(required=True)
-@click.option("-c", "--count", type=click.IntRange(1), default=1, show_default=True,
-              help="Wait for at least N matching calls.")
-@click.option("-t", "--timeout", type=click.FloatRange(0, 300), default=10, show_default=True,
-              help="Seconds to wait.")
+@click.option(
+    "-c",
+    "--count",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Wait for at least N matching calls.",
+)
+@click.option(
+    "-t",
+    "--timeout",
+    type=click.FloatRange(0, 300),
+    default=10,
+    show_default=True,
+    help="Seconds to wait.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the matching records as JSON.")
 @_fail_on_api_error
-def wait(url: str, write_key: str | None, where: str, count: int, timeout: float,
-         as_json: bool) -> None:
+def wait(
+    url: str, write_key: str | None, where: str, count: int, timeout: float, as_json: bool
+) -> None:
     """Wait until calls matching --where arrive; exit status 1 on timeout.
 
     The server answers within milliseconds of the matching call (a long-poll, no polling).
@@ -297,16 +417,35 @@ def wait(url: str, write_key: str | None, where: str, count: int, timeout: float
 @cli.command(name="assert")
 @_url_option
 @_where_option(required=True)
-@click.option("-c", "--count", type=click.IntRange(0), metavar="N",
-              help="Exactly N matching calls.  [default: at least 1]")
-@click.option("--at-least", type=click.IntRange(1), default=1, metavar="N",
-              help="At least N matching calls.")
-@click.option("-t", "--timeout", type=click.FloatRange(0, 300), default=0, show_default=True,
-              help="Seconds to wait for enough matching calls first.")
+@click.option(
+    "-c",
+    "--count",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Exactly N matching calls.  [default: at least 1]",
+)
+@click.option(
+    "--at-least", type=click.IntRange(1), default=1, metavar="N", help="At least N matching calls."
+)
+@click.option(
+    "-t",
+    "--timeout",
+    type=click.FloatRange(0, 300),
+    default=0,
+    show_default=True,
+    help="Seconds to wait for enough matching calls first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @_fail_on_api_error
-def assert_(url: str, write_key: str | None, where: str, count: int | None, at_least: int,
-            timeout: float, as_json: bool) -> None:
+def assert_(
+    url: str,
+    write_key: str | None,
+    where: str,
+    count: int | None,
+    at_least: int,
+    timeout: float,
+    as_json: bool,
+) -> None:
     """Check that calls matching --where arrived: exit status 0 if so, 1 with the nearest
     misses if not."""
     from segemu.testing import expect
@@ -324,6 +463,7 @@ def assert_(url: str, write_key: str | None, where: str, count: int | None, at_l
 
 
 # -- mock destinations ----------------------------------------------------------------------
+
 
 def _json_out(data: Any) -> None:
     import json
@@ -346,9 +486,11 @@ def destinations(url: str, write_key: str | None, as_json: bool) -> None:
         counts = item["counts"]
         state = "" if item["enabled"] else "  (disabled)"
         mode = "sends" if item["sends"] else "records"
-        click.echo(f"{item['id']:<14} {item['name']:<28} {mode:<8} "
-                   f"delivered {counts['delivered']:<5} filtered {counts['filtered']:<5} "
-                   f"failed {counts['failed']:<4} retrying {counts['retrying']}{state}")
+        click.echo(
+            f"{item['id']:<14} {item['name']:<28} {mode:<8} "
+            f"delivered {counts['delivered']:<5} filtered {counts['filtered']:<5} "
+            f"failed {counts['failed']:<4} retrying {counts['retrying']}{state}"
+        )
         if item["lastError"]:
             click.echo(f"{'':<14} last error: {item['lastError']}")
 
@@ -357,22 +499,38 @@ def destinations(url: str, write_key: str | None, as_json: bool) -> None:
 @_url_option
 @click.argument("destination")
 @_where_option()
-@click.option("-s", "--status", type=click.Choice(["delivered", "filtered", "failed",
-                                                   "retrying", "pending"]),
-              help="Only deliveries with this status.")
-@click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
-              help="The last N deliveries.")
+@click.option(
+    "-s",
+    "--status",
+    type=click.Choice(["delivered", "filtered", "failed", "retrying", "pending"]),
+    help="Only deliveries with this status.",
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="The last N deliveries.",
+)
 @click.option("--payloads", is_flag=True, help="Print each request the destination received.")
 @click.option("--json", "as_json", is_flag=True, help="Print the deliveries as JSON.")
 @_fail_on_api_error
-def deliveries(url: str, write_key: str | None, destination: str, where: str | None,
-               status: str | None, limit: int, payloads: bool, as_json: bool) -> None:
+def deliveries(
+    url: str,
+    write_key: str | None,
+    destination: str,
+    where: str | None,
+    status: str | None,
+    limit: int,
+    payloads: bool,
+    as_json: bool,
+) -> None:
     """What DESTINATION received (or why not), oldest first."""
     from segemu.testing.api import events_params
 
     params = events_params(write_key, where, limit=limit, deliveryStatus=status)
-    answer = _client(url, None).request("GET", f"/destinations/{destination}/deliveries",
-                                        params)
+    answer = _client(url, None).request("GET", f"/destinations/{destination}/deliveries", params)
     found = answer["deliveries"][::-1]
     if as_json:
         _json_out(found)
@@ -382,8 +540,7 @@ def deliveries(url: str, write_key: str | None, destination: str, where: str | N
     for item in found:
         what = item["event"] or item["type"]
         why = f"  {item['reason']}" if item["reason"] else ""
-        click.echo(f"#{item['id']:<6} {item['type'] or '-':<8} {what!s:<28} "
-                   f"{item['status']}{why}")
+        click.echo(f"#{item['id']:<6} {item['type'] or '-':<8} {what!s:<28} {item['status']}{why}")
         if payloads:
             for request in item["requests"]:
                 click.echo(f"    {request['action']}: {request['method']} {request['url']}")

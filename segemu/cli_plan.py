@@ -58,21 +58,30 @@ def plan() -> None:
 
 
 def _config_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--config", "config_file", metavar="FILE",
-                         type=click.Path(dir_okay=False),
-                         help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] "
-                              "in ./pyproject.toml]")(function)
+    return click.option(
+        "--config",
+        "config_file",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Config file (TOML).  [default: ./segemu.toml or [tool.segemu] in ./pyproject.toml]",
+    )(function)
 
 
 def _events_source(function: Callable[..., Any]) -> Callable[..., Any]:
     from segemu.cli import DEFAULT_URL
 
-    function = click.option("--write-key", "-k", metavar="KEY",
-                            help="Only this source's stored calls.")(function)
-    return click.option("--url", envvar="SEGEMU_URL", default=DEFAULT_URL, show_default=True,
-                        metavar="URL",
-                        help="The running segemu whose stored calls are read, when no FILE "
-                             "is given (env SEGEMU_URL).")(function)
+    function = click.option(
+        "--write-key", "-k", metavar="KEY", help="Only this source's stored calls."
+    )(function)
+    return click.option(
+        "--url",
+        envvar="SEGEMU_URL",
+        default=DEFAULT_URL,
+        show_default=True,
+        metavar="URL",
+        help="The running segemu whose stored calls are read, when no FILE "
+        "is given (env SEGEMU_URL).",
+    )(function)
 
 
 def _stored(url: str, write_key: str | None) -> list[Record]:
@@ -84,20 +93,38 @@ def _stored(url: str, write_key: str | None) -> list[Record]:
 
 # -- infer ---------------------------------------------------------------------------------------
 
+
 @plan.command()
-@click.argument("events_files", nargs=-1, metavar="[FILE]...",
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "events_files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, path_type=Path)
+)
 @_events_source
-@click.option("-o", "--output", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the plan here: .yaml/.yml in the authoring format, .json in "
-                   "Segment's format.  [default: YAML on standard output]")
-@click.option("--format", "plan_format", type=click.Choice(["yaml", "segment"]),
-              help="Override the format the output's name implies.")
-@click.option("--name", default="Inferred tracking plan", show_default=True,
-              help="The plan's name.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the plan here: .yaml/.yml in the authoring format, .json in "
+    "Segment's format.  [default: YAML on standard output]",
+)
+@click.option(
+    "--format",
+    "plan_format",
+    type=click.Choice(["yaml", "segment"]),
+    help="Override the format the output's name implies.",
+)
+@click.option(
+    "--name", default="Inferred tracking plan", show_default=True, help="The plan's name."
+)
 @_errors_named
-def infer(events_files: tuple[Path, ...], url: str, write_key: str | None,
-          output: Path | None, plan_format: str | None, name: str) -> None:
+def infer(
+    events_files: tuple[Path, ...],
+    url: str,
+    write_key: str | None,
+    output: Path | None,
+    plan_format: str | None,
+    name: str,
+) -> None:
     """Write a tracking plan that the calls in the FILEs (JSON Lines, a JSON array or a
     batch), or the calls stored in a running segemu, all satisfy."""
     from segemu.protocols.infer import infer_plan
@@ -118,11 +145,15 @@ def infer(events_files: tuple[Path, ...], url: str, write_key: str | None,
         click.echo(text, nl=False)
         return
     output.write_text(text, encoding="utf-8")
-    counts = ", ".join(f"{len(authored[k])} {k}" for k in ("track", "page", "screen")
-                       if k in authored)
+    counts = ", ".join(
+        f"{len(authored[k])} {k}" for k in ("track", "page", "screen") if k in authored
+    )
     traits = [k for k in ("identify", "group") if k in authored]
-    click.echo(f"wrote {output} from {len(events):,} calls: {counts or 'no named calls'}"
-               + (f", {' and '.join(traits)} traits" if traits else ""), err=True)
+    click.echo(
+        f"wrote {output} from {len(events):,} calls: {counts or 'no named calls'}"
+        + (f", {' and '.join(traits)} traits" if traits else ""),
+        err=True,
+    )
 
 
 def _read(paths: tuple[Path, ...]) -> list[Any]:
@@ -144,21 +175,40 @@ def _render(authored: Mapping[str, Any], plan_format: str) -> str:
 
 # -- check ---------------------------------------------------------------------------------------
 
+
 @plan.command()
-@click.argument("events_files", nargs=-1, required=True, metavar="FILE...",
-                type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--plan", "plan_file", metavar="PLAN",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="The tracking plan.  [default: the config's, see --source]")
-@click.option("--source", metavar="NAME",
-              help="Use this source's tracking plan and schema configuration from the config. "
-                   " [default: [protocols] tracking_plan]")
+@click.argument(
+    "events_files",
+    nargs=-1,
+    required=True,
+    metavar="FILE...",
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The tracking plan.  [default: the config's, see --source]",
+)
+@click.option(
+    "--source",
+    metavar="NAME",
+    help="Use this source's tracking plan and schema configuration from the config. "
+    " [default: [protocols] tracking_plan]",
+)
 @_config_option
 @click.option("--lint", "with_lint", is_flag=True, help="Show lint findings too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checked records as JSON.")
 @_errors_named
-def check(events_files: tuple[Path, ...], plan_file: Path | None, source: str | None,
-          config_file: str | None, with_lint: bool, as_json: bool) -> None:
+def check(
+    events_files: tuple[Path, ...],
+    plan_file: Path | None,
+    source: str | None,
+    config_file: str | None,
+    with_lint: bool,
+    as_json: bool,
+) -> None:
     """Check the calls in the FILEs against a tracking plan; exit status 1 if any breaks it.
     A FILE holds JSON Lines, a JSON array, a batch, or `segemu events --json` output."""
     from segemu.protocols.report import report
@@ -166,32 +216,35 @@ def check(events_files: tuple[Path, ...], plan_file: Path | None, source: str | 
     config = load_config({}, config_file=config_file)
     protocols = _protocols_table(config, source, plan_file)
     if "tracking_plan" not in protocols:
-        raise PlanCommandError("no tracking plan: pass --plan PLAN, or set tracking_plan in "
-                               "[protocols] (or in the [sources.<name>] given with --source)")
+        raise PlanCommandError(
+            "no tracking plan: pass --plan PLAN, or set tracking_plan in "
+            "[protocols] (or in the [sources.<name>] given with --source)"
+        )
     records = _ingest(config, {"protocols": protocols}, _read(events_files))
     broken = [r for r in records if r.get("violations")]
     if as_json:
         click.echo(json.dumps(records, indent=2))
     else:
         checked = sum(1 for r in records if r["status"] == "accepted")
-        plan_name = next((r["protocols"]["trackingPlan"] for r in records
-                          if r.get("protocols")), "the plan")
+        plan_name = next(
+            (r["protocols"]["trackingPlan"] for r in records if r.get("protocols")), "the plan"
+        )
         for line in report(records, lint=with_lint):
             click.echo(line)
         rejected = [r for r in records if r["status"] == "rejected"]
         for record in rejected:
-            click.echo(f"  #{record['id']} not checked: Segment would drop it "
-                       f"({record['reason']})")
+            click.echo(f"  #{record['id']} not checked: Segment would drop it ({record['reason']})")
         total = sum(len(r["violations"]) for r in broken)
         kinds = Counter(v["type"] for r in broken for v in r["violations"])
         detail = f" ({', '.join(f'{n} {k}' for k, n in kinds.most_common())})" if kinds else ""
-        click.echo(f"{checked} call(s) checked against {plan_name!r}: {len(broken)} with "
-                   f"violations, {total} violation(s){detail}")
+        click.echo(
+            f"{checked} call(s) checked against {plan_name!r}: {len(broken)} with "
+            f"violations, {total} violation(s){detail}"
+        )
     sys.exit(1 if broken else 0)
 
 
-def _protocols_table(config: Config, source: str | None,
-                     plan_file: Path | None) -> dict[str, Any]:
+def _protocols_table(config: Config, source: str | None, plan_file: Path | None) -> dict[str, Any]:
     """[protocols], with the chosen source's plan and settings over it, and --plan over all."""
     table: dict[str, Any] = dict(config.sections.get("protocols", {}))
     base = Path(config.config_file).parent if config.config_file else Path.cwd()
@@ -202,8 +255,9 @@ def _protocols_table(config: Config, source: str | None,
         entry = sources.get(source)
         if not isinstance(entry, dict):
             known = ", ".join(sources) or "none"
-            raise PlanCommandError(f"--source {source!r}: no [sources.{source}] in the config "
-                                   f"(sources: {known})")
+            raise PlanCommandError(
+                f"--source {source!r}: no [sources.{source}] in the config (sources: {known})"
+            )
         table.update(entry.get("protocols") or {})
         if entry.get("tracking_plan"):
             table["tracking_plan"] = str(base / str(entry["tracking_plan"]))
@@ -226,9 +280,14 @@ def _ingest(config: Config, sections: Mapping[str, Any], calls: list[Any]) -> li
     try:
         # In batches of at most CHECK_BATCH: a batch over 2,500 calls is dropped whole.
         for start in range(0, len(calls), CHECK_BATCH):
-            records += emulator.ingest(Envelope(
-                route="/v1/batch", items=calls[start:start + CHECK_BATCH],
-                received_at=datetime.now(UTC), header_write_key=CHECK_WRITE_KEY))
+            records += emulator.ingest(
+                Envelope(
+                    route="/v1/batch",
+                    items=calls[start : start + CHECK_BATCH],
+                    received_at=datetime.now(UTC),
+                    header_write_key=CHECK_WRITE_KEY,
+                )
+            )
     finally:
         emulator.store.close()
     return records
@@ -236,18 +295,28 @@ def _ingest(config: Config, sections: Mapping[str, Any], calls: list[Any]) -> li
 
 # -- lint ----------------------------------------------------------------------------------------
 
+
 @plan.command()
-@click.argument("events_files", nargs=-1, metavar="[FILE]...",
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "events_files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, path_type=Path)
+)
 @_events_source
 @_config_option
-@click.option("--rule", "rules", multiple=True, metavar="ID",
-              help="Run only this rule (repeatable).")
+@click.option(
+    "--rule", "rules", multiple=True, metavar="ID", help="Run only this rule (repeatable)."
+)
 @click.option("--list", "list_rules", is_flag=True, help="List the rules and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @_errors_named
-def lint(events_files: tuple[Path, ...], url: str, write_key: str | None, config_file: str | None,
-         rules: tuple[str, ...], list_rules: bool, as_json: bool) -> None:
+def lint(
+    events_files: tuple[Path, ...],
+    url: str,
+    write_key: str | None,
+    config_file: str | None,
+    rules: tuple[str, ...],
+    list_rules: bool,
+    as_json: bool,
+) -> None:
     """Run the lint rules over the calls stored in a running segemu (or in the FILEs), oldest
     first; exit status 1 if any rule fires. Switches come from the config's [lint] table."""
     from segemu.protocols.lint import RULE_IDS, linter_from_table
@@ -257,8 +326,7 @@ def lint(events_files: tuple[Path, ...], url: str, write_key: str | None, config
     table: dict[str, Any] = dict(config.sections.get("lint", {}))
     for rule in rules:
         if rule not in RULE_IDS:
-            raise PlanCommandError(f"--rule {rule!r}: no such rule; rules: "
-                                   f"{', '.join(RULE_IDS)}")
+            raise PlanCommandError(f"--rule {rule!r}: no such rule; rules: {', '.join(RULE_IDS)}")
     if rules:
         table.update({rule_id: rule_id in rules for rule_id in RULE_IDS})
     linter = linter_from_table(table, origin)
@@ -268,8 +336,11 @@ def lint(events_files: tuple[Path, ...], url: str, write_key: str | None, config
             click.echo(f"{state}  {described['id']:<28} {described['doc']}")
         return
     if events_files:
-        records = [r for r in _ingest(config, {"lint": table}, _read(events_files))
-                   if r["status"] == "accepted"]
+        records = [
+            r
+            for r in _ingest(config, {"lint": table}, _read(events_files))
+            if r["status"] == "accepted"
+        ]
         findings = {r["id"]: r.get("lint") or [] for r in records}
     else:
         records = _stored(url, write_key)
@@ -278,35 +349,52 @@ def lint(events_files: tuple[Path, ...], url: str, write_key: str | None, config
     sys.exit(1 if any(findings.values()) else 0)
 
 
-def _print_findings(records: list[Record], findings: Mapping[int, list[Any]],
-                    as_json: bool) -> None:
+def _print_findings(
+    records: list[Record], findings: Mapping[int, list[Any]], as_json: bool
+) -> None:
     from segemu.protocols.report import name_of
 
     if as_json:
-        click.echo(json.dumps([{"id": r["id"], "messageId": r["messageId"],
-                                "lint": findings[r["id"]]}
-                               for r in records if findings[r["id"]]], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {"id": r["id"], "messageId": r["messageId"], "lint": findings[r["id"]]}
+                    for r in records
+                    if findings[r["id"]]
+                ],
+                indent=2,
+            )
+        )
         return
     by_rule: dict[str, list[str]] = {}
     for record in records:
         for finding in findings[record["id"]]:
             by_rule.setdefault(finding["rule"], []).append(
-                f"  {name_of(record)}: {finding['message']}")
+                f"  {name_of(record)}: {finding['message']}"
+            )
     for rule, lines in by_rule.items():
         click.echo(f"{rule} ({len(lines)}):")
         for line in lines:
             click.echo(line)
     total = sum(len(lines) for lines in by_rule.values())
-    click.echo(f"{len(records)} call(s) linted: {total} finding(s)"
-               + (f" from {len(by_rule)} rule(s)" if by_rule else ""))
+    click.echo(
+        f"{len(records)} call(s) linted: {total} finding(s)"
+        + (f" from {len(by_rule)} rule(s)" if by_rule else "")
+    )
 
 
 # -- export --------------------------------------------------------------------------------------
 
+
 @plan.command()
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
 @_errors_named
 def export(plan_file: Path, output: Path | None) -> None:
     """Print a tracking plan (in any format segemu reads) in Segment's format: the rules the

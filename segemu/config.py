@@ -67,8 +67,15 @@ SECTIONS: tuple[str, ...] = ("sources", "destinations", "protocols", "lint")
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
 )
-_TYPES: dict[str, type] = {"host": str, "port": int, "db": str, "retention": int,
-                           "flush_interval": float, "quiet": bool, "analytics_js": str}
+_TYPES: dict[str, type] = {
+    "host": str,
+    "port": int,
+    "db": str,
+    "retention": int,
+    "flush_interval": float,
+    "quiet": bool,
+    "analytics_js": str,
+}
 # Settings that name a file: a relative path in a config file is relative to that file's
 # directory (from a flag or the environment, to the working directory).
 _PATHS: tuple[str, ...] = ("analytics_js",)
@@ -83,8 +90,17 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     if kind is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false",
-                                                       "no", "off", ""):
+        if isinstance(value, str) and value.lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+            "",
+        ):
             return value.lower() in ("1", "true", "yes", "on")
         problem = "must be true or false"
     elif kind is int:
@@ -140,8 +156,7 @@ def _unknown(name: str, origin: str) -> ConfigError:
 
 def _section(name: str, value: Any, origin: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{origin}: '{name}' must be a table ([{name}.<name>]), "
-                          f"got {value!r}")
+        raise ConfigError(f"{origin}: '{name}' must be a table ([{name}.<name>]), got {value!r}")
     return value
 
 

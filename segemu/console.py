@@ -72,8 +72,10 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
     click.echo(f"  events are kept {where}" + (f" ({stored:,} loaded)" if stored else ""))
     click.echo(f"  Python:  Client(write_key, host={server.url!r})")
     click.echo(f"  Node:    new Analytics({{ writeKey, host: '{server.url}' }})")
-    click.echo(f"  Browser: AnalyticsBrowser.load({{ writeKey, cdnURL: '{server.url}' }}), "
-               f"or the snippet `segemu snippet` prints")
+    click.echo(
+        f"  Browser: AnalyticsBrowser.load({{ writeKey, cdnURL: '{server.url}' }}), "
+        f"or the snippet `segemu snippet` prints"
+    )
     click.echo(f"           analytics.js: {server.runner.app[LIBRARY].describe()}")
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
@@ -90,8 +92,10 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
             printing.cancel()
             printer.write_out()
         for expectation in expectations:
-            verdict = evaluate(expectation, emulator.scope(
-                expectation.write_key, deliveries=expectation.reads_deliveries))
+            verdict = evaluate(
+                expectation,
+                emulator.scope(expectation.write_key, deliveries=expectation.reads_deliveries),
+            )
             click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
         click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
 
@@ -113,14 +117,16 @@ class LinePrinter:
         room = self.MAX_PENDING - len(self._lines)
         if room < len(records):
             self._dropped += len(records) - max(room, 0)
-            records = records[:max(room, 0)]
+            records = records[: max(room, 0)]
         self._lines.extend(format_line(record) for record in records)
 
     def _take(self) -> list[str]:
         lines, self._lines = self._lines, []
         if self._dropped:
-            lines.append(f"... {self._dropped:,} more calls not printed (the output was not "
-                         f"read fast enough); segemu events lists them")
+            lines.append(
+                f"... {self._dropped:,} more calls not printed (the output was not "
+                f"read fast enough); segemu events lists them"
+            )
             self._dropped = 0
         return lines
 

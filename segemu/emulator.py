@@ -76,8 +76,7 @@ class Emulator:
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
         self.destinations.changed = self._delivery_changed
-        self.store = EventStore(None if config.in_memory else config.db,
-                                retention=config.retention)
+        self.store = EventStore(None if config.in_memory else config.db, retention=config.retention)
         self.pipeline = Pipeline(self.store, self.sources, self.protocols)
         self._delivery = DeliveryWorker(self.destinations)
         self.counters = Counters()
@@ -135,8 +134,9 @@ class Emulator:
         """A record as every surface shows it: with each destination's delivery."""
         return {**record, "deliveries": self.destinations.deliveries(record)}
 
-    def deliveries(self, destination_id: str, where: EventFilter | None = None,
-                   limit: int | None = None) -> list[tuple[Record, Delivery]]:
+    def deliveries(
+        self, destination_id: str, where: EventFilter | None = None, limit: int | None = None
+    ) -> list[tuple[Record, Delivery]]:
         """One destination's deliveries, newest first, with the record each came from."""
         found: list[tuple[Record, Delivery]] = []
         for record in self.events(where):
@@ -150,8 +150,9 @@ class Emulator:
     def set_destination(self, destination_id: str, entry: Any) -> dict[str, Any]:
         """Add or replace a destination at runtime (the control API's PUT), for events
         received from now on. A mistake raises ConfigError and changes nothing."""
-        destination = parse_destination(destination_id, entry, presets(),
-                                        f"destination '{destination_id}'")
+        destination = parse_destination(
+            destination_id, entry, presets(), f"destination '{destination_id}'"
+        )
         kept = [d for d in self.destinations.current if d.id != destination_id]
         self.destinations.replace([*kept, destination], self.store.next_id)
         return describe(destination, full=True)
@@ -166,9 +167,15 @@ class Emulator:
 
     def destination_summaries(self, scan: int = 1000) -> list[dict[str, Any]]:
         """Each destination with its delivery counts over the newest `scan` records."""
-        summaries = {d.id: {**describe(d), "counts": dict.fromkeys(DELIVERY_STATUSES, 0),
-                            "lastError": None, "lastDelivered": None}
-                     for d in self.destinations.current}
+        summaries = {
+            d.id: {
+                **describe(d),
+                "counts": dict.fromkeys(DELIVERY_STATUSES, 0),
+                "lastError": None,
+                "lastDelivered": None,
+            }
+            for d in self.destinations.current
+        }
         for record in self.events(limit=scan):
             for destination_id, delivery in record["deliveries"].items():
                 summary = summaries.get(destination_id)
@@ -178,10 +185,13 @@ class Emulator:
                 if delivery["status"] == "failed" and summary["lastError"] is None:
                     summary["lastError"] = delivery["reason"]
                 if delivery["status"] == "delivered" and summary["lastDelivered"] is None:
-                    summary["lastDelivered"] = {"id": record["id"],
-                                                "requests": delivery["requests"]}
-        return [{**summary, "scanned": min(scan, len(self.store))}
-                for summary in summaries.values()]
+                    summary["lastDelivered"] = {
+                        "id": record["id"],
+                        "requests": delivery["requests"],
+                    }
+        return [
+            {**summary, "scanned": min(scan, len(self.store))} for summary in summaries.values()
+        ]
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` with the records of every call; returns the unsubscribe function."""
@@ -202,10 +212,15 @@ class Emulator:
     def refuse(self, route: str, status: int, code: str, message: str) -> None:
         """Remember a request that Segment would refuse (400), so the summary can show it."""
         self.counters.refused += 1
-        self.counters.request_errors.append({
-            "at": format_timestamp(datetime.now(UTC)), "route": route, "status": status,
-            "code": code, "message": message,
-        })
+        self.counters.request_errors.append(
+            {
+                "at": format_timestamp(datetime.now(UTC)),
+                "route": route,
+                "status": status,
+                "code": code,
+                "message": message,
+            }
+        )
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -231,13 +246,15 @@ class Emulator:
             return list(self.store.newest_first())
         return list(self.store.newest_first_for(write_key))
 
-    async def wait_for(self, where: EventFilter, count: int = 1,
-                       timeout: float = 5.0) -> list[Record]:
+    async def wait_for(
+        self, where: EventFilter, count: int = 1, timeout: float = 5.0
+    ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
         present = {record["id"] for record in self.events(where, count)}
-        await self._wait_until(where.matches, count - len(present), timeout, present,
-                               where.reads_deliveries)
+        await self._wait_until(
+            where.matches, count - len(present), timeout, present, where.reads_deliveries
+        )
         return self.events(where)
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
@@ -249,26 +266,41 @@ class Emulator:
         """
         deliveries = expectation.reads_deliveries
         if timeout > 0 and expectation.needed > 0:
-            present = {r["id"] for r in self.scope(expectation.write_key, deliveries=deliveries)
-                       if expectation.matches(r)}
+            present = {
+                r["id"]
+                for r in self.scope(expectation.write_key, deliveries=deliveries)
+                if expectation.matches(r)
+            }
             write_key = expectation.write_key
 
             def matches(record: Record) -> bool:
                 in_scope = write_key is None or record["writeKey"] == write_key
                 return in_scope and expectation.matches(record)
 
-            await self._wait_until(matches, expectation.needed - len(present), timeout, present,
-                                   deliveries)
+            await self._wait_until(
+                matches, expectation.needed - len(present), timeout, present, deliveries
+            )
         verdict = evaluate(expectation, self.scope(expectation.write_key, deliveries=deliveries))
         self.verdicts.append((format_timestamp(datetime.now(UTC)), verdict))
         return verdict
 
-    async def _wait_until(self, matches: Callable[[Record], bool], needed: int,
-                          timeout: float, present: set[int], deliveries: bool) -> None:
+    async def _wait_until(
+        self,
+        matches: Callable[[Record], bool],
+        needed: int,
+        timeout: float,
+        present: set[int],
+        deliveries: bool,
+    ) -> None:
         if needed <= 0 or timeout <= 0 or self._closed:
             return
-        waiter = _Waiter(matches, needed, asyncio.get_running_loop().create_future(),
-                         seen=set(present), deliveries=deliveries)
+        waiter = _Waiter(
+            matches,
+            needed,
+            asyncio.get_running_loop().create_future(),
+            seen=set(present),
+            deliveries=deliveries,
+        )
         self._waiters.append(waiter)
         try:
             await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
@@ -314,8 +346,10 @@ class Emulator:
             "requests": self.counters.requests,
             "refusedRequests": self.counters.refused,
             "recentRequestErrors": list(self.counters.request_errors),
-            "metrics": {"requests": self.counters.metrics_requests,
-                        "series": self.counters.metrics_series},
+            "metrics": {
+                "requests": self.counters.metrics_requests,
+                "series": self.counters.metrics_series,
+            },
             "pixelRequests": self.counters.pixel_requests,
             "storeProblems": list(self.store.problems),
         }

@@ -33,8 +33,10 @@ def load_expectations(path: str | Path) -> list[Expectation]:
     except orjson.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(data, list):
-        raise ConfigError(f"{path}: expected a JSON list of expectations (the body of "
-                          f"POST /_segemu/assert), got a JSON {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a JSON list of expectations (the body of "
+            f"POST /_segemu/assert), got a JSON {type(data).__name__}"
+        )
     expectations = []
     for number, entry in enumerate(data, 1):
         try:

@@ -82,11 +82,13 @@ class Difference:
         return f"{self.path}: expected {_show_expected(self.expected)}, got {actual}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path,
-                "expected": None if self.expected is MISSING else self.expected,
-                "actual": None if self.actual is MISSING else self.actual,
-                "missing": self.actual is MISSING,
-                "message": self.describe()}
+        return {
+            "path": self.path,
+            "expected": None if self.expected is MISSING else self.expected,
+            "actual": None if self.actual is MISSING else self.actual,
+            "missing": self.actual is MISSING,
+            "message": self.describe(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +120,12 @@ class Expectation:
         return self.times if self.times is not None else self.at_least
 
     def matches(self, record: Record) -> bool:
-        return ((self.status == "any" or record["status"] == self.status)
-                and (self.type is None or record["type"] == self.type)
-                and self.where.matches(record)
-                and not self.differences(record))
+        return (
+            (self.status == "any" or record["status"] == self.status)
+            and (self.type is None or record["type"] == self.type)
+            and self.where.matches(record)
+            and not self.differences(record)
+        )
 
     def differences(self, record: Record) -> list[Difference]:
         """What keeps `record` from matching `fields` (status and type are checked apart)."""
@@ -141,13 +145,21 @@ class Expectation:
         delivery = deliveries.get(destination)
         if delivery is None:
             known = ", ".join(deliveries) or "none"
-            return [Difference(path, "a delivery", MISSING if deliveries else
-                               f"no destinations (configured: {known})")]
+            return [
+                Difference(
+                    path,
+                    "a delivery",
+                    MISSING if deliveries else f"no destinations (configured: {known})",
+                )
+            ]
         status = delivery.get("status")
         if status != "delivered":
             reason = delivery.get("reason")
-            return [Difference(f"{path}.status", "delivered",
-                               f"{status}" + (f" ({reason})" if reason else ""))]
+            return [
+                Difference(
+                    f"{path}.status", "delivered", f"{status}" + (f" ({reason})" if reason else "")
+                )
+            ]
         if self.payload is None:
             return []
         candidates: list[tuple[str, Any]] = []
@@ -155,8 +167,10 @@ class Expectation:
             body = request.get("body")
             candidates.append((f"{path}.requests[{index}].body", body))
             if isinstance(body, list) and isinstance(self.payload, dict):
-                candidates.extend((f"{path}.requests[{index}].body[{item}]", element)
-                                  for item, element in enumerate(body))
+                candidates.extend(
+                    (f"{path}.requests[{index}].body[{item}]", element)
+                    for item, element in enumerate(body)
+                )
         best: list[Difference] | None = None
         for where, body in candidates:
             differences = _diff(self.payload, body, where, False)
@@ -180,12 +194,26 @@ class Expectation:
     def from_json(cls, data: Any) -> Expectation:
         if not isinstance(data, dict):
             raise ExpectationError("the expectation must be a JSON object")
-        unknown = set(data) - {"type", "where", "q", "fields", "exact", "times", "atLeast",
-                               "count", "writeKey", "description", "timeout",
-                               "status", "destination", "payload"}
+        unknown = set(data) - {
+            "type",
+            "where",
+            "q",
+            "fields",
+            "exact",
+            "times",
+            "atLeast",
+            "count",
+            "writeKey",
+            "description",
+            "timeout",
+            "status",
+            "destination",
+            "payload",
+        }
         if unknown:
-            raise ExpectationError(f"unknown field(s) in the expectation: "
-                                   f"{', '.join(sorted(unknown))}")
+            raise ExpectationError(
+                f"unknown field(s) in the expectation: {', '.join(sorted(unknown))}"
+            )
         kind = data.get("type")
         if kind is not None and kind not in EVENT_TYPES:
             raise ExpectationError(f"type must be one of {', '.join(EVENT_TYPES)}, got {kind!r}")
@@ -207,8 +235,9 @@ class Expectation:
         times = data.get("times", data.get("count"))
         at_least = data.get("atLeast", 1)
         for name, value in (("times", times), ("atLeast", at_least)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value < 0):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
                 raise ExpectationError(f"{name} must be a whole number >= 0, got {value!r}")
         write_key = data.get("writeKey")
         if write_key is not None and not isinstance(write_key, str):
@@ -218,17 +247,27 @@ class Expectation:
             raise ExpectationError("description must be a string")
         status = data.get("status", "accepted")
         if status not in (*STATUSES, "any"):
-            raise ExpectationError(f"status must be one of {', '.join(STATUSES)} or any, "
-                                   f"got {status!r}")
+            raise ExpectationError(
+                f"status must be one of {', '.join(STATUSES)} or any, got {status!r}"
+            )
         destination = data.get("destination")
         if destination is not None and (not isinstance(destination, str) or not destination):
-            raise ExpectationError("destination must be a destination id, e.g. \"mixpanel\"")
+            raise ExpectationError('destination must be a destination id, e.g. "mixpanel"')
         if data.get("payload") is not None:
             _check_matchers(data["payload"], "payload")
-        return cls(type=kind, where=where, fields=fields, exact=bool(data.get("exact")),
-                   times=times, at_least=at_least, write_key=write_key or None,
-                   status=status, description=description, destination=destination,
-                   payload=data.get("payload"))
+        return cls(
+            type=kind,
+            where=where,
+            fields=fields,
+            exact=bool(data.get("exact")),
+            times=times,
+            at_least=at_least,
+            write_key=write_key or None,
+            status=status,
+            description=description,
+            destination=destination,
+            payload=data.get("payload"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +276,12 @@ class NearMiss:
     differences: list[Difference]
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.record["id"], "messageId": self.record["messageId"],
-                "summary": summarize(self.record),
-                "differences": [d.to_json() for d in self.differences]}
+        return {
+            "id": self.record["id"],
+            "messageId": self.record["messageId"],
+            "summary": summarize(self.record),
+            "differences": [d.to_json() for d in self.differences],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,12 +298,18 @@ class Verdict:
         return _message(self)
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "expected": self.expectation.describe(),
-                "count": len(self.matched), "considered": self.considered,
-                "matched": [{"id": r["id"], "messageId": r["messageId"],
-                             "summary": summarize(r)} for r in self.matched],
-                "nearest": [miss.to_json() for miss in self.nearest],
-                "message": self.message}
+        return {
+            "passed": self.passed,
+            "expected": self.expectation.describe(),
+            "count": len(self.matched),
+            "considered": self.considered,
+            "matched": [
+                {"id": r["id"], "messageId": r["messageId"], "summary": summarize(r)}
+                for r in self.matched
+            ],
+            "nearest": [miss.to_json() for miss in self.nearest],
+            "message": self.message,
+        }
 
 
 def evaluate(expectation: Expectation, records: Iterable[Record]) -> Verdict:
@@ -285,8 +333,9 @@ def _nearest(expectation: Expectation, candidates: list[Record]) -> list[NearMis
         differences: list[Difference] = []
         for term in expectation.where.misses(record):
             found, value = term.value(record)
-            differences.append(Difference(f"where {term.text}", QUERY_TERM,
-                                          value if found else MISSING))
+            differences.append(
+                Difference(f"where {term.text}", QUERY_TERM, value if found else MISSING)
+            )
         if expectation.status not in ("any", record["status"]):
             differences.append(Difference("status", expectation.status, record["status"], 0.5))
         if expectation.type is not None and record["type"] != expectation.type:
@@ -299,6 +348,7 @@ def _nearest(expectation: Expectation, candidates: list[Record]) -> list[NearMis
 
 
 # -- matching ------------------------------------------------------------------------------
+
 
 def _lookup(event: Mapping[str, Any], path: str) -> Any:
     value: Any = event
@@ -321,8 +371,9 @@ def _check_matchers(value: Any, path: str) -> None:
         first = next(iter(value), None)
         if isinstance(first, str) and first.startswith("$"):
             if first not in MATCHER_KEYS:
-                raise ExpectationError(f"fields.{path}: unknown matcher {first!r}; known: "
-                                       f"{', '.join(MATCHER_KEYS)}")
+                raise ExpectationError(
+                    f"fields.{path}: unknown matcher {first!r}; known: {', '.join(MATCHER_KEYS)}"
+                )
             _compile_matcher(value, path)
             return
         for key, inner in value.items():
@@ -349,8 +400,9 @@ def _compile_matcher(spec: Mapping[str, Any], path: str) -> Callable[[Any], bool
     if not (_is_number(target) and _is_number(rel) and _is_number(abs_)):
         raise ExpectationError(f"fields.{path}: $approx, rel and abs must be numbers")
     close_to = float(target)  # type: ignore[arg-type]  # checked just above
-    return lambda actual: _is_number(actual) and math.isclose(actual, close_to,
-                                                              rel_tol=rel, abs_tol=abs_)
+    return lambda actual: (
+        _is_number(actual) and math.isclose(actual, close_to, rel_tol=rel, abs_tol=abs_)
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -377,14 +429,20 @@ def _diff(expected: Any, actual: Any, path: str, exact: bool) -> list[Difference
         for key, inner in expected.items():
             found.extend(_diff(inner, actual.get(key, MISSING), f"{path}.{key}", exact))
         if exact:
-            found.extend(Difference(f"{path}.{key}", MISSING, actual[key])
-                         for key in actual if key not in expected)
+            found.extend(
+                Difference(f"{path}.{key}", MISSING, actual[key])
+                for key in actual
+                if key not in expected
+            )
         return found
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return [Difference(path, expected, actual)]
-        return [d for index, (e, a) in enumerate(zip(expected, actual, strict=True))
-                for d in _diff(e, a, f"{path}.{index}", exact)]
+        return [
+            d
+            for index, (e, a) in enumerate(zip(expected, actual, strict=True))
+            for d in _diff(e, a, f"{path}.{index}", exact)
+        ]
     if _equal(expected, actual):
         return []
     cost = 1.0
@@ -397,6 +455,7 @@ def _diff(expected: Any, actual: Any, path: str, exact: bool) -> list[Difference
 
 
 # -- messages ------------------------------------------------------------------------------
+
 
 def _show(value: Any, limit: int = 80) -> str:
     text = orjson.dumps(value, default=repr).decode()
@@ -449,8 +508,10 @@ def _message(verdict: Verdict) -> str:
     scope = f" for write key {expectation.write_key}" if expectation.write_key else ""
     kind = f"{expectation.type} call" if expectation.type else "call"
     plural = "" if expectation.needed == 1 else "s"
-    head = (f"{expectation.describe()}: expected {_wanted(expectation)} matching {kind}{plural}"
-            f", found {count} among {verdict.considered} received{scope}")
+    head = (
+        f"{expectation.describe()}: expected {_wanted(expectation)} matching {kind}{plural}"
+        f", found {count} among {verdict.considered} received{scope}"
+    )
     if verdict.passed:
         return f"passed: {head}"
     lines = [head]
@@ -468,6 +529,5 @@ def _message(verdict: Verdict) -> str:
             lines.append(f"  {summarize(miss.record)}")
             lines.extend(f"      {d.describe()}" for d in miss.differences)
     elif verdict.considered == 0:
-        lines.append("no events were received at all: is the SDK pointed at segemu and "
-                     "flushed?")
+        lines.append("no events were received at all: is the SDK pointed at segemu and flushed?")
     return "\n".join(lines)

@@ -22,10 +22,17 @@ def format_line(record: Record) -> str:
     else:
         name = None
     label = f'"{name}"' if isinstance(name, str) and kind != "alias" else (name or "")
-    who = (f"userId={event['userId']}" if event.get("userId")
-           else f"anonymousId={event['anonymousId']}" if event.get("anonymousId") else "no user")
-    line = (f"{record['receivedAt'][11:23]}  {record['status']:<9} {kind:<8} {label:<30} "
-            f"{who}  key={record['writeKey'] or '-'}")
+    who = (
+        f"userId={event['userId']}"
+        if event.get("userId")
+        else f"anonymousId={event['anonymousId']}"
+        if event.get("anonymousId")
+        else "no user"
+    )
+    line = (
+        f"{record['receivedAt'][11:23]}  {record['status']:<9} {kind:<8} {label:<30} "
+        f"{who}  key={record['writeKey'] or '-'}"
+    )
     if record["status"] != "accepted" and record["reason"]:
         line += f"  ({record['reason']})"
     elif "arrival" in record and "note" in record["arrival"]:

@@ -202,9 +202,15 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     """Normalize one call the way Segment stores it; never raises on bad input."""
     warnings: list[str] = []
     if not isinstance(item, dict):
-        return Normalized(f"segemu-{uuid.uuid4()}", _write_key(envelope, None), None, {},
-                          f"batch item is not a JSON object (got {json_type(item)})", warnings,
-                          item)
+        return Normalized(
+            f"segemu-{uuid.uuid4()}",
+            _write_key(envelope, None),
+            None,
+            {},
+            f"batch item is not a JSON object (got {json_type(item)})",
+            warnings,
+            item,
+        )
 
     # The event Segment stores shares nested objects with what was sent, so keeping both costs
     # little memory; anything changed below is copied first.

@@ -23,8 +23,9 @@ MAX_BATCH_EVENTS = 2500
 
 
 class Pipeline:
-    def __init__(self, store: EventStore, sources: Sources | None = None,
-                 protocols: Protocols | None = None) -> None:
+    def __init__(
+        self, store: EventStore, sources: Sources | None = None, protocols: Protocols | None = None
+    ) -> None:
         self.store = store
         self.sources = sources or Sources([])
         self.arrivals = ArrivalTracker()
@@ -77,8 +78,9 @@ class Pipeline:
         record["source"] = source.name
         # DOCS guides/duplicate-data.md: Segment dedupes by messageId across all sources. A retry
         # is kept, marked as a duplicate of the first call, so it stays visible.
-        first = (None if envelope.forwarded
-                 else self.store.first_with_message_id(normalized.message_id))
+        first = (
+            None if envelope.forwarded else self.store.first_with_message_id(normalized.message_id)
+        )
         if first is not None:
             record["status"] = "duplicate"
             record["reason"] = f"duplicate messageId; first received as record {first['id']}"

@@ -28,8 +28,15 @@ from typing import Any
 from segemu.config import Config, ConfigError
 
 DEFAULT_SOURCE_NAME = "default"
-_KEYS = ("write_key", "name", "destinations", "block_events", "tracking_plan", "protocols",
-         "settings")
+_KEYS = (
+    "write_key",
+    "name",
+    "destinations",
+    "block_events",
+    "tracking_plan",
+    "protocols",
+    "settings",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +72,10 @@ class Sources:
         known = ", ".join(repr(key) for key in self._by_key)
         close = difflib.get_close_matches(write_key or "", [str(k) for k in self._by_key], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return (f"write key {write_key!r} matches no configured source{hint}; known write keys: "
-                f"{known}. Segment answers 200 and drops calls with an unknown write key")
+        return (
+            f"write key {write_key!r} matches no configured source{hint}; known write keys: "
+            f"{known}. Segment answers 200 and drops calls with an unknown write key"
+        )
 
 
 def load_sources(config: Config) -> Sources:
@@ -83,24 +92,28 @@ def load_sources(config: Config) -> Sources:
             if key not in _KEYS:
                 close = difflib.get_close_matches(key, _KEYS, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ConfigError(f"{where}: unknown key '{key}'{hint}; known keys: "
-                                  f"{', '.join(_KEYS)}")
+                raise ConfigError(
+                    f"{where}: unknown key '{key}'{hint}; known keys: {', '.join(_KEYS)}"
+                )
         write_key = entry.get("write_key")
         if not isinstance(write_key, str) or not write_key:
             raise ConfigError(f"{where}: 'write_key' is required and must be a non-empty string")
         if write_key in seen:
-            raise ConfigError(f"{where}: write key {write_key!r} is already used by "
-                              f"[sources.{seen[write_key]}]")
+            raise ConfigError(
+                f"{where}: write key {write_key!r} is already used by [sources.{seen[write_key]}]"
+            )
         seen[write_key] = name
-        sources.append(Source(
-            name=str(entry.get("name", name)),
-            write_key=write_key,
-            destinations=_names(entry, "destinations", where),
-            block_events=frozenset(_names(entry, "block_events", where) or ()),
-            tracking_plan=_optional_str(entry, "tracking_plan", where),
-            protocols=_table(entry, "protocols", where),
-            settings=_table(entry, "settings", where),
-        ))
+        sources.append(
+            Source(
+                name=str(entry.get("name", name)),
+                write_key=write_key,
+                destinations=_names(entry, "destinations", where),
+                block_events=frozenset(_names(entry, "block_events", where) or ()),
+                tracking_plan=_optional_str(entry, "tracking_plan", where),
+                protocols=_table(entry, "protocols", where),
+                settings=_table(entry, "settings", where),
+            )
+        )
     return Sources(sources)
 
 

@@ -113,8 +113,9 @@ class TableFileStorage(Storage):
         if self.directory is None:
             self._written = dict(data)
             return FileWrite(None, {}, [], {})
-        changed = {name: table for name, table in data.items()
-                   if self._written.get(name) is not table}
+        changed = {
+            name: table for name, table in data.items() if self._written.get(name) is not table
+        }
         for name in changed:
             if not _TABLE_NAME.match(name):
                 raise StorageError(f"table name {name!r} cannot be a file name")
@@ -150,8 +151,7 @@ class TableFileStorage(Storage):
     def _open_directory(self, directory: Path) -> None:
         if directory.exists() and not directory.is_dir():
             raise StorageError(
-                f"{directory} is a file; --db takes a directory that segemu manages "
-                f"(or :memory:)"
+                f"{directory} is a file; --db takes a directory that segemu manages (or :memory:)"
             )
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -208,8 +208,13 @@ class FileWrite:
     hard kill leaves either the old file or the new one, never half of one.
     """
 
-    def __init__(self, directory: Path | None, tables: dict[str, dict[str, Any]],
-                 deleted: list[str], encoded_before: dict[str, _Encoded]) -> None:
+    def __init__(
+        self,
+        directory: Path | None,
+        tables: dict[str, dict[str, Any]],
+        deleted: list[str],
+        encoded_before: dict[str, _Encoded],
+    ) -> None:
         self.directory = directory
         self.tables = tables
         self.deleted = deleted
@@ -247,8 +252,9 @@ class FileWrite:
         return [name for name in (*self.tables, *self.deleted) if name not in self._done]
 
 
-def _encode(name: str, table: dict[str, Any],
-            before: _Encoded | None) -> tuple[list[bytes], _Encoded]:
+def _encode(
+    name: str, table: dict[str, Any], before: _Encoded | None
+) -> tuple[list[bytes], _Encoded]:
     """The file, `{"<name>":{"<doc_id>":{...},...}}` byte for byte as orjson writes it, in
     pieces; a table that only grew reuses the bytes of the documents it already had."""
     ids, documents = list(table), list(table.values())

@@ -36,9 +36,7 @@ def chunk_name(number: int) -> str:
 
 
 class EventStore:
-    def __init__(
-        self, path: str | None, *, retention: int, chunk_size: int = CHUNK_SIZE
-    ) -> None:
+    def __init__(self, path: str | None, *, retention: int, chunk_size: int = CHUNK_SIZE) -> None:
         self.path = path
         self.retention = retention
         self.chunk_size = chunk_size
@@ -212,7 +210,7 @@ class EventStore:
         dropped = False
         for name in self._db.tables():
             if name.startswith(CHUNK_PREFIX):
-                last_id = (int(name[len(CHUNK_PREFIX):]) + 1) * self.chunk_size - 1
+                last_id = (int(name[len(CHUNK_PREFIX) :]) + 1) * self.chunk_size - 1
                 if last_id < oldest:
                     self._db.drop_table(name)
                     dropped = True

@@ -40,15 +40,16 @@ def records(url: str, params: dict[str, str]) -> Iterator[Record]:
                     yield json.loads("\n".join(data))
                 elif kind == "lagged" and data:
                     lost = json.loads(data[0]).get("lost")
-                    click.echo(f"... {lost} call(s) not shown: the terminal fell behind",
-                               err=True)
+                    click.echo(f"... {lost} call(s) not shown: the terminal fell behind", err=True)
                 kind, data = "message", []
 
 
-def follow(url: str, write_key: str | None, where: str | None, backlog: int,
-           as_json: bool) -> None:
-    params = {name: value for name, value in
-              (("writeKey", write_key), ("q", where), ("backlog", str(backlog))) if value}
+def follow(url: str, write_key: str | None, where: str | None, backlog: int, as_json: bool) -> None:
+    params = {
+        name: value
+        for name, value in (("writeKey", write_key), ("q", where), ("backlog", str(backlog)))
+        if value
+    }
     last_id: int | None = None
     announced = False
     while True:

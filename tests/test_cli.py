@@ -22,8 +22,11 @@ from segemu.cli import cli
 class Process:
     def __init__(self, *args: str, cwd: Path) -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "segemu", "run", *args], cwd=cwd, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, "-m", "segemu", "run", *args],
+            cwd=cwd,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self.banner: list[str] = []
@@ -39,8 +42,11 @@ class Process:
 
     def post(self, path: str, body: Any, key: str = "cli_key") -> int:
         request = urllib.request.Request(
-            f"{self.url}{path}", data=json.dumps(body).encode(), method="POST",
-            headers={"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()})
+            f"{self.url}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
 
@@ -55,8 +61,12 @@ class Process:
 
 
 def batch(start: int, count: int) -> dict[str, Any]:
-    return {"batch": [{"type": "track", "event": "Signed Up", "userId": f"u{i}",
-                       "messageId": f"msg-{i}"} for i in range(start, start + count)]}
+    return {
+        "batch": [
+            {"type": "track", "event": "Signed Up", "userId": f"u{i}", "messageId": f"msg-{i}"}
+            for i in range(start, start + count)
+        ]
+    }
 
 
 def test_sigterm_then_restart_keeps_every_event(tmp_path: Path) -> None:
@@ -74,7 +84,8 @@ def test_sigterm_then_restart_keeps_every_event(tmp_path: Path) -> None:
     assert "(300 loaded)" in "".join(second.banner)
     listed = second.get("/_segemu/events?limit=1000")
     assert sorted(e["messageId"] for e in listed["events"]) == sorted(
-        f"msg-{i}" for i in range(300))
+        f"msg-{i}" for i in range(300)
+    )
     second.stop(signal.SIGINT)
     assert second.popen.returncode == 0
 
@@ -127,8 +138,13 @@ def test_memory_db_and_env_config(tmp_path: Path) -> None:
 
 def test_config_mistake_is_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "segemu.toml").write_text("prot = 1\n")
-    result = subprocess.run([sys.executable, "-m", "segemu", "run"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "segemu", "run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert "Error: " in result.stderr
     assert "unknown setting 'prot'" in result.stderr
@@ -142,7 +158,11 @@ def test_port_in_use_is_explained(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "segemu", "run", "-p", str(port), "--db", ":memory:"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=30)
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "use -p 0 to pick a free port" in result.stderr
@@ -153,7 +173,11 @@ def test_db_pointing_at_a_file(tmp_path: Path) -> None:
     (tmp_path / "events.json").write_text("{}")
     result = subprocess.run(
         [sys.executable, "-m", "segemu", "run", "-p", "0", "--db", "events.json"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert "is a file; --db takes a directory" in result.stderr
 
@@ -167,11 +191,14 @@ def test_version_and_help() -> None:
 
 
 def test_version_imports_nothing_heavy() -> None:
-    code = ("import sys, runpy; sys.argv = ['segemu', '--version']\n"
-            "try:\n    runpy.run_module('segemu', run_name='__main__')\n"
-            "except SystemExit:\n    pass\n"
-            "heavy = [m for m in ('aiohttp', 'tinydb', 'orjson', 'textual', 'asyncio')"
-            " if m in sys.modules]\nprint('HEAVY', heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=30)
+    code = (
+        "import sys, runpy; sys.argv = ['segemu', '--version']\n"
+        "try:\n    runpy.run_module('segemu', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('aiohttp', 'tinydb', 'orjson', 'textual', 'asyncio')"
+        " if m in sys.modules]\nprint('HEAVY', heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr

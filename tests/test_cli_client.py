@@ -54,8 +54,11 @@ def emulator() -> Iterator[Emulator]:
 def post(url: str, event: str, key: str = "key_a", **fields: Any) -> None:
     body = {"event": event, "userId": "u_1", **fields}
     request = urllib.request.Request(
-        f"{url}/v1/track", data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()})
+        f"{url}/v1/track",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
 
@@ -96,15 +99,18 @@ def test_events_json(populated: Emulator) -> None:
     assert records[0]["event"]["properties"] == {"revenue": 99.99}
 
 
-@pytest.mark.parametrize(("args", "message_ids"), [
-    (["--where", 'event:"Order Completed"'], ["o1", "o2"]),
-    (["-w", "properties.revenue>50"], ["o1"]),
-    (["--write-key", "key_b"], ["p1"]),
-    (["-k", "key_a", "--where", "type:track"], ["o1", "o2"]),
-    (["-n", "1"], ["o2"]),  # the last N, still oldest first
-    (["-n", "2"], ["p1", "o2"]),
-    (["--where", "event:Nothing"], []),
-])
+@pytest.mark.parametrize(
+    ("args", "message_ids"),
+    [
+        (["--where", 'event:"Order Completed"'], ["o1", "o2"]),
+        (["-w", "properties.revenue>50"], ["o1"]),
+        (["--write-key", "key_b"], ["p1"]),
+        (["-k", "key_a", "--where", "type:track"], ["o1", "o2"]),
+        (["-n", "1"], ["o2"]),  # the last N, still oldest first
+        (["-n", "2"], ["p1", "o2"]),
+        (["--where", "event:Nothing"], []),
+    ],
+)
 def test_events_filters(populated: Emulator, args: list[str], message_ids: list[str]) -> None:
     result = run("events", "--url", populated.url, "--json", *args)
     assert result.exit_code == 0, result.output
@@ -120,8 +126,7 @@ def test_events_url_from_the_environment(populated: Emulator) -> None:
 # -- segemu wait -----------------------------------------------------------------------------
 
 
-def post_once_waiting(emulator: Emulator, event: str, method: str = "wait_for"
-                      ) -> threading.Thread:
+def post_once_waiting(emulator: Emulator, event: str, method: str = "wait_for") -> threading.Thread:
     """Post `event` from another thread as soon as a long-poll has reached the server.
 
     The emulator's `method` (wait_for for /wait, check for /assert) is wrapped to say when it
@@ -149,8 +154,7 @@ def post_once_waiting(emulator: Emulator, event: str, method: str = "wait_for"
 def test_wait_returns_when_the_event_arrives(emulator: Emulator) -> None:
     poster = post_once_waiting(emulator, "Signed Up")
     started = time.monotonic()
-    result = run("wait", "--url", emulator.url, "--where", 'event:"Signed Up"',
-                 "--timeout", "10")
+    result = run("wait", "--url", emulator.url, "--where", 'event:"Signed Up"', "--timeout", "10")
     poster.join(LINE_TIMEOUT)
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started < 5
@@ -160,15 +164,24 @@ def test_wait_returns_when_the_event_arrives(emulator: Emulator) -> None:
 
 
 def test_wait_count_and_json(populated: Emulator) -> None:
-    result = run("wait", "--url", populated.url, "--where", 'event:"Order Completed"',
-                 "--count", "2", "--timeout", "0", "--json")
+    result = run(
+        "wait",
+        "--url",
+        populated.url,
+        "--where",
+        'event:"Order Completed"',
+        "--count",
+        "2",
+        "--timeout",
+        "0",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert [r["messageId"] for r in json.loads(result.stdout)] == ["o1", "o2"]
 
 
 def test_wait_timeout_exits_1_with_a_message(populated: Emulator) -> None:
-    result = run("wait", "--url", populated.url, "--where", "event:Never", "--timeout",
-                 "0.1")
+    result = run("wait", "--url", populated.url, "--where", "event:Never", "--timeout", "0.1")
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "waited 0.1s for 1 event(s) matching 'event:Never'; 0 matched" in result.stderr
@@ -177,8 +190,17 @@ def test_wait_timeout_exits_1_with_a_message(populated: Emulator) -> None:
 
 
 def test_wait_scoped_to_a_write_key(populated: Emulator) -> None:
-    result = run("wait", "--url", populated.url, "--write-key", "key_b", "--where",
-                 'event:"Order Completed"', "--timeout", "0")
+    result = run(
+        "wait",
+        "--url",
+        populated.url,
+        "--write-key",
+        "key_b",
+        "--where",
+        'event:"Order Completed"',
+        "--timeout",
+        "0",
+    )
     assert result.exit_code == 1
 
 
@@ -200,21 +222,22 @@ def test_assert_fails_with_the_nearest_miss(populated: Emulator) -> None:
     assert lines[0].endswith("expected at least 1 matching call, found 0 among 3 received")
     assert lines[1] == "nearest misses:"
     assert "'Order Completed'" in lines[2]
-    assert lines[3].strip() == ('where event:"Order Complted": no match, '
-                                'got "Order Completed"')
+    assert lines[3].strip() == ('where event:"Order Complted": no match, got "Order Completed"')
 
 
-@pytest.mark.parametrize(("args", "status"), [
-    (["--count", "2"], 0),
-    (["--count", "1"], 1),
-    (["--count", "0"], 1),
-    (["--at-least", "2"], 0),
-    (["--at-least", "3"], 1),
-    (["--write-key", "key_b", "--count", "0"], 0),
-])
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--count", "2"], 0),
+        (["--count", "1"], 1),
+        (["--count", "0"], 1),
+        (["--at-least", "2"], 0),
+        (["--at-least", "3"], 1),
+        (["--write-key", "key_b", "--count", "0"], 0),
+    ],
+)
 def test_assert_counts(populated: Emulator, args: list[str], status: int) -> None:
-    result = run("assert", "--url", populated.url, "--where", 'event:"Order Completed"',
-                 *args)
+    result = run("assert", "--url", populated.url, "--where", 'event:"Order Completed"', *args)
     assert result.exit_code == status, result.output
 
 
@@ -256,10 +279,14 @@ def free_port() -> int:
         return port
 
 
-@pytest.mark.parametrize("args", [
-    ["events"], ["wait", "--where", "type:track", "--timeout", "0"],
-    ["assert", "--where", "type:track"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["events"],
+        ["wait", "--where", "type:track", "--timeout", "0"],
+        ["assert", "--where", "type:track"],
+    ],
+)
 def test_an_unreachable_url_exits_2(args: list[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = run(*args[:1], "--url", url, *args[1:])
@@ -274,8 +301,10 @@ def test_an_unreachable_url_exits_2(args: list[str]) -> None:
 class Tail:
     def __init__(self, url: str, *args: str) -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "segemu", "tail", "--url", url, *args], text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, "-m", "segemu", "tail", "--url", url, *args],
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self.popen.stdout is not None

@@ -24,12 +24,16 @@ def test_flags_beat_env_beat_file(tmp_path: Path) -> None:
     assert config.retention == 60
     assert config.host == "0.0.0.0"
     assert (config.origins["port"], config.origins["retention"], config.origins["host"]) == (
-        "flag", "env", "segemu.toml")
+        "flag",
+        "env",
+        "segemu.toml",
+    )
 
 
 def test_pyproject_tool_table(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n\n[tool.segemu]\n'
-                                             'db = ":memory:"\nflush_interval = 0.5\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\n\n[tool.segemu]\ndb = ":memory:"\nflush_interval = 0.5\n'
+    )
     config = load_config({}, env={}, cwd=tmp_path)
     assert config.in_memory
     assert config.flush_interval == 0.5
@@ -49,15 +53,19 @@ def test_explicit_config_file(tmp_path: Path) -> None:
     assert load_config({}, env={"SEGEMU_CONFIG": str(other)}, cwd=tmp_path).port == 0
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('prot = 8000\n', "segemu.toml: unknown setting 'prot' (did you mean 'port'?)"),
-    ('port = "eighty"\n', "segemu.toml: setting 'port' must be an integer, got 'eighty'"),
-    ("port = 70000\n", "segemu.toml: setting 'port' must be between 0 and 65535, got 70000"),
-    ("retention = 0\n", "segemu.toml: setting 'retention' must be at least 1"),
-    ("port = [\n", "segemu.toml: not valid TOML"),
-])
-def test_file_mistakes_name_the_file_and_setting(tmp_path: Path, content: str,
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("prot = 8000\n", "segemu.toml: unknown setting 'prot' (did you mean 'port'?)"),
+        ('port = "eighty"\n', "segemu.toml: setting 'port' must be an integer, got 'eighty'"),
+        ("port = 70000\n", "segemu.toml: setting 'port' must be between 0 and 65535, got 70000"),
+        ("retention = 0\n", "segemu.toml: setting 'retention' must be at least 1"),
+        ("port = [\n", "segemu.toml: not valid TOML"),
+    ],
+)
+def test_file_mistakes_name_the_file_and_setting(
+    tmp_path: Path, content: str, message: str
+) -> None:
     (tmp_path / "segemu.toml").write_text(content)
     with pytest.raises(ConfigError) as caught:
         load_config({}, env={}, cwd=tmp_path)
@@ -65,8 +73,9 @@ def test_file_mistakes_name_the_file_and_setting(tmp_path: Path, content: str,
 
 
 def test_env_mistake_names_the_variable(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="environment SEGEMU_PORT: setting 'port' must be an "
-                                          "integer"):
+    with pytest.raises(
+        ConfigError, match="environment SEGEMU_PORT: setting 'port' must be an integer"
+    ):
         load_config({}, env={"SEGEMU_PORT": "abc"}, cwd=tmp_path)
 
 

@@ -11,25 +11,42 @@ from segemu.expectations import Expectation, ExpectationError, evaluate
 from segemu.message import Record
 
 
-def record(id: int, kind: str | None = "track", status: str = "accepted",
-           reason: str | None = None, **event: Any) -> Record:
-    return {"id": id, "messageId": f"m{id}", "writeKey": "k", "type": kind,
-            "status": status, "reason": reason,  # type: ignore[typeddict-item]
-            "receivedAt": "2026-11-22T10:00:00.000Z", "route": "/v1/batch", "raw": event,
-            "event": {"type": kind, **event}, "warnings": []}
+def record(
+    id: int,
+    kind: str | None = "track",
+    status: str = "accepted",
+    reason: str | None = None,
+    **event: Any,
+) -> Record:
+    return {
+        "id": id,
+        "messageId": f"m{id}",
+        "writeKey": "k",
+        "type": kind,
+        "status": status,  # type: ignore[typeddict-item]
+        "reason": reason,
+        "receivedAt": "2026-11-22T10:00:00.000Z",
+        "route": "/v1/batch",
+        "raw": event,
+        "event": {"type": kind, **event},
+        "warnings": [],
+    }
 
 
 def expect(**data: Any) -> Expectation:
     return Expectation.from_json(data)
 
 
-ORDER = record(1, event="Order Completed", userId="u_1",
-               properties={"revenue": 99.99, "items": [{"sku": "a"}], "coupon": None})
+ORDER = record(
+    1,
+    event="Order Completed",
+    userId="u_1",
+    properties={"revenue": 99.99, "items": [{"sku": "a"}], "coupon": None},
+)
 
 
 def test_fields_match_as_a_subset_and_json_numbers_compare_by_value() -> None:
-    assert evaluate(expect(type="track", fields={"properties": {"revenue": 99.99}}),
-                    [ORDER]).passed
+    assert evaluate(expect(type="track", fields={"properties": {"revenue": 99.99}}), [ORDER]).passed
     assert evaluate(expect(fields={"properties.items.0.sku": "a"}), [ORDER]).passed
     assert evaluate(expect(fields={"properties": {"items": [{"sku": "a"}]}}), [ORDER]).passed
     two = record(2, event="A", userId="u", properties={"n": 2.0, "flag": True})
@@ -45,17 +62,25 @@ def test_exact_refuses_extra_properties_and_names_them() -> None:
     assert "properties.items: not expected (exact match)" in verdict.message
 
 
-@pytest.mark.parametrize(("matcher", "passes"), [
-    ({"$any": True}, True), ({"$anyString": True}, True), ({"$regex": "^u_\\d$"}, True),
-    ({"$regex": "^x"}, False), ({"$absent": True}, False), ({"$approx": 42}, False),
-])
+@pytest.mark.parametrize(
+    ("matcher", "passes"),
+    [
+        ({"$any": True}, True),
+        ({"$anyString": True}, True),
+        ({"$regex": "^u_\\d$"}, True),
+        ({"$regex": "^x"}, False),
+        ({"$absent": True}, False),
+        ({"$approx": 42}, False),
+    ],
+)
 def test_matchers_on_a_string_field(matcher: dict[str, Any], passes: bool) -> None:
     assert evaluate(expect(fields={"userId": matcher}), [ORDER]).passed is passes
 
 
 def test_approx_absent_and_any_on_other_values() -> None:
-    assert evaluate(expect(fields={"properties.revenue": {"$approx": 100, "rel": 0.01}}),
-                    [ORDER]).passed
+    assert evaluate(
+        expect(fields={"properties.revenue": {"$approx": 100, "rel": 0.01}}), [ORDER]
+    ).passed
     assert evaluate(expect(fields={"properties.coupon": {"$absent": True}}), [ORDER]).passed
     assert evaluate(expect(fields={"properties.missing": {"$absent": True}}), [ORDER]).passed
     assert evaluate(expect(fields={"properties.coupon": {"$any": True}}), [ORDER]).passed
@@ -77,18 +102,23 @@ def test_only_accepted_records_count_unless_a_status_is_named() -> None:
     verdict = evaluate(expect(type="track", fields={"event": "Signed Up"}), [dropped])
     assert not verdict.passed
     assert verdict.nearest[0].differences[0].describe() == (
-        'status: expected "accepted", got "rejected"')
+        'status: expected "accepted", got "rejected"'
+    )
     assert "[rejected: no userId or anonymousId]" in verdict.message
     assert not evaluate(expect(status="rejected", times=0), [dropped]).passed
     assert evaluate(expect(status="any", fields={"event": "Signed Up"}), [dropped]).passed
 
 
 def test_nearest_misses_rank_a_typo_above_a_different_event() -> None:
-    records = [record(1, event="Product Viewed", properties={"revenue": 99.99}),
-               record(2, event="Order Complted", properties={"revenue": 89.99}),
-               record(3, "identify", userId="u")]
-    verdict = evaluate(expect(type="track", fields={"event": "Order Completed",
-                                                    "properties": {"revenue": 99.99}}), records)
+    records = [
+        record(1, event="Product Viewed", properties={"revenue": 99.99}),
+        record(2, event="Order Complted", properties={"revenue": 89.99}),
+        record(3, "identify", userId="u"),
+    ]
+    verdict = evaluate(
+        expect(type="track", fields={"event": "Order Completed", "properties": {"revenue": 99.99}}),
+        records,
+    )
     assert [miss.record["id"] for miss in verdict.nearest] == [2, 1, 3]
     assert verdict.message.splitlines()[1:5] == [
         "nearest misses:",
@@ -103,7 +133,8 @@ def test_a_query_expectation_explains_which_terms_missed() -> None:
     verdict = evaluate(expect(where='event:"Order Completed" properties.revenue>50'), records)
     assert not verdict.passed
     assert [d.describe() for d in verdict.nearest[0].differences] == [
-        "where properties.revenue>50: no match, got 20"]
+        "where properties.revenue>50: no match, got 20"
+    ]
 
 
 def test_nothing_received_says_so() -> None:
@@ -112,19 +143,22 @@ def test_nothing_received_says_so() -> None:
     assert evaluate(expect(times=0), []).passed
 
 
-@pytest.mark.parametrize(("data", "problem"), [
-    ([], "must be a JSON object"),
-    ({"typo": 1}, "unknown field(s) in the expectation: typo"),
-    ({"type": "click"}, "type must be one of"),
-    ({"where": "a >"}, "where: "),
-    ({"fields": {"a..b": 1}}, "is not a dotted path"),
-    ({"fields": {"a": {"$reg": "x"}}}, "unknown matcher '$reg'"),
-    ({"fields": {"a": {"$regex": "("}}}, "bad $regex"),
-    ({"fields": {"a": {"$approx": "x"}}}, "must be numbers"),
-    ({"times": -1}, "times must be a whole number"),
-    ({"atLeast": True}, "atLeast must be a whole number"),
-    ({"status": "lost"}, "status must be one of"),
-])
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ([], "must be a JSON object"),
+        ({"typo": 1}, "unknown field(s) in the expectation: typo"),
+        ({"type": "click"}, "type must be one of"),
+        ({"where": "a >"}, "where: "),
+        ({"fields": {"a..b": 1}}, "is not a dotted path"),
+        ({"fields": {"a": {"$reg": "x"}}}, "unknown matcher '$reg'"),
+        ({"fields": {"a": {"$regex": "("}}}, "bad $regex"),
+        ({"fields": {"a": {"$approx": "x"}}}, "must be numbers"),
+        ({"times": -1}, "times must be a whole number"),
+        ({"atLeast": True}, "atLeast must be a whole number"),
+        ({"status": "lost"}, "status must be one of"),
+    ],
+)
 def test_a_bad_expectation_says_what_is_wrong(data: Any, problem: str) -> None:
     with pytest.raises(ExpectationError, match=None) as caught:
         Expectation.from_json(data)

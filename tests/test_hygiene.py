@@ -15,7 +15,9 @@ import pytest
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.mark.parametrize("tool", [["ruff", "check", "."], ["mypy"]])
+@pytest.mark.parametrize(
+    "tool", [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]]
+)
 def test_lint_and_types_are_clean(tool: list[str]) -> None:
     if shutil.which(tool[0]) is None:
         pytest.fail(f"{tool[0]} is not installed: pip install -e '.[test]'")
@@ -23,15 +25,29 @@ def test_lint_and_types_are_clean(tool: list[str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("module", ["segemu.http.app", "segemu.emulator", "segemu.console",
-                                    "segemu.testing", "segemu.testing.plugin",
-                                    "segemu.testing.client", "segemu.testing.aclient",
-                                    "segemu.cli", "segemu.expectation_file", "segemu.tailing"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "segemu.http.app",
+        "segemu.emulator",
+        "segemu.console",
+        "segemu.testing",
+        "segemu.testing.plugin",
+        "segemu.testing.client",
+        "segemu.testing.aclient",
+        "segemu.cli",
+        "segemu.expectation_file",
+        "segemu.tailing",
+    ],
+)
 def test_core_http_and_pytest_plugin_never_import_textual(module: str) -> None:
-    code = (f"import sys, {module}; "
-            "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('segemu.tui')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60)
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('segemu.tui')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip() == "[]", result.stderr
 
 
@@ -40,8 +56,13 @@ def _imports(tree: ast.AST) -> list[tuple[str, int, bool]]:
     top = {id(node) for node in getattr(tree, "body", [])}
     found: list[tuple[str, int, bool]] = []
     for node in ast.walk(tree):
-        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
         found.extend((name, node.lineno, id(node) in top) for name in names)  # type: ignore[attr-defined]
     return found
 
@@ -66,19 +87,24 @@ def test_no_module_outside_the_inspector_imports_it() -> None:
 def test_pytest_plugin_imports_nothing_heavy_at_start_up() -> None:
     # pytest imports every installed plugin at start-up, before coverage starts: the fixtures
     # import the server only when a test uses one (style-and-ecosystem.md D.1).
-    code = ("import sys, segemu.testing.plugin; "
-            "print(sorted(m for m in ('aiohttp', 'tinydb', 'orjson', 'textual') "
-            "if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60)
+    code = (
+        "import sys, segemu.testing.plugin; "
+        "print(sorted(m for m in ('aiohttp', 'tinydb', 'orjson', 'textual') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip() == "[]", result.stderr
 
 
 def test_no_test_sleeps_to_wait_for_events() -> None:
     # Waits are event-driven (wait_for, the /wait long-poll); a sleep in a test is a flake.
     sleep = re.compile(r"\b(time|asyncio)\.sleep\(")
-    sleepers = [f"{path.relative_to(ROOT)}:{number}"
-                for path in (ROOT / "tests").rglob("*.py")
-                for number, line in enumerate(path.read_text().splitlines(), 1)
-                if sleep.search(line) and "node_modules" not in path.parts]
+    sleepers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "tests").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if sleep.search(line) and "node_modules" not in path.parts
+    ]
     assert sleepers == []

@@ -30,8 +30,10 @@ def run(item: Any, **fields: Any) -> Any:
         # Python SDK timestamp: +00:00 with milliseconds.
         ("2026-11-22T04:21:28.147+00:00", datetime(2026, 11, 22, 4, 21, 28, 147_000, tzinfo=UTC)),
         # Python SDK sentAt: +00:00 with microseconds.
-        ("2026-11-22T04:21:28.648364+00:00",
-         datetime(2026, 11, 22, 4, 21, 28, 648_364, tzinfo=UTC)),
+        (
+            "2026-11-22T04:21:28.648364+00:00",
+            datetime(2026, 11, 22, 4, 21, 28, 648_364, tzinfo=UTC),
+        ),
         ("2026-11-22T06:21:28+02:00", datetime(2026, 11, 22, 4, 21, 28, tzinfo=UTC)),
     ],
 )
@@ -46,10 +48,19 @@ def test_parse_timestamp_rejects_garbage(text: Any) -> None:
 
 def test_skew_correction_matches_segment_docs_track_example() -> None:
     """DOCS spec/track.md: originalTimestamp .152, sentAt .169, receivedAt .266 -> .249."""
-    env = Envelope(route="/v1/track", items=[], header_write_key="wk",
-                   received_at=datetime(2015, 2, 23, 22, 28, 55, 266_000, tzinfo=UTC))
-    item = {"type": "track", "event": "X", "userId": "u",
-            "timestamp": "2015-02-23T22:28:55.152Z", "sentAt": "2015-02-23T22:28:55.169Z"}
+    env = Envelope(
+        route="/v1/track",
+        items=[],
+        header_write_key="wk",
+        received_at=datetime(2015, 2, 23, 22, 28, 55, 266_000, tzinfo=UTC),
+    )
+    item = {
+        "type": "track",
+        "event": "X",
+        "userId": "u",
+        "timestamp": "2015-02-23T22:28:55.152Z",
+        "sentAt": "2015-02-23T22:28:55.169Z",
+    }
     result = normalize(item, env, format_timestamp(env.received_at))
     assert result.event["timestamp"] == "2015-02-23T22:28:55.249Z"
     assert result.event["originalTimestamp"] == "2015-02-23T22:28:55.152Z"
@@ -58,8 +69,12 @@ def test_skew_correction_matches_segment_docs_track_example() -> None:
 
 
 def test_batch_level_sent_at_corrects_items() -> None:
-    item = {"type": "track", "event": "X", "userId": "u",
-            "timestamp": "2026-11-22T04:21:28.000+00:00"}
+    item = {
+        "type": "track",
+        "event": "X",
+        "userId": "u",
+        "timestamp": "2026-11-22T04:21:28.000+00:00",
+    }
     result = run(item, sent_at="2026-11-22T04:21:29.000000+00:00")
     # Sent 1 s after the call: the event happened 1 s before it was received.
     assert result.event["timestamp"] == "2026-11-22T04:21:27.500Z"
@@ -81,13 +96,22 @@ def test_unparseable_timestamp_is_a_warning_not_a_rejection() -> None:
 
 def test_batch_context_and_integrations_merge_under_the_items_own() -> None:
     """DOCS http-api §Batch: top-level context and integrations apply to each item."""
-    item = {"type": "identify", "userId": "u",
-            "context": {"library": {"name": "mine"}, "locale": "fr"},
-            "integrations": {"Mixpanel": False}}
-    result = run(item, context={"library": {"name": "batch", "version": "1"}, "ip": "1.2.3.4"},
-                 integrations={"All": False, "Mixpanel": True})
-    assert result.event["context"] == {"library": {"name": "mine", "version": "1"},
-                                       "locale": "fr", "ip": "1.2.3.4"}
+    item = {
+        "type": "identify",
+        "userId": "u",
+        "context": {"library": {"name": "mine"}, "locale": "fr"},
+        "integrations": {"Mixpanel": False},
+    }
+    result = run(
+        item,
+        context={"library": {"name": "batch", "version": "1"}, "ip": "1.2.3.4"},
+        integrations={"All": False, "Mixpanel": True},
+    )
+    assert result.event["context"] == {
+        "library": {"name": "mine", "version": "1"},
+        "locale": "fr",
+        "ip": "1.2.3.4",
+    }
     assert result.event["integrations"] == {"All": False, "Mixpanel": False}
     # What the SDK sent is kept untouched beside it.
     assert result.raw["context"] == {"library": {"name": "mine"}, "locale": "fr"}
@@ -95,9 +119,16 @@ def test_batch_context_and_integrations_merge_under_the_items_own() -> None:
 
 def test_explicit_nulls_from_the_python_sdk_are_accepted() -> None:
     """sdk-captures/python.json: absent fields are sent as null."""
-    item = {"type": "page", "userId": "u", "anonymousId": None, "category": None, "name": None,
-            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
-            "integrations": {}, "properties": {}}
+    item = {
+        "type": "page",
+        "userId": "u",
+        "anonymousId": None,
+        "category": None,
+        "name": None,
+        "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+        "integrations": {},
+        "properties": {},
+    }
     result = run(item)
     assert result.reason is None
     assert result.event["anonymousId"] is None
@@ -107,18 +138,24 @@ def test_explicit_nulls_from_the_python_sdk_are_accepted() -> None:
     ("item", "reason"),
     [
         ({"type": "track", "event": "X"}, "no userId or anonymousId"),
-        ({"type": "track", "event": "X", "userId": None, "anonymousId": ""},
-         "no userId or anonymousId"),
+        (
+            {"type": "track", "event": "X", "userId": None, "anonymousId": ""},
+            "no userId or anonymousId",
+        ),
         ({"type": "track", "userId": "u"}, "track call has no event name"),
         ({"type": "track", "event": 5, "userId": "u"}, "event must be a string, got int"),
         ({"type": "group", "userId": "u"}, "group call has no groupId"),
         ({"type": "alias", "userId": "u"}, "alias call has no previousId"),
-        ({"type": "track", "event": "X", "userId": "u", "messageId": "m" * 100},
-         "messageId is 100 characters; Segment drops 100 or more"),
+        (
+            {"type": "track", "event": "X", "userId": "u", "messageId": "m" * 100},
+            "messageId is 100 characters; Segment drops 100 or more",
+        ),
         ({"event": "X", "userId": "u"}, "batch item has no type"),
         ({"type": "purchase", "userId": "u"}, "unknown type 'purchase'"),
-        ({"type": "track", "event": "X", "userId": "u", "properties": [1]},
-         "properties must be an object, got array"),
+        (
+            {"type": "track", "event": "X", "userId": "u", "properties": [1]},
+            "properties must be an object, got array",
+        ),
         ({"type": "identify", "userId": {"id": 1}}, "userId must be a string, got dict"),
         ("not an object", "batch item is not a JSON object (got string)"),
     ],
@@ -146,8 +183,10 @@ def test_write_key_precedence_header_then_item_then_batch() -> None:
     item = {"type": "identify", "userId": "u", "writeKey": "item"}
     assert run(item, header_write_key="header", write_key="batch").write_key == "header"
     assert run(item, header_write_key=None, write_key="batch").write_key == "item"
-    assert run({"type": "identify", "userId": "u"}, header_write_key=None,
-               write_key="batch").write_key == "batch"
+    assert (
+        run({"type": "identify", "userId": "u"}, header_write_key=None, write_key="batch").write_key
+        == "batch"
+    )
     missing = run({"type": "identify", "userId": "u"}, header_write_key=None)
     assert missing.reason is not None
     assert missing.reason.startswith("no write key")
@@ -155,8 +194,9 @@ def test_write_key_precedence_header_then_item_then_batch() -> None:
 
 def test_normalized_event_drops_write_key_and_adds_segment_fields() -> None:
     """DOCS partners/spec.md: channel, version 2; Segment does not keep the writeKey."""
-    result = run({"type": "identify", "userId": "u", "writeKey": "wk"}, channel="client",
-                 ip="10.1.2.3")
+    result = run(
+        {"type": "identify", "userId": "u", "writeKey": "wk"}, channel="client", ip="10.1.2.3"
+    )
     assert "writeKey" not in result.event
     assert result.event["channel"] == "client"
     assert result.event["version"] == 2

@@ -27,10 +27,13 @@ def test_without_sources_every_write_key_is_one_default_source() -> None:
 
 
 def test_a_configured_write_key_names_its_source_and_an_unknown_one_is_rejected() -> None:
-    emulator = create_emulator(db=":memory:", sources={
-        "web": {"write_key": "wk_web", "destinations": ["mixpanel"]},
-        "api": {"write_key": "wk_api"},
-    })
+    emulator = create_emulator(
+        db=":memory:",
+        sources={
+            "web": {"write_key": "wk_web", "destinations": ["mixpanel"]},
+            "api": {"write_key": "wk_api"},
+        },
+    )
     [web] = emulator.ingest(_track("wk_web"))
     assert (web["status"], web["source"]) == ("accepted", "web")
     [typo] = emulator.ingest(_track("wk_wbe"))
@@ -43,26 +46,37 @@ def test_a_configured_write_key_names_its_source_and_an_unknown_one_is_rejected(
 def test_sources_table_from_a_file(tmp_path: Path) -> None:
     (tmp_path / "segemu.toml").write_text(
         '[sources.web]\nwrite_key = "wk_web"\nblock_events = ["Debug Clicked"]\n'
-        '[sources.web.settings]\nfoo = 1\n')
+        "[sources.web.settings]\nfoo = 1\n"
+    )
     config = load_config({}, env={}, cwd=tmp_path)
     [source] = load_sources(config).all
     assert source.block_events == frozenset({"Debug Clicked"})
     assert source.settings == {"foo": 1}
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('[sources.web]\nwrite_kye = "k"\n',
-     "[sources.web]: unknown key 'write_kye' (did you mean 'write_key'?)"),
-    ("[sources.web]\nname = 'Web'\n", "[sources.web]: 'write_key' is required"),
-    ('[sources.a]\nwrite_key = "k"\n[sources.b]\nwrite_key = "k"\n',
-     "[sources.b]: write key 'k' is already used by [sources.a]"),
-    ('[sources.a]\nwrite_key = "k"\ndestinations = "mixpanel"\n',
-     "[sources.a]: 'destinations' must be a list of strings"),
-    ('sources = 3\n', "'sources' must be a table"),
-    ('sourcs = 3\n', "unknown setting 'sourcs' (did you mean 'sources'?)"),
-])
-def test_source_mistakes_name_the_file_and_entry(tmp_path: Path, content: str,
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '[sources.web]\nwrite_kye = "k"\n',
+            "[sources.web]: unknown key 'write_kye' (did you mean 'write_key'?)",
+        ),
+        ("[sources.web]\nname = 'Web'\n", "[sources.web]: 'write_key' is required"),
+        (
+            '[sources.a]\nwrite_key = "k"\n[sources.b]\nwrite_key = "k"\n',
+            "[sources.b]: write key 'k' is already used by [sources.a]",
+        ),
+        (
+            '[sources.a]\nwrite_key = "k"\ndestinations = "mixpanel"\n',
+            "[sources.a]: 'destinations' must be a list of strings",
+        ),
+        ("sources = 3\n", "'sources' must be a table"),
+        ("sourcs = 3\n", "unknown setting 'sourcs' (did you mean 'sources'?)"),
+    ],
+)
+def test_source_mistakes_name_the_file_and_entry(
+    tmp_path: Path, content: str, message: str
+) -> None:
     (tmp_path / "segemu.toml").write_text(content)
     with pytest.raises(ConfigError) as caught:
         load_sources(load_config({}, env={}, cwd=tmp_path))

@@ -86,8 +86,9 @@ def test_a_reset_after_a_prepared_write_is_not_undone_by_it(tmp_path: Path) -> N
     again.close()
 
 
-def test_a_failed_write_is_redone_by_the_next_flush(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_is_redone_by_the_next_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = open_store(tmp_path)
     ingest(store, 30)
     real_replace = os.replace
@@ -109,7 +110,8 @@ def test_a_failed_write_is_redone_by_the_next_flush(tmp_path: Path,
 
 
 async def test_the_periodic_flush_writes_and_a_clean_stop_loses_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = create_emulator(db=str(tmp_path), flush_interval=0.01)
     loop = asyncio.get_running_loop()
     written = asyncio.Event()
@@ -130,4 +132,3 @@ async def test_the_periodic_flush_writes_and_a_clean_stop_loses_nothing(
     reopened = EventStore(str(tmp_path), retention=100)
     assert len(reopened) == 57
     reopened.close()
-

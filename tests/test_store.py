@@ -18,10 +18,15 @@ from segemu.store import EventStore
 
 
 def ingest(store: EventStore, count: int, *, key: str = "wk", start: int = 0) -> None:
-    items: list[Any] = [{"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"}
-                        for i in range(start, start + count)]
-    Pipeline(store).process(Envelope(route="/v1/batch", items=items, header_write_key=key,
-                                     received_at=datetime.now(UTC)))
+    items: list[Any] = [
+        {"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"}
+        for i in range(start, start + count)
+    ]
+    Pipeline(store).process(
+        Envelope(
+            route="/v1/batch", items=items, header_write_key=key, received_at=datetime.now(UTC)
+        )
+    )
 
 
 def open_store(path: Path, retention: int = 100_000) -> EventStore:
@@ -73,7 +78,11 @@ def test_retention_drops_the_oldest_and_their_files(tmp_path: Path) -> None:
     assert next(iter(reversed(list(store.newest_first()))))["messageId"] == "m350"
     # Chunks 0-2 only hold records older than the oldest kept (id 351).
     assert sorted(p.name for p in tmp_path.glob("*.json")) == [
-        "events_000003.json", "events_000004.json", "events_000005.json", "events_000006.json"]
+        "events_000003.json",
+        "events_000004.json",
+        "events_000005.json",
+        "events_000006.json",
+    ]
     store.close()
     again = open_store(tmp_path, retention=250)
     assert len(again) == 250
@@ -90,8 +99,9 @@ def test_reset_of_one_write_key_survives_a_restart(tmp_path: Path) -> None:
     store.close()
     again = open_store(tmp_path)
     assert len(again) == 25
-    assert {r["messageId"] for r in again.newest_first_for("a")} == {f"m{i}" for i in
-                                                                    range(100, 105)}
+    assert {r["messageId"] for r in again.newest_first_for("a")} == {
+        f"m{i}" for i in range(100, 105)
+    }
     again.close()
 
 
@@ -107,12 +117,15 @@ def test_reset_everything_removes_the_files(tmp_path: Path) -> None:
     again.close()
 
 
-@pytest.mark.parametrize("damage", [
-    lambda data: data[: len(data) // 2],  # a truncated file
-    lambda data: b"\x00\x17garbage",
-    lambda data: orjson.dumps({"something": "else"}),
-    lambda data: b"",
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # a truncated file
+        lambda data: b"\x00\x17garbage",
+        lambda data: orjson.dumps({"something": "else"}),
+        lambda data: b"",
+    ],
+)
 def test_a_corrupt_chunk_is_set_aside_with_a_clear_message(tmp_path: Path, damage: Any) -> None:
     store = open_store(tmp_path)
     ingest(store, 250)

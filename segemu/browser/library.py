@@ -81,18 +81,22 @@ def find_in_node_modules(start: Path) -> Path | None:
 def _configured(path: Path, origin: str) -> Library:
     where = f"{origin}: setting 'analytics_js'"
     if not path.exists():
-        raise ConfigError(f"{where}: {path} does not exist; give the standalone.js of "
-                          f"@segment/analytics-next (npm install @segment/analytics-next), "
-                          f"its package directory, or {BUILTIN!r}")
+        raise ConfigError(
+            f"{where}: {path} does not exist; give the standalone.js of "
+            f"@segment/analytics-next (npm install @segment/analytics-next), "
+            f"its package directory, or {BUILTIN!r}"
+        )
     if path.is_file():
         return _official(path, str(path))
     # A package directory, its dist/umd directory, or a project with the package installed.
     for candidate in (path / STANDALONE, path / STANDALONE.name, path / PACKAGE / STANDALONE):
         if candidate.is_file():
             return _official(candidate, str(candidate))
-    raise ConfigError(f"{where}: {path} holds no standalone.js of @segment/analytics-next "
-                      f"(looked for {STANDALONE}, {STANDALONE.name} and "
-                      f"{PACKAGE / STANDALONE} in it)")
+    raise ConfigError(
+        f"{where}: {path} holds no standalone.js of @segment/analytics-next "
+        f"(looked for {STANDALONE}, {STANDALONE.name} and "
+        f"{PACKAGE / STANDALONE} in it)"
+    )
 
 
 def _official(script: Path, found_in: str) -> Library:

@@ -27,26 +27,31 @@ from segemu.message import deep_merge
 _VERSION_SETTINGS = {"version": "4.4.7", "componentTypes": ["browser"]}
 
 
-def cdn_settings(write_key: str, api_host: str, protocol: str,
-                 overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def cdn_settings(
+    write_key: str, api_host: str, protocol: str, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Settings that send a page's events (and any telemetry) to `protocol://api_host`.
 
     `api_host` has no scheme and ends with the API's path, e.g. `127.0.0.1:7878/v1`: the
     standard dispatcher builds `${protocol}://${apiHost}/t` by concatenation.
     """
     settings: dict[str, Any] = {
-        "integrations": {"Segment.io": {
-            "apiKey": write_key,
-            "apiHost": api_host,
-            "protocol": protocol,
-            "unbundledIntegrations": [],
-            "addBundledMetadata": True,
-            "maybeBundledConfigIds": {},
-            "versionSettings": dict(_VERSION_SETTINGS),
-        }},
-        "plan": {"track": {"__default": {"enabled": True, "integrations": {}}},
-                 "identify": {"__default": {"enabled": True}},
-                 "group": {"__default": {"enabled": True}}},
+        "integrations": {
+            "Segment.io": {
+                "apiKey": write_key,
+                "apiHost": api_host,
+                "protocol": protocol,
+                "unbundledIntegrations": [],
+                "addBundledMetadata": True,
+                "maybeBundledConfigIds": {},
+                "versionSettings": dict(_VERSION_SETTINGS),
+            }
+        },
+        "plan": {
+            "track": {"__default": {"enabled": True, "integrations": {}}},
+            "identify": {"__default": {"enabled": True}},
+            "group": {"__default": {"enabled": True}},
+        },
         "middlewareSettings": {},
         "enabledMiddleware": {},
         "metrics": {"sampleRate": 0, "host": api_host},

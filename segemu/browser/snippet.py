@@ -19,10 +19,30 @@ import textwrap
 
 # The stubs the snippet defines (the methods analytics.js accepts before it loads), and those
 # that carry the page they were called on.
-_METHODS = ("trackSubmit", "trackClick", "trackLink", "trackForm", "pageview", "identify",
-            "reset", "group", "track", "ready", "alias", "debug", "page", "screen", "once",
-            "off", "on", "addSourceMiddleware", "addIntegrationMiddleware", "setAnonymousId",
-            "addDestinationMiddleware", "register")
+_METHODS = (
+    "trackSubmit",
+    "trackClick",
+    "trackLink",
+    "trackForm",
+    "pageview",
+    "identify",
+    "reset",
+    "group",
+    "track",
+    "ready",
+    "alias",
+    "debug",
+    "page",
+    "screen",
+    "once",
+    "off",
+    "on",
+    "addSourceMiddleware",
+    "addIntegrationMiddleware",
+    "setAnonymousId",
+    "addDestinationMiddleware",
+    "register",
+)
 _PAGE_AWARE = ("track", "screen", "alias", "group", "page", "identify")
 SNIPPET_VERSION = "5.2.1"
 
@@ -76,8 +96,9 @@ def render_snippet(url: str, write_key: str, *, page: bool = True, script_tag: b
     """The snippet for a segemu at `url` (scheme, host and port, no path)."""
     javascript = _TEMPLATE % {
         "url_literal": _literal(url.rstrip("/")),
-        "methods": textwrap.fill(json.dumps(list(_METHODS)), 74, subsequent_indent="    ",
-                                 break_on_hyphens=False),
+        "methods": textwrap.fill(
+            json.dumps(list(_METHODS)), 74, subsequent_indent="    ", break_on_hyphens=False
+        ),
         "page_aware": json.dumps(list(_PAGE_AWARE)),
         "write_key": _literal(write_key),
         "version": _literal(SNIPPET_VERSION),

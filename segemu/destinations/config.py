@@ -38,10 +38,27 @@ from segemu.destinations.engine import CompiledAction, compile_action
 from segemu.destinations.fql import FqlError, Predicate, compile_fql
 from segemu.destinations.mapping import check as check_mapping
 
-_KEYS = ("preset", "name", "enabled", "settings", "consent_categories", "filters", "failures",
-         "actions", "aliases", "retry")
-_FILTER_ACTIONS = ("drop", "only", "sample", "drop_properties", "allow_properties",
-                   "drop_traits", "allow_traits")
+_KEYS = (
+    "preset",
+    "name",
+    "enabled",
+    "settings",
+    "consent_categories",
+    "filters",
+    "failures",
+    "actions",
+    "aliases",
+    "retry",
+)
+_FILTER_ACTIONS = (
+    "drop",
+    "only",
+    "sample",
+    "drop_properties",
+    "allow_properties",
+    "drop_traits",
+    "allow_traits",
+)
 _FAILURE_KEYS = ("status", "times", "latency")
 _ACTION_KEYS = ("name", "subscribe", "mapping", "enabled", "method", "url")
 
@@ -99,21 +116,33 @@ def load_destinations(config: Config) -> list[Destination]:
     table = config.sections.get("destinations")
     catalog = presets()
     if table is None:
-        return [_from_preset(slug, catalog[slug]) for slug in DEFAULT_DESTINATIONS
-                if slug in catalog]
-    return [parse_destination(id_, entry, catalog, f"{origin}: [destinations.{id_}]")
-            for id_, entry in table.items()]
+        return [
+            _from_preset(slug, catalog[slug]) for slug in DEFAULT_DESTINATIONS if slug in catalog
+        ]
+    return [
+        parse_destination(id_, entry, catalog, f"{origin}: [destinations.{id_}]")
+        for id_, entry in table.items()
+    ]
 
 
 def _from_preset(id_: str, preset: Preset) -> Destination:
-    return Destination(id=id_, name=preset.name, preset=preset, enabled=True,
-                       settings=dict(preset.settings), consent_categories=(), filters=(),
-                       failures=None, actions=tuple(compile_action(a) for a in preset.actions),
-                       aliases=preset.aliases)
+    return Destination(
+        id=id_,
+        name=preset.name,
+        preset=preset,
+        enabled=True,
+        settings=dict(preset.settings),
+        consent_categories=(),
+        filters=(),
+        failures=None,
+        actions=tuple(compile_action(a) for a in preset.actions),
+        aliases=preset.aliases,
+    )
 
 
-def parse_destination(id_: str, entry: Any, catalog: Mapping[str, Preset],
-                      where: str) -> Destination:
+def parse_destination(
+    id_: str, entry: Any, catalog: Mapping[str, Preset], where: str
+) -> Destination:
     """One [destinations.<id>] entry, checked; ConfigError names `where` and the problem."""
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table, got {entry!r}")
@@ -123,14 +152,18 @@ def parse_destination(id_: str, entry: Any, catalog: Mapping[str, Preset],
         if preset_name not in catalog:
             close = difflib.get_close_matches(str(preset_name), list(catalog), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where}: unknown destination preset {preset_name!r}{hint}; "
-                              f"known presets: {', '.join(sorted(catalog))}")
+            raise ConfigError(
+                f"{where}: unknown destination preset {preset_name!r}{hint}; "
+                f"known presets: {', '.join(sorted(catalog))}"
+            )
         preset = catalog[preset_name]
     elif "actions" not in entry:
         close = difflib.get_close_matches(id_, list(catalog), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"{where}: unknown destination '{id_}'{hint}: name a preset "
-                          f"(known: {', '.join(sorted(catalog))}) or define 'actions'")
+        raise ConfigError(
+            f"{where}: unknown destination '{id_}'{hint}: name a preset "
+            f"(known: {', '.join(sorted(catalog))}) or define 'actions'"
+        )
     else:
         preset = Preset(slug="custom", name=str(entry.get("name", id_)), aliases=(), actions=())
     settings = {**preset.settings, **_table(entry, "settings", where)}
@@ -147,10 +180,16 @@ def parse_destination(id_: str, entry: Any, catalog: Mapping[str, Preset],
     name = entry.get("name", preset.name)
     aliases = tuple(dict.fromkeys([*preset.aliases, name, *_strings(entry, "aliases", where)]))
     return Destination(
-        id=id_, name=str(name), preset=preset, enabled=enabled, settings=settings,
+        id=id_,
+        name=str(name),
+        preset=preset,
+        enabled=enabled,
+        settings=settings,
         consent_categories=_strings(entry, "consent_categories", where),
-        filters=tuple(_filter(item, f"{where}.filters[{index}]")
-                      for index, item in enumerate(_list(entry, "filters", where))),
+        filters=tuple(
+            _filter(item, f"{where}.filters[{index}]")
+            for index, item in enumerate(_list(entry, "filters", where))
+        ),
         failures=_failures(entry.get("failures"), where),
         actions=tuple(compile_action(action) for action in actions),
         aliases=aliases,
@@ -193,18 +232,36 @@ def _actions(raw: Any, preset: Preset, where: str) -> list[Action]:
         problems = check_mapping(mapping, "mapping")
         if problems:
             raise ConfigError(f"{at}: bad mapping directive: {problems[0]}")
-        build = base.build if base else _generic_build(name, str(item.get("method", "POST")),
-                                                        item.get("url"))
-        actions.append(Action(name=name, subscribe=subscribe, mapping=mapping, build=build,
-                              key=base.key if base else ""))
+        build = (
+            base.build
+            if base
+            else _generic_build(name, str(item.get("method", "POST")), item.get("url"))
+        )
+        actions.append(
+            Action(
+                name=name,
+                subscribe=subscribe,
+                mapping=mapping,
+                build=build,
+                key=base.key if base else "",
+            )
+        )
     return actions
 
 
 def _generic_build(name: str, method: str, url: Any) -> Any:
     # A user-defined action records the mapped fields as the body of one request.
     def build(fields: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
-        return [{"action": name, "method": method, "url": str(url or settings.get("url", "")),
-                 "headers": {"Content-Type": "application/json"}, "body": fields}]
+        return [
+            {
+                "action": name,
+                "method": method,
+                "url": str(url or settings.get("url", "")),
+                "headers": {"Content-Type": "application/json"},
+                "body": fields,
+            }
+        ]
+
     return build
 
 
@@ -221,8 +278,10 @@ def _filter(raw: Any, where: str) -> DestinationFilter:
             raise ConfigError(f"{where}: bad filter condition: {exc}") from None
     chosen = [key for key in _FILTER_ACTIONS if key in raw]
     if len(chosen) != 1:
-        raise ConfigError(f"{where}: a filter takes exactly one action of "
-                          f"{', '.join(_FILTER_ACTIONS)}; got {', '.join(chosen) or 'none'}")
+        raise ConfigError(
+            f"{where}: a filter takes exactly one action of "
+            f"{', '.join(_FILTER_ACTIONS)}; got {', '.join(chosen) or 'none'}"
+        )
     action = chosen[0]
     value = raw[action]
     if action in ("drop", "only"):
@@ -273,8 +332,7 @@ def _known_keys(entry: Mapping[str, Any], known: tuple[str, ...], where: str) ->
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where}: unknown key '{key}'{hint}; known keys: "
-                              f"{', '.join(known)}")
+            raise ConfigError(f"{where}: unknown key '{key}'{hint}; known keys: {', '.join(known)}")
 
 
 def _table(entry: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -71,26 +71,30 @@ class DeliveryWorker:
         elif retryable(status) and live.attempts < destination.retry.max_attempts:
             wait = destination.retry.backoff * 2 ** (live.attempts - 1)
             live.status = "retrying"
-            live.reason = (f"attempt {live.attempts} failed ({_describe(status, detail)}); "
-                           f"retrying in {wait:g}s")
+            live.reason = (
+                f"attempt {live.attempts} failed ({_describe(status, detail)}); "
+                f"retrying in {wait:g}s"
+            )
             self.schedule(live, wait)
         else:
             live.status = "failed"
             final = "not retried" if not retryable(status) else "no attempts left"
-            live.reason = (f"attempt {live.attempts} failed ({_describe(status, detail)}); "
-                           f"{final}")
+            live.reason = f"attempt {live.attempts} failed ({_describe(status, detail)}); {final}"
         self.destinations.updated(live)
 
     async def _post(self, live: LiveDelivery) -> tuple[int | None, str]:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT))
+                timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT)
+            )
         status: int | None = 200
         detail = ""
         for request in live.requests:
             try:
                 async with self._session.request(
-                    request["method"], request["url"], data=encode(request["body"]),
+                    request["method"],
+                    request["url"],
+                    data=encode(request["body"]),
                     headers=request["headers"],
                 ) as response:
                     status, detail = response.status, (await response.text())[:200]
@@ -115,5 +119,10 @@ class DeliveryWorker:
 def _describe(status: int | None, detail: str) -> str:
     if status is None:
         return detail
-    return f"HTTP {status}" + (f": {detail}" if detail and detail != "injected failure"
-                               else " (injected)" if detail == "injected failure" else "")
+    return f"HTTP {status}" + (
+        f": {detail}"
+        if detail and detail != "injected failure"
+        else " (injected)"
+        if detail == "injected failure"
+        else ""
+    )

@@ -46,8 +46,9 @@ def _compiled_action(action: Action) -> CompiledAction:
     return known[1]
 
 
-def run_preset(preset: Preset, event: dict[str, Any],
-               settings: Mapping[str, Any] | None = None) -> list[Request]:
+def run_preset(
+    preset: Preset, event: dict[str, Any], settings: Mapping[str, Any] | None = None
+) -> list[Request]:
     """What the destination's API would receive for one event: the requests of every action
     whose subscription matches, in the preset's order (action-destinations runs each
     subscribed action)."""

@@ -29,14 +29,17 @@ class FqlError(ValueError):
     pass
 
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<string>"(?:[^"\\]|\\.)*")
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<op><=|>=|!=|=|<|>)
     | (?P<punct>[(),!])
     | (?P<ident>[A-Za-z_$][\w$.\-]*)
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 _FIELDS = ("type", "event", "name", "userId")
 _PREFIXES = ("properties.", "traits.", "context.")
 
@@ -56,10 +59,12 @@ def _lex(text: str) -> list[_Token]:
             break
         match = _TOKEN.match(text, position)
         if match is None or match.lastgroup is None:
-            raise FqlError(f"unexpected {text[position:].strip()[:10]!r} at position "
-                           f"{position} of {text!r}")
-        tokens.append(_Token(match.lastgroup, match.group(match.lastgroup), match.start(
-            match.lastgroup)))
+            raise FqlError(
+                f"unexpected {text[position:].strip()[:10]!r} at position {position} of {text!r}"
+            )
+        tokens.append(
+            _Token(match.lastgroup, match.group(match.lastgroup), match.start(match.lastgroup))
+        )
         position = match.end()
     return tokens
 
@@ -114,8 +119,9 @@ class _Parser:
             inner = self.function(function)
             return lambda event: not inner(event)
         if token.kind != "ident":
-            raise FqlError(f"expected a field, found {token.text!r} at position {token.at} "
-                           f"in {self.text!r}")
+            raise FqlError(
+                f"expected a field, found {token.text!r} at position {token.at} in {self.text!r}"
+            )
         following = self.peek()
         if token.text in ("contains", "match") or (following and following.text == "("):
             return self.function(token)
@@ -125,8 +131,9 @@ class _Parser:
 
     def function(self, name: _Token) -> Predicate:
         if name.text not in ("contains", "match"):
-            raise FqlError(f"unknown function {name.text!r} in {self.text!r}; "
-                           f"known: contains, match")
+            raise FqlError(
+                f"unknown function {name.text!r} in {self.text!r}; known: contains, match"
+            )
         self.take("punct", "(")
         path = _field(self.take("ident"), self.text)
         self.take("punct", ",")
@@ -151,15 +158,18 @@ class _Parser:
             return float(token.text)
         if token.kind == "ident" and token.text in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[token.text]
-        raise FqlError(f"expected a value, found {token.text!r} at position {token.at} "
-                       f"in {self.text!r}")
+        raise FqlError(
+            f"expected a value, found {token.text!r} at position {token.at} in {self.text!r}"
+        )
 
 
 def _field(token: _Token, text: str) -> str:
     if token.text in _FIELDS or token.text.startswith(_PREFIXES):
         return token.text
-    raise FqlError(f"unknown field {token.text!r} at position {token.at} in {text!r}; FQL "
-                   f"knows type, event, name, userId, properties.*, traits.* and context.*")
+    raise FqlError(
+        f"unknown field {token.text!r} at position {token.at} in {text!r}; FQL "
+        f"knows type, event, name, userId, properties.*, traits.* and context.*"
+    )
 
 
 def _text(value: Any) -> str:
@@ -180,12 +190,14 @@ def _compare(path: str, operator: str, expected: Any) -> Predicate:
     if operator in ("<", "<=", ">", ">="):
         if not isinstance(expected, float):
             raise FqlError(f"{path} {operator} needs a number, got {expected!r}")
-        compare = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__,
-                   ">=": float.__ge__}[operator]
+        compare = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}[
+            operator
+        ]
 
         def numeric(event: dict[str, Any]) -> bool:
             number = _number(value_at(event))
             return number is not None and compare(number, expected)
+
         return numeric
     equal = _equals(expected)
     if operator == "=":
@@ -210,8 +222,11 @@ def _equals(expected: Any) -> Callable[[Any], bool]:
     if isinstance(expected, float):
         return lambda value: _number(value) == expected
     # Strings, the usual case, compare as they are; other values as FQL writes them.
-    return lambda value: value == expected if type(value) is str else (
-        value is not MISSING and _text(value) == expected)
+    return lambda value: (
+        value == expected
+        if type(value) is str
+        else (value is not MISSING and _text(value) == expected)
+    )
 
 
 def compile_fql(text: str) -> Predicate:

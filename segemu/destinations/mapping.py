@@ -45,6 +45,7 @@ def _directive(name: str) -> Callable[[Directive], Directive]:
     def register(function: Directive) -> Directive:
         _DIRECTIVES[name] = function
         return function
+
     return register
 
 
@@ -57,8 +58,7 @@ def _parts(path: str) -> tuple[str, ...]:
         path = ""
     if path in ("", "."):
         return ()
-    return tuple(part.replace("'", "").replace('"', "")
-                 for part in _PATH_SPLIT.split(path) if part)
+    return tuple(part.replace("'", "").replace('"', "") for part in _PATH_SPLIT.split(path) if part)
 
 
 def get_path(payload: Any, path: str) -> Any:
@@ -128,6 +128,7 @@ def compile_transform(mapping: Mapping[str, Any]) -> Callable[[Any], dict[str, A
     def run(payload: Any) -> dict[str, Any]:
         resolved = compiled(payload)
         return resolved if isinstance(resolved, dict) else {}
+
     return run
 
 
@@ -148,14 +149,14 @@ def compile_mapping(mapping: Any) -> Resolver:
                 if item is not MISSING:
                     resolved[key] = item
             return resolved
+
         return resolve_object
     [(name, options)] = mapping.items()
     if name == "@path" and isinstance(options, str):
         return _compiled_path(_parts(options))
     if name == "@template" and isinstance(options, str):
         return _compiled_template(options)
-    if name == "@if" and isinstance(options, dict) and ("exists" in options
-                                                         or "blank" in options):
+    if name == "@if" and isinstance(options, dict) and ("exists" in options or "blank" in options):
         return _compiled_if(options)
     return lambda payload: resolve(mapping, payload)
 
@@ -175,6 +176,7 @@ def _compiled_path(parts: tuple[str, ...]) -> Resolver:
             if isinstance(payload, list) and key.isdigit() and int(key) < len(payload):
                 return payload[int(key)]
             return MISSING
+
         return field
 
     return lambda payload: _walk(payload, parts)
@@ -186,7 +188,7 @@ def _compiled_template(template: str) -> Resolver:
     paths: list[Resolver] = []
     position = 0
     for match in _PLACEHOLDER.finditer(template):
-        texts.append(template[position:match.start()])
+        texts.append(template[position : match.start()])
         paths.append(_compiled_path(_parts((match.group(1) or match.group(2)).strip())))
         position = match.end()
     tail = template[position:]
@@ -199,6 +201,7 @@ def _compiled_template(template: str) -> Resolver:
             out.append("" if value is MISSING or value is None else _js_string(value))
         out.append(tail)
         return "".join(out)
+
     return fill
 
 
@@ -213,6 +216,7 @@ def _compiled_if(options: dict[str, Any]) -> Resolver:
         holds = value is not MISSING and value is not None and not (blank and value == "")
         chosen = then if holds else otherwise
         return chosen(payload) if chosen is not None else MISSING
+
     return branch
 
 
@@ -222,8 +226,10 @@ def check(mapping: Any, where: str = "mapping") -> list[str]:
     if isinstance(mapping, dict):
         at_keys = [key for key in mapping if isinstance(key, str) and key.startswith("@")]
         if at_keys and len(mapping) > 1:
-            problems.append(f"{where}: a directive must be alone in its object, got keys "
-                            f"{', '.join(map(repr, mapping))}")
+            problems.append(
+                f"{where}: a directive must be alone in its object, got keys "
+                f"{', '.join(map(repr, mapping))}"
+            )
         for key, value in mapping.items():
             if key.startswith("@") and key not in _DIRECTIVES:
                 problems.append(f"{where}: {_unknown(key)}")
@@ -279,6 +285,7 @@ def _template(options: Any, payload: Any) -> Any:
         if value is MISSING or value is None:
             return ""
         return _js_string(value)
+
     return _PLACEHOLDER.sub(replace, _string("@template", options, payload))
 
 
@@ -351,10 +358,12 @@ def _replace(options: Any, payload: Any) -> Any:
             continue
         replacement = options.get(replacement_key) or ""
         if len(pattern) > _REPLACE_LIMIT or len(replacement) > _REPLACE_LIMIT:
-            raise MappingError(f"@replace: pattern and replacement are limited to "
-                               f"{_REPLACE_LIMIT} characters")
-        value = re.sub(re.escape(pattern), lambda _m, r=replacement: r, value,
-                       count=count, flags=flags)
+            raise MappingError(
+                f"@replace: pattern and replacement are limited to {_REPLACE_LIMIT} characters"
+            )
+        value = re.sub(
+            re.escape(pattern), lambda _m, r=replacement: r, value, count=count, flags=flags
+        )
     return value
 
 
@@ -382,8 +391,9 @@ def _flatten(options: Any, payload: Any) -> Any:
     return flat
 
 
-def _flatten_into(flat: dict[str, Any], value: Any, prefix: str, separator: str,
-                  omit_arrays: bool) -> None:
+def _flatten_into(
+    flat: dict[str, Any], value: Any, prefix: str, separator: str, omit_arrays: bool
+) -> None:
     if isinstance(value, dict) or (isinstance(value, list) and not omit_arrays):
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:

@@ -28,8 +28,15 @@ from typing import Any
 from segemu.destinations.config import Destination, DestinationFilter
 from segemu.sources import Source
 
-_FILTER_ORDER = {"sample": 0, "drop": 1, "only": 1, "drop_properties": 2, "drop_traits": 2,
-                 "allow_properties": 3, "allow_traits": 3}
+_FILTER_ORDER = {
+    "sample": 0,
+    "drop": 1,
+    "only": 1,
+    "drop_properties": 2,
+    "drop_traits": 2,
+    "allow_properties": 3,
+    "allow_traits": 3,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +48,22 @@ class Decision:
     event: dict[str, Any]
 
 
-def decide(destination: Destination, source: Source | None, event: dict[str, Any],
-           blocked_by_plan: str | None = None) -> Decision:
+def decide(
+    destination: Destination,
+    source: Source | None,
+    event: dict[str, Any],
+    blocked_by_plan: str | None = None,
+) -> Decision:
     def filtered(reason: str) -> Decision:
         return Decision("filtered", reason, event)
 
     if not destination.enabled:
         return filtered("destination is disabled")
-    if source is not None and source.destinations is not None \
-            and destination.id not in source.destinations:
+    if (
+        source is not None
+        and source.destinations is not None
+        and destination.id not in source.destinations
+    ):
         return filtered(f"not connected to source '{source.name}'")
     name = event.get("event")
     if source is not None and name is not None and name in source.block_events:
@@ -91,8 +105,11 @@ def _integrations(destination: Destination, integrations: Any) -> str | None:
             if value is False:
                 return f"filtered by integrations object ('{alias}': false)"
             accepts = destination.preset.accepts_options
-            if isinstance(value, dict) and accepts is not None \
-                    and not accepts(value, destination.settings):
+            if (
+                isinstance(value, dict)
+                and accepts is not None
+                and not accepts(value, destination.settings)
+            ):
                 return f"filtered by integrations object ('{alias}': {value})"
             return None  # true, or an options object: on, whatever All says
     if integrations.get("All", True) is False:
@@ -105,13 +122,16 @@ def _near_miss(destination: Destination, integrations: dict[str, Any]) -> str:
     folded = {alias.casefold(): alias for alias in destination.aliases}
     for key in integrations:
         if isinstance(key, str) and key.casefold() in folded:
-            return (f"; '{key}' does not match: names are case-sensitive, Segment knows this "
-                    f"destination as '{folded[key.casefold()]}'")
+            return (
+                f"; '{key}' does not match: names are case-sensitive, Segment knows this "
+                f"destination as '{folded[key.casefold()]}'"
+            )
     return ""
 
 
-def _apply(rule: DestinationFilter, destination: Destination,
-           event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+def _apply(
+    rule: DestinationFilter, destination: Destination, event: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
     matches = rule.condition is None or rule.condition(event)
     if rule.action == "sample":
         if matches and _sampled_out(event, destination.id, rule.percent):
@@ -138,6 +158,7 @@ def _apply(rule: DestinationFilter, destination: Destination,
 def _sampled_out(event: dict[str, Any], destination_id: str, percent: float) -> bool:
     # Segment samples at random; here the draw is a hash of messageId and destination, so the
     # same event gets the same decision on every run and in every test.
-    digest = hashlib.blake2b(f"{event.get('messageId')}:{destination_id}".encode(),
-                             digest_size=8).digest()
+    digest = hashlib.blake2b(
+        f"{event.get('messageId')}:{destination_id}".encode(), digest_size=8
+    ).digest()
     return int.from_bytes(digest) % 10_000 >= percent * 100

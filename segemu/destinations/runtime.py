@@ -99,8 +99,9 @@ class Destinations:
 
     def on_ingest(self, records: list[Record]) -> None:
         """Start the deliveries that really happen or fail on purpose."""
-        live_destinations = [d for d in self.current
-                             if d.enabled and (d.sends or d.failures is not None)]
+        live_destinations = [
+            d for d in self.current if d.enabled and (d.sends or d.failures is not None)
+        ]
         if not live_destinations or self.schedule is None:
             return
         for record in records:
@@ -140,9 +141,12 @@ class Destinations:
         for destination_id, state in live.items():
             base = computed[destination_id]
             # The worker's reason first; else what mapping said (an action that failed).
-            merged[destination_id] = {**base, "status": state.status,
-                                      "reason": state.reason or base["reason"],
-                                      "attempts": state.attempts}
+            merged[destination_id] = {
+                **base,
+                "status": state.status,
+                "reason": state.reason or base["reason"],
+                "attempts": state.attempts,
+            }
         return merged
 
     def live(self, record_id: int, destination_id: str) -> LiveDelivery | None:
@@ -165,20 +169,27 @@ class Destinations:
         # The event as the tracking plan lets it through: omitted properties and traits gone.
         event = forwarded_event(record) if protocols else record["event"]
         decision = decide(destination, source, event, blocked)
-        delivery: Delivery = {"destination": destination.id, "name": destination.name,
-                              "status": "filtered", "reason": decision.reason, "requests": [],
-                              "attempts": 0}
+        delivery: Delivery = {
+            "destination": destination.id,
+            "name": destination.name,
+            "status": "filtered",
+            "reason": decision.reason,
+            "requests": [],
+            "attempts": 0,
+        }
         if decision.outcome != "route":
             return delivery
-        subscribed = [action for action in destination.actions
-                      if action.subscribed(decision.event)]
+        subscribed = [action for action in destination.actions if action.subscribed(decision.event)]
         if not subscribed:
             delivery["reason"] = "no action is subscribed to this event"
             return delivery
         requests: list[Request] = []
         # The source's name travels with the settings: the warehouse names its schema after it.
-        settings = ({"source": source.name, **destination.settings} if source is not None
-                    else destination.settings)
+        settings = (
+            {"source": source.name, **destination.settings}
+            if source is not None
+            else destination.settings
+        )
         failures: list[str] = []
         for action in subscribed:
             try:
@@ -186,11 +197,14 @@ class Destinations:
             except (MappingError, KeyError, TypeError, ValueError) as exc:
                 # A mapping that cannot handle this event fails for that event; each
                 # subscribed action runs on its own, so the others still deliver.
-                failures.append(f"{action.action.name!r}: {exc}" if len(subscribed) > 1
-                                else str(exc))
+                failures.append(
+                    f"{action.action.name!r}: {exc}" if len(subscribed) > 1 else str(exc)
+                )
         if failures and len(failures) == len(subscribed):
-            delivery["status"], delivery["reason"] = "failed", (
-                f"mapping failed: {'; '.join(failures)}")
+            delivery["status"], delivery["reason"] = (
+                "failed",
+                (f"mapping failed: {'; '.join(failures)}"),
+            )
             return delivery
         delivery["status"], delivery["requests"] = "delivered", requests
         delivery["attempts"] = 1 if requests else 0
@@ -202,18 +216,25 @@ class Destinations:
 def describe(destination: Destination, *, full: bool = False) -> dict[str, Any]:
     """A destination as the control API, the CLI and the TUI show it."""
     described: dict[str, Any] = {
-        "id": destination.id, "name": destination.name, "preset": destination.preset.slug,
-        "enabled": destination.enabled, "sends": destination.sends,
+        "id": destination.id,
+        "name": destination.name,
+        "preset": destination.preset.slug,
+        "enabled": destination.enabled,
+        "sends": destination.sends,
         "consentCategories": list(destination.consent_categories),
         "filters": [{"name": f.name, "action": f.action} for f in destination.filters],
-        "actions": [{"name": a.action.name, "subscribe": a.action.subscribe}
-                    for a in destination.actions],
+        "actions": [
+            {"name": a.action.name, "subscribe": a.action.subscribe} for a in destination.actions
+        ],
         "aliases": list(destination.aliases),
     }
     if destination.failures is not None:
         failures = destination.failures
-        described["failures"] = {"status": failures.status, "times": failures.times,
-                                 "latency": failures.latency}
+        described["failures"] = {
+            "status": failures.status,
+            "times": failures.times,
+            "latency": failures.latency,
+        }
     if full:
         described["settings"] = dict(destination.settings)
         for entry, compiled in zip(described["actions"], destination.actions, strict=True):
@@ -224,7 +245,12 @@ def describe(destination: Destination, *, full: bool = False) -> dict[str, Any]:
 def delivery_entry(record: Record, delivery: Delivery) -> dict[str, Any]:
     """One delivery with the call it came from, as the deliveries listing shows it."""
     event = record["event"]
-    return {"id": record["id"], "messageId": record["messageId"],
-            "writeKey": record["writeKey"], "type": record["type"],
-            "event": event.get("event") or event.get("name"),
-            "receivedAt": record["receivedAt"], **delivery}
+    return {
+        "id": record["id"],
+        "messageId": record["messageId"],
+        "writeKey": record["writeKey"],
+        "type": record["type"],
+        "event": event.get("event") or event.get("name"),
+        "receivedAt": record["receivedAt"],
+        **delivery,
+    }

@@ -53,7 +53,10 @@ from segemu.message import format_timestamp
 URL_SCHEME: Final = "warehouse://"
 DEFAULT_WAREHOUSE_ID: Final = "warehouse"
 _SETTING_TYPES: Final[dict[str, type]] = {
-    "schema": str, "source": str, "warehouse_id": str, "accounts": bool,
+    "schema": str,
+    "source": str,
+    "warehouse_id": str,
+    "accounts": bool,
 }
 
 RowsOf = Callable[[Mapping[str, Any], str, Mapping[str, Any]], list[Row]]
@@ -94,9 +97,11 @@ def check_settings(settings: Mapping[str, Any]) -> list[str]:
             problems.append(f"setting {key!r} must be a {wanted.__name__}, got {value!r}")
     schema = settings.get("schema")
     if isinstance(schema, str) and schema != schema_name(schema):
-        problems.append(f"schema {schema!r} is not a warehouse schema name (lowercase letters, "
-                        f"digits and underscores, not a reserved word); use "
-                        f"{schema_name(schema)!r}")
+        problems.append(
+            f"schema {schema!r} is not a warehouse schema name (lowercase letters, "
+            f"digits and underscores, not a reserved word); use "
+            f"{schema_name(schema)!r}"
+        )
     return problems
 
 
@@ -106,37 +111,74 @@ def _build(action: str, rows_of: RowsOf) -> Build:
             return []
         schema = warehouse_schema(settings)
         loaded_at = format_timestamp(datetime.now(UTC))
-        return [Request(action=action, method=row.method, url=f"{URL_SCHEME}{schema}.{row.table}",
-                        headers={}, body=row.columns)
-                for row in rows_of(fields, loaded_at, settings)]
+        return [
+            Request(
+                action=action,
+                method=row.method,
+                url=f"{URL_SCHEME}{schema}.{row.table}",
+                headers={},
+                body=row.columns,
+            )
+            for row in rows_of(fields, loaded_at, settings)
+        ]
+
     return build
 
 
 def _action(name: str, key: str, call: str, rows_of: RowsOf) -> Action:
-    return Action(name=name, subscribe=f'type = "{call}"', mapping={"@path": "$."},
-                  build=_build(key, rows_of), key=key)
+    return Action(
+        name=name,
+        subscribe=f'type = "{call}"',
+        mapping={"@path": "$."},
+        build=_build(key, rows_of),
+        key=key,
+    )
 
 
 WAREHOUSE: Final = Preset(
     slug="warehouse",
     name="Data Warehouse",
     aliases=("Warehouses",),
-    accepts_options=lambda options, settings: warehouses_enabled({"Warehouses": options},
-                                                                 settings),
+    accepts_options=lambda options, settings: warehouses_enabled({"Warehouses": options}, settings),
     actions=(
-        _action("Track calls", "tracks", "track",
-                lambda event, loaded_at, _settings: track_rows(event, loaded_at)),
-        _action("Identify calls", "identifies", "identify",
-                lambda event, loaded_at, _settings: identify_rows(event, loaded_at)),
-        _action("Page calls", "pages", "page",
-                lambda event, loaded_at, _settings: page_rows(event, loaded_at)),
-        _action("Screen calls", "screens", "screen",
-                lambda event, loaded_at, _settings: screen_rows(event, loaded_at)),
-        _action("Group calls", "groups", "group",
-                lambda event, loaded_at, settings: group_rows(
-                    event, loaded_at, accounts=settings.get("accounts") is True)),
-        _action("Alias calls", "aliases", "alias",
-                lambda event, loaded_at, _settings: alias_rows(event, loaded_at)),
+        _action(
+            "Track calls",
+            "tracks",
+            "track",
+            lambda event, loaded_at, _settings: track_rows(event, loaded_at),
+        ),
+        _action(
+            "Identify calls",
+            "identifies",
+            "identify",
+            lambda event, loaded_at, _settings: identify_rows(event, loaded_at),
+        ),
+        _action(
+            "Page calls",
+            "pages",
+            "page",
+            lambda event, loaded_at, _settings: page_rows(event, loaded_at),
+        ),
+        _action(
+            "Screen calls",
+            "screens",
+            "screen",
+            lambda event, loaded_at, _settings: screen_rows(event, loaded_at),
+        ),
+        _action(
+            "Group calls",
+            "groups",
+            "group",
+            lambda event, loaded_at, settings: group_rows(
+                event, loaded_at, accounts=settings.get("accounts") is True
+            ),
+        ),
+        _action(
+            "Alias calls",
+            "aliases",
+            "alias",
+            lambda event, loaded_at, _settings: alias_rows(event, loaded_at),
+        ),
     ),
     settings={"warehouse_id": DEFAULT_WAREHOUSE_ID, "accounts": False},
     sources=(
@@ -178,8 +220,9 @@ class WarehouseTables:
         """The rows of `schema.table`, or of `table` in whichever schema has it."""
         if name in self.tables:
             return self.tables[name]
-        found = [rows for qualified, rows in self.tables.items()
-                 if qualified.partition(".")[2] == name]
+        found = [
+            rows for qualified, rows in self.tables.items() if qualified.partition(".")[2] == name
+        ]
         if len(found) > 1:
             raise KeyError(f"table {name!r} is in several schemas; name it as schema.{name}")
         return found[0] if found else []

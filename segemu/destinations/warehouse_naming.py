@@ -44,7 +44,8 @@ RESERVED_WORDS: Final = frozenset(_REDSHIFT_RESERVED_WORDS.split())
 # be one of these gets the `_` prefix too: Segment does not document this case, and writing an
 # "Identifies" event's rows into the identifies table would corrupt it.
 SEGMENT_TABLES: Final = frozenset(
-    {"tracks", "identifies", "users", "pages", "screens", "groups", "aliases", "accounts"})
+    {"tracks", "identifies", "users", "pages", "screens", "groups", "aliases", "accounts"}
+)
 
 # Segment does not document a limit on name length. Redshift takes identifiers of at most 127
 # bytes (AWS docs, "Names and identifiers"); after snake_case every name is ASCII, so segemu cuts
@@ -72,8 +73,7 @@ def _snake_prefix(text: str) -> tuple[int, bool, bool]:
             digits_since_underscore = False
         elif "0" <= char <= "9":
             continue
-        elif (char == "_" and 0 < index < len(text) - 1
-              and _lower_or_digit(text[index + 1])):
+        elif char == "_" and 0 < index < len(text) - 1 and _lower_or_digit(text[index + 1]):
             digits_since_underscore = True
         else:
             return index, has_lower, digits_since_underscore

@@ -31,10 +31,24 @@ MAX_STRING_LENGTH: Final = 512
 # The columns Segment fills from the event itself (schema.md's tables; `uuid` and `loaded_at`
 # are the Redshift and BigQuery load columns). A property or trait that would land on one of
 # them, or on a context column, gets the `_` prefix instead (redshift/index.md).
-SEGMENT_COLUMNS: Final = frozenset({
-    "id", "received_at", "sent_at", "timestamp", "original_timestamp", "uuid", "uuid_ts",
-    "loaded_at", "anonymous_id", "user_id", "event", "event_text", "group_id", "previous_id",
-})
+SEGMENT_COLUMNS: Final = frozenset(
+    {
+        "id",
+        "received_at",
+        "sent_at",
+        "timestamp",
+        "original_timestamp",
+        "uuid",
+        "uuid_ts",
+        "loaded_at",
+        "anonymous_id",
+        "user_id",
+        "event",
+        "event_text",
+        "group_id",
+        "previous_id",
+    }
+)
 
 Method = Literal["INSERT", "UPSERT"]
 

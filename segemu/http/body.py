@@ -64,8 +64,10 @@ def _decode(data: bytes, encoding: str, limit: int, what: str) -> bytes:
     if encoding in ("gzip", "x-gzip", "deflate"):
         return _decompress(data, encoding, limit, what)
     if encoding not in ("", "identity"):
-        raise BodyError("unsupported_encoding",
-                        f"Content-Encoding {encoding!r} is not supported; use gzip or none")
+        raise BodyError(
+            "unsupported_encoding",
+            f"Content-Encoding {encoding!r} is not supported; use gzip or none",
+        )
     return data
 
 

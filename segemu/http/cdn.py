@@ -38,9 +38,11 @@ _CDN_PRELUDE = (
     "var k=s.getAttribute('data-global-segment-analytics-key')||'analytics';"
     "var a=window[k]=window[k]||[];if(!a._cdn)a._cdn=new URL(s.src).origin}catch(e){}})();\n"
 )
-_SCRIPT_HEADERS = {"Content-Type": "application/javascript; charset=utf-8",
-                   # Re-fetched on every page load: a reinstalled bundle shows at once.
-                   "Cache-Control": "no-cache"}
+_SCRIPT_HEADERS = {
+    "Content-Type": "application/javascript; charset=utf-8",
+    # Re-fetched on every page load: a reinstalled bundle shows at once.
+    "Cache-Control": "no-cache",
+}
 
 
 def public_host(request: web.Request) -> tuple[str, str]:
@@ -68,8 +70,9 @@ async def settings(request: web.Request) -> web.Response:
     write_key = request.match_info["write_key"]
     source = request.app[EMULATOR].sources.for_write_key(write_key)
     host, scheme = public_host(request)
-    body = cdn_settings(write_key, f"{host}/v1", scheme,
-                        source.settings if source is not None else None)
+    body = cdn_settings(
+        write_key, f"{host}/v1", scheme, source.settings if source is not None else None
+    )
     return json_response(request, body)
 
 
@@ -80,9 +83,12 @@ async def analytics_js(request: web.Request) -> web.Response:
         text = scripts.for_write_key(request.match_info["write_key"])
     except OSError as exc:  # removed while segemu runs (npm uninstall): say what to do
         return error_response(
-            request, 503, "analytics_js_unavailable",
+            request,
+            503,
+            "analytics_js_unavailable",
             f"cannot read {scripts.library.script}: {exc.strerror or exc}; reinstall "
-            f"@segment/analytics-next or restart segemu to serve its built-in analytics.js")
+            f"@segment/analytics-next or restart segemu to serve its built-in analytics.js",
+        )
     if scripts.library.kind == "analytics-next":
         text = _CDN_PRELUDE + text
     headers = {**cors_headers(request), **_SCRIPT_HEADERS}
@@ -96,13 +102,17 @@ async def bundle(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if library.bundles is None:
         return error_response(
-            request, 404, "not_found",
+            request,
+            404,
+            "not_found",
             f"no chunk {name!r}: segemu serves its built-in analytics.js, which has none; "
-            f"install @segment/analytics-next (or set analytics_js) to serve the official one")
+            f"install @segment/analytics-next (or set analytics_js) to serve the official one",
+        )
     path = library.bundles / name
     if not _CHUNK_NAME.fullmatch(name) or not path.is_file():
-        return error_response(request, 404, "not_found",
-                              f"no chunk {name!r} beside {library.script}")
+        return error_response(
+            request, 404, "not_found", f"no chunk {name!r} beside {library.script}"
+        )
     headers = {**cors_headers(request), "Cache-Control": "no-cache"}
     return web.FileResponse(path, headers=headers)
 

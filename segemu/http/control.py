@@ -45,11 +45,9 @@ async def get_event(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR]
     records = emulator.store.with_message_id(message_id)
     if not records:
-        return error_response(request, 404, "not_found",
-                              f"no event with messageId {message_id!r}")
+        return error_response(request, 404, "not_found", f"no event with messageId {message_id!r}")
     first, *later = records
-    return json_response(request, {**emulator.view(first),
-                                   "duplicates": [r["id"] for r in later]})
+    return json_response(request, {**emulator.view(first), "duplicates": [r["id"] for r in later]})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -79,8 +77,9 @@ async def flush(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR]
-    return json_response(request, {"status": "ok", "version": __version__,
-                                   "stored": len(emulator.store)})
+    return json_response(
+        request, {"status": "ok", "version": __version__, "stored": len(emulator.store)}
+    )
 
 
 async def summary(request: web.Request) -> web.Response:

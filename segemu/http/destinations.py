@@ -1,11 +1,11 @@
 """The control API of mock destinations: what each one received, and why an event went where.
 
-    GET    /_segemu/destinations                       each destination, with delivery counts
-    GET    /_segemu/destinations/{id}                  one destination: settings, mappings
-    PUT    /_segemu/destinations/{id}                  add or replace it (same table as config)
-    DELETE /_segemu/destinations/{id}
-    GET    /_segemu/destinations/{id}/deliveries       what it received, newest first
-    GET    /_segemu/events/{messageId}/routing         the routing matrix of one event
+GET    /_segemu/destinations                       each destination, with delivery counts
+GET    /_segemu/destinations/{id}                  one destination: settings, mappings
+PUT    /_segemu/destinations/{id}                  add or replace it (same table as config)
+DELETE /_segemu/destinations/{id}
+GET    /_segemu/destinations/{id}/deliveries       what it received, newest first
+GET    /_segemu/events/{messageId}/routing         the routing matrix of one event
 """
 
 from __future__ import annotations
@@ -33,14 +33,16 @@ async def list_destinations(request: web.Request) -> web.Response:
     except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
     assert scan is not None
-    return json_response(request, {
-        "destinations": request.app[EMULATOR].destination_summaries(scan)})
+    return json_response(
+        request, {"destinations": request.app[EMULATOR].destination_summaries(scan)}
+    )
 
 
 def _unknown(request: web.Request, destination_id: str) -> web.Response:
     known = ", ".join(d.id for d in request.app[EMULATOR].destinations.current) or "none"
-    return error_response(request, 404, "not_found",
-                          f"no destination {destination_id!r}; configured: {known}")
+    return error_response(
+        request, 404, "not_found", f"no destination {destination_id!r}; configured: {known}"
+    )
 
 
 async def get_destination(request: web.Request) -> web.Response:
@@ -58,8 +60,7 @@ async def put_destination(request: web.Request) -> web.Response:
     except orjson.JSONDecodeError as exc:
         return error_response(request, 400, "invalid_json", f"body is not valid JSON: {exc}")
     try:
-        described = request.app[EMULATOR].set_destination(request.match_info["destination"],
-                                                          entry)
+        described = request.app[EMULATOR].set_destination(request.match_info["destination"], entry)
     except ConfigError as exc:
         return error_response(request, 400, "invalid_destination", str(exc))
     return json_response(request, described)
@@ -82,8 +83,9 @@ async def list_deliveries(request: web.Request) -> web.Response:
     status = request.query.get("deliveryStatus") or None
     try:
         if status is not None and status not in DELIVERY_STATUSES:
-            raise ParamError(f"deliveryStatus must be one of {', '.join(DELIVERY_STATUSES)}, "
-                             f"got {status!r}")
+            raise ParamError(
+                f"deliveryStatus must be one of {', '.join(DELIVERY_STATUSES)}, got {status!r}"
+            )
         where = event_filter(request)
         limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     except ParamError as exc:
@@ -94,8 +96,9 @@ async def list_deliveries(request: web.Request) -> web.Response:
             found.append(delivery_entry(record, delivery))
             if limit is not None and len(found) >= limit:
                 break
-    return json_response(request, {"destination": destination_id, "deliveries": found,
-                                   "count": len(found)})
+    return json_response(
+        request, {"destination": destination_id, "deliveries": found, "count": len(found)}
+    )
 
 
 async def event_routing(request: web.Request) -> web.Response:
@@ -104,20 +107,32 @@ async def event_routing(request: web.Request) -> web.Response:
     message_id = request.match_info["message_id"]
     records = emulator.store.with_message_id(message_id)
     if not records:
-        return error_response(request, 404, "not_found", f"no event with messageId "
-                                                          f"{message_id!r}")
+        return error_response(request, 404, "not_found", f"no event with messageId {message_id!r}")
     record = emulator.view(records[0])
-    routing = [{"destination": delivery["destination"], "name": delivery["name"],
-                "status": delivery["status"], "reason": delivery["reason"],
-                "actions": sorted({r["action"] for r in delivery["requests"]}),
-                "attempts": delivery["attempts"]}
-               for delivery in record["deliveries"].values()]
+    routing = [
+        {
+            "destination": delivery["destination"],
+            "name": delivery["name"],
+            "status": delivery["status"],
+            "reason": delivery["reason"],
+            "actions": sorted({r["action"] for r in delivery["requests"]}),
+            "attempts": delivery["attempts"],
+        }
+        for delivery in record["deliveries"].values()
+    ]
     note = None
     if record["status"] != "accepted":
         note = f"not routed: the call was {record['status']} ({record['reason']})"
-    return json_response(request, {"id": record["id"], "messageId": message_id,
-                                   "status": record["status"], "note": note,
-                                   "routing": routing})
+    return json_response(
+        request,
+        {
+            "id": record["id"],
+            "messageId": message_id,
+            "status": record["status"],
+            "note": note,
+            "routing": routing,
+        },
+    )
 
 
 def setup_routes(app: web.Application, prefix: str) -> None:
@@ -131,14 +146,23 @@ def setup_routes(app: web.Application, prefix: str) -> None:
 
 def openapi_paths(prefix: str) -> dict[str, Any]:
     """These routes, for /_segemu/openapi.json (segemu/http/openapi.py)."""
-    def param(name: str, description: str, where: str = "query",
-              schema: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"name": name, "in": where, "required": where == "path",
-                "description": description, "schema": schema or {"type": "string"}}
+
+    def param(
+        name: str, description: str, where: str = "query", schema: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": where,
+            "required": where == "path",
+            "description": description,
+            "schema": schema or {"type": "string"},
+        }
 
     def answer(description: str) -> dict[str, Any]:
-        return {"description": description,
-                "content": {"application/json": {"schema": {"type": "object"}}}}
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
 
     tag = ["Destinations"]
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -146,44 +170,97 @@ def openapi_paths(prefix: str) -> dict[str, Any]:
     bad = {"400": {"description": "A client mistake, explained in `message`.", **error}}
     one = param("destination", "The destination id, e.g. `mixpanel`.", "path")
     return {
-        f"{prefix}/destinations": {"get": {
-            "tags": tag, "summary": "Each destination, with delivery counts",
-            "parameters": [param("scan", "Count over the newest N calls (default 1000).",
-                                 schema={"type": "integer"})],
-            "responses": {"200": answer("`destinations`: id, name, preset, enabled, actions, "
-                                        "filters, counts by status, lastError, "
-                                        "lastDelivered."), **bad}}},
+        f"{prefix}/destinations": {
+            "get": {
+                "tags": tag,
+                "summary": "Each destination, with delivery counts",
+                "parameters": [
+                    param(
+                        "scan",
+                        "Count over the newest N calls (default 1000).",
+                        schema={"type": "integer"},
+                    )
+                ],
+                "responses": {
+                    "200": answer(
+                        "`destinations`: id, name, preset, enabled, actions, "
+                        "filters, counts by status, lastError, "
+                        "lastDelivered."
+                    ),
+                    **bad,
+                },
+            }
+        },
         f"{prefix}/destinations/{{destination}}": {
-            "get": {"tags": tag, "summary": "One destination: settings, actions, mappings",
-                    "parameters": [one], "responses": {"200": answer("The destination."),
-                                                       **not_found}},
-            "put": {"tags": tag, "summary": "Add or replace a destination for calls received "
-                                            "from now on",
-                    "parameters": [one],
-                    "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"type": "object", "description": (
-                            "The JSON form of a [destinations.<id>] table of segemu.toml: "
-                            "preset, enabled, settings, consent_categories, filters, "
-                            "failures, retry, actions.")}}}},
-                    "responses": {"200": answer("The destination as configured."), **bad}},
-            "delete": {"tags": tag, "summary": "Remove a destination",
-                       "parameters": [one], "responses": {"200": answer("Removed."),
-                                                          **not_found}}},
-        f"{prefix}/destinations/{{destination}}/deliveries": {"get": {
-            "tags": tag, "summary": "What one destination received, newest first",
-            "parameters": [one,
-                           param("deliveryStatus", "Only deliveries with this status.",
-                                 schema={"enum": list(DELIVERY_STATUSES)}),
-                           param("q", "A query over the calls, as on /events."),
-                           param("writeKey", "Only this source."),
-                           param("limit", "At most this many (default 100).",
-                                 schema={"type": "integer"})],
-            "responses": {"200": answer("`deliveries`: the call (id, messageId, type, event) "
-                                        "and its delivery: status, reason, requests, "
-                                        "attempts."), **not_found, **bad}}},
-        f"{prefix}/events/{{message_id}}/routing": {"get": {
-            "tags": tag, "summary": "For one call, each destination's decision and its reason",
-            "parameters": [param("message_id", "The messageId.", "path")],
-            "responses": {"200": answer("`routing`: destination, status, reason, actions."),
-                          "404": {"description": "No such messageId.", **error}}}},
+            "get": {
+                "tags": tag,
+                "summary": "One destination: settings, actions, mappings",
+                "parameters": [one],
+                "responses": {"200": answer("The destination."), **not_found},
+            },
+            "put": {
+                "tags": tag,
+                "summary": "Add or replace a destination for calls received from now on",
+                "parameters": [one],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "description": (
+                                    "The JSON form of a [destinations.<id>] table of segemu.toml: "
+                                    "preset, enabled, settings, consent_categories, filters, "
+                                    "failures, retry, actions."
+                                ),
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": answer("The destination as configured."), **bad},
+            },
+            "delete": {
+                "tags": tag,
+                "summary": "Remove a destination",
+                "parameters": [one],
+                "responses": {"200": answer("Removed."), **not_found},
+            },
+        },
+        f"{prefix}/destinations/{{destination}}/deliveries": {
+            "get": {
+                "tags": tag,
+                "summary": "What one destination received, newest first",
+                "parameters": [
+                    one,
+                    param(
+                        "deliveryStatus",
+                        "Only deliveries with this status.",
+                        schema={"enum": list(DELIVERY_STATUSES)},
+                    ),
+                    param("q", "A query over the calls, as on /events."),
+                    param("writeKey", "Only this source."),
+                    param("limit", "At most this many (default 100).", schema={"type": "integer"}),
+                ],
+                "responses": {
+                    "200": answer(
+                        "`deliveries`: the call (id, messageId, type, event) "
+                        "and its delivery: status, reason, requests, "
+                        "attempts."
+                    ),
+                    **not_found,
+                    **bad,
+                },
+            }
+        },
+        f"{prefix}/events/{{message_id}}/routing": {
+            "get": {
+                "tags": tag,
+                "summary": "For one call, each destination's decision and its reason",
+                "parameters": [param("message_id", "The messageId.", "path")],
+                "responses": {
+                    "200": answer("`routing`: destination, status, reason, actions."),
+                    "404": {"description": "No such messageId.", **error},
+                },
+            }
+        },
     }

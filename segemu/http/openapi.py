@@ -27,16 +27,25 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _param(name: str, description: str, schema: dict[str, Any] | None = None,
-           where: str = "query") -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path", "description": description,
-            "schema": schema or {"type": "string"}}
+def _param(
+    name: str, description: str, schema: dict[str, Any] | None = None, where: str = "query"
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 ERRORS = {"400": _json(_ref("Error"), "A client mistake, explained in `message`.")}
 FILTERS = [
-    _param("q", "A query in segemu's query language, e.g. "
-                "`type:track event:\"Order Completed\" properties.revenue>50`."),
+    _param(
+        "q",
+        "A query in segemu's query language, e.g. "
+        '`type:track event:"Order Completed" properties.revenue>50`.',
+    ),
     _param("type", "Only this call type.", {"enum": list(EVENT_TYPES)}),
     _param("event", "Only track calls with this event name."),
     _param("userId", "Only this userId."),
@@ -46,41 +55,79 @@ FILTERS = [
     _param("since", "Received at or after this ISO-8601 time."),
     _param("until", "Received at or before this ISO-8601 time."),
 ]
-TRACKING_BODY = {"required": True, "description": (
-    "A Segment call as the SDKs send it. Parsed as JSON whatever the Content-Type; "
-    "`Content-Encoding: gzip` or `deflate` is decoded. The write key comes from "
-    "`Authorization: Basic base64(writeKey:)` or the body's `writeKey`."),
-    "content": {"application/json": {"schema": _ref("Message")},
-                "text/plain": {"schema": _ref("Message")}}}
-TRACKING_ANSWERS = {"200": _json(_ref("Success"), "Accepted, as Segment answers; events "
-                                 "Segment would drop are stored as rejected."),
-                    "400": _json(_ref("Error"), "Invalid JSON, an event over 32 KB, a batch "
-                                 "over 500 KB, or no write key.")}
+TRACKING_BODY = {
+    "required": True,
+    "description": (
+        "A Segment call as the SDKs send it. Parsed as JSON whatever the Content-Type; "
+        "`Content-Encoding: gzip` or `deflate` is decoded. The write key comes from "
+        "`Authorization: Basic base64(writeKey:)` or the body's `writeKey`."
+    ),
+    "content": {
+        "application/json": {"schema": _ref("Message")},
+        "text/plain": {"schema": _ref("Message")},
+    },
+}
+TRACKING_ANSWERS = {
+    "200": _json(
+        _ref("Success"),
+        "Accepted, as Segment answers; events Segment would drop are stored as rejected.",
+    ),
+    "400": _json(
+        _ref("Error"), "Invalid JSON, an event over 32 KB, a batch over 500 KB, or no write key."
+    ),
+}
 
 
 def _tracking_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route, kind in SINGLE_ROUTES.items():
         browser = " (analytics-next's route)" if route != kind else ""
-        paths[f"/v1/{route}"] = {"post": {
-            "tags": ["Tracking API"], "summary": f"A {kind} call{browser}",
-            "requestBody": TRACKING_BODY, "responses": TRACKING_ANSWERS}}
+        paths[f"/v1/{route}"] = {
+            "post": {
+                "tags": ["Tracking API"],
+                "summary": f"A {kind} call{browser}",
+                "requestBody": TRACKING_BODY,
+                "responses": TRACKING_ANSWERS,
+            }
+        }
     for route in BATCH_ROUTES:
-        paths[f"/v1/{route}"] = {"post": {
-            "tags": ["Tracking API"], "summary": "A batch of calls (`{\"batch\": [...]}`)",
-            "requestBody": {**TRACKING_BODY, "content": {
-                "application/json": {"schema": _ref("Batch")},
-                "text/plain": {"schema": _ref("Batch")}}},
-            "responses": TRACKING_ANSWERS}}
-    paths["/v1/m"] = {"post": {
-        "tags": ["Tracking API"], "summary": "The browser SDK's telemetry: counted, not stored",
-        "responses": {"200": _json(_ref("Success"), "Accepted.")}}}
-    paths["/v1/pixel/{type}"] = {"get": {
-        "tags": ["Tracking API"], "summary": "Pixel API: `?data=` is a base64 JSON call",
-        "parameters": [_param("type", "The call type.", where="path"),
-                       _param("data", "The call as base64-encoded JSON.")],
-        "responses": {"200": {"description": "Always a 1x1 gif, as Segment answers.",
-                              "content": {"image/gif": {}}}}}}
+        paths[f"/v1/{route}"] = {
+            "post": {
+                "tags": ["Tracking API"],
+                "summary": 'A batch of calls (`{"batch": [...]}`)',
+                "requestBody": {
+                    **TRACKING_BODY,
+                    "content": {
+                        "application/json": {"schema": _ref("Batch")},
+                        "text/plain": {"schema": _ref("Batch")},
+                    },
+                },
+                "responses": TRACKING_ANSWERS,
+            }
+        }
+    paths["/v1/m"] = {
+        "post": {
+            "tags": ["Tracking API"],
+            "summary": "The browser SDK's telemetry: counted, not stored",
+            "responses": {"200": _json(_ref("Success"), "Accepted.")},
+        }
+    }
+    paths["/v1/pixel/{type}"] = {
+        "get": {
+            "tags": ["Tracking API"],
+            "summary": "Pixel API: `?data=` is a base64 JSON call",
+            "parameters": [
+                _param("type", "The call type.", where="path"),
+                _param("data", "The call as base64-encoded JSON."),
+            ],
+            "responses": {
+                "200": {
+                    "description": "Always a 1x1 gif, as Segment answers.",
+                    "content": {"image/gif": {}},
+                }
+            },
+        }
+    }
     return paths
 
 
@@ -89,262 +136,594 @@ def _cdn_paths() -> dict[str, Any]:
     write_key = _param("write_key", "The source's write key.", where="path")
     javascript = {"application/javascript": {"schema": {"type": "string"}}}
     return {
-        "/v1/projects/{write_key}/settings": {"get": {
-            "tags": ["CDN"], "summary": "The settings analytics.js loads: events and telemetry "
-                                        "go to this segemu",
-            "parameters": [write_key],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "integrations": {"type": "object"}, "metrics": {"type": "object"}}},
-                "analytics-next's CDNSettings, with the source's `settings` merged in.")}}},
-        "/analytics.js/v1/{write_key}/analytics.min.js": {"get": {
-            "tags": ["CDN"], "summary": "analytics.js for the snippet: the official standalone "
-                                        "bundle if installed, else segemu's built-in one",
-            "parameters": [write_key],
-            "responses": {"200": {"description": "The script, with the write key embedded.",
-                                  "content": javascript},
-                          "503": _json(_ref("Error"), "The configured bundle is gone.")}}},
-        "/analytics-next/bundles/{name}": {"get": {
-            "tags": ["CDN"], "summary": "The official bundle's lazy chunks",
-            "parameters": [_param("name", "The chunk's file name.", where="path")],
-            "responses": {"200": {"description": "The chunk.", "content": javascript},
-                          "404": _json(_ref("Error"), "No such chunk, or the built-in "
-                                       "analytics.js is served.")}}},
+        "/v1/projects/{write_key}/settings": {
+            "get": {
+                "tags": ["CDN"],
+                "summary": "The settings analytics.js loads: events and telemetry "
+                "go to this segemu",
+                "parameters": [write_key],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "integrations": {"type": "object"},
+                                "metrics": {"type": "object"},
+                            },
+                        },
+                        "analytics-next's CDNSettings, with the source's `settings` merged in.",
+                    )
+                },
+            }
+        },
+        "/analytics.js/v1/{write_key}/analytics.min.js": {
+            "get": {
+                "tags": ["CDN"],
+                "summary": "analytics.js for the snippet: the official standalone "
+                "bundle if installed, else segemu's built-in one",
+                "parameters": [write_key],
+                "responses": {
+                    "200": {
+                        "description": "The script, with the write key embedded.",
+                        "content": javascript,
+                    },
+                    "503": _json(_ref("Error"), "The configured bundle is gone."),
+                },
+            }
+        },
+        "/analytics-next/bundles/{name}": {
+            "get": {
+                "tags": ["CDN"],
+                "summary": "The official bundle's lazy chunks",
+                "parameters": [_param("name", "The chunk's file name.", where="path")],
+                "responses": {
+                    "200": {"description": "The chunk.", "content": javascript},
+                    "404": _json(
+                        _ref("Error"), "No such chunk, or the built-in analytics.js is served."
+                    ),
+                },
+            }
+        },
     }
 
 
 def _control_paths(prefix: str) -> dict[str, Any]:
-    records = {"type": "object", "properties": {
-        "events": {"type": "array", "items": _ref("Record")}, "count": {"type": "integer"},
-        "next": {"type": ["string", "null"], "description": "URL of the next (older) page."}}}
+    records = {
+        "type": "object",
+        "properties": {
+            "events": {"type": "array", "items": _ref("Record")},
+            "count": {"type": "integer"},
+            "next": {"type": ["string", "null"], "description": "URL of the next (older) page."},
+        },
+    }
     return {
-        f"{prefix}/events": {"get": {
-            "tags": ["Control API"], "summary": "Stored calls, newest first",
-            "parameters": [*FILTERS, _param("limit", "Page size (1-1000, default 100).",
-                                            {"type": "integer"}),
-                           _param("before", "Only records with a smaller id (paging).",
-                                  {"type": "integer"})],
-            "responses": {"200": _json(records, "A page of records."), **ERRORS}}},
-        f"{prefix}/events/{{message_id}}": {"get": {
-            "tags": ["Control API"], "summary": "The first call with this messageId",
-            "parameters": [_param("message_id", "The messageId.", where="path")],
-            "responses": {"200": _json(_ref("Record"), "The record, with `duplicates`: the "
-                                       "ids of later calls with the same messageId."),
-                          "404": _json(_ref("Error"), "No such messageId.")}}},
-        f"{prefix}/wait": {"get": {
-            "tags": ["Control API"],
-            "summary": "Long-poll until `count` stored calls match, or `timeout` seconds pass",
-            "parameters": [*FILTERS,
-                           _param("count", "How many (default 1).", {"type": "integer"}),
-                           _param("timeout", "Seconds, up to 300 (default 5).",
-                                  {"type": "number"})],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "satisfied": {"type": "boolean"}, "count": {"type": "integer"},
-                "wanted": {"type": "integer"}, "waitedMs": {"type": "number"},
-                "events": {"type": "array", "items": _ref("Record")}}},
-                "Answered as soon as enough calls match; `satisfied` is false on timeout."),
-                **ERRORS}}},
-        f"{prefix}/assert": {"post": {
-            "tags": ["Control API"], "summary": "Judge an expectation; fail with the nearest "
-                                                "misses",
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": _ref("Expectation")}}},
-            "responses": {"200": _json(_ref("Verdict"), "Pass or fail (see `passed`)."),
-                          **ERRORS}}},
-        f"{prefix}/assertions": {"get": {
-            "tags": ["Control API"], "summary": "The latest verdicts of /assert, newest first",
-            "responses": {"200": _json({"type": "object", "properties": {"assertions": {
-                "type": "array", "items": _ref("Verdict")}}}, "Recent verdicts.")}}},
-        f"{prefix}/stream": {"get": {
-            "tags": ["Control API"],
-            "summary": "New calls as server-sent events (`event: record`, `id` = record id)",
-            "parameters": [*FILTERS,
-                           _param("backlog", "Send the last N matching records first.",
-                                  {"type": "integer"}),
-                           _param("after", "Send the records after this id first (as "
-                                  "`Last-Event-ID` does).", {"type": "integer"})],
-            "responses": {"200": {"description": "An endless text/event-stream.",
-                                  "content": {"text/event-stream": {}}}, **ERRORS}}},
-        f"{prefix}/reset": {"post": {
-            "tags": ["Control API"], "summary": "Delete every stored call, or one write key's",
-            "parameters": [_param("writeKey", "Only this source.")],
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"writeKey": {"type": "string"}}}}}},
-            "responses": {"200": _json({"type": "object", "properties": {
-                "success": {"type": "boolean"}, "removed": {"type": "integer"},
-                "writeKey": {"type": ["string", "null"]}}}, "What was removed."), **ERRORS}}},
-        f"{prefix}/flush": {"post": {
-            "tags": ["Control API"], "summary": "Write the store to disk now",
-            "responses": {"200": _json({"type": "object"}, "How many records were written.")}}},
-        f"{prefix}/health": {"get": {
-            "tags": ["Control API"], "summary": "Liveness, version and stored count",
-            "responses": {"200": _json({"type": "object"}, "Up.")}}},
-        f"{prefix}/summary": {"get": {
-            "tags": ["Control API"], "summary": "Counts by status, type and write key; "
-                                                "refused requests; store problems",
-            "responses": {"200": _json({"type": "object"}, "The summary.")}}},
+        f"{prefix}/events": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "Stored calls, newest first",
+                "parameters": [
+                    *FILTERS,
+                    _param("limit", "Page size (1-1000, default 100).", {"type": "integer"}),
+                    _param(
+                        "before", "Only records with a smaller id (paging).", {"type": "integer"}
+                    ),
+                ],
+                "responses": {"200": _json(records, "A page of records."), **ERRORS},
+            }
+        },
+        f"{prefix}/events/{{message_id}}": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "The first call with this messageId",
+                "parameters": [_param("message_id", "The messageId.", where="path")],
+                "responses": {
+                    "200": _json(
+                        _ref("Record"),
+                        "The record, with `duplicates`: the "
+                        "ids of later calls with the same messageId.",
+                    ),
+                    "404": _json(_ref("Error"), "No such messageId."),
+                },
+            }
+        },
+        f"{prefix}/wait": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "Long-poll until `count` stored calls match, or `timeout` seconds pass",
+                "parameters": [
+                    *FILTERS,
+                    _param("count", "How many (default 1).", {"type": "integer"}),
+                    _param("timeout", "Seconds, up to 300 (default 5).", {"type": "number"}),
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "satisfied": {"type": "boolean"},
+                                "count": {"type": "integer"},
+                                "wanted": {"type": "integer"},
+                                "waitedMs": {"type": "number"},
+                                "events": {"type": "array", "items": _ref("Record")},
+                            },
+                        },
+                        "Answered as soon as enough calls match; `satisfied` is false on timeout.",
+                    ),
+                    **ERRORS,
+                },
+            }
+        },
+        f"{prefix}/assert": {
+            "post": {
+                "tags": ["Control API"],
+                "summary": "Judge an expectation; fail with the nearest misses",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("Expectation")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Verdict"), "Pass or fail (see `passed`)."),
+                    **ERRORS,
+                },
+            }
+        },
+        f"{prefix}/assertions": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "The latest verdicts of /assert, newest first",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "assertions": {"type": "array", "items": _ref("Verdict")}
+                            },
+                        },
+                        "Recent verdicts.",
+                    )
+                },
+            }
+        },
+        f"{prefix}/stream": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "New calls as server-sent events (`event: record`, `id` = record id)",
+                "parameters": [
+                    *FILTERS,
+                    _param(
+                        "backlog", "Send the last N matching records first.", {"type": "integer"}
+                    ),
+                    _param(
+                        "after",
+                        "Send the records after this id first (as `Last-Event-ID` does).",
+                        {"type": "integer"},
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "An endless text/event-stream.",
+                        "content": {"text/event-stream": {}},
+                    },
+                    **ERRORS,
+                },
+            }
+        },
+        f"{prefix}/reset": {
+            "post": {
+                "tags": ["Control API"],
+                "summary": "Delete every stored call, or one write key's",
+                "parameters": [_param("writeKey", "Only this source.")],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"writeKey": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "success": {"type": "boolean"},
+                                "removed": {"type": "integer"},
+                                "writeKey": {"type": ["string", "null"]},
+                            },
+                        },
+                        "What was removed.",
+                    ),
+                    **ERRORS,
+                },
+            }
+        },
+        f"{prefix}/flush": {
+            "post": {
+                "tags": ["Control API"],
+                "summary": "Write the store to disk now",
+                "responses": {"200": _json({"type": "object"}, "How many records were written.")},
+            }
+        },
+        f"{prefix}/health": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "Liveness, version and stored count",
+                "responses": {"200": _json({"type": "object"}, "Up.")},
+            }
+        },
+        f"{prefix}/summary": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "Counts by status, type and write key; refused requests; store problems",
+                "responses": {"200": _json({"type": "object"}, "The summary.")},
+            }
+        },
         **_protocols_paths(prefix),
-        f"{prefix}/openapi.json": {"get": {
-            "tags": ["Control API"], "summary": "This document",
-            "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1.")}}},
+        f"{prefix}/openapi.json": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "This document",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1.")},
+            }
+        },
     }
 
 
 def _protocols_paths(prefix: str) -> dict[str, Any]:
     plans = {"type": "array", "items": _ref("PlanStatus")}
     return {
-        f"{prefix}/violations": {"get": {
-            "tags": ["Control API"],
-            "summary": "Calls that break their tracking plan (or that lint rules flag), "
-                       "newest first, with totals",
-            "parameters": [*FILTERS,
-                           _param("kind", "`violations` (default), `lint`, or `all`.",
-                                  {"enum": ["violations", "lint", "all"]}),
-                           _param("limit", "How many calls (1-1000, default 100).",
-                                  {"type": "integer"})],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "events": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "messageId": {"type": "string"},
-                    "writeKey": {"type": ["string", "null"]},
-                    "source": {"type": ["string", "null"]},
-                    "type": {"type": ["string", "null"]},
-                    "name": {"type": ["string", "null"]}, "receivedAt": {"type": "string"},
-                    "violations": {"type": "array", "items": _ref("Violation")},
-                    "lint": {"type": "array", "items": _ref("LintFinding")},
-                    "protocols": _ref("ProtocolsOutcome")}}},
-                "count": {"type": "integer"},
-                "totals": {"type": "object", "properties": {
-                    "violations": {"type": "integer"}, "byType": {"type": "object"},
-                    "lint": {"type": "integer"}, "byRule": {"type": "object"}}},
-                "strict": {"type": "boolean", "description": (
-                    "[protocols] strict: whether the pytest plugin fails tests on violations "
-                    "by default.")}}}, "The matching calls and the totals."), **ERRORS}}},
-        f"{prefix}/protocols": {"get": {
-            "tags": ["Control API"],
-            "summary": "The tracking plans in force, and the lint rules with their switches",
-            "responses": {"200": _json({"type": "object", "properties": {
-                "strict": {"type": "boolean"}, "plans": plans,
-                "lint": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "string"}, "doc": {"type": "string"},
-                    "enabled": {"type": "boolean"}, "default": {"type": "boolean"},
-                    "source": {"type": "string"}}}}}}, "What Protocols checks.")}}},
-        f"{prefix}/protocols/reload": {"post": {
-            "tags": ["Control API"],
-            "summary": "Read every tracking plan file again now (a bad one keeps the last "
-                       "good plan in force)",
-            "responses": {"200": _json({"type": "object", "properties": {
-                "reloaded": {"type": "array", "items": {"type": "string"}},
-                "plans": plans}}, "What each plan file gave.")}}},
+        f"{prefix}/violations": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "Calls that break their tracking plan (or that lint rules flag), "
+                "newest first, with totals",
+                "parameters": [
+                    *FILTERS,
+                    _param(
+                        "kind",
+                        "`violations` (default), `lint`, or `all`.",
+                        {"enum": ["violations", "lint", "all"]},
+                    ),
+                    _param("limit", "How many calls (1-1000, default 100).", {"type": "integer"}),
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "events": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": {"type": "integer"},
+                                            "messageId": {"type": "string"},
+                                            "writeKey": {"type": ["string", "null"]},
+                                            "source": {"type": ["string", "null"]},
+                                            "type": {"type": ["string", "null"]},
+                                            "name": {"type": ["string", "null"]},
+                                            "receivedAt": {"type": "string"},
+                                            "violations": {
+                                                "type": "array",
+                                                "items": _ref("Violation"),
+                                            },
+                                            "lint": {"type": "array", "items": _ref("LintFinding")},
+                                            "protocols": _ref("ProtocolsOutcome"),
+                                        },
+                                    },
+                                },
+                                "count": {"type": "integer"},
+                                "totals": {
+                                    "type": "object",
+                                    "properties": {
+                                        "violations": {"type": "integer"},
+                                        "byType": {"type": "object"},
+                                        "lint": {"type": "integer"},
+                                        "byRule": {"type": "object"},
+                                    },
+                                },
+                                "strict": {
+                                    "type": "boolean",
+                                    "description": (
+                                        "[protocols] strict: whether the pytest plugin "
+                                        "fails tests on violations by default."
+                                    ),
+                                },
+                            },
+                        },
+                        "The matching calls and the totals.",
+                    ),
+                    **ERRORS,
+                },
+            }
+        },
+        f"{prefix}/protocols": {
+            "get": {
+                "tags": ["Control API"],
+                "summary": "The tracking plans in force, and the lint rules with their switches",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "strict": {"type": "boolean"},
+                                "plans": plans,
+                                "lint": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": {"type": "string"},
+                                            "doc": {"type": "string"},
+                                            "enabled": {"type": "boolean"},
+                                            "default": {"type": "boolean"},
+                                            "source": {"type": "string"},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        "What Protocols checks.",
+                    )
+                },
+            }
+        },
+        f"{prefix}/protocols/reload": {
+            "post": {
+                "tags": ["Control API"],
+                "summary": "Read every tracking plan file again now (a bad one keeps the last "
+                "good plan in force)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "reloaded": {"type": "array", "items": {"type": "string"}},
+                                "plans": plans,
+                            },
+                        },
+                        "What each plan file gave.",
+                    )
+                },
+            }
+        },
     }
 
 
 SCHEMAS: dict[str, Any] = {
     "Success": {"type": "object", "properties": {"success": {"const": True}}},
-    "Error": {"type": "object", "required": ["code", "message"], "properties": {
-        "success": {"const": False}, "code": {"type": "string"},
-        "message": {"type": "string"}, "error": {"type": "string"}}},
-    "Message": {"type": "object", "description": "A Segment call (see Segment's Spec).",
-                "properties": {"type": {"enum": list(EVENT_TYPES)},
-                               "userId": {"type": ["string", "null"]},
-                               "anonymousId": {"type": ["string", "null"]},
-                               "event": {"type": "string"}, "name": {"type": "string"},
-                               "properties": {"type": "object"}, "traits": {"type": "object"},
-                               "context": {"type": "object"},
-                               "integrations": {"type": "object"},
-                               "messageId": {"type": "string"},
-                               "timestamp": {"type": "string"}, "sentAt": {"type": "string"},
-                               "writeKey": {"type": "string"}}},
-    "Batch": {"type": "object", "required": ["batch"], "properties": {
-        "batch": {"type": "array", "items": _ref("Message")},
-        "writeKey": {"type": "string"}, "sentAt": {"type": "string"},
-        "context": {"type": "object"}, "integrations": {"type": "object"}}},
-    "Record": {"type": "object", "description": "One received call.", "properties": {
-        "id": {"type": "integer"}, "messageId": {"type": "string"},
-        "writeKey": {"type": ["string", "null"]}, "type": {"type": ["string", "null"]},
-        "status": {"enum": list(STATUSES)}, "reason": {"type": ["string", "null"]},
-        "receivedAt": {"type": "string"}, "route": {"type": "string"},
-        "raw": {"description": "The call exactly as sent."},
-        "event": {"type": "object", "description": "The call as Segment would store it."},
-        "warnings": {"type": "array", "items": {"type": "string"}},
-        "duplicateOf": {"type": "integer"},
-        "source": {"type": "string", "description": "The source of the write key."},
-        "deliveries": {"type": "object", "description": (
-            "By destination id: status (delivered, filtered, failed, retrying, pending), "
-            "reason, requests (what the destination's API would receive), attempts.")},
-        "arrival": {"type": "object", "description": (
-            "How the call arrived, when worth saying: retryCount (X-Retry-Count, or the "
-            "event's _metadata.retryCount), outOfOrder (the id of a record from the same "
-            "browser called later but received first), note."), "properties": {
-            "retryCount": {"type": "integer"}, "outOfOrder": {"type": "integer"},
-            "note": {"type": "string"}}},
-        "violations": {"type": "array", "items": _ref("Violation"),
-                       "description": "What breaks the source's tracking plan."},
-        "lint": {"type": "array", "items": _ref("LintFinding")},
-        "protocols": _ref("ProtocolsOutcome")}},
-    "Violation": {"type": "object", "required": ["type", "path", "message"], "properties": {
-        "type": {"enum": list(VIOLATION_TYPES)},
-        "path": {"type": "string", "description": "e.g. properties.price"},
-        "message": {"type": "string"},
-        "rule": {"type": "string", "description": "e.g. TRACK 'Order Completed' v1"},
-        "keyword": {"type": "string", "description": "The JSON Schema keyword."}}},
-    "LintFinding": {"type": "object", "required": ["rule", "message"], "properties": {
-        "rule": {"type": "string"}, "message": {"type": "string"},
-        "path": {"type": ["string", "null"]}}},
-    "ProtocolsOutcome": {"type": ["object", "null"], "properties": {
-        "blocked": {"type": ["string", "null"], "description": (
-            "Why the schema configuration blocks this call for every destination.")},
-        "omitted": {"type": "array", "items": {"type": "string"},
-                    "description": "Properties or traits destinations do not receive."},
-        "omittedOnViolation": {"type": "array", "items": {"type": "string"}},
-        "trackingPlan": {"type": ["string", "null"]}}},
-    "PlanStatus": {"type": "object", "properties": {
-        "path": {"type": "string"}, "name": {"type": "string"}, "rules": {"type": "integer"},
-        "loadedAt": {"type": "string"}, "error": {"type": ["string", "null"]},
-        "sources": {"type": "array", "items": {"type": "string"}}}},
-    "Expectation": {"type": "object", "properties": {
-        "type": {"enum": list(EVENT_TYPES)},
-        "where": {"type": "string", "description": "A query that candidates must match."},
-        "fields": {"type": "object", "description": (
-            "Expected values by dotted path into the event, matched as a subset. A value may "
-            "be a matcher: {\"$any\": true}, {\"$anyString\": true}, {\"$regex\": \"...\"}, "
-            "{\"$approx\": 9.99, \"rel\": 1e-6}, {\"$absent\": true}.")},
-        "exact": {"type": "boolean", "description": "properties/traits with no extra keys."},
-        "times": {"type": "integer", "description": "Exactly this many matching calls."},
-        "atLeast": {"type": "integer", "description": "At least this many (default 1)."},
-        "writeKey": {"type": "string", "description": "Only this source's calls."},
-        "description": {"type": "string"},
-        "timeout": {"type": "number", "description": "Seconds to wait for enough matches."},
-        "destination": {"type": "string", "description": (
-            "The calls must have been delivered to this destination id.")},
-        "payload": {"description": (
-            "With destination: a subset of the body of one request it received.")}}},
-    "Verdict": {"type": "object", "properties": {
-        "passed": {"type": "boolean"}, "expected": {"type": "string"},
-        "count": {"type": "integer"}, "considered": {"type": "integer"},
-        "matched": {"type": "array", "items": {"type": "object"}},
-        "nearest": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "messageId": {"type": "string"},
-            "summary": {"type": "string"},
-            "differences": {"type": "array", "items": {"type": "object", "properties": {
-                "path": {"type": "string"}, "expected": {}, "actual": {},
-                "missing": {"type": "boolean"}, "message": {"type": "string"}}}}}}},
-        "message": {"type": "string", "description": "The failure, as a person reads it."}}},
+    "Error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "success": {"const": False},
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "error": {"type": "string"},
+        },
+    },
+    "Message": {
+        "type": "object",
+        "description": "A Segment call (see Segment's Spec).",
+        "properties": {
+            "type": {"enum": list(EVENT_TYPES)},
+            "userId": {"type": ["string", "null"]},
+            "anonymousId": {"type": ["string", "null"]},
+            "event": {"type": "string"},
+            "name": {"type": "string"},
+            "properties": {"type": "object"},
+            "traits": {"type": "object"},
+            "context": {"type": "object"},
+            "integrations": {"type": "object"},
+            "messageId": {"type": "string"},
+            "timestamp": {"type": "string"},
+            "sentAt": {"type": "string"},
+            "writeKey": {"type": "string"},
+        },
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["batch"],
+        "properties": {
+            "batch": {"type": "array", "items": _ref("Message")},
+            "writeKey": {"type": "string"},
+            "sentAt": {"type": "string"},
+            "context": {"type": "object"},
+            "integrations": {"type": "object"},
+        },
+    },
+    "Record": {
+        "type": "object",
+        "description": "One received call.",
+        "properties": {
+            "id": {"type": "integer"},
+            "messageId": {"type": "string"},
+            "writeKey": {"type": ["string", "null"]},
+            "type": {"type": ["string", "null"]},
+            "status": {"enum": list(STATUSES)},
+            "reason": {"type": ["string", "null"]},
+            "receivedAt": {"type": "string"},
+            "route": {"type": "string"},
+            "raw": {"description": "The call exactly as sent."},
+            "event": {"type": "object", "description": "The call as Segment would store it."},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "duplicateOf": {"type": "integer"},
+            "source": {"type": "string", "description": "The source of the write key."},
+            "deliveries": {
+                "type": "object",
+                "description": (
+                    "By destination id: status (delivered, filtered, failed, retrying, pending), "
+                    "reason, requests (what the destination's API would receive), attempts."
+                ),
+            },
+            "arrival": {
+                "type": "object",
+                "description": (
+                    "How the call arrived, when worth saying: retryCount (X-Retry-Count, or the "
+                    "event's _metadata.retryCount), outOfOrder (the id of a record from the same "
+                    "browser called later but received first), note."
+                ),
+                "properties": {
+                    "retryCount": {"type": "integer"},
+                    "outOfOrder": {"type": "integer"},
+                    "note": {"type": "string"},
+                },
+            },
+            "violations": {
+                "type": "array",
+                "items": _ref("Violation"),
+                "description": "What breaks the source's tracking plan.",
+            },
+            "lint": {"type": "array", "items": _ref("LintFinding")},
+            "protocols": _ref("ProtocolsOutcome"),
+        },
+    },
+    "Violation": {
+        "type": "object",
+        "required": ["type", "path", "message"],
+        "properties": {
+            "type": {"enum": list(VIOLATION_TYPES)},
+            "path": {"type": "string", "description": "e.g. properties.price"},
+            "message": {"type": "string"},
+            "rule": {"type": "string", "description": "e.g. TRACK 'Order Completed' v1"},
+            "keyword": {"type": "string", "description": "The JSON Schema keyword."},
+        },
+    },
+    "LintFinding": {
+        "type": "object",
+        "required": ["rule", "message"],
+        "properties": {
+            "rule": {"type": "string"},
+            "message": {"type": "string"},
+            "path": {"type": ["string", "null"]},
+        },
+    },
+    "ProtocolsOutcome": {
+        "type": ["object", "null"],
+        "properties": {
+            "blocked": {
+                "type": ["string", "null"],
+                "description": (
+                    "Why the schema configuration blocks this call for every destination."
+                ),
+            },
+            "omitted": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Properties or traits destinations do not receive.",
+            },
+            "omittedOnViolation": {"type": "array", "items": {"type": "string"}},
+            "trackingPlan": {"type": ["string", "null"]},
+        },
+    },
+    "PlanStatus": {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string"},
+            "name": {"type": "string"},
+            "rules": {"type": "integer"},
+            "loadedAt": {"type": "string"},
+            "error": {"type": ["string", "null"]},
+            "sources": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Expectation": {
+        "type": "object",
+        "properties": {
+            "type": {"enum": list(EVENT_TYPES)},
+            "where": {"type": "string", "description": "A query that candidates must match."},
+            "fields": {
+                "type": "object",
+                "description": (
+                    "Expected values by dotted path into the event, matched as a subset. "
+                    'A value may be a matcher: {"$any": true}, {"$anyString": true}, '
+                    '{"$regex": "..."}, {"$approx": 9.99, "rel": 1e-6}, {"$absent": true}.'
+                ),
+            },
+            "exact": {"type": "boolean", "description": "properties/traits with no extra keys."},
+            "times": {"type": "integer", "description": "Exactly this many matching calls."},
+            "atLeast": {"type": "integer", "description": "At least this many (default 1)."},
+            "writeKey": {"type": "string", "description": "Only this source's calls."},
+            "description": {"type": "string"},
+            "timeout": {"type": "number", "description": "Seconds to wait for enough matches."},
+            "destination": {
+                "type": "string",
+                "description": ("The calls must have been delivered to this destination id."),
+            },
+            "payload": {
+                "description": (
+                    "With destination: a subset of the body of one request it received."
+                )
+            },
+        },
+    },
+    "Verdict": {
+        "type": "object",
+        "properties": {
+            "passed": {"type": "boolean"},
+            "expected": {"type": "string"},
+            "count": {"type": "integer"},
+            "considered": {"type": "integer"},
+            "matched": {"type": "array", "items": {"type": "object"}},
+            "nearest": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "messageId": {"type": "string"},
+                        "summary": {"type": "string"},
+                        "differences": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "path": {"type": "string"},
+                                    "expected": {},
+                                    "actual": {},
+                                    "missing": {"type": "boolean"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            "message": {"type": "string", "description": "The failure, as a person reads it."},
+        },
+    },
 }
 
 
 def document(prefix: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "segemu", "version": __version__, "description": (
-            "A local emulator of Segment: the Tracking API the SDKs call, and segemu's own "
-            "control API for tests and tools.")},
-        "tags": [{"name": "Tracking API", "description": "Segment's HTTP Tracking API."},
-                 {"name": "CDN", "description": "Segment's CDN: analytics.js and its "
-                                                "settings."},
-                 {"name": "Control API", "description": "segemu's own API."},
-                 {"name": "Destinations", "description": "What each mock destination "
-                                                         "received, and why."}],
-        "paths": {**_tracking_paths(), **_cdn_paths(), **_control_paths(prefix),
-                  **destinations.openapi_paths(prefix)},
+        "info": {
+            "title": "segemu",
+            "version": __version__,
+            "description": (
+                "A local emulator of Segment: the Tracking API the SDKs call, and segemu's own "
+                "control API for tests and tools."
+            ),
+        },
+        "tags": [
+            {"name": "Tracking API", "description": "Segment's HTTP Tracking API."},
+            {"name": "CDN", "description": "Segment's CDN: analytics.js and its settings."},
+            {"name": "Control API", "description": "segemu's own API."},
+            {
+                "name": "Destinations",
+                "description": "What each mock destination received, and why.",
+            },
+        ],
+        "paths": {
+            **_tracking_paths(),
+            **_cdn_paths(),
+            **_control_paths(prefix),
+            **destinations.openapi_paths(prefix),
+        },
         "components": {"schemas": SCHEMAS},
     }
 

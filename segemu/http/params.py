@@ -12,8 +12,9 @@ class ParamError(Exception):
     """A bad query-string parameter: answered 400 with the message."""
 
 
-def int_param(request: web.Request, name: str, default: int | None, low: int,
-              high: int) -> int | None:
+def int_param(
+    request: web.Request, name: str, default: int | None, low: int, high: int
+) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -26,8 +27,7 @@ def int_param(request: web.Request, name: str, default: int | None, low: int,
     return value
 
 
-def float_param(request: web.Request, name: str, default: float, low: float,
-                high: float) -> float:
+def float_param(request: web.Request, name: str, default: float, low: float, high: float) -> float:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default

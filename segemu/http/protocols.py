@@ -38,19 +38,33 @@ async def list_violations(request: web.Request) -> web.Response:
     for record in emulator.events(where):
         violations = record.get("violations") or []
         findings = record.get("lint") or []
-        wanted = (violations if kind == "violations" else findings if kind == "lint"
-                  else violations or findings)
+        wanted = (
+            violations
+            if kind == "violations"
+            else findings
+            if kind == "lint"
+            else violations or findings
+        )
         if not wanted:
             continue
         by_type.update(v["type"] for v in violations)
         by_rule.update(f["rule"] for f in findings)
         if len(found) < limit:
             found.append(violation_entry(record))
-    return json_response(request, {
-        "events": found, "count": len(found),
-        "totals": {"violations": sum(by_type.values()), "byType": dict(by_type),
-                   "lint": sum(by_rule.values()), "byRule": dict(by_rule)},
-        "strict": emulator.protocols.strict})
+    return json_response(
+        request,
+        {
+            "events": found,
+            "count": len(found),
+            "totals": {
+                "violations": sum(by_type.values()),
+                "byType": dict(by_type),
+                "lint": sum(by_rule.values()),
+                "byRule": dict(by_rule),
+            },
+            "strict": emulator.protocols.strict,
+        },
+    )
 
 
 async def describe(request: web.Request) -> web.Response:

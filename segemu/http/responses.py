@@ -22,8 +22,11 @@ PREFLIGHT_MAX_AGE = "600"
 def cors_headers(request: web.Request) -> dict[str, str]:
     origin = request.headers.get("Origin")
     if origin:
-        return {"Access-Control-Allow-Origin": origin,
-                "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+            "Vary": "Origin",
+        }
     return cors_headers_without_origin()
 
 
@@ -32,8 +35,12 @@ def cors_headers_without_origin() -> dict[str, str]:
 
 
 def json_response(request: web.Request, data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status,
-                        content_type="application/json", headers=cors_headers(request))
+    return web.Response(
+        body=orjson.dumps(data),
+        status=status,
+        content_type="application/json",
+        headers=cors_headers(request),
+    )
 
 
 def error_response(request: web.Request, status: int, code: str, message: str) -> web.Response:
@@ -48,15 +55,21 @@ async def preflight(request: web.Request) -> web.Response:
     headers = cors_headers(request)
     requested = request.headers.get("Access-Control-Request-Headers")
     allowed = ALLOWED_HEADERS if not requested else f"{ALLOWED_HEADERS}, {requested}"
-    headers.update({"Access-Control-Allow-Methods": ALLOWED_METHODS,
-                    "Access-Control-Allow-Headers": allowed,
-                    "Access-Control-Max-Age": PREFLIGHT_MAX_AGE})
+    headers.update(
+        {
+            "Access-Control-Allow-Methods": ALLOWED_METHODS,
+            "Access-Control-Allow-Headers": allowed,
+            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+        }
+    )
     return web.Response(status=204, headers=headers)
 
 
 async def not_found(request: web.Request) -> web.Response:
     return error_response(
-        request, 404, "not_found",
+        request,
+        404,
+        "not_found",
         f"no route {request.method} {request.path}; the Tracking API is under /v1/ and "
         f"segemu's own API under /_segemu/",
     )

@@ -36,8 +36,13 @@ async def start_server(emulator: Emulator, host: str, port: int) -> RunningServe
     Request bodies are decompressed by segemu itself, with a cap (http/body.py), so aiohttp's
     automatic decompression, which has none, is off.
     """
-    runner = web.AppRunner(create_app(emulator), access_log=None, auto_decompress=False,
-                           handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    runner = web.AppRunner(
+        create_app(emulator),
+        access_log=None,
+        auto_decompress=False,
+        handle_signals=False,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

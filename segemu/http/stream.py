@@ -72,17 +72,22 @@ async def stream(request: web.Request) -> web.StreamResponse:
         except asyncio.QueueFull:
             lost += len(matching)
 
-    response = web.StreamResponse(headers={
-        **cors_headers(request), "Content-Type": "text/event-stream",
-        "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-    })
+    response = web.StreamResponse(
+        headers={
+            **cors_headers(request),
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
     await response.prepare(request)
     streams = request.app[STREAMS]
     unsubscribe = emulator.subscribe(on_records)
     streams.add(queue)
     try:
-        await response.write(b"retry: 1000\n: connected\n\n" +
-                             b"".join(_message(r) for r in backlog))
+        await response.write(
+            b"retry: 1000\n: connected\n\n" + b"".join(_message(r) for r in backlog)
+        )
         while True:
             try:
                 batch = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
@@ -93,7 +98,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 break
             chunk = b"".join(_message(r) for r in batch)
             if lost:
-                chunk = b"event: lagged\ndata: {\"lost\":%d}\n\n" % lost + chunk
+                chunk = b'event: lagged\ndata: {"lost":%d}\n\n' % lost + chunk
                 lost = 0
             await response.write(chunk)
     except ConnectionResetError:

@@ -56,9 +56,9 @@ EMPTY_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAA
 
 # The headers of a success answer to a call without an Origin (every server SDK), built once:
 # aiohttp copies them into each response, which is cheaper than building them each time.
-_SUCCESS_HEADERS = CIMultiDictProxy(CIMultiDict(
-    {**cors_headers_without_origin(), "Content-Type": "application/json"}
-))
+_SUCCESS_HEADERS = CIMultiDictProxy(
+    CIMultiDict({**cors_headers_without_origin(), "Content-Type": "application/json"})
+)
 
 
 def _success(request: web.Request) -> web.Response:
@@ -77,10 +77,16 @@ def _refused(request: web.Request, emulator: Emulator, error: BodyError) -> web.
 def _envelope(request: web.Request, route: str, items: list[Any], **fields: Any) -> Envelope:
     client = route in CLIENT_ROUTES
     channel: Channel = "client" if client else "server"
-    return Envelope(route=request.path, items=items, received_at=datetime.now(UTC),
-                    header_write_key=header_write_key(request), channel=channel,
-                    ip=request.remote if client else None,
-                    retry_count=_retry_count(request.headers.get(RETRY_COUNT)), **fields)
+    return Envelope(
+        route=request.path,
+        items=items,
+        received_at=datetime.now(UTC),
+        header_write_key=header_write_key(request),
+        channel=channel,
+        ip=request.remote if client else None,
+        retry_count=_retry_count(request.headers.get(RETRY_COUNT)),
+        **fields,
+    )
 
 
 def _retry_count(value: str | None) -> int | None:
@@ -100,9 +106,10 @@ def _require_write_key(envelope: Envelope) -> None:
     for item in envelope.items:
         if isinstance(item, dict) and isinstance(item.get("writeKey"), str) and item["writeKey"]:
             return
-    raise BodyError("no_write_key",
-                    "no write key: send Authorization: Basic base64(writeKey:) or a writeKey "
-                    "in the body")
+    raise BodyError(
+        "no_write_key",
+        "no write key: send Authorization: Basic base64(writeKey:) or a writeKey in the body",
+    )
 
 
 async def single(request: web.Request) -> web.Response:
@@ -130,12 +137,18 @@ async def batch(request: web.Request) -> web.Response:
         body = parse_json_object(data)
         items = body.get("batch")
         if not isinstance(items, list):
-            raise BodyError("invalid_batch", "body must have a \"batch\" array of events")
+            raise BodyError("invalid_batch", 'body must have a "batch" array of events')
         if len(data) > MAX_EVENT_BYTES:  # only then can one event be over the limit
             _check_event_sizes(items)
-        envelope = _envelope(request, route, items, write_key=body.get("writeKey"),
-                             sent_at=body.get("sentAt"), context=body.get("context"),
-                             integrations=body.get("integrations"))
+        envelope = _envelope(
+            request,
+            route,
+            items,
+            write_key=body.get("writeKey"),
+            sent_at=body.get("sentAt"),
+            context=body.get("context"),
+            integrations=body.get("integrations"),
+        )
         _require_write_key(envelope)
     except BodyError as error:
         return _refused(request, emulator, error)
@@ -181,8 +194,9 @@ async def pixel(request: web.Request) -> web.Response:
         except BodyError as error:
             emulator.refuse(request.path, 200, error.code, error.message)
     else:
-        emulator.refuse(request.path, 200, "invalid_pixel",
-                        f"pixel type {kind!r} or its data could not be read")
+        emulator.refuse(
+            request.path, 200, "invalid_pixel", f"pixel type {kind!r} or its data could not be read"
+        )
     return web.Response(body=EMPTY_GIF, content_type="image/gif", headers=cors_headers(request))
 
 
@@ -199,7 +213,7 @@ def _decode_pixel_data(data: str) -> dict[str, Any] | None:
 
 def _route(request: web.Request) -> str:
     """The route name of a call to a path setup_routes added: "track" for /v1/track/."""
-    return request.path[len(_PREFIX):].rstrip("/")
+    return request.path[len(_PREFIX) :].rstrip("/")
 
 
 def setup_routes(app: web.Application) -> None:

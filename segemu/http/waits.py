@@ -35,11 +35,16 @@ async def wait(request: web.Request) -> web.Response:
     assert count is not None
     started = time.perf_counter()
     found = await request.app[EMULATOR].wait_for(where, count, timeout)
-    return json_response(request, {
-        "satisfied": len(found) >= count, "count": len(found), "wanted": count,
-        "waitedMs": round((time.perf_counter() - started) * 1000, 3),
-        "events": found[:WAIT_EVENTS_SHOWN],
-    })
+    return json_response(
+        request,
+        {
+            "satisfied": len(found) >= count,
+            "count": len(found),
+            "wanted": count,
+            "waitedMs": round((time.perf_counter() - started) * 1000, 3),
+            "events": found[:WAIT_EVENTS_SHOWN],
+        },
+    )
 
 
 async def check(request: web.Request) -> web.Response:
@@ -51,10 +56,14 @@ async def check(request: web.Request) -> web.Response:
     try:
         expectation = Expectation.from_json(body)
         timeout = body.get("timeout", 0)
-        if (not isinstance(timeout, int | float) or isinstance(timeout, bool)
-                or not 0 <= timeout <= MAX_TIMEOUT):
-            raise ExpectationError(f"timeout must be a number of seconds from 0 to "
-                                   f"{MAX_TIMEOUT:g}, got {timeout!r}")
+        if (
+            not isinstance(timeout, int | float)
+            or isinstance(timeout, bool)
+            or not 0 <= timeout <= MAX_TIMEOUT
+        ):
+            raise ExpectationError(
+                f"timeout must be a number of seconds from 0 to {MAX_TIMEOUT:g}, got {timeout!r}"
+            )
     except ExpectationError as exc:
         return error_response(request, 400, "invalid_expectation", str(exc))
     verdict = await request.app[EMULATOR].check(expectation, float(timeout))
@@ -64,9 +73,9 @@ async def check(request: web.Request) -> web.Response:
 async def verdicts(request: web.Request) -> web.Response:
     """GET /_segemu/assertions: the latest assertions made through the API, newest first."""
     recent = reversed(request.app[EMULATOR].verdicts)
-    return json_response(request, {"assertions": [
-        {"at": at, **verdict.to_json()} for at, verdict in recent
-    ]})
+    return json_response(
+        request, {"assertions": [{"at": at, **verdict.to_json()} for at, verdict in recent]}
+    )
 
 
 def setup_routes(app: web.Application, prefix: str) -> None:

@@ -12,5 +12,12 @@ from segemu.protocols.forwarding import forwarded_event
 from segemu.protocols.plans import PlanError, TrackingPlan, load_plan
 from segemu.protocols.violations import LintFinding, Violation
 
-__all__ = ["LintFinding", "PlanError", "Protocols", "TrackingPlan", "Violation",
-           "forwarded_event", "load_plan"]
+__all__ = [
+    "LintFinding",
+    "PlanError",
+    "Protocols",
+    "TrackingPlan",
+    "Violation",
+    "forwarded_event",
+    "load_plan",
+]

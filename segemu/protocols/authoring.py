@@ -45,8 +45,15 @@ from typing import Any
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 AUTHORING_KEYS = ("track", "identify", "group", "page", "screen", "common")
 TOP_KEYS = ("name", "description", *AUTHORING_KEYS)
-EVENT_KEYS = ("description", "properties", "traits", "context", "additional_properties",
-              "labels", "version")
+EVENT_KEYS = (
+    "description",
+    "properties",
+    "traits",
+    "context",
+    "additional_properties",
+    "labels",
+    "version",
+)
 TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 # The Tracking Plan editor's "Date time" type is a string in ISO-8601 format (DOCS
 # protocols/tracking-plan/create.md, "Specifying data type").
@@ -63,29 +70,31 @@ class AuthoringError(ValueError):
 
 
 def is_authoring(data: Any) -> bool:
-    return isinstance(data, dict) and "rules" not in data and any(k in data
-                                                                  for k in AUTHORING_KEYS)
+    return isinstance(data, dict) and "rules" not in data and any(k in data for k in AUTHORING_KEYS)
 
 
 def compile_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Segment rules ({type, key, version, jsonSchema}) from the authoring format."""
     for section in data:
         if section not in TOP_KEYS:
-            raise AuthoringError(f"{section}: unknown section; expected one of "
-                                 f"{', '.join(TOP_KEYS)}")
+            raise AuthoringError(
+                f"{section}: unknown section; expected one of {', '.join(TOP_KEYS)}"
+            )
     rules: list[dict[str, Any]] = []
     if data.get("common") is not None:
         common = _mapping(data["common"], "common")
         schema = {"$schema": DRAFT_07, "type": "object", **_object(common, "common")}
         rules.append({"type": "COMMON", "key": None, "version": 1, "jsonSchema": schema})
-    for kind, container in (("track", "properties"), ("page", "properties"),
-                            ("screen", "properties")):
+    for kind, container in (
+        ("track", "properties"),
+        ("page", "properties"),
+        ("screen", "properties"),
+    ):
         events = _mapping(data.get(kind) or {}, kind)
         for name, spec in events.items():
             where = f"{kind}.{name!r}"
             if not isinstance(name, str) or not name:
-                raise AuthoringError(f"{kind}: event names must be non-empty strings, "
-                                     f"got {name!r}")
+                raise AuthoringError(f"{kind}: event names must be non-empty strings, got {name!r}")
             spec = _mapping(spec or {}, where)
             key: str | None = None if kind != "track" and name == "*" else name
             rules.append(_event_rule(kind.upper(), key, spec, container, where))
@@ -96,12 +105,14 @@ def compile_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rules
 
 
-def _event_rule(kind: str, key: str | None, spec: Mapping[str, Any], container: str,
-                where: str) -> dict[str, Any]:
+def _event_rule(
+    kind: str, key: str | None, spec: Mapping[str, Any], container: str, where: str
+) -> dict[str, Any]:
     for name in spec:
         if name not in EVENT_KEYS:
-            raise AuthoringError(f"{where}: unknown key {name!r}; expected one of "
-                                 f"{', '.join(EVENT_KEYS)}")
+            raise AuthoringError(
+                f"{where}: unknown key {name!r}; expected one of {', '.join(EVENT_KEYS)}"
+            )
     planned = _mapping(spec.get(container) or {}, f"{where}.{container}")
     body = _object(planned, f"{where}.{container}")
     if spec.get("additional_properties") is False:
@@ -113,16 +124,19 @@ def _event_rule(kind: str, key: str | None, spec: Mapping[str, Any], container: 
     if spec.get("context") is not None:
         context = _mapping(spec["context"], f"{where}.context")
         fields["context"] = {"type": "object", **_object(context, f"{where}.context")}
-    schema: dict[str, Any] = {"$schema": DRAFT_07, "type": "object",
-                              "labels": dict(_mapping(spec.get("labels") or {},
-                                                      f"{where}.labels")),
-                              "properties": fields}
+    schema: dict[str, Any] = {
+        "$schema": DRAFT_07,
+        "type": "object",
+        "labels": dict(_mapping(spec.get("labels") or {}, f"{where}.labels")),
+        "properties": fields,
+    }
     if spec.get("description") is not None:
         schema["description"] = str(spec["description"])
     version = spec.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise AuthoringError(f"{where}.version: must be a whole number of at least 1, "
-                             f"got {version!r}")
+        raise AuthoringError(
+            f"{where}.version: must be a whole number of at least 1, got {version!r}"
+        )
     return {"type": kind, "key": key, "version": version, "jsonSchema": schema}
 
 
@@ -156,8 +170,10 @@ def property_schema(spec: Any, where: str) -> tuple[dict[str, Any], bool]:
     if spec is None:
         return {}, False
     if not isinstance(spec, dict):
-        raise AuthoringError(f"{where}: expected a type name, a list of values or a mapping, "
-                             f"got {_kind(spec)} {spec!r}")
+        raise AuthoringError(
+            f"{where}: expected a type name, a list of values or a mapping, "
+            f"got {_kind(spec)} {spec!r}"
+        )
     required = spec.get("required", False)
     if not isinstance(required, bool):
         raise AuthoringError(f"{where}.required: must be true or false, got {required!r}")
@@ -171,8 +187,7 @@ def property_schema(spec: Any, where: str) -> tuple[dict[str, Any], bool]:
         if keyword not in (*_SHORTHANDS, "type"):
             schema[keyword] = value
     if spec.get("properties") is not None:
-        nested = _object(_mapping(spec["properties"], f"{where}.properties"),
-                         f"{where}.properties")
+        nested = _object(_mapping(spec["properties"], f"{where}.properties"), f"{where}.properties")
         schema.setdefault("type", "object")
         schema.update(nested)
     if spec.get("additional_properties") is False:
@@ -189,8 +204,10 @@ def property_schema(spec: Any, where: str) -> tuple[dict[str, Any], bool]:
 
 
 def _has_keywords(spec: Mapping[str, Any]) -> bool:
-    return any(key in spec for key in ("enum", "const", "format", "pattern", "anyOf", "oneOf",
-                                       "$ref", "properties"))
+    return any(
+        key in spec
+        for key in ("enum", "const", "format", "pattern", "anyOf", "oneOf", "$ref", "properties")
+    )
 
 
 def _type_name(name: str, where: str) -> dict[str, Any]:
@@ -206,8 +223,9 @@ def _type_name(name: str, where: str) -> dict[str, Any]:
         known = (*TYPES, *ALIASES)
         close = difflib.get_close_matches(base, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise AuthoringError(f"{where}: unknown type {name!r}{hint}; known types: "
-                             f"{', '.join(known)}")
+        raise AuthoringError(
+            f"{where}: unknown type {name!r}{hint}; known types: {', '.join(known)}"
+        )
     if nullable and "type" in schema:
         schema["type"] = [schema["type"], "null"]
     return schema

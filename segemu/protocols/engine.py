@@ -68,8 +68,13 @@ class PlanSlot:
         return message
 
     def status(self) -> dict[str, Any]:
-        return {"path": str(self.path), "name": self.plan.name, "rules": len(self.plan.rules),
-                "loadedAt": self.loaded_at, "error": self.error}
+        return {
+            "path": str(self.path),
+            "name": self.plan.name,
+            "rules": len(self.plan.rules),
+            "loadedAt": self.loaded_at,
+            "error": self.error,
+        }
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -90,8 +95,12 @@ class Policy:
     forward_blocked_to: str | None = None
 
 
-_NOTHING: dict[str, Any] = {"blocked": None, "omitted": [], "omittedOnViolation": [],
-                            "trackingPlan": None}
+_NOTHING: dict[str, Any] = {
+    "blocked": None,
+    "omitted": [],
+    "omittedOnViolation": [],
+    "trackingPlan": None,
+}
 
 
 class Protocols:
@@ -109,8 +118,9 @@ class Protocols:
         self.strict = strict
         defaults = flatten(top, where, top_level=True)
         default_plan = self._plan_path(top.get("tracking_plan"), f"{where} tracking_plan")
-        self.linter: Linter = linter_from_table(config.sections.get("lint", {}),
-                                                f"{origin}: [lint]")
+        self.linter: Linter = linter_from_table(
+            config.sections.get("lint", {}), f"{origin}: [lint]"
+        )
         self._slots: dict[Path, PlanSlot] = {}
         self._policies: dict[str, Policy] = {}
         for source in sources.all:
@@ -120,17 +130,22 @@ class Protocols:
             else:
                 table_where, plan_where = where, f"{where} tracking_plan"
             values = {**defaults, **flatten(source.protocols, table_where, top_level=False)}
-            plan_path = (self._plan_path(source.tracking_plan, plan_where)
-                         if source.tracking_plan else default_plan)
+            plan_path = (
+                self._plan_path(source.tracking_plan, plan_where)
+                if source.tracking_plan
+                else default_plan
+            )
             slot = self._slot(plan_path, plan_where) if plan_path is not None else None
             settings = build(values)
             forward_to = forward_blocked_to = None
             if settings.forward_violations_to is not None:
-                forward_to = _write_key_of(settings.forward_violations_to, sources, table_where,
-                                           "forwardingViolationsTo")
+                forward_to = _write_key_of(
+                    settings.forward_violations_to, sources, table_where, "forwardingViolationsTo"
+                )
             if settings.forward_blocked_to is not None:
-                forward_blocked_to = _write_key_of(settings.forward_blocked_to, sources,
-                                                   table_where, "forwardingBlockedEventsTo")
+                forward_blocked_to = _write_key_of(
+                    settings.forward_blocked_to, sources, table_where, "forwardingBlockedEventsTo"
+                )
             self._policies[source.name] = Policy(slot, settings, forward_to, forward_blocked_to)
         # Calls Protocols makes itself, with the write key and route they go with.
         self._forwarded: list[tuple[dict[str, Any], str, str]] = []
@@ -164,14 +179,19 @@ class Protocols:
         if policy is None or policy.slot is None:
             # No tracking plan: nothing to validate, block or forward; only the lint rules.
             record["violations"] = []
-            record["protocols"] = {"blocked": None, "omitted": [], "omittedOnViolation": [],
-                                   "trackingPlan": None}
+            record["protocols"] = {
+                "blocked": None,
+                "omitted": [],
+                "omittedOnViolation": [],
+                "trackingPlan": None,
+            }
             self._lint(record)
             return
         plan = policy.slot.plan
         try:
-            outcome = check_event(plan, policy.settings.for_call(record["type"] or ""),
-                                  record["event"])
+            outcome = check_event(
+                plan, policy.settings.for_call(record["type"] or ""), record["event"]
+            )
         except Exception:  # a bug here must not lose the call: keep it, say so in the log
             log.exception("checking record %s against the tracking plan failed", record["id"])
             record["violations"], record["protocols"] = [], dict(_NOTHING)
@@ -179,16 +199,25 @@ class Protocols:
             return
         record["violations"] = outcome.violations
         record["protocols"] = {
-            "blocked": outcome.blocked, "omitted": outcome.omitted,
-            "omittedOnViolation": outcome.omitted_on_violation, "trackingPlan": plan.name}
+            "blocked": outcome.blocked,
+            "omitted": outcome.omitted,
+            "omittedOnViolation": outcome.omitted_on_violation,
+            "trackingPlan": plan.name,
+        }
         self._lint(record)
         if outcome.violations and policy.forward_to is not None:
             for violation in outcome.violations:
-                self._forwarded.append((violation_generated(record, violation, plan.name),
-                                        policy.forward_to, VIOLATION_ROUTE))
+                self._forwarded.append(
+                    (
+                        violation_generated(record, violation, plan.name),
+                        policy.forward_to,
+                        VIOLATION_ROUTE,
+                    )
+                )
         if outcome.blocked is not None and policy.forward_blocked_to is not None:
-            self._forwarded.append((blocked_event(record), policy.forward_blocked_to,
-                                    BLOCKED_ROUTE))
+            self._forwarded.append(
+                (blocked_event(record), policy.forward_blocked_to, BLOCKED_ROUTE)
+            )
 
     def _lint(self, record: Record) -> None:
         try:
@@ -208,8 +237,12 @@ class Protocols:
             grouped.setdefault((key, route), []).append(call)
         self._forwarded = []
         now = datetime.now(UTC)
-        return [Envelope(route=route, items=calls, received_at=now, header_write_key=key,
-                         forwarded=True) for (key, route), calls in grouped.items()]
+        return [
+            Envelope(
+                route=route, items=calls, received_at=now, header_write_key=key, forwarded=True
+            )
+            for (key, route), calls in grouped.items()
+        ]
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -231,8 +264,9 @@ class Protocols:
 
     def reload(self, force: bool = False) -> list[str]:
         """Reload changed plan files (every one with `force`); returns what happened."""
-        return [message for slot in self._slots.values()
-                if (message := slot.reload(force)) is not None]
+        return [
+            message for slot in self._slots.values() if (message := slot.reload(force)) is not None
+        ]
 
     def start(self) -> None:
         if self._watcher is None and self._slots:
@@ -271,5 +305,6 @@ def _write_key_of(target: str, sources: Sources, where: str, setting: str) -> st
         if source.name == target and source.write_key:
             return source.write_key
     names = ", ".join(repr(source.name) for source in sources.all)
-    raise ConfigError(f"{where}: '{setting}' names no configured source: {target!r}; "
-                      f"sources: {names}")
+    raise ConfigError(
+        f"{where}: '{setting}' names no configured source: {target!r}; sources: {names}"
+    )

@@ -48,18 +48,20 @@ def forwarded_event(record: Record) -> dict[str, Any]:
     context = dict(copy.get("context") or {})
     context["protocols"] = {
         "omitted": [path.partition(".")[2] for path in omitted if path not in on_violation],
-        "omitted_on_violation": [path.partition(".")[2] for path in omitted
-                                 if path in on_violation],
+        "omitted_on_violation": [
+            path.partition(".")[2] for path in omitted if path in on_violation
+        ],
         "sourceId": record.get("source"),
-        "violations": [{"type": SEGMENT_NAMES[v["type"]], "field": v["path"],
-                        "description": v["message"]} for v in violations],
+        "violations": [
+            {"type": SEGMENT_NAMES[v["type"]], "field": v["path"], "description": v["message"]}
+            for v in violations
+        ],
     }
     copy["context"] = context
     return copy
 
 
-def violation_generated(record: Record, violation: Violation, plan_name: str
-                        ) -> dict[str, Any]:
+def violation_generated(record: Record, violation: Violation, plan_name: str) -> dict[str, Any]:
     """One "Violation Generated" call about one violation of `record`'s event."""
     event = record["event"]
     context: dict[str, Any] = event.get("context") or {}

@@ -21,7 +21,8 @@ from segemu.message import json_type
 MAX_DEPTH = 6
 # RFC 3339, what JSON Schema's date-time format accepts: a timezone is required.
 _DATE_TIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
 
 
 @dataclass(slots=True)
@@ -100,8 +101,9 @@ class _Calls:
     count: int = 0
 
 
-def infer_plan(events: Iterable[Mapping[str, Any]], name: str = "Inferred tracking plan"
-               ) -> dict[str, Any]:
+def infer_plan(
+    events: Iterable[Mapping[str, Any]], name: str = "Inferred tracking plan"
+) -> dict[str, Any]:
     """A plan in the authoring format that every one of `events` (normalized or as sent)
     satisfies."""
     named: dict[str, dict[str, _Calls]] = {"track": {}, "page": {}, "screen": {}}
@@ -125,8 +127,10 @@ def infer_plan(events: Iterable[Mapping[str, Any]], name: str = "Inferred tracki
     plan: dict[str, Any] = {"name": name}
     for kind, by_name in named.items():
         if by_name:
-            plan[kind] = {label: {"properties": calls.shape.fields_spec(True)}
-                          for label, calls in sorted(by_name.items())}
+            plan[kind] = {
+                label: {"properties": calls.shape.fields_spec(True)}
+                for label, calls in sorted(by_name.items())
+            }
     for kind, calls in sorted(traits.items()):
         plan[kind] = {"traits": calls.shape.fields_spec(False)}
     return plan

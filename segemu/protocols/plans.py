@@ -27,8 +27,13 @@ from segemu.protocols.violations import dotted
 
 RULE_TYPES = ("COMMON", "TRACK", "IDENTIFY", "GROUP", "PAGE", "SCREEN")
 # Where each kind of call keeps the fields a rule plans: properties or traits.
-CONTAINERS = {"TRACK": "properties", "PAGE": "properties", "SCREEN": "properties",
-              "IDENTIFY": "traits", "GROUP": "traits"}
+CONTAINERS = {
+    "TRACK": "properties",
+    "PAGE": "properties",
+    "SCREEN": "properties",
+    "IDENTIFY": "traits",
+    "GROUP": "traits",
+}
 # Calls whose rules are found by name; IDENTIFY, GROUP and COMMON have one rule each.
 NAMED = {"TRACK": "event", "PAGE": "name", "SCREEN": "name"}
 
@@ -61,8 +66,12 @@ class Rule:
         return rule_label(self.type, self.key, self.version)
 
     def to_segment(self) -> dict[str, Any]:
-        return {"type": self.type, "key": self.key, "version": self.version,
-                "jsonSchema": self.json_schema}
+        return {
+            "type": self.type,
+            "key": self.key,
+            "version": self.version,
+            "jsonSchema": self.json_schema,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +83,8 @@ class TrackingPlan:
     common: Rule | None = None
     # (type, key) -> {version: rule}
     _index: Mapping[tuple[str, str | None], Mapping[int, Rule]] = field(
-        default_factory=dict, repr=False, compare=False)
+        default_factory=dict, repr=False, compare=False
+    )
 
     def rule_for(self, kind: str, event: Mapping[str, Any]) -> Rule | None:
         """The rule that validates this call, or None if the plan has none for it.
@@ -134,12 +144,12 @@ def parse_file(data: bytes, path: Path) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise PlanError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
-                        f"{exc.msg}") from None
+        raise PlanError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
 
 
-def plan_from_data(data: Any, origin: str, default_name: str = "tracking plan"
-                   ) -> TrackingPlan:
+def plan_from_data(data: Any, origin: str, default_name: str = "tracking plan") -> TrackingPlan:
     name, raw_rules = _segment_rules(data, origin)
     rules = [_compile(raw, index, origin) for index, raw in enumerate(raw_rules)]
     index: dict[tuple[str, str | None], dict[int, Rule]] = {}
@@ -147,16 +157,18 @@ def plan_from_data(data: Any, origin: str, default_name: str = "tracking plan"
     for rule in rules:
         if rule.type == "COMMON":
             if common is not None:
-                raise PlanError(f"{origin}: more than one COMMON rule; a plan has one common "
-                                "JSON schema")
+                raise PlanError(
+                    f"{origin}: more than one COMMON rule; a plan has one common JSON schema"
+                )
             common = rule
             continue
         versions = index.setdefault((rule.type, rule.key), {})
         if rule.version in versions:
             raise PlanError(f"{origin}: rule {rule.label} appears twice")
         versions[rule.version] = rule
-    return TrackingPlan(name=name or default_name, origin=origin, rules=tuple(rules),
-                        common=common, _index=index)
+    return TrackingPlan(
+        name=name or default_name, origin=origin, rules=tuple(rules), common=common, _index=index
+    )
 
 
 def _segment_rules(data: Any, origin: str) -> tuple[str | None, list[Any]]:
@@ -164,8 +176,10 @@ def _segment_rules(data: Any, origin: str) -> tuple[str | None, list[Any]]:
     if isinstance(data, list):
         return None, data
     if not isinstance(data, dict):
-        raise PlanError(f"{origin}: not a tracking plan: expected a list of rules or an object, "
-                        f"got {type(data).__name__}")
+        raise PlanError(
+            f"{origin}: not a tracking plan: expected a list of rules or an object, "
+            f"got {type(data).__name__}"
+        )
     name = data.get("display_name") or data.get("name")
     name = name if isinstance(name, str) else None
     inner = data.get("data")
@@ -181,9 +195,11 @@ def _segment_rules(data: Any, origin: str) -> tuple[str | None, list[Any]]:
             return name, compile_plan(data)
         except AuthoringError as exc:
             raise PlanError(f"{origin}: {exc}") from None
-    raise PlanError(f"{origin}: not a tracking plan: expected Segment's rules (a list, or "
-                    "{\"rules\": [...]}) or the authoring format (track:, identify:, group:, "
-                    "page:, screen:, common:)")
+    raise PlanError(
+        f"{origin}: not a tracking plan: expected Segment's rules (a list, or "
+        '{"rules": [...]}) or the authoring format (track:, identify:, group:, '
+        "page:, screen:, common:)"
+    )
 
 
 def _config_api_rules(rules: Mapping[str, Any], origin: str) -> list[Any]:
@@ -196,8 +212,14 @@ def _config_api_rules(rules: Mapping[str, Any], origin: str) -> list[Any]:
     for n, event in enumerate(rules.get("events") or []):
         if not isinstance(event, dict):
             raise PlanError(f"{origin}: rules.events[{n}] must be an object")
-        converted.append({"type": "TRACK", "key": event.get("name"),
-                          "version": event.get("version", 1), "jsonSchema": event.get("rules")})
+        converted.append(
+            {
+                "type": "TRACK",
+                "key": event.get("name"),
+                "version": event.get("version", 1),
+                "jsonSchema": event.get("rules"),
+            }
+        )
     return converted
 
 
@@ -218,8 +240,10 @@ def _compile(raw: Any, index: int, origin: str) -> Rule:
         raise PlanError(f"{where} (TRACK): key (the event name) is required")
     version = raw.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise PlanError(f"{where} ({kind} {key!r}): version must be a whole number of at "
-                        f"least 1, got {version!r}")
+        raise PlanError(
+            f"{where} ({kind} {key!r}): version must be a whole number of at "
+            f"least 1, got {version!r}"
+        )
     where = f"{origin}: rule {index + 1} ({rule_label(kind, key, version)})"
     schema = raw.get("jsonSchema", raw.get("json_schema"))
     if schema is None:
@@ -232,15 +256,18 @@ def _compile(raw: Any, index: int, origin: str) -> Rule:
     try:
         jsonschema_rs.meta.validate(schema)
     except jsonschema_rs.ValidationError as exc:
-        raise PlanError(f"{where}: jsonSchema is not a valid JSON Schema at "
-                        f"{dotted(exc.instance_path)}: {exc.message}") from None
+        raise PlanError(
+            f"{where}: jsonSchema is not a valid JSON Schema at "
+            f"{dotted(exc.instance_path)}: {exc.message}"
+        ) from None
     except jsonschema_rs.ReferencingError as exc:
         raise PlanError(f"{where}: jsonSchema: {exc.message}") from None
     try:
         validator = jsonschema_rs.validator_for(schema)
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
-        raise PlanError(f"{where}: jsonSchema cannot be compiled: "
-                        f"{getattr(exc, 'message', exc)}") from None
+        raise PlanError(
+            f"{where}: jsonSchema cannot be compiled: {getattr(exc, 'message', exc)}"
+        ) from None
     return Rule(kind, key, version, schema, validator, _planned(schema, kind))
 
 
@@ -255,10 +282,12 @@ def _planned(schema: Mapping[str, Any], kind: str) -> frozenset[str] | None:
 def _rewrap_typewriter(schema: Mapping[str, Any]) -> dict[str, Any]:
     """typewriter writes plan.json with each TRACK schema unwrapped to its properties and an
     `eventMetadata` key added (segmentio/typewriter src/api/trackingplans.ts); wrap it back."""
-    inner = {key: value for key, value in schema.items()
-             if key not in ("eventMetadata", "$schema")}
-    return {"$schema": DRAFT_07, "type": "object",
-            "properties": {"context": {}, "traits": {}, "properties": inner}}
+    inner = {key: value for key, value in schema.items() if key not in ("eventMetadata", "$schema")}
+    return {
+        "$schema": DRAFT_07,
+        "type": "object",
+        "properties": {"context": {}, "traits": {}, "properties": inner},
+    }
 
 
 def did_you_mean(name: str, known: list[str]) -> str:

@@ -32,8 +32,9 @@ def read_calls(path: Path) -> list[Any]:
         try:
             data = orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
-            raise CallsFileError(f"{path}: not valid JSON at line {exc.lineno}, column "
-                                 f"{exc.colno}: {exc.msg}") from None
+            raise CallsFileError(
+                f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
         if isinstance(data, dict) and isinstance(data.get("batch"), list):
             calls = data["batch"]
         elif isinstance(data, dict) and isinstance(data.get("events"), list):
@@ -48,8 +49,9 @@ def read_calls(path: Path) -> list[Any]:
             try:
                 calls.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
-                raise CallsFileError(f"{path}: line {number} is not valid JSON: "
-                                     f"{exc.msg}") from None
+                raise CallsFileError(
+                    f"{path}: line {number} is not valid JSON: {exc.msg}"
+                ) from None
     return [call["raw"] if _is_record(call) else call for call in calls]
 
 
@@ -60,24 +62,31 @@ def _is_record(call: Any) -> bool:
 def violation_entry(record: Mapping[str, Any]) -> dict[str, Any]:
     """A record trimmed to what a violations listing shows (GET /_segemu/violations)."""
     event = record["event"]
-    return {"id": record["id"], "messageId": record["messageId"],
-            "writeKey": record["writeKey"], "source": record.get("source"),
-            "type": record["type"], "name": event.get("event") or event.get("name"),
-            "receivedAt": record["receivedAt"], "violations": record.get("violations", []),
-            "lint": record.get("lint", []), "protocols": record.get("protocols")}
+    return {
+        "id": record["id"],
+        "messageId": record["messageId"],
+        "writeKey": record["writeKey"],
+        "source": record.get("source"),
+        "type": record["type"],
+        "name": event.get("event") or event.get("name"),
+        "receivedAt": record["receivedAt"],
+        "violations": record.get("violations", []),
+        "lint": record.get("lint", []),
+        "protocols": record.get("protocols"),
+    }
 
 
 def name_of(record: Mapping[str, Any]) -> str:
-    """"#12 track 'Order Completed'", from a record or a violations entry."""
+    """ "#12 track 'Order Completed'", from a record or a violations entry."""
     event = record.get("event") or {}
     name = record["name"] if "name" in record else event.get("event") or event.get("name")
     kind = record.get("type") or "?"
-    return f"#{record.get('id')} {kind}" + (f" {name!r}" if isinstance(name, str) and name
-                                             else "")
+    return f"#{record.get('id')} {kind}" + (f" {name!r}" if isinstance(name, str) and name else "")
 
 
-def record_lines(record: Mapping[str, Any], *, violations: bool = True, lint: bool = False,
-                 indent: str = "    ") -> list[str]:
+def record_lines(
+    record: Mapping[str, Any], *, violations: bool = True, lint: bool = False, indent: str = "    "
+) -> list[str]:
     lines: list[str] = []
     found: list[tuple[str, str]] = []
     if violations:
@@ -94,8 +103,9 @@ def record_lines(record: Mapping[str, Any], *, violations: bool = True, lint: bo
     return lines
 
 
-def report(records: Iterable[Mapping[str, Any]], *, violations: bool = True,
-           lint: bool = False) -> list[str]:
+def report(
+    records: Iterable[Mapping[str, Any]], *, violations: bool = True, lint: bool = False
+) -> list[str]:
     """Each record that has something to show, named, with its violations (and lint)."""
     lines: list[str] = []
     for record in records:

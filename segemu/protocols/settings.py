@@ -38,14 +38,21 @@ FLAT: dict[str, tuple[str, str]] = {
     "commonGroupEventOnViolations": ("group", "commonEventOnViolations"),
 }
 NESTED: dict[str, tuple[str, ...]] = {
-    "track": ("allowUnplannedEvents", "allowUnplannedEventProperties", "allowEventOnViolations",
-              "allowPropertiesOnViolations", "commonEventOnViolations"),
+    "track": (
+        "allowUnplannedEvents",
+        "allowUnplannedEventProperties",
+        "allowEventOnViolations",
+        "allowPropertiesOnViolations",
+        "commonEventOnViolations",
+    ),
     "identify": ("allowUnplannedTraits", "allowTraitsOnViolations", "commonEventOnViolations"),
     "group": ("allowUnplannedTraits", "allowTraitsOnViolations", "commonEventOnViolations"),
 }
-COMMON_CHOICES = {"track": ("ALLOW", "BLOCK", "OMIT_PROPERTIES"),
-                  "identify": ("ALLOW", "BLOCK", "OMIT_TRAITS"),
-                  "group": ("ALLOW", "BLOCK", "OMIT_TRAITS")}
+COMMON_CHOICES = {
+    "track": ("ALLOW", "BLOCK", "OMIT_PROPERTIES"),
+    "identify": ("ALLOW", "BLOCK", "OMIT_TRAITS"),
+    "group": ("ALLOW", "BLOCK", "OMIT_TRAITS"),
+}
 # Where Violation Generated events and blocked events go: a source's name (a write key when
 # no [sources] are configured, since every key then belongs to the catch-all source).
 FORWARDING = ("forwardingViolationsTo", "forwardingBlockedEventsTo")
@@ -88,55 +95,64 @@ def flatten(table: Mapping[str, Any], where: str, *, top_level: bool) -> dict[st
             continue
         if key in FORWARDING:
             if not isinstance(value, str) or not value:
-                raise ConfigError(f"{where}: '{key}' must be the name of a source, got "
-                                  f"{value!r}")
+                raise ConfigError(f"{where}: '{key}' must be the name of a source, got {value!r}")
             values[key] = value
         elif key in FLAT:
             call, name = FLAT[key]
             values[f"{call}.{name}"] = _setting(call, name, value, f"{where}: '{key}'")
         elif key in NESTED:
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: '{key}' must be a table ([...protocols.{key}]), "
-                                  f"got {value!r}")
+                raise ConfigError(
+                    f"{where}: '{key}' must be a table ([...protocols.{key}]), got {value!r}"
+                )
             for name, inner in value.items():
                 if name not in NESTED[key]:
-                    raise ConfigError(f"{where}.{key}: unknown setting '{name}'"
-                                      f"{_hint(name, NESTED[key])}; known: "
-                                      f"{', '.join(NESTED[key])}")
+                    raise ConfigError(
+                        f"{where}.{key}: unknown setting '{name}'"
+                        f"{_hint(name, NESTED[key])}; known: "
+                        f"{', '.join(NESTED[key])}"
+                    )
                 values[f"{key}.{name}"] = _setting(key, name, inner, f"{where}.{key}: '{name}'")
         else:
-            raise ConfigError(f"{where}: unknown setting '{key}'{_hint(key, known)}; known: "
-                              f"{', '.join(known)}")
+            raise ConfigError(
+                f"{where}: unknown setting '{key}'{_hint(key, known)}; known: {', '.join(known)}"
+            )
     return values
 
 
 def build(values: Mapping[str, Any]) -> SchemaSettings:
     calls: dict[str, CallSettings] = {}
     for call in NESTED:
+
         def get(name: str, default: Any, call: str = call) -> Any:
             return values.get(f"{call}.{name}", default)
+
         if call == "track":
             calls[call] = CallSettings(
                 allow_unplanned_events=get("allowUnplannedEvents", True),
                 allow_unplanned_properties=get("allowUnplannedEventProperties", True),
                 allow_event_on_violations=get("allowEventOnViolations", True),
                 allow_properties_on_violations=get("allowPropertiesOnViolations", True),
-                common_on_violations=get("commonEventOnViolations", "ALLOW"))
+                common_on_violations=get("commonEventOnViolations", "ALLOW"),
+            )
         else:
             calls[call] = CallSettings(
                 allow_unplanned_properties=get("allowUnplannedTraits", True),
                 allow_properties_on_violations=get("allowTraitsOnViolations", True),
-                common_on_violations=get("commonEventOnViolations", "ALLOW"))
-    return SchemaSettings(calls, values.get("forwardingViolationsTo"),
-                          values.get("forwardingBlockedEventsTo"))
+                common_on_violations=get("commonEventOnViolations", "ALLOW"),
+            )
+    return SchemaSettings(
+        calls, values.get("forwardingViolationsTo"), values.get("forwardingBlockedEventsTo")
+    )
 
 
 def _setting(call: str, name: str, value: Any, where: str) -> Any:
     if name == "commonEventOnViolations":
         choices = COMMON_CHOICES[call]
         if value not in choices:
-            raise ConfigError(f"{where} must be one of {', '.join(choices)} for {call} calls, "
-                              f"got {value!r}")
+            raise ConfigError(
+                f"{where} must be one of {', '.join(choices)} for {call} calls, got {value!r}"
+            )
         return value
     if not isinstance(value, bool):
         raise ConfigError(f"{where} must be true or false, got {value!r}")

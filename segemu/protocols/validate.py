@@ -21,8 +21,13 @@ from segemu.protocols.settings import CallSettings
 from segemu.protocols.violations import ROOT, Violation, ViolationType, dotted
 
 _KEYWORD_TYPES: dict[str, ViolationType] = {
-    "required": "required", "type": "type", "enum": "enum", "const": "enum",
-    "additionalProperties": "additional_property", "pattern": "pattern", "format": "format",
+    "required": "required",
+    "type": "type",
+    "enum": "enum",
+    "const": "enum",
+    "additionalProperties": "additional_property",
+    "pattern": "pattern",
+    "format": "format",
 }
 
 
@@ -37,8 +42,7 @@ class Outcome:
     omitted_on_violation: list[str] = field(default_factory=list)
 
 
-def check_event(plan: TrackingPlan, settings: CallSettings, event: Mapping[str, Any]
-                ) -> Outcome:
+def check_event(plan: TrackingPlan, settings: CallSettings, event: Mapping[str, Any]) -> Outcome:
     outcome = Outcome()
     kind = event.get("type")
     if not isinstance(kind, str):
@@ -49,25 +53,38 @@ def check_event(plan: TrackingPlan, settings: CallSettings, event: Mapping[str, 
 
     if rule_type == "TRACK" and rule is None:
         name = str(event.get("event"))
-        outcome.violations.append({
-            "type": "unplanned_event", "path": "event",
-            "message": (f"{name!r} is not in the tracking plan {plan.name!r}"
-                        f"{did_you_mean(name, plan.names('TRACK'))}"),
-            "rule": f"TRACK {name!r}"})
+        outcome.violations.append(
+            {
+                "type": "unplanned_event",
+                "path": "event",
+                "message": (
+                    f"{name!r} is not in the tracking plan {plan.name!r}"
+                    f"{did_you_mean(name, plan.names('TRACK'))}"
+                ),
+                "rule": f"TRACK {name!r}",
+            }
+        )
         if not settings.allow_unplanned_events:
-            outcome.blocked = (f"unplanned event {name!r}: the source blocks events that are "
-                               "not in the tracking plan (allowUnplannedEvents = false)")
+            outcome.blocked = (
+                f"unplanned event {name!r}: the source blocks events that are "
+                "not in the tracking plan (allowUnplannedEvents = false)"
+            )
 
     if rule is not None and container is not None:
-        found = [] if rule.validator.is_valid(event) else from_schema_errors(
-            rule.validator.iter_errors(event), event, rule.label)
+        found = (
+            []
+            if rule.validator.is_valid(event)
+            else from_schema_errors(rule.validator.iter_errors(event), event, rule.label)
+        )
         reported = {v["path"] for v in found if v["type"] == "additional_property"}
         unplanned = _unplanned(rule, event, container, reported)
         outcome.violations.extend(found)
         outcome.violations.extend(unplanned)
         if found and not settings.allow_event_on_violations and outcome.blocked is None:
-            outcome.blocked = (f"{found[0]['message']}: the source blocks events that break "
-                               "the tracking plan (allowEventOnViolations = false)")
+            outcome.blocked = (
+                f"{found[0]['message']}: the source blocks events that break "
+                "the tracking plan (allowEventOnViolations = false)"
+            )
         if not settings.allow_properties_on_violations:
             _omit(outcome, event, container, found, on_violation=True)
         if not settings.allow_unplanned_properties:
@@ -78,24 +95,33 @@ def check_event(plan: TrackingPlan, settings: CallSettings, event: Mapping[str, 
     return outcome
 
 
-def _check_common(common: Rule, settings: CallSettings, event: Mapping[str, Any],
-                  container: str | None, outcome: Outcome) -> None:
+def _check_common(
+    common: Rule,
+    settings: CallSettings,
+    event: Mapping[str, Any],
+    container: str | None,
+    outcome: Outcome,
+) -> None:
     remaining = without(event, outcome.omitted) if outcome.omitted else event
     if common.validator.is_valid(remaining):
         return
-    found = from_schema_errors(common.validator.iter_errors(remaining), remaining, "COMMON",
-                               common=True)
+    found = from_schema_errors(
+        common.validator.iter_errors(remaining), remaining, "COMMON", common=True
+    )
     outcome.violations.extend(found)
     choice = settings.common_on_violations
     if choice == "BLOCK" and outcome.blocked is None:
-        outcome.blocked = (f"{found[0]['message']}: the source blocks events that break the "
-                           "common JSON schema (commonEventOnViolations = BLOCK)")
+        outcome.blocked = (
+            f"{found[0]['message']}: the source blocks events that break the "
+            "common JSON schema (commonEventOnViolations = BLOCK)"
+        )
     elif choice.startswith("OMIT_") and container is not None:
         _omit(outcome, event, container, found, on_violation=True)
 
 
-def _unplanned(rule: Rule, event: Mapping[str, Any], container: str,
-               reported: set[str]) -> list[Violation]:
+def _unplanned(
+    rule: Rule, event: Mapping[str, Any], container: str, reported: set[str]
+) -> list[Violation]:
     values = event.get(container)
     if rule.planned is None or not isinstance(values, dict):
         return []
@@ -104,15 +130,26 @@ def _unplanned(rule: Rule, event: Mapping[str, Any], container: str,
     for key in values:
         path = f"{container}.{key}"
         if key not in rule.planned and path not in reported:
-            found.append({"type": "additional_property", "path": path,
-                          "message": f"{path} is not in the tracking plan for {rule.label} "
-                                     f"(an unplanned {what})",
-                          "rule": rule.label})
+            found.append(
+                {
+                    "type": "additional_property",
+                    "path": path,
+                    "message": f"{path} is not in the tracking plan for {rule.label} "
+                    f"(an unplanned {what})",
+                    "rule": rule.label,
+                }
+            )
     return found
 
 
-def _omit(outcome: Outcome, event: Mapping[str, Any], container: str,
-          violations: Iterable[Violation], *, on_violation: bool) -> None:
+def _omit(
+    outcome: Outcome,
+    event: Mapping[str, Any],
+    container: str,
+    violations: Iterable[Violation],
+    *,
+    on_violation: bool,
+) -> None:
     """Omit the top-level property (or trait) each violation is about, if the event has it."""
     values = event.get(container)
     if not isinstance(values, dict):
@@ -122,7 +159,7 @@ def _omit(outcome: Outcome, event: Mapping[str, Any], container: str,
         path = violation["path"]
         if not path.startswith(prefix):
             continue
-        rest = path[len(prefix):]
+        rest = path[len(prefix) :]
         key = next((k for k in values if rest == k or rest.startswith(f"{k}.")), None)
         if key is None:
             continue
@@ -146,8 +183,10 @@ def without(event: Mapping[str, Any], omitted: Sequence[str]) -> dict[str, Any]:
 
 # -- JSON Schema errors, as violations a person can act on ----------------------------------
 
-def from_schema_errors(errors: Iterable[jsonschema_rs.ValidationError], event: Any, rule: str,
-                       *, common: bool = False) -> list[Violation]:
+
+def from_schema_errors(
+    errors: Iterable[jsonschema_rs.ValidationError], event: Any, rule: str, *, common: bool = False
+) -> list[Violation]:
     """One violation per problem, with the full path, what the plan wants and what arrived."""
     found: list[Violation] = []
     for error in errors:
@@ -165,8 +204,9 @@ def from_schema_errors(errors: Iterable[jsonschema_rs.ValidationError], event: A
             message = "{path} is not allowed: the plan lists no such field"
         elif isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
             wanted = " or ".join(kind.types)
-            message = (f"{{path}} must be {_article(wanted)}, got {_json_type(value)} "
-                       + _show(value))
+            message = f"{{path}} must be {_article(wanted)}, got {_json_type(value)} " + _show(
+                value
+            )
         elif isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
             options = ", ".join(_show(option) for option in kind.options)
             message = f"{{path}} must be one of {options}; got " + _show(value)
@@ -182,10 +222,15 @@ def from_schema_errors(errors: Iterable[jsonschema_rs.ValidationError], event: A
                 violation_type = "common"
             elif one == "context" or one.startswith("context."):
                 violation_type = "context"
-            found.append({"type": violation_type, "path": one,
-                          "message": message.replace("{path}", one if one != ROOT
-                                                     else "the event", 1),
-                          "rule": rule, "keyword": keyword})
+            found.append(
+                {
+                    "type": violation_type,
+                    "path": one,
+                    "message": message.replace("{path}", one if one != ROOT else "the event", 1),
+                    "rule": rule,
+                    "keyword": keyword,
+                }
+            )
     return found
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 ViolationType = Literal[
-    "unplanned_event",      # a track event the plan does not list
-    "required",             # a required field is missing
-    "type",                 # a value of the wrong JSON type
-    "enum",                 # a value that is not one of the permitted values
+    "unplanned_event",  # a track event the plan does not list
+    "required",  # a required field is missing
+    "type",  # a value of the wrong JSON type
+    "enum",  # a value that is not one of the permitted values
     "additional_property",  # a property or trait the plan does not list
-    "pattern",              # a string that fails the plan's regex (Permitted Values)
-    "format",               # a string that is not a valid date-time, email, ...
-    "constraint",           # any other JSON Schema keyword (minimum, maxLength, anyOf, ...)
-    "context",              # an event rule's constraint on `context` is broken
-    "common",               # the plan's common JSON Schema is broken
+    "pattern",  # a string that fails the plan's regex (Permitted Values)
+    "format",  # a string that is not a valid date-time, email, ...
+    "constraint",  # any other JSON Schema keyword (minimum, maxLength, anyOf, ...)
+    "context",  # an event rule's constraint on `context` is broken
+    "common",  # the plan's common JSON Schema is broken
 ]
 VIOLATION_TYPES: tuple[str, ...] = ViolationType.__args__  # type: ignore[attr-defined]
 

@@ -43,7 +43,10 @@ class _Value:
 
 
 _ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 
@@ -63,24 +66,29 @@ def _comparison(query: str, get: Getter, op: str, value: _Value) -> Predicate:
         def search(candidate: Any) -> bool:
             text = _text(candidate)
             return text is not None and pattern.search(text) is not None
+
         return lambda record: _any(get(record), search)
 
     order = _ORDERINGS[op]
     bare = value.text if not value.quoted else None
     if bare is not None and "*" in bare:
-        raise QueryError(f"cannot use a wildcard with '{op}'; quote it to compare as text",
-                         query, value.position)
+        raise QueryError(
+            f"cannot use a wildcard with '{op}'; quote it to compare as text", query, value.position
+        )
     if bare in ("null", "true", "false"):
         raise QueryError(f"cannot compare {bare} with '{op}'", query, value.position)
     number = _number(bare) if bare is not None else None
     if number is not None:
+
         def numeric(candidate: Any) -> bool:
             return _is_number(candidate) and order(candidate, number)
+
         return lambda record: _any(get(record), numeric)
     text = value.text
 
     def textual(candidate: Any) -> bool:
         return type(candidate) is str and order(candidate, text)
+
     return lambda record: _any(get(record), textual)
 
 
@@ -88,18 +96,22 @@ def _equality(get: Getter, value: _Value) -> Predicate:
     text = value.text
     if not value.quoted:
         if text == "*":
+
             def exists(record: Record) -> bool:
                 found = get(record)
                 if type(found) is _Fanout:
                     return any(v is not None and v is not _MISSING for v in found)
                 return found is not None and found is not _MISSING
+
             return exists
         if text == "null":
+
             def null(record: Record) -> bool:
                 found = get(record)
                 if type(found) is _Fanout:
                     return any(v is None or v is _MISSING for v in found)
                 return found is None or found is _MISSING
+
             return null
         if "*" in text:
             pattern = _glob(text)
@@ -107,17 +119,21 @@ def _equality(get: Getter, value: _Value) -> Predicate:
             def glob(candidate: Any) -> bool:
                 candidate_text = _text(candidate)
                 return candidate_text is not None and pattern.fullmatch(candidate_text) is not None
+
             return lambda record: _any(get(record), glob)
         number = _number(text)
         if number is not None:
+
             def number_or_text(candidate: Any) -> bool:
                 return candidate == text or (_is_number(candidate) and candidate == number)
+
             return lambda record: _any(get(record), number_or_text)
         if text in ("true", "false"):
             flag = text == "true"
 
             def boolean_or_text(candidate: Any) -> bool:
                 return candidate == text or (type(candidate) is bool and candidate is flag)
+
             return lambda record: _any(get(record), boolean_or_text)
 
     # The common case, kept short: a str equals only a str, so `==` is the whole test unless the
@@ -131,6 +147,7 @@ def _equality(get: Getter, value: _Value) -> Predicate:
             # `in` settles the usual list of scalars; only nested lists need the slow walk.
             return text in found or _any(found, lambda candidate: candidate == text)
         return False
+
     return equals
 
 
@@ -148,10 +165,17 @@ def _search(value: _Value) -> Predicate:
 
     def search(record: Record) -> bool:
         event = record["event"]
-        for candidate in (event.get("event"), event.get("name"), record["type"],
-                          event.get("userId"), event.get("anonymousId"), record["messageId"],
-                          event.get("groupId")):
+        for candidate in (
+            event.get("event"),
+            event.get("name"),
+            record["type"],
+            event.get("userId"),
+            event.get("anonymousId"),
+            record["messageId"],
+            event.get("groupId"),
+        ):
             if type(candidate) is str and found(candidate):
                 return True
         return False
+
     return search

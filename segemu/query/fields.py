@@ -90,22 +90,36 @@ def _fan_out(start: list[Any], segments: tuple[_Segment, ...]) -> _Fanout:
 def _record_field(key: str) -> Getter:
     def get(record: Record) -> Any:
         return record.get(key, _MISSING)
+
     return get
 
 
 def _event_field(key: str) -> Getter:
     def get(record: Record) -> Any:
         return record["event"].get(key, _MISSING)
+
     return get
 
 
 _SHORTHANDS: dict[str, Getter] = {
-    **{name: _record_field(name)
-       for name in ("type", "status", "reason", "route", "receivedAt", "id", "writeKey",
-                    "messageId")},
+    **{
+        name: _record_field(name)
+        for name in (
+            "type",
+            "status",
+            "reason",
+            "route",
+            "receivedAt",
+            "id",
+            "writeKey",
+            "messageId",
+        )
+    },
     "source": _record_field("writeKey"),
-    **{name: _event_field(name)
-       for name in ("event", "name", "groupId", "previousId", "userId", "anonymousId")},
+    **{
+        name: _event_field(name)
+        for name in ("event", "name", "groupId", "previousId", "userId", "anonymousId")
+    },
     "user": _event_field("userId"),
     "anon": _event_field("anonymousId"),
 }
@@ -128,17 +142,22 @@ def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
         root, segments = first, segments[1:]
         if not segments:
             return _record_field(root), 1
-    path = tuple((name, int(name) if name.isascii() and name.isdigit() and not quoted else None)
-                 for name, quoted in segments)
+    path = tuple(
+        (name, int(name) if name.isascii() and name.isdigit() and not quoted else None)
+        for name, quoted in segments
+    )
     if len(path) == 1 and path[0][1] is None and root == "event":
         return _event_field(path[0][0]), 1
     if root != "event":
+
         def get_in_record(record: Record) -> Any:
             return _walk(record.get(root, _MISSING), path)
+
         return get_in_record, 2
 
     def get_event(record: Record) -> Any:
         return _walk(record["event"], path)
+
     return get_event, 2
 
 
@@ -190,5 +209,4 @@ def _is_number(value: Any) -> bool:
 
 
 def _glob(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")),
-                      flags | re.DOTALL)
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), flags | re.DOTALL)

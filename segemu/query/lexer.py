@@ -122,8 +122,9 @@ class _Lexer:
             value = _Value(word, False, start)
         return _Token("term", start, value.text, _search(value), 5), i
 
-    def comparison(self, start: int, at: int, segments: list[tuple[str, bool]],
-                   empty_segment: int | None) -> tuple[_Token, int]:
+    def comparison(
+        self, start: int, at: int, segments: list[tuple[str, bool]], empty_segment: int | None
+    ) -> tuple[_Token, int]:
         text, length = self.text, self.length
         if at == start:
             op = next((o for o in _OPERATORS if text.startswith(o, at)), text[at])
@@ -151,12 +152,13 @@ class _Lexer:
         get, cost = _getter(segments)
         if op == "~" or (not value.quoted and "*" in value.text and value.text != "*"):
             cost += 2
-        return _Token("term", start, text[start:end],
-                      _comparison(text, get, op, value), cost, get), end
+        return _Token(
+            "term", start, text[start:end], _comparison(text, get, op, value), cost, get
+        ), end
 
     def expect_separator(self, i: int) -> None:
         # Terms must be separated, so that `a"b"` or `event:"A"B` is never silently two terms.
         if i < self.length and self.text[i] not in _WORD_END:
             raise self.error(f"unexpected '{self.text[i]}' after a quoted value", i)
         if i < self.length and self.text[i] == '"':
-            raise self.error('unexpected \'"\' inside a word; quote the whole value', i)
+            raise self.error("unexpected '\"' inside a word; quote the whole value", i)

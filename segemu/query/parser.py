@@ -50,8 +50,9 @@ def _any_of(parts: list[_Compiled]) -> _Compiled:
     return _balanced(ordered, _either), sum(cost for _, cost in parts)
 
 
-def _balanced(predicates: list[Predicate],
-              pair: Callable[[Predicate, Predicate], Predicate]) -> Predicate:
+def _balanced(
+    predicates: list[Predicate], pair: Callable[[Predicate, Predicate], Predicate]
+) -> Predicate:
     """Pairs of closures, nested as a balanced tree: as fast as a chain (all() with a generator
     costs twice as much per record), and only log2(n) deep, so a long query cannot exhaust the
     stack. Order is kept, so the cheap terms still short-circuit the rest."""
@@ -134,7 +135,7 @@ class _Parser:
         compiled = parse()
         end = self.peek().position if self.peek().kind != "end" else len(self.text)
         getter = first.getter if self.index == start + 1 else None  # a lone comparison
-        return Term(self.text[first.position:end].strip(), compiled[0], getter), compiled
+        return Term(self.text[first.position : end].strip(), compiled[0], getter), compiled
 
     def unary(self) -> _Compiled:
         token = self.peek()
@@ -233,7 +234,11 @@ def quote(value: str) -> str:
     `true` or `false`, and has nothing the syntax gives a meaning to. Otherwise quoted, so
     `f"event:{quote(name)}"` is safe for any name and `quote("42")` matches the text "42" only.
     """
-    if (_NEEDS_NO_QUOTES.fullmatch(value) and value not in _KEYWORDS
-            and value not in ("null", "true", "false") and _number(value) is None):
+    if (
+        _NEEDS_NO_QUOTES.fullmatch(value)
+        and value not in _KEYWORDS
+        and value not in ("null", "true", "false")
+        and _number(value) is None
+    ):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

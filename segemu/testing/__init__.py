@@ -18,12 +18,29 @@ if TYPE_CHECKING:
     from segemu.testing.client import SegemuClient
     from segemu.testing.local import LocalSegemu
 
-__all__ = ["ABSENT", "ANY", "ANY_STRING", "AsyncSegemuClient", "ControlApiError",
-           "LocalSegemu", "Matcher", "SegemuAssertionError", "SegemuClient", "WaitTimeout",
-           "approx", "regex"]
+__all__ = [
+    "ABSENT",
+    "ANY",
+    "ANY_STRING",
+    "AsyncSegemuClient",
+    "ControlApiError",
+    "LocalSegemu",
+    "Matcher",
+    "SegemuAssertionError",
+    "SegemuClient",
+    "WaitTimeout",
+    "approx",
+    "regex",
+]
 
-_LAZY = {"AsyncSegemuClient": "aclient", "SegemuClient": "client", "LocalSegemu": "local",
-         "ControlApiError": "api", "SegemuAssertionError": "api", "WaitTimeout": "api"}
+_LAZY = {
+    "AsyncSegemuClient": "aclient",
+    "SegemuClient": "client",
+    "LocalSegemu": "local",
+    "ControlApiError": "api",
+    "SegemuAssertionError": "api",
+    "WaitTimeout": "api",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -30,10 +30,15 @@ from segemu.testing.snapshot import SnapshotStore, normalize
 
 
 class AsyncSegemuClient(Assertions[Awaitable[None]]):
-    def __init__(self, url: str, write_key: str, *,
-                 before_read: Callable[[], None] | None = None,
-                 wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
-                 assert_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        write_key: str,
+        *,
+        before_read: Callable[[], None] | None = None,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        assert_timeout: float | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.write_key = write_key
         # Sync on purpose: flushing the Python SDK blocks until its queue is sent.
@@ -50,13 +55,22 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
             await self._session.close()
             self._session = None
 
-    async def request(self, method: str, path: str, params: dict[str, str] | None = None,
-                      body: Any = None, timeout: float = NETWORK_MARGIN) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        timeout: float = NETWORK_MARGIN,
+    ) -> Any:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:
             async with self._session.request(
-                method, f"{self.url}{PREFIX}{path}", params=params, json=body,
+                method,
+                f"{self.url}{PREFIX}{path}",
+                params=params,
+                json=body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 answer = await response.json(content_type=None)
@@ -78,33 +92,42 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
             pages.add(await self.request("GET", "/events", pages.params))
         return pages.in_arrival_order()
 
-    async def wait_for(self, q: str | None = None, count: int = 1,
-                       timeout: float | None = None) -> list[Record]:
+    async def wait_for(
+        self, q: str | None = None, count: int = 1, timeout: float | None = None
+    ) -> list[Record]:
         __tracebackhide__ = True
         self._read()
         seconds = self.wait_timeout if timeout is None else timeout
         answer = await self.request(
-            "GET", "/wait", events_params(self.write_key, q, count=count, timeout=seconds),
-            timeout=seconds + NETWORK_MARGIN)
+            "GET",
+            "/wait",
+            events_params(self.write_key, q, count=count, timeout=seconds),
+            timeout=seconds + NETWORK_MARGIN,
+        )
         if not answer["satisfied"]:
             recent = await self.request("GET", "/events", recent_params(self.write_key))
-            raise wait_failure(q, count, answer["count"], seconds,
-                               [summarize(r) for r in recent["events"]])
+            raise wait_failure(
+                q, count, answer["count"], seconds, [summarize(r) for r in recent["events"]]
+            )
         matched: list[Record] = answer["events"]
         return matched[::-1]
 
     async def destination(self, destination_id: str, q: str | None = None) -> Received:
         """What `destination_id` received for this write key's calls (matching `q`)."""
         self._read()
-        answer = await self.request("GET", f"/destinations/{destination_id}/deliveries",
-                                    deliveries_params(self.write_key, q))
+        answer = await self.request(
+            "GET",
+            f"/destinations/{destination_id}/deliveries",
+            deliveries_params(self.write_key, q),
+        )
         return Received(destination_id, answer["deliveries"][::-1])
 
     async def violations(self, kind: str = "violations", limit: int = 1000) -> dict[str, Any]:
         """This write key's calls that broke the tracking plan (GET /_segemu/violations)."""
         self._read()
         answer: dict[str, Any] = await self.request(
-            "GET", "/violations", events_params(self.write_key, None, kind=kind, limit=limit))
+            "GET", "/violations", events_params(self.write_key, None, kind=kind, limit=limit)
+        )
         return answer
 
     async def reset(self) -> int:
@@ -114,8 +137,11 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
     async def verdict(self, spec: Spec, timeout: float = 0.0) -> dict[str, Any]:
         self._read()
         answer: dict[str, Any] = await self.request(
-            "POST", "/assert", body=scoped(spec, self.write_key, timeout),
-            timeout=timeout + NETWORK_MARGIN)
+            "POST",
+            "/assert",
+            body=scoped(spec, self.write_key, timeout),
+            timeout=timeout + NETWORK_MARGIN,
+        )
         return answer
 
     async def _check(self, spec: Spec, timeout: float) -> None:
@@ -137,6 +163,8 @@ class AsyncSegemuClient(Assertions[Awaitable[None]]):
         --segemu-update-snapshots."""
         __tracebackhide__ = True
         if self.snapshots is None:
-            raise RuntimeError("no snapshot location: use the pytest fixture, or set "
-                               ".snapshots = SnapshotStore(path)")
+            raise RuntimeError(
+                "no snapshot location: use the pytest fixture, or set "
+                ".snapshots = SnapshotStore(path)"
+            )
         self.snapshots.check(await self.snapshot(q), name)

@@ -44,8 +44,9 @@ def new_write_key(label: str, token: str) -> str:
     return f"test-{cleaned}-{token}"
 
 
-def wait_failure(query: str | None, count: int, found: int, timeout: float,
-                 received: list[str]) -> WaitTimeout:
+def wait_failure(
+    query: str | None, count: int, found: int, timeout: float, received: list[str]
+) -> WaitTimeout:
     shown = "\n".join(f"  {line}" for line in received[:10]) or "  (nothing)"
     return WaitTimeout(
         f"waited {timeout:g}s for {count} event(s) matching {query or '(anything)'!r}; "
@@ -64,96 +65,204 @@ class Assertions(ABC, Generic[R]):
     def _timeout(self, timeout: float | None) -> float:
         return self.assert_timeout if timeout is None else timeout
 
-    def assert_tracked(self, event: str, *, properties: Mapping[str, Any] | None = None,
-                       user_id: Any = None, anonymous_id: Any = None,
-                       context: Mapping[str, Any] | None = None, times: int | None = None,
-                       exact: bool = False, where: str | None = None,
-                       timeout: float | None = None) -> R:
+    def assert_tracked(
+        self,
+        event: str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        user_id: Any = None,
+        anonymous_id: Any = None,
+        context: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        exact: bool = False,
+        where: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
         """A track call named `event` whose fields include these (all of them, with
         `exact=True`); `times` asks for exactly that many."""
         __tracebackhide__ = True
-        return self._judge(expect.tracked(event, properties=properties, user_id=user_id,
-                                          anonymous_id=anonymous_id, context=context,
-                                          times=times, exact=exact, where=where),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.tracked(
+                event,
+                properties=properties,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                context=context,
+                times=times,
+                exact=exact,
+                where=where,
+            ),
+            self._timeout(timeout),
+        )
 
-    def assert_identified(self, user_id: Any = None, *,
-                          traits: Mapping[str, Any] | None = None, anonymous_id: Any = None,
-                          context: Mapping[str, Any] | None = None, times: int | None = None,
-                          exact: bool = False, where: str | None = None,
-                          timeout: float | None = None) -> R:
+    def assert_identified(
+        self,
+        user_id: Any = None,
+        *,
+        traits: Mapping[str, Any] | None = None,
+        anonymous_id: Any = None,
+        context: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        exact: bool = False,
+        where: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
         __tracebackhide__ = True
-        return self._judge(expect.identified(user_id, traits=traits, anonymous_id=anonymous_id,
-                                             context=context, times=times, exact=exact,
-                                             where=where),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.identified(
+                user_id,
+                traits=traits,
+                anonymous_id=anonymous_id,
+                context=context,
+                times=times,
+                exact=exact,
+                where=where,
+            ),
+            self._timeout(timeout),
+        )
 
-    def assert_page(self, name: str | None = None, *, category: str | None = None,
-                    properties: Mapping[str, Any] | None = None, user_id: Any = None,
-                    anonymous_id: Any = None, context: Mapping[str, Any] | None = None,
-                    times: int | None = None, exact: bool = False, where: str | None = None,
-                    timeout: float | None = None) -> R:
+    def assert_page(
+        self,
+        name: str | None = None,
+        *,
+        category: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        user_id: Any = None,
+        anonymous_id: Any = None,
+        context: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        exact: bool = False,
+        where: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
         __tracebackhide__ = True
-        return self._judge(expect.viewed("page", name, category=category,
-                                         properties=properties, user_id=user_id,
-                                         anonymous_id=anonymous_id, context=context,
-                                         times=times, exact=exact, where=where),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.viewed(
+                "page",
+                name,
+                category=category,
+                properties=properties,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                context=context,
+                times=times,
+                exact=exact,
+                where=where,
+            ),
+            self._timeout(timeout),
+        )
 
-    def assert_screen(self, name: str | None = None, *,
-                      properties: Mapping[str, Any] | None = None, user_id: Any = None,
-                      anonymous_id: Any = None, context: Mapping[str, Any] | None = None,
-                      times: int | None = None, exact: bool = False,
-                      where: str | None = None, timeout: float | None = None) -> R:
+    def assert_screen(
+        self,
+        name: str | None = None,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        user_id: Any = None,
+        anonymous_id: Any = None,
+        context: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        exact: bool = False,
+        where: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
         __tracebackhide__ = True
-        return self._judge(expect.viewed("screen", name, properties=properties,
-                                         user_id=user_id, anonymous_id=anonymous_id,
-                                         context=context, times=times, exact=exact,
-                                         where=where),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.viewed(
+                "screen",
+                name,
+                properties=properties,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                context=context,
+                times=times,
+                exact=exact,
+                where=where,
+            ),
+            self._timeout(timeout),
+        )
 
-    def assert_grouped(self, group_id: Any = None, *, traits: Mapping[str, Any] | None = None,
-                       user_id: Any = None, anonymous_id: Any = None,
-                       context: Mapping[str, Any] | None = None, times: int | None = None,
-                       exact: bool = False, where: str | None = None,
-                       timeout: float | None = None) -> R:
+    def assert_grouped(
+        self,
+        group_id: Any = None,
+        *,
+        traits: Mapping[str, Any] | None = None,
+        user_id: Any = None,
+        anonymous_id: Any = None,
+        context: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        exact: bool = False,
+        where: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
         __tracebackhide__ = True
-        return self._judge(expect.grouped(group_id, traits=traits, user_id=user_id,
-                                          anonymous_id=anonymous_id, context=context,
-                                          times=times, exact=exact, where=where),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.grouped(
+                group_id,
+                traits=traits,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                context=context,
+                times=times,
+                exact=exact,
+                where=where,
+            ),
+            self._timeout(timeout),
+        )
 
-    def assert_aliased(self, user_id: Any = None, previous_id: Any = None, *,
-                       times: int | None = None, where: str | None = None,
-                       timeout: float | None = None) -> R:
+    def assert_aliased(
+        self,
+        user_id: Any = None,
+        previous_id: Any = None,
+        *,
+        times: int | None = None,
+        where: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
         __tracebackhide__ = True
-        return self._judge(expect.aliased(user_id, previous_id, times=times, where=where),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.aliased(user_id, previous_id, times=times, where=where), self._timeout(timeout)
+        )
 
-    def assert_event(self, where: str, *, times: int | None = None, at_least: int = 1,
-                     timeout: float | None = None) -> R:
+    def assert_event(
+        self,
+        where: str,
+        *,
+        times: int | None = None,
+        at_least: int = 1,
+        timeout: float | None = None,
+    ) -> R:
         """Any call matching a query, e.g. `assert_event("type:page name:Home", times=1)`."""
         __tracebackhide__ = True
-        return self._judge(expect.matching(where, times=times, at_least=at_least),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.matching(where, times=times, at_least=at_least), self._timeout(timeout)
+        )
 
     def assert_no_events(self, where: str | None = None) -> R:
         """No accepted call (matching `where`, if given) arrived. Judged at once."""
         __tracebackhide__ = True
         return self._judge(expect.no_events(where), 0.0)
 
-    def assert_delivered(self, destination: str, *, event: str | None = None,
-                         payload: Any = None, where: str | None = None,
-                         times: int | None = None, timeout: float | None = None) -> R:
+    def assert_delivered(
+        self,
+        destination: str,
+        *,
+        event: str | None = None,
+        payload: Any = None,
+        where: str | None = None,
+        times: int | None = None,
+        timeout: float | None = None,
+    ) -> R:
         """An event (named `event`, matching `where`) that `destination` received, with a
         request whose body includes `payload` (a subset; matchers allowed)."""
         __tracebackhide__ = True
-        return self._judge(expect.delivered(destination, event=event, payload=payload,
-                                            where=where, times=times),
-                           self._timeout(timeout))
+        return self._judge(
+            expect.delivered(destination, event=event, payload=payload, where=where, times=times),
+            self._timeout(timeout),
+        )
 
-    def assert_not_delivered(self, destination: str, *, event: str | None = None,
-                             where: str | None = None) -> R:
+    def assert_not_delivered(
+        self, destination: str, *, event: str | None = None, where: str | None = None
+    ) -> R:
         """No event (named `event`, matching `where`) was delivered to `destination`: it was
         filtered (see the delivery's reason) or never sent. Judged at once."""
         __tracebackhide__ = True
@@ -190,8 +299,12 @@ class Received:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        return [request for delivery in self.deliveries if delivery["status"] == "delivered"
-                for request in delivery["requests"]]
+        return [
+            request
+            for delivery in self.deliveries
+            if delivery["status"] == "delivered"
+            for request in delivery["requests"]
+        ]
 
     @property
     def received(self) -> list[Any]:

@@ -36,10 +36,15 @@ NETWORK_MARGIN = 10.0
 
 
 class SegemuClient(Assertions[None]):
-    def __init__(self, url: str, write_key: str | None = None, *,
-                 before_read: Callable[[], None] | None = None,
-                 wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
-                 assert_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        write_key: str | None = None,
+        *,
+        before_read: Callable[[], None] | None = None,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        assert_timeout: float | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         # None reads every source: what the CLI does.
         self.write_key: str = write_key or ""
@@ -53,14 +58,21 @@ class SegemuClient(Assertions[None]):
 
     # -- transport -----------------------------------------------------------------------
 
-    def request(self, method: str, path: str, params: dict[str, str] | None = None,
-                body: Any = None, timeout: float = NETWORK_MARGIN) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        timeout: float = NETWORK_MARGIN,
+    ) -> Any:
         url = f"{self.url}{PREFIX}{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params)
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read())
@@ -88,20 +100,25 @@ class SegemuClient(Assertions[None]):
             pages.add(self.request("GET", "/events", pages.params))
         return pages.in_arrival_order()
 
-    def wait_for(self, q: str | None = None, count: int = 1,
-                 timeout: float | None = None) -> list[Record]:
+    def wait_for(
+        self, q: str | None = None, count: int = 1, timeout: float | None = None
+    ) -> list[Record]:
         """Block until `count` calls match `q`; returns them in arrival order. The server
         answers within milliseconds of the event that satisfies it (a long-poll)."""
         __tracebackhide__ = True
         self._read()
         seconds = self.wait_timeout if timeout is None else timeout
-        answer = self.request("GET", "/wait",
-                              events_params(self.write_key, q, count=count, timeout=seconds),
-                              timeout=seconds + NETWORK_MARGIN)
+        answer = self.request(
+            "GET",
+            "/wait",
+            events_params(self.write_key, q, count=count, timeout=seconds),
+            timeout=seconds + NETWORK_MARGIN,
+        )
         if not answer["satisfied"]:
             recent = self.request("GET", "/events", recent_params(self.write_key))
-            raise wait_failure(q, count, answer["count"], seconds,
-                               [summarize(r) for r in recent["events"]])
+            raise wait_failure(
+                q, count, answer["count"], seconds, [summarize(r) for r in recent["events"]]
+            )
         matched: list[Record] = answer["events"]
         return matched[::-1]
 
@@ -109,8 +126,11 @@ class SegemuClient(Assertions[None]):
         """What `destination_id` received for this write key's calls (matching `q`):
         `.received` is the list of request bodies, oldest first."""
         self._read()
-        answer = self.request("GET", f"/destinations/{destination_id}/deliveries",
-                              deliveries_params(self.write_key, q))
+        answer = self.request(
+            "GET",
+            f"/destinations/{destination_id}/deliveries",
+            deliveries_params(self.write_key, q),
+        )
         return Received(destination_id, answer["deliveries"][::-1])
 
     def violations(self, kind: str = "violations", limit: int = 1000) -> dict[str, Any]:
@@ -118,7 +138,8 @@ class SegemuClient(Assertions[None]):
         `events` (newest first, each with `violations` and `lint`), `totals`, `strict`."""
         self._read()
         answer: dict[str, Any] = self.request(
-            "GET", "/violations", events_params(self.write_key, None, kind=kind, limit=limit))
+            "GET", "/violations", events_params(self.write_key, None, kind=kind, limit=limit)
+        )
         return answer
 
     def reset(self) -> int:
@@ -129,8 +150,11 @@ class SegemuClient(Assertions[None]):
     def verdict(self, spec: Spec, timeout: float = 0.0) -> dict[str, Any]:
         self._read()
         answer: dict[str, Any] = self.request(
-            "POST", "/assert", body=scoped(spec, self.write_key or None, timeout),
-            timeout=timeout + NETWORK_MARGIN)
+            "POST",
+            "/assert",
+            body=scoped(spec, self.write_key or None, timeout),
+            timeout=timeout + NETWORK_MARGIN,
+        )
         return answer
 
     def _judge(self, spec: Spec, timeout: float) -> None:
@@ -149,6 +173,8 @@ class SegemuClient(Assertions[None]):
         --segemu-update-snapshots."""
         __tracebackhide__ = True
         if self.snapshots is None:
-            raise RuntimeError("no snapshot location: use the pytest fixture, or set "
-                               ".snapshots = SnapshotStore(path)")
+            raise RuntimeError(
+                "no snapshot location: use the pytest fixture, or set "
+                ".snapshots = SnapshotStore(path)"
+            )
         self.snapshots.check(self.snapshot(q), name)

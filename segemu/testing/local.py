@@ -28,9 +28,14 @@ from segemu.testing.expect import Spec
 
 
 class LocalSegemu(Assertions[Awaitable[None]]):
-    def __init__(self, emulator: Emulator, write_key: str, *,
-                 wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
-                 assert_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        write_key: str,
+        *,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        assert_timeout: float | None = None,
+    ) -> None:
         self.emulator = emulator
         self.write_key = write_key
         self.wait_timeout = wait_timeout
@@ -42,15 +47,20 @@ class LocalSegemu(Assertions[Awaitable[None]]):
 
     async def send(self, *calls: Mapping[str, Any], route: str = "/v1/batch") -> list[Record]:
         """Run calls through the pipeline as if an SDK had sent them with this write key."""
-        envelope = Envelope(route=route, items=[dict(call) for call in calls],
-                            received_at=datetime.now(UTC), header_write_key=self.write_key)
+        envelope = Envelope(
+            route=route,
+            items=[dict(call) for call in calls],
+            received_at=datetime.now(UTC),
+            header_write_key=self.write_key,
+        )
         return self.emulator.ingest(envelope)
 
     async def events(self, q: str | None = None, *, limit: int | None = None) -> list[Record]:
         return self.emulator.events(self._filter(q), limit)[::-1]
 
-    async def wait_for(self, q: str | None = None, count: int = 1,
-                       timeout: float | None = None) -> list[Record]:
+    async def wait_for(
+        self, q: str | None = None, count: int = 1, timeout: float | None = None
+    ) -> list[Record]:
         __tracebackhide__ = True
         seconds = self.wait_timeout if timeout is None else timeout
         found = await self.emulator.wait_for(self._filter(q), count, seconds)
@@ -67,11 +77,19 @@ class LocalSegemu(Assertions[Awaitable[None]]):
     async def violations(self, kind: str = "violations") -> list[Record]:
         """This write key's calls with violations (or lint findings: kind "lint", "all"),
         in arrival order."""
+
         def wanted(record: Record) -> bool:
-            found = record.get("violations") if kind == "violations" else (
-                record.get("lint") if kind == "lint"
-                else record.get("violations") or record.get("lint"))
+            found = (
+                record.get("violations")
+                if kind == "violations"
+                else (
+                    record.get("lint")
+                    if kind == "lint"
+                    else record.get("violations") or record.get("lint")
+                )
+            )
             return bool(found)
+
         return [r for r in self.emulator.scope(self.write_key) if wanted(r)][::-1]
 
     async def reset(self) -> int:

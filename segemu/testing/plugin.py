@@ -62,16 +62,25 @@ class Settings:
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
         worker_url = getattr(config, "workerinput", {}).get("segemu_url")
-        url = (config.getoption("segemu_url") or config.getini("segemu_url")
-               or os.environ.get("SEGEMU_URL") or worker_url or None)
+        url = (
+            config.getoption("segemu_url")
+            or config.getini("segemu_url")
+            or os.environ.get("SEGEMU_URL")
+            or worker_url
+            or None
+        )
         return cls(
             url=url,
-            autowire=(not config.getoption("segemu_no_autowire")
-                      and bool(config.getini("segemu_autowire"))),
-            guard=(not config.getoption("segemu_allow_network")
-                   and bool(config.getini("segemu_guard"))),
-            wait_timeout=float(config.getoption("segemu_timeout")
-                               or config.getini("segemu_timeout")),
+            autowire=(
+                not config.getoption("segemu_no_autowire")
+                and bool(config.getini("segemu_autowire"))
+            ),
+            guard=(
+                not config.getoption("segemu_allow_network") and bool(config.getini("segemu_guard"))
+            ),
+            wait_timeout=float(
+                config.getoption("segemu_timeout") or config.getini("segemu_timeout")
+            ),
             assert_timeout=float(config.getini("segemu_assert_timeout")),
             update_snapshots=bool(config.getoption("segemu_update_snapshots")),
             config_file=_config_file(config),
@@ -125,8 +134,7 @@ class SessionServer:
             self.threaded = None
 
 
-def start_threaded(settings: dict[str, Any], config_file: str | None = None
-                   ) -> ThreadedEmulator:
+def start_threaded(settings: dict[str, Any], config_file: str | None = None) -> ThreadedEmulator:
     from segemu.testing.thread import ThreadedEmulator
 
     config = emulator_config(settings, config_file)
@@ -151,8 +159,9 @@ def emulator_config(settings: dict[str, Any], config_file: str | None = None) ->
     from segemu.config import ConfigError, load_config
 
     try:
-        return load_config({"db": ":memory:", **settings}, env={}, discover=False,
-                           config_file=config_file)
+        return load_config(
+            {"db": ":memory:", **settings}, env={}, discover=False, config_file=config_file
+        )
     except ConfigError as exc:
         where = "--segemu-config" if config_file and not settings else "@pytest.mark.segemu"
         raise pytest.UsageError(f"{where}: {exc}") from None
@@ -165,37 +174,70 @@ GUARD: pytest.StashKey[NetworkGuard] = pytest.StashKey()
 
 # -- configuration ---------------------------------------------------------------------------
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("segemu", "segemu (local Segment emulator)")
-    group.addoption("--segemu-url", metavar="URL",
-                    help="use the segemu already running at URL instead of starting one "
-                         "(also: ini segemu_url, env SEGEMU_URL)")
-    group.addoption("--segemu-no-autowire", action="store_true",
-                    help="do not point segment.analytics at the emulator")
-    group.addoption("--segemu-allow-network", action="store_true",
-                    help="let tests reach api.segment.io and cdn.segment.com")
-    group.addoption("--segemu-update-snapshots", action="store_true",
-                    help="write event snapshots instead of comparing with them")
-    group.addoption("--segemu-timeout", type=float, metavar="SECONDS",
-                    help="default timeout of wait_for (ini segemu_timeout; default 5)")
-    group.addoption("--segemu-config", metavar="FILE",
-                    help="build the emulators from this config file: tracking plans, "
-                         "sources, lint switches (ini segemu_config)")
-    group.addoption("--segemu-strict", action="store_true",
-                    help="fail a test when a call of its write key breaks the tracking plan "
-                         "(ini segemu_strict)")
+    group.addoption(
+        "--segemu-url",
+        metavar="URL",
+        help="use the segemu already running at URL instead of starting one "
+        "(also: ini segemu_url, env SEGEMU_URL)",
+    )
+    group.addoption(
+        "--segemu-no-autowire",
+        action="store_true",
+        help="do not point segment.analytics at the emulator",
+    )
+    group.addoption(
+        "--segemu-allow-network",
+        action="store_true",
+        help="let tests reach api.segment.io and cdn.segment.com",
+    )
+    group.addoption(
+        "--segemu-update-snapshots",
+        action="store_true",
+        help="write event snapshots instead of comparing with them",
+    )
+    group.addoption(
+        "--segemu-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="default timeout of wait_for (ini segemu_timeout; default 5)",
+    )
+    group.addoption(
+        "--segemu-config",
+        metavar="FILE",
+        help="build the emulators from this config file: tracking plans, "
+        "sources, lint switches (ini segemu_config)",
+    )
+    group.addoption(
+        "--segemu-strict",
+        action="store_true",
+        help="fail a test when a call of its write key breaks the tracking plan "
+        "(ini segemu_strict)",
+    )
     parser.addini("segemu_url", "URL of a running segemu to use", default="")
-    parser.addini("segemu_autowire", "point segment.analytics at the emulator", type="bool",
-                  default=True)
-    parser.addini("segemu_guard", "fail tests that reach Segment's real hosts", type="bool",
-                  default=True)
+    parser.addini(
+        "segemu_autowire", "point segment.analytics at the emulator", type="bool", default=True
+    )
+    parser.addini(
+        "segemu_guard", "fail tests that reach Segment's real hosts", type="bool", default=True
+    )
     parser.addini("segemu_timeout", "default timeout of wait_for, in seconds", default="5")
-    parser.addini("segemu_assert_timeout",
-                  "seconds a positive assertion waits for its events", default="2")
-    parser.addini("segemu_config", "config file the emulators are built from (relative to "
-                  "the rootdir)", default="")
-    parser.addini("segemu_strict", "fail tests on tracking-plan violations (true/false; "
-                  "unset: the emulator's [protocols] strict)", default="")
+    parser.addini(
+        "segemu_assert_timeout", "seconds a positive assertion waits for its events", default="2"
+    )
+    parser.addini(
+        "segemu_config",
+        "config file the emulators are built from (relative to the rootdir)",
+        default="",
+    )
+    parser.addini(
+        "segemu_strict",
+        "fail tests on tracking-plan violations (true/false; "
+        "unset: the emulator's [protocols] strict)",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -241,9 +283,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
     attempts = guard.take_attempts() if guard is not None else []
     if attempts:
-        pytest.fail("this test tried to reach Segment itself: " + ", ".join(attempts)
-                    + "\nUse the segemu fixture's url, or pass --segemu-allow-network.",
-                    pytrace=False)
+        pytest.fail(
+            "this test tried to reach Segment itself: "
+            + ", ".join(attempts)
+            + "\nUse the segemu fixture's url, or pass --segemu-allow-network.",
+            pytrace=False,
+        )
     _check_strict(item)
     return result
 
@@ -267,6 +312,7 @@ def _check_strict(item: pytest.Item) -> None:
 
 
 # -- fixtures --------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class MarkerOptions:
@@ -297,8 +343,10 @@ def _snapshots(request: pytest.FixtureRequest) -> SnapshotStore:
 
     test_file = Path(str(request.node.path))
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
-    return SnapshotStore(test_file.parent / SNAPSHOT_DIR / test_file.stem / safe,
-                         update=request.config.stash[SETTINGS].update_snapshots)
+    return SnapshotStore(
+        test_file.parent / SNAPSHOT_DIR / test_file.stem / safe,
+        update=request.config.stash[SETTINGS].update_snapshots,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -307,8 +355,9 @@ def segemu_session(pytestconfig: pytest.Config) -> SessionServer:
     return pytestconfig.stash[SESSION]
 
 
-def _server_for(options: MarkerOptions, session: SessionServer
-                ) -> tuple[str, ThreadedEmulator | None]:
+def _server_for(
+    options: MarkerOptions, session: SessionServer
+) -> tuple[str, ThreadedEmulator | None]:
     if options.settings:
         dedicated = start_threaded(options.settings, session.config_file)
         return dedicated.url, dedicated
@@ -317,13 +366,14 @@ def _server_for(options: MarkerOptions, session: SessionServer
 
 def _fail_on_server_errors(errors: list[str]) -> None:
     if errors:
-        pytest.fail("segemu's server failed while handling this test's requests:\n"
-                    + "\n".join(errors), pytrace=False)
+        pytest.fail(
+            "segemu's server failed while handling this test's requests:\n" + "\n".join(errors),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
-def segemu(request: pytest.FixtureRequest,
-           segemu_session: SessionServer) -> Iterator[SegemuClient]:
+def segemu(request: pytest.FixtureRequest, segemu_session: SessionServer) -> Iterator[SegemuClient]:
     """segemu for a sync test: `.url`, `.write_key`, `.events(q)`, `.wait_for(q, count)`,
     `.assert_tracked(...)` and the other assertions, `.assert_snapshot()`."""
     from segemu.testing.client import SegemuClient
@@ -333,9 +383,13 @@ def segemu(request: pytest.FixtureRequest,
     options = marker_options(request)
     url, dedicated = _server_for(options, segemu_session)
     wiring = SdkWiring() if options.autowire else None
-    client = SegemuClient(url, options.write_key, before_read=wiring.flush if wiring else None,
-                          wait_timeout=settings.wait_timeout,
-                          assert_timeout=settings.assert_timeout)
+    client = SegemuClient(
+        url,
+        options.write_key,
+        before_read=wiring.flush if wiring else None,
+        wait_timeout=settings.wait_timeout,
+        assert_timeout=settings.assert_timeout,
+    )
     client.snapshots = _snapshots(request)
     try:
         if options.fixed_write_key:
@@ -360,8 +414,9 @@ else:
 if HAS_ASYNCIO:
 
     @pytest_asyncio.fixture
-    async def segemu_async(request: pytest.FixtureRequest,
-                           segemu_session: SessionServer) -> AsyncIterator[AsyncSegemuClient]:
+    async def segemu_async(
+        request: pytest.FixtureRequest, segemu_session: SessionServer
+    ) -> AsyncIterator[AsyncSegemuClient]:
         """The `segemu` fixture's API, awaited, for async tests."""
         from segemu.testing.aclient import AsyncSegemuClient
         from segemu.testing.wiring import SdkWiring
@@ -370,10 +425,13 @@ if HAS_ASYNCIO:
         options = marker_options(request)
         url, dedicated = _server_for(options, segemu_session)
         wiring = SdkWiring() if options.autowire else None
-        client = AsyncSegemuClient(url, options.write_key,
-                                   before_read=wiring.flush if wiring else None,
-                                   wait_timeout=settings.wait_timeout,
-                                   assert_timeout=settings.assert_timeout)
+        client = AsyncSegemuClient(
+            url,
+            options.write_key,
+            before_read=wiring.flush if wiring else None,
+            wait_timeout=settings.wait_timeout,
+            assert_timeout=settings.assert_timeout,
+        )
         client.snapshots = _snapshots(request)
         try:
             if options.fixed_write_key:
@@ -402,7 +460,11 @@ if HAS_ASYNCIO:
         emulator = create_emulator(config)
         await emulator.start()
         try:
-            yield LocalSegemu(emulator, options.write_key, wait_timeout=settings.wait_timeout,
-                              assert_timeout=settings.assert_timeout)
+            yield LocalSegemu(
+                emulator,
+                options.write_key,
+                wait_timeout=settings.wait_timeout,
+                assert_timeout=settings.assert_timeout,
+            )
         finally:
             await emulator.close()

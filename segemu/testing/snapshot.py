@@ -34,8 +34,10 @@ def normalize(records: list[Record], write_key: str | None = None) -> list[dict[
         if isinstance(value, str):
             if write_key and value == write_key:
                 return "<writeKey>"
-            return UUID.sub(lambda found: uuids.setdefault(found.group(0).lower(),
-                                                           f"<uuid-{len(uuids) + 1}>"), value)
+            return UUID.sub(
+                lambda found: uuids.setdefault(found.group(0).lower(), f"<uuid-{len(uuids) + 1}>"),
+                value,
+            )
         return value
 
     shots: list[dict[str, Any]] = []
@@ -85,12 +87,17 @@ def compare(shots: list[dict[str, Any]], path: Path, update: bool) -> str | None
         path.write_text(text)
         return None
     if not path.exists():
-        return (f"no snapshot at {path}; run pytest with --segemu-update-snapshots to write "
-                f"it from these {len(shots)} event(s)")
+        return (
+            f"no snapshot at {path}; run pytest with --segemu-update-snapshots to write "
+            f"it from these {len(shots)} event(s)"
+        )
     stored = path.read_text()
     if stored == text:
         return None
-    diff = difflib.unified_diff(stored.splitlines(), text.splitlines(), "snapshot", "received",
-                                lineterm="", n=3)
-    return (f"events differ from the snapshot {path} (update it with "
-            f"--segemu-update-snapshots):\n" + "\n".join(diff))
+    diff = difflib.unified_diff(
+        stored.splitlines(), text.splitlines(), "snapshot", "received", lineterm="", n=3
+    )
+    return (
+        f"events differ from the snapshot {path} (update it with "
+        f"--segemu-update-snapshots):\n" + "\n".join(diff)
+    )

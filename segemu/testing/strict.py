@@ -20,8 +20,9 @@ def strict_failure(fixture: Any, strict: bool | None) -> str | None:
     if emulator is not None:  # segemu_emulator: the Emulator is in this process
         if not (strict if strict is not None else emulator.protocols.strict):
             return None
-        entries = [violation_entry(r) for r in emulator.scope(fixture.write_key)
-                   if r.get("violations")]
+        entries = [
+            violation_entry(r) for r in emulator.scope(fixture.write_key) if r.get("violations")
+        ]
     else:  # segemu, segemu_async: ask the server, with a plain sync client
         from segemu.testing.client import SegemuClient
 
@@ -33,10 +34,12 @@ def strict_failure(fixture: Any, strict: bool | None) -> str | None:
     if not entries:
         return None
     total = sum(len(entry["violations"]) for entry in entries)
-    return "\n".join([
-        f"strict mode: {len(entries)} call(s) of write key {fixture.write_key} broke the "
-        f"tracking plan ({total} violation(s)):",
-        *report(entries[::-1]),
-        "Fix the calls or the plan, or turn strict mode off for this test with "
-        "@pytest.mark.segemu(strict=False).",
-    ])
+    return "\n".join(
+        [
+            f"strict mode: {len(entries)} call(s) of write key {fixture.write_key} broke the "
+            f"tracking plan ({total} violation(s)):",
+            *report(entries[::-1]),
+            "Fix the calls or the plan, or turn strict mode off for this test with "
+            "@pytest.mark.segemu(strict=False).",
+        ]
+    )

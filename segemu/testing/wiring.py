@@ -18,10 +18,15 @@ from typing import Any
 
 # Segment's data-plane hosts: the Tracking API (US and EU), the CDN that serves settings and
 # analytics.js. Sources: reference/segment-wire-contract.md §1 and §5.
-SEGMENT_HOSTS = frozenset({
-    "api.segment.io", "cdn.segment.com", "events.eu1.segmentapis.com",
-    "cdn.segment.build", "api.segment.build",
-})
+SEGMENT_HOSTS = frozenset(
+    {
+        "api.segment.io",
+        "cdn.segment.com",
+        "events.eu1.segmentapis.com",
+        "cdn.segment.build",
+        "api.segment.build",
+    }
+)
 
 
 class SdkWiring:
@@ -88,7 +93,8 @@ class NetworkGuard:
                     self.attempts.append(f"{name} (from thread {threading.current_thread().name})")
                 raise ConnectionRefusedError(
                     f"segemu's network guard refused a connection to {name}: point the SDK at "
-                    f"the segemu fixture's url instead")
+                    f"the segemu fixture's url instead"
+                )
             return original(host, *args, **kwargs)
 
         socket.getaddrinfo = guarded

@@ -45,8 +45,19 @@ FLUSH_INTERVAL = 0.1
 # Seconds between refreshes of what can change without a new event: deliveries being retried,
 # records removed by retention or a reset, assertions made by test suites.
 SLOW_INTERVAL = 1.0
-MAIN_SCREEN_ACTIONS = frozenset({"focus_filter", "toggle_pause", "clear", "mark", "diff",
-                                 "columns", "show_tab", "focus_table", "help"})
+MAIN_SCREEN_ACTIONS = frozenset(
+    {
+        "focus_filter",
+        "toggle_pause",
+        "clear",
+        "mark",
+        "diff",
+        "columns",
+        "show_tab",
+        "focus_table",
+        "help",
+    }
+)
 # Under a flood (a batch this big), the screen is redrawn at most every BUSY_INTERVAL seconds.
 BUSY_BATCH = 200
 BUSY_INTERVAL = 0.25
@@ -78,8 +89,15 @@ class InspectorApp(App[None]):
         Binding("escape", "focus_table", "Table", show=False),
     ]
 
-    def __init__(self, backend: Backend, *, checks: Checks, expect_file: str | None,
-                 columns: tuple[str, ...] | None, retention: int) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        checks: Checks,
+        expect_file: str | None,
+        columns: tuple[str, ...] | None,
+        retention: int,
+    ) -> None:
         super().__init__()
         self.backend = backend
         self.event_log = EventLog(backend.stored, retention, view=backend.get)
@@ -101,8 +119,9 @@ class InspectorApp(App[None]):
         self.tabs = TabbedContent(id="tabs", initial="events")
         self.destinations_view = DestinationsView(id="destinations-view")
         self.violations_view = ViolationsView(id="violations-view")
-        self.assertions_view = AssertionsView(self.checks, self.everything, self.expect_file,
-                                              id="assertions-view")
+        self.assertions_view = AssertionsView(
+            self.checks, self.everything, self.expect_file, id="assertions-view"
+        )
         self.status_bar = StatusBar(id="status")
         yield self.filter_bar
         with self.tabs:
@@ -206,8 +225,9 @@ class InspectorApp(App[None]):
         return not self.is_running
 
     def _update_status(self) -> None:
-        self.status_bar.show(self.event_log, self.backend.url, self.backend.mode,
-                                       self.backend.problem)
+        self.status_bar.show(
+            self.event_log, self.backend.url, self.backend.mode, self.backend.problem
+        )
 
     async def _refresh_active_view(self) -> None:
         if self._shutting_down():
@@ -217,11 +237,11 @@ class InspectorApp(App[None]):
             listing = await self.backend.destination_list()
             if self._shutting_down():
                 return  # the app closed while the listing was on its way
-            self.destinations_view.show(self._recent_views(DESTINATIONS_SCANNED),
-                                        self._capability("destinations"), listing)
+            self.destinations_view.show(
+                self._recent_views(DESTINATIONS_SCANNED), self._capability("destinations"), listing
+            )
         elif active == "violations":
-            self.violations_view.show(self.everything(),
-                                                self._capability("violations"))
+            self.violations_view.show(self.everything(), self._capability("violations"))
         elif active == "assertions":
             view = self.assertions_view
             view.show_checks()
@@ -251,29 +271,37 @@ class InspectorApp(App[None]):
 
     def _capability(self, view: str) -> Capability:
         """On if the emulator says so, or if events carry the keys anyway."""
-        capability = (self.backend.destinations() if view == "destinations"
-                      else self.backend.protocols())
+        capability = (
+            self.backend.destinations() if view == "destinations" else self.backend.protocols()
+        )
         if capability.on:
             return capability
         key = OPTIONAL_COLUMNS[view]
         newest = self.event_log.shown_newest_first(0)
         # Deliveries must name a destination: an emulator with none still adds an empty dict.
-        if newest is not None and key in newest and (view != "destinations"
-                                                     or newest.get("deliveries")):
+        if (
+            newest is not None
+            and key in newest
+            and (view != "destinations" or newest.get("deliveries"))
+        ):
             return Capability(True)
         return capability
 
     def _default_columns(self) -> tuple[str, ...]:
         """Every column, less those of a capability that is off."""
-        return tuple(key for key in DEFAULT_COLUMNS
-                     if key not in OPTIONAL_COLUMNS or self._capability(key).on)
+        return tuple(
+            key
+            for key in DEFAULT_COLUMNS
+            if key not in OPTIONAL_COLUMNS or self._capability(key).on
+        )
 
     def _label_tabs(self) -> None:
         tabs = self.tabs
         failing = self.checks.failing
-        labels = {view: f"{title}{'' if self._capability(view).on else ' (off)'}"
-                  for view, title in (("destinations", "Destinations"),
-                                      ("violations", "Violations"))}
+        labels = {
+            view: f"{title}{'' if self._capability(view).on else ' (off)'}"
+            for view, title in (("destinations", "Destinations"), ("violations", "Violations"))
+        }
         labels["assertions"] = f"Assertions ({failing} failing)" if failing else "Assertions"
         for view, label in labels.items():
             try:
@@ -321,9 +349,15 @@ class InspectorApp(App[None]):
             self.notify(f"#{event.record_id} is no longer stored", severity="warning")
             return
         record = await self.backend.latest(record)
-        self.push_screen(DetailScreen(
-            record, destinations=self._capability("destinations"),
-            protocols=self._capability("violations"), marked=self._marked, mark=self._mark))
+        self.push_screen(
+            DetailScreen(
+                record,
+                destinations=self._capability("destinations"),
+                protocols=self._capability("violations"),
+                marked=self._marked,
+                mark=self._mark,
+            )
+        )
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
@@ -393,8 +427,12 @@ class InspectorApp(App[None]):
     def action_show_tab(self, tab: str) -> None:
         self.tabs.active = tab
         # Keys go on working in the view just shown: its main list takes the focus.
-        focus = {"events": "#table", "destinations": "#destinations-table",
-                 "violations": "#violations-table", "assertions": "#checks-table"}[tab]
+        focus = {
+            "events": "#table",
+            "destinations": "#destinations-table",
+            "violations": "#violations-table",
+            "assertions": "#checks-table",
+        }[tab]
         self.screen.query_one(focus).focus()
 
 
@@ -410,4 +448,3 @@ class _NotifyHandler(logging.Handler):
         # The app may be closing: then there is no one left to tell.
         with contextlib.suppress(Exception):
             self.app.notify(record.getMessage(), title="segemu", severity="error")
-

@@ -19,8 +19,9 @@ from segemu.expectations import Expectation, ExpectationError
 from segemu.message import Record
 from segemu.tui.checks import Checks, LiveExpectation
 
-AD_HOC_PLACEHOLDER = ('ad hoc: a query (type:track event:"Signed Up") or a JSON expectation; '
-                      'Enter adds it')
+AD_HOC_PLACEHOLDER = (
+    'ad hoc: a query (type:track event:"Signed Up") or a JSON expectation; Enter adds it'
+)
 
 
 def ad_hoc(text: str) -> Expectation:
@@ -41,8 +42,14 @@ def mark(passed: bool) -> Text:
 
 
 class AssertionsView(Vertical):
-    def __init__(self, checks: Checks, records: Callable[[], Iterable[Record]],
-                 source: str | None, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        checks: Checks,
+        records: Callable[[], Iterable[Record]],
+        source: str | None,
+        *,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.checks = checks
         self.records = records
@@ -53,10 +60,14 @@ class AssertionsView(Vertical):
         self._showing: tuple[str, int] | None = None
 
     def compose(self) -> ComposeResult:
-        origin = f"from {self.source}" if self.source else (
-            "none loaded (segemu run --expect FILE)")
-        yield Static(f"Expectations, {origin}; judged over the events shown since the last "
-                     "clear", classes="section", id="checks-title")
+        origin = (
+            f"from {self.source}" if self.source else ("none loaded (segemu run --expect FILE)")
+        )
+        yield Static(
+            f"Expectations, {origin}; judged over the events shown since the last clear",
+            classes="section",
+            id="checks-title",
+        )
         yield DataTable(id="checks-table", cursor_type="row")
         yield Input(placeholder=AD_HOC_PLACEHOLDER, id="ad-hoc")
         yield Static("From test suites (POST /_segemu/assert), newest first", classes="section")
@@ -65,10 +76,8 @@ class AssertionsView(Vertical):
             yield Static("", id="verdict-message")
 
     def on_mount(self) -> None:
-        self.query_one("#checks-table", DataTable).add_columns("", "from", "expectation",
-                                                               "found")
-        self.query_one("#verdicts-table", DataTable).add_columns("at", "", "expectation",
-                                                                 "found")
+        self.query_one("#checks-table", DataTable).add_columns("", "from", "expectation", "found")
+        self.query_one("#verdicts-table", DataTable).add_columns("at", "", "expectation", "found")
         self.show_checks()
         self.show_verdicts([])
 
@@ -81,8 +90,9 @@ class AssertionsView(Vertical):
         row = table.cursor_row
         table.clear()
         for item in self.checks.items:
-            table.add_row(mark(item.passed), item.origin, item.expectation.describe(),
-                          f"{item.count:,}")
+            table.add_row(
+                mark(item.passed), item.origin, item.expectation.describe(), f"{item.count:,}"
+            )
         if not self.checks.items:
             table.add_row("", "", Text("no expectations yet", style="dim"), "")
         elif row >= 0:
@@ -103,8 +113,12 @@ class AssertionsView(Vertical):
         row = table.cursor_row
         table.clear()
         for verdict in verdicts:
-            table.add_row(str(verdict.get("at", ""))[11:23], mark(bool(verdict.get("passed"))),
-                          str(verdict.get("expected", "")), f"{verdict.get('count', 0):,}")
+            table.add_row(
+                str(verdict.get("at", ""))[11:23],
+                mark(bool(verdict.get("passed"))),
+                str(verdict.get("expected", "")),
+                f"{verdict.get('count', 0):,}",
+            )
         if not verdicts:
             table.add_row("", "", Text("none yet", style="dim"), "")
         elif row >= 0:
@@ -170,4 +184,5 @@ class AssertionsView(Vertical):
 
     def _say(self, passed: bool, message: str) -> None:
         self.query_one("#verdict-message", Static).update(
-            Text(message, style="green" if passed else ""))
+            Text(message, style="green" if passed else "")
+        )

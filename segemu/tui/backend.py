@@ -42,8 +42,9 @@ class Backend(ABC):
     retention: int
 
     @abstractmethod
-    async def open(self, listener: Listener,
-                   restarted: Callable[[], None] | None = None) -> list[Record]:
+    async def open(
+        self, listener: Listener, restarted: Callable[[], None] | None = None
+    ) -> list[Record]:
         """Start receiving: returns the records already there, oldest first, and from then on
         calls `listener` with each new call's records. `restarted` is called when the
         emulator was replaced by another (attached to one that restarted): what the view

@@ -29,7 +29,8 @@ class LiveExpectation:
     def __post_init__(self) -> None:
         wanted = self.expectation
         self.needs_view = "deliveries" in wanted.where.text or any(
-            path.split(".")[0] == "deliveries" for path in wanted.fields)
+            path.split(".")[0] == "deliveries" for path in wanted.fields
+        )
 
     @property
     def passed(self) -> bool:
@@ -74,13 +75,15 @@ class Checks:
         """Start over from these records (after a clear, or when records went away)."""
         everything = list(records)
         for item in self.items:
-            item.count = sum(1 for record in self._scope(item, everything)
-                             if item.counts(record))
+            item.count = sum(1 for record in self._scope(item, everything) if item.counts(record))
 
     def verdict(self, item: LiveExpectation, newest_first: Iterable[Record]) -> Verdict:
         wanted = item.expectation
-        scope = (r for r in self._scope(item, newest_first)
-                 if wanted.write_key is None or r["writeKey"] == wanted.write_key)
+        scope = (
+            r
+            for r in self._scope(item, newest_first)
+            if wanted.write_key is None or r["writeKey"] == wanted.write_key
+        )
         return evaluate(wanted, scope)
 
     @property

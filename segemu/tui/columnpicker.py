@@ -29,8 +29,9 @@ class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
         order = [*self.chosen, *(key for key in COLUMNS if key not in self.chosen)]
         with Vertical(id="column-picker"):
             yield Label("Columns: Space toggles, Enter applies, Esc cancels")
-            yield SelectionList[str](*(Selection(COLUMNS[key].title, key, key in self.chosen)
-                                       for key in order))
+            yield SelectionList[str](
+                *(Selection(COLUMNS[key].title, key, key in self.chosen) for key in order)
+            )
 
     def action_apply(self) -> None:
         selected = self.query_one(SelectionList).selected

@@ -71,8 +71,13 @@ def _source(record: Record) -> Cell:
 
 
 # The statuses of the destinations contract, in the order a summary lists them.
-DELIVERY_MARKS = (("delivered", "✓", "good"), ("filtered", "⊘", "dim"),
-                  ("failed", "✗", "bad"), ("retrying", "↻", "warn"), ("pending", "…", "dim"))
+DELIVERY_MARKS = (
+    ("delivered", "✓", "good"),
+    ("filtered", "⊘", "dim"),
+    ("failed", "✗", "bad"),
+    ("retrying", "↻", "warn"),
+    ("pending", "…", "dim"),
+)
 
 
 def delivery_counts(record: Record) -> dict[str, int] | None:
@@ -102,8 +107,10 @@ def findings(record: Record) -> tuple[list[Any], list[Any]]:
     """The tracking-plan violations and lint findings a record carries (contract shapes)."""
     violations = record.get("violations")
     lint = record.get("lint")
-    return (violations if isinstance(violations, list) else [],
-            lint if isinstance(lint, list) else [])
+    return (
+        violations if isinstance(violations, list) else [],
+        lint if isinstance(lint, list) else [],
+    )
 
 
 def _violations(record: Record) -> Cell:
@@ -127,18 +134,29 @@ class Column:
     flexible: bool = False
 
 
-COLUMNS: dict[str, Column] = {column.key: column for column in (
-    Column("time", "time (UTC)", 12, _time),
-    Column("status", "status", 9, _status),
-    Column("type", "type", 8, _type),
-    Column("name", "event / name", 18, _name, flexible=True),
-    Column("user", "userId / anonymousId", 22, _user),
-    Column("source", "source / key", 14, _source),
-    Column("destinations", "destinations", 12, _destinations),
-    Column("violations", "plan", 12, _violations),
-)}
-DEFAULT_COLUMNS: tuple[str, ...] = ("time", "status", "type", "name", "user", "source",
-                                    "destinations", "violations")
+COLUMNS: dict[str, Column] = {
+    column.key: column
+    for column in (
+        Column("time", "time (UTC)", 12, _time),
+        Column("status", "status", 9, _status),
+        Column("type", "type", 8, _type),
+        Column("name", "event / name", 18, _name, flexible=True),
+        Column("user", "userId / anonymousId", 22, _user),
+        Column("source", "source / key", 14, _source),
+        Column("destinations", "destinations", 12, _destinations),
+        Column("violations", "plan", 12, _violations),
+    )
+}
+DEFAULT_COLUMNS: tuple[str, ...] = (
+    "time",
+    "status",
+    "type",
+    "name",
+    "user",
+    "source",
+    "destinations",
+    "violations",
+)
 
 
 def parse_columns(text: str) -> tuple[str, ...]:
@@ -146,8 +164,10 @@ def parse_columns(text: str) -> tuple[str, ...]:
     chosen = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in chosen if name not in COLUMNS]
     if unknown or not chosen:
-        raise ValueError(f"unknown column(s) {', '.join(unknown) or '(none given)'}; choose "
-                         f"from {', '.join(COLUMNS)}")
+        raise ValueError(
+            f"unknown column(s) {', '.join(unknown) or '(none given)'}; choose "
+            f"from {', '.join(COLUMNS)}"
+        )
     return chosen
 
 

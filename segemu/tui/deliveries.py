@@ -26,14 +26,17 @@ class DestinationSummary:
     recent: list[tuple[Record, dict[str, Any]]] = field(default_factory=list)
 
 
-def summarize(newest_first: Iterable[Record],
-              listing: list[dict[str, Any]] | None = None) -> list[DestinationSummary]:
+def summarize(
+    newest_first: Iterable[Record], listing: list[dict[str, Any]] | None = None
+) -> list[DestinationSummary]:
     found: dict[str, DestinationSummary] = {}
     for entry in listing or []:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             summary = found[entry["id"]] = DestinationSummary(
-                entry["id"], str(entry.get("name") or entry["id"]),
-                entry.get("enabled") if isinstance(entry.get("enabled"), bool) else None)
+                entry["id"],
+                str(entry.get("name") or entry["id"]),
+                entry.get("enabled") if isinstance(entry.get("enabled"), bool) else None,
+            )
             counts = entry.get("counts")
             if isinstance(counts, dict):
                 summary.counts.update({k: v for k, v in counts.items() if isinstance(v, int)})

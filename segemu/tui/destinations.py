@@ -19,8 +19,13 @@ from segemu.tui.deliveries import COUNTED, DestinationSummary, summarize
 from segemu.tui.jsontree import JsonTree
 from segemu.tui.messages import OpenRecord
 
-TONES = {"delivered": "green", "filtered": "dim", "failed": "red", "retrying": "yellow",
-         "pending": "dim"}
+TONES = {
+    "delivered": "green",
+    "filtered": "dim",
+    "failed": "red",
+    "retrying": "yellow",
+    "pending": "dim",
+}
 
 
 class DestinationsView(Vertical):
@@ -40,23 +45,41 @@ class DestinationsView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#destinations-table", DataTable).add_columns(
-            "destination", "name", *COUNTED, "last error")
+            "destination", "name", *COUNTED, "last error"
+        )
         self.query_one("#deliveries-table", DataTable).add_columns(
-            "time", "#", "event", "status", "reason / request")
+            "time", "#", "event", "status", "reason / request"
+        )
 
-    def show(self, newest_first: Iterable[Record], capability: Capability,
-             listing: list[dict[str, Any]] | None) -> None:
+    def show(
+        self,
+        newest_first: Iterable[Record],
+        capability: Capability,
+        listing: list[dict[str, Any]] | None,
+    ) -> None:
         summaries = summarize(newest_first, listing)
-        shown = [(s.id, s.name, s.enabled, sorted(s.counts.items()), s.last_error,
-                  [(r["id"], d.get("status")) for r, d in s.recent]) for s in summaries]
+        shown = [
+            (
+                s.id,
+                s.name,
+                s.enabled,
+                sorted(s.counts.items()),
+                s.last_error,
+                [(r["id"], d.get("status")) for r, d in s.recent],
+            )
+            for s in summaries
+        ]
         if shown == self._shown and capability == self._capability:
             return  # rebuilding the tables costs a layout: only when something changed
         self._shown, self._capability = shown, capability
         self.summaries = summaries
         if not self.summaries:
-            text = (f"Mock destinations are off: {capability.why}." if not capability.on
-                    else "No destination has received anything yet: configure "
-                         "[destinations.<id>] in segemu.toml and send an event.")
+            text = (
+                f"Mock destinations are off: {capability.why}."
+                if not capability.on
+                else "No destination has received anything yet: configure "
+                "[destinations.<id>] in segemu.toml and send an event."
+            )
         else:
             text = "" if capability.on else f"({capability.why}; showing what events carry)"
         note = self.query_one("#destinations-note", Static)
@@ -66,16 +89,30 @@ class DestinationsView(Vertical):
         row = table.cursor_row
         table.clear()
         for summary in self.summaries:
-            counts = [Text(f"{summary.counts.get(s, 0):,}",
-                           style=TONES[s] if summary.counts.get(s) else "dim") for s in COUNTED]
+            counts = [
+                Text(
+                    f"{summary.counts.get(s, 0):,}",
+                    style=TONES[s] if summary.counts.get(s) else "dim",
+                )
+                for s in COUNTED
+            ]
             name = summary.name + ("" if summary.enabled is not False else " (disabled)")
-            table.add_row(summary.id, name, *counts,
-                          Text(summary.last_error or "", style="red"), key=summary.id)
+            table.add_row(
+                summary.id,
+                name,
+                *counts,
+                Text(summary.last_error or "", style="red"),
+                key=summary.id,
+            )
         if self.summaries:
             table.move_cursor(row=min(row, len(self.summaries) - 1))
             self._show_deliveries(self.summaries[table.cursor_row])
-        for widget in ("#destinations-table", "#deliveries-title", "#deliveries-table",
-                       "#delivery-request"):
+        for widget in (
+            "#destinations-table",
+            "#deliveries-title",
+            "#deliveries-table",
+            "#delivery-request",
+        ):
             self.query_one(widget).display = bool(self.summaries)
 
     @on(DataTable.RowHighlighted, "#destinations-table")
@@ -86,7 +123,8 @@ class DestinationsView(Vertical):
     def _show_deliveries(self, summary: DestinationSummary) -> None:
         self._selected = summary.id
         self.query_one("#deliveries-title", Static).update(
-            f"Last calls for {summary.name} ({summary.id}), newest first; Enter opens the event")
+            f"Last calls for {summary.name} ({summary.id}), newest first; Enter opens the event"
+        )
         table = self.query_one("#deliveries-table", DataTable)
         row = table.cursor_row
         table.clear()
@@ -95,10 +133,16 @@ class DestinationsView(Vertical):
             requests = delivery.get("requests") or []
             first = requests[0] if requests and isinstance(requests[0], dict) else {}
             about = delivery.get("reason") or " ".join(
-                str(first.get(k)) for k in ("action", "method", "url") if first.get(k))
-            table.add_row(record["receivedAt"][11:23], str(record["id"]), event_name(record),
-                          Text(status, style=TONES.get(status, "")), about or "",
-                          key=str(record["id"]))
+                str(first.get(k)) for k in ("action", "method", "url") if first.get(k)
+            )
+            table.add_row(
+                record["receivedAt"][11:23],
+                str(record["id"]),
+                event_name(record),
+                Text(status, style=TONES.get(status, "")),
+                about or "",
+                key=str(record["id"]),
+            )
         if summary.recent:
             table.move_cursor(row=min(row, len(summary.recent) - 1))
             self._show_request(summary.recent[table.cursor_row][1])

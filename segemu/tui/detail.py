@@ -32,12 +32,16 @@ def headline(record: Record) -> Text:
     if record["reason"]:
         text.append(f": {record['reason']}", style=tone)
     event = record["event"]
-    text.append(f"\nreceived {record['receivedAt']} on {record['route']}  "
-                f"messageId {record['messageId']}  "
-                f"source {record.get('source') or '-'} (write key {record['writeKey'] or '-'})",
-                style="dim")
-    who = [f"userId {event['userId']}" if event.get("userId") else "",
-           f"anonymousId {event['anonymousId']}" if event.get("anonymousId") else ""]
+    text.append(
+        f"\nreceived {record['receivedAt']} on {record['route']}  "
+        f"messageId {record['messageId']}  "
+        f"source {record.get('source') or '-'} (write key {record['writeKey'] or '-'})",
+        style="dim",
+    )
+    who = [
+        f"userId {event['userId']}" if event.get("userId") else "",
+        f"anonymousId {event['anonymousId']}" if event.get("anonymousId") else "",
+    ]
     if any(who):
         text.append("\n" + "  ".join(w for w in who if w), style="dim")
     for warning in record["warnings"]:
@@ -55,12 +59,16 @@ def deliveries_view(record: Record) -> dict[str, Any] | None:
         if not isinstance(delivery, dict):
             shown[key] = delivery
             continue
-        label = " · ".join(str(part) for part in (
-            key, delivery.get("name"), delivery.get("status")) if part)
+        label = " · ".join(
+            str(part) for part in (key, delivery.get("name"), delivery.get("status")) if part
+        )
         if delivery.get("reason"):
             label += f" ({delivery['reason']})"
-        shown[label] = {k: v for k, v in delivery.items()
-                        if k not in ("destination", "name", "status", "reason")}
+        shown[label] = {
+            k: v
+            for k, v in delivery.items()
+            if k not in ("destination", "name", "status", "reason")
+        }
     return shown
 
 
@@ -72,9 +80,15 @@ class DetailScreen(Screen[None]):
         Binding("d", "diff", "Diff with marked"),
     ]
 
-    def __init__(self, record: Record, *, destinations: Capability, protocols: Capability,
-                 marked: Callable[[], Record | None],
-                 mark: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        record: Record,
+        *,
+        destinations: Capability,
+        protocols: Capability,
+        marked: Callable[[], Record | None],
+        mark: Callable[[int], None],
+    ) -> None:
         super().__init__()
         self.record = record
         self.destinations = destinations
@@ -93,8 +107,7 @@ class DetailScreen(Screen[None]):
             with TabPane("Destinations", id="tab-deliveries"):
                 shown = deliveries_view(record)
                 if shown is None or (not shown and not self.destinations.on):
-                    yield Static(self._off("Mock destinations", self.destinations),
-                                 classes="off")
+                    yield Static(self._off("Mock destinations", self.destinations), classes="off")
                 elif not shown:
                     yield Static("No destination received this call.", classes="off")
                 else:
@@ -102,8 +115,7 @@ class DetailScreen(Screen[None]):
             with TabPane("Tracking plan", id="tab-plan"):
                 if "violations" in record or "lint" in record:
                     violations, lint = findings(record)
-                    yield JsonTree("plan", {"violations": violations, "lint": lint},
-                                   id="json-plan")
+                    yield JsonTree("plan", {"violations": violations, "lint": lint}, id="json-plan")
                 else:
                     yield Static(self._off("Tracking plans", self.protocols), classes="off")
             with TabPane("Record", id="tab-record"):
@@ -122,8 +134,10 @@ class DetailScreen(Screen[None]):
         if part == "deliveries":
             return part, self.record.get("deliveries")
         if part == "plan":
-            return part, {"violations": self.record.get("violations"),
-                          "lint": self.record.get("lint")}
+            return part, {
+                "violations": self.record.get("violations"),
+                "lint": self.record.get("lint"),
+            }
         if part == "record":
             return part, self.record
         return part, self.record[part]  # type: ignore[literal-required]

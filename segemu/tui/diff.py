@@ -21,14 +21,21 @@ PARTS = (("event", "Normalized"), ("raw", "Raw"), ("deliveries", "Destinations")
 
 
 def pretty(value: Any) -> list[str]:
-    return orjson.dumps(value, default=repr,
-                        option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode().splitlines()
+    return (
+        orjson.dumps(value, default=repr, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        .decode()
+        .splitlines()
+    )
 
 
 def unified(older: Record, newer: Record, part: str) -> str:
-    lines = difflib.unified_diff(pretty(older.get(part)), pretty(newer.get(part)),
-                                 f"#{older['id']} {part}", f"#{newer['id']} {part}",
-                                 lineterm="")
+    lines = difflib.unified_diff(
+        pretty(older.get(part)),
+        pretty(newer.get(part)),
+        f"#{older['id']} {part}",
+        f"#{newer['id']} {part}",
+        lineterm="",
+    )
     return "\n".join(lines)
 
 
@@ -64,8 +71,12 @@ class DiffScreen(Screen[None]):
         self.older, self.newer = older, newer
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("- ", "red"), summarize(self.older), "\n",
-                                   ("+ ", "green"), summarize(self.newer)), id="diff-title")
+        yield Static(
+            Text.assemble(
+                ("- ", "red"), summarize(self.older), "\n", ("+ ", "green"), summarize(self.newer)
+            ),
+            id="diff-title",
+        )
         with TabbedContent(id="diff-tabs"):
             for part, title in PARTS:
                 with TabPane(title, id=f"diff-{part}"), VerticalScroll():

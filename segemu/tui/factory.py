@@ -12,10 +12,19 @@ from segemu.tui.backend import Backend
 from segemu.tui.checks import Checks
 
 
-def create_app(backend: Backend, *, expectations: Sequence[Expectation] = (),
-               expect_file: str | None = None,
-               columns: tuple[str, ...] | None = None) -> InspectorApp:
+def create_app(
+    backend: Backend,
+    *,
+    expectations: Sequence[Expectation] = (),
+    expect_file: str | None = None,
+    columns: tuple[str, ...] | None = None,
+) -> InspectorApp:
     """`columns`: the event table's columns (segemu/tui/columns.py); None shows every one
     whose capability is on."""
-    return InspectorApp(backend, checks=Checks(expectations), expect_file=expect_file,
-                        columns=columns, retention=backend.retention)
+    return InspectorApp(
+        backend,
+        checks=Checks(expectations),
+        expect_file=expect_file,
+        columns=columns,
+        retention=backend.retention,
+    )

@@ -19,8 +19,9 @@ from segemu.query import Query, QueryError, parse_query
 
 # Seconds of quiet typing before the filter applies.
 SETTLE = 0.3
-PLACEHOLDER = ('/ to filter: type:track event:"Order Completed" user:u_1 '
-               'properties.revenue>50 status:rejected')
+PLACEHOLDER = (
+    '/ to filter: type:track event:"Order Completed" user:u_1 properties.revenue>50 status:rejected'
+)
 
 
 class FilterBar(Vertical):

@@ -43,8 +43,9 @@ QUERY = """\
 
 
 def help_text() -> Text:
-    text = Text.from_markup("[b]segemu inspector[/b]: every call that reaches segemu, as it "
-                            "arrives, newest first.\n\n")
+    text = Text.from_markup(
+        "[b]segemu inspector[/b]: every call that reaches segemu, as it arrives, newest first.\n\n"
+    )
     for keys, does in KEYS:
         text.append(f"  {keys:<24}", style="bold")
         text.append(f"{does}\n")

@@ -70,8 +70,7 @@ def _fill(node: TreeNode[Any], value: Any) -> None:
         return
     for key, child in items:
         if isinstance(child, dict | list):
-            branch = node.add(_label(key, child), data=child,
-                              expand=len(child) <= FOLDED_ABOVE)
+            branch = node.add(_label(key, child), data=child, expand=len(child) <= FOLDED_ABOVE)
             _fill(branch, child)
         else:
             node.add_leaf(_label(key, child), data=child)

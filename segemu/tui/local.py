@@ -23,8 +23,9 @@ def base_url(host: str, port: int) -> str:
 class InProcessBackend(Backend):
     mode = "in process"
 
-    def __init__(self, emulator: Emulator, *, server: RunningServer | None = None,
-                 listen: bool = True) -> None:
+    def __init__(
+        self, emulator: Emulator, *, server: RunningServer | None = None, listen: bool = True
+    ) -> None:
         """`server`: already listening (`segemu run` starts it before the screen switches to
         the inspector, so that a port in use is a one-line error in a plain terminal).
         Otherwise the backend starts one when the app mounts, unless `listen` is False: only
@@ -34,8 +35,7 @@ class InProcessBackend(Backend):
         self.listen = listen
         self.server = server
         self.retention = emulator.config.retention
-        self.url = server.url if server else base_url(emulator.config.host,
-                                                      emulator.config.port)
+        self.url = server.url if server else base_url(emulator.config.host, emulator.config.port)
         self._unsubscribe: Any = None
         self._started = server is not None
 
@@ -44,14 +44,16 @@ class InProcessBackend(Backend):
             return
         self._started = True
         if self.listen:
-            self.server = await start_server(self.emulator, self.emulator.config.host,
-                                             self.emulator.config.port)
+            self.server = await start_server(
+                self.emulator, self.emulator.config.host, self.emulator.config.port
+            )
             self.url = self.server.url
         else:
             await self.emulator.start()
 
-    async def open(self, listener: Listener,
-                   restarted: Callable[[], None] | None = None) -> list[Record]:
+    async def open(
+        self, listener: Listener, restarted: Callable[[], None] | None = None
+    ) -> list[Record]:
         await self.start()
         self._unsubscribe = self.emulator.subscribe(listener)
         history = list(self.emulator.store.newest_first())
@@ -83,16 +85,16 @@ class InProcessBackend(Backend):
         return self.get(record["id"]) or record
 
     async def verdicts(self) -> list[dict[str, Any]]:
-        return [{"at": at, **verdict.to_json()} for at, verdict in
-                reversed(self.emulator.verdicts)]
+        return [{"at": at, **verdict.to_json()} for at, verdict in reversed(self.emulator.verdicts)]
 
     def destinations(self) -> Capability:
         destinations = getattr(self.emulator, "destinations", None)
         if destinations is None:
             return Capability(False, "this segemu does not run mock destinations")
         if not destinations.current:
-            return Capability(False, "no destination is configured ([destinations.<id>] in "
-                                     "segemu.toml)")
+            return Capability(
+                False, "no destination is configured ([destinations.<id>] in segemu.toml)"
+            )
         return Capability(True)
 
     async def destination_list(self) -> list[dict[str, Any]] | None:

@@ -153,7 +153,7 @@ class EventLog:
         del self.ids[:count]
         del self._status[:count]
         del self._key[:count]
-        del self.shown[:bisect_right(self.shown, last_dropped)]
+        del self.shown[: bisect_right(self.shown, last_dropped)]
 
     def _uncount(self, n: int) -> None:
         for counter, value in ((self.statuses, self._status[n]), (self.write_keys, self._key[n])):

@@ -37,8 +37,9 @@ class RemoteError(Exception):
 class RemoteBackend(Backend):
     mode = "attached"
 
-    def __init__(self, url: str, *, history: int | None = None,
-                 retention: int = DEFAULT_RETENTION) -> None:
+    def __init__(
+        self, url: str, *, history: int | None = None, retention: int = DEFAULT_RETENTION
+    ) -> None:
         self.url = url.rstrip("/")
         # How many recent events to load on attaching; new ones are all kept, up to retention.
         self.history = DEFAULT_HISTORY if history is None else history
@@ -58,13 +59,15 @@ class RemoteBackend(Backend):
 
     # -- Backend ---------------------------------------------------------------------------
 
-    async def open(self, listener: Listener,
-                   restarted: Callable[[], None] | None = None) -> list[Record]:
+    async def open(
+        self, listener: Listener, restarted: Callable[[], None] | None = None
+    ) -> list[Record]:
         self._listener = listener
         if restarted is not None:
             self._restarted = restarted
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=READ_TIMEOUT))
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=READ_TIMEOUT)
+        )
         # History comes through the listener too, from the follower: opening never waits on
         # the network, so the screen is up at once even if segemu is not (yet).
         self._task = asyncio.create_task(self._follow(), name="segemu-tui-follow")
@@ -167,8 +170,11 @@ class RemoteBackend(Backend):
             page = await self._get("/events", params)
             found.extend(page["events"])
             last = page["events"][-1]["id"] if page["events"] else None
-            params = ({"limit": str(PAGE), "before": str(last)}
-                      if page.get("next") and last is not None else None)
+            params = (
+                {"limit": str(PAGE), "before": str(last)}
+                if page.get("next") and last is not None
+                else None
+            )
         found = found[: self.history]
         found.reverse()
         return found
@@ -215,8 +221,9 @@ class RemoteBackend(Backend):
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         assert self._session is not None
-        async with self._session.get(f"{self.url}{PREFIX}{path}", params=params,
-                                     timeout=aiohttp.ClientTimeout(total=10)) as response:
+        async with self._session.get(
+            f"{self.url}{PREFIX}{path}", params=params, timeout=aiohttp.ClientTimeout(total=10)
+        ) as response:
             if response.status != 200:
                 raise RemoteError(f"GET {PREFIX}{path} answered {response.status}")
             return await response.json(loads=orjson.loads, content_type=None)

@@ -18,17 +18,20 @@ from segemu.tui.factory import create_app
 from segemu.tui.local import InProcessBackend
 
 
-async def run_in_process(config: Config, *, expectations: Sequence[Expectation] = (),
-                         expect_file: str | None = None,
-                         columns: tuple[str, ...] | None = None) -> None:
+async def run_in_process(
+    config: Config,
+    *,
+    expectations: Sequence[Expectation] = (),
+    expect_file: str | None = None,
+    columns: tuple[str, ...] | None = None,
+) -> None:
     """Serve and inspect in one event loop until q or Ctrl-C (keys, in the inspector) or
     SIGTERM; then stop listening, and flush and close the store."""
     emulator = open_emulator(config)
     # Listening before the screen switches: a port in use is a plain one-line error.
     server = await listen(emulator, config)
     backend = InProcessBackend(emulator, server=server)
-    app = create_app(backend, expectations=expectations, expect_file=expect_file,
-                     columns=columns)
+    app = create_app(backend, expectations=expectations, expect_file=expect_file, columns=columns)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, app.exit)
     collecting = asyncio.create_task(collect_periodically())
@@ -41,14 +44,18 @@ async def run_in_process(config: Config, *, expectations: Sequence[Expectation] 
     click.echo(f"segemu stopped; {len(emulator.store):,} events kept {kept_where(config)}")
 
 
-async def attach(url: str, *, expectations: Sequence[Expectation] = (),
-                 expect_file: str | None = None, columns: tuple[str, ...] | None = None,
-                 history: int | None = None) -> None:
+async def attach(
+    url: str,
+    *,
+    expectations: Sequence[Expectation] = (),
+    expect_file: str | None = None,
+    columns: tuple[str, ...] | None = None,
+    history: int | None = None,
+) -> None:
     from segemu.tui.remote import RemoteBackend
 
     backend = RemoteBackend(url, history=history)
-    app = create_app(backend, expectations=expectations, expect_file=expect_file,
-                     columns=columns)
+    app = create_app(backend, expectations=expectations, expect_file=expect_file, columns=columns)
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGTERM, app.exit)

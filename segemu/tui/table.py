@@ -46,7 +46,10 @@ def fit(text: str, width: int) -> str:
 
 class EventTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "event-table--header", "event-table--cursor", "event-table--marked", "event-table--hint",
+        "event-table--header",
+        "event-table--cursor",
+        "event-table--marked",
+        "event-table--hint",
         *(f"event-table--{tone}" for tone in TONES),
     }
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -69,8 +72,9 @@ class EventTable(ScrollView, can_focus=True):
     class Highlighted(Message):
         record_id: int | None
 
-    def __init__(self, log: EventLog, columns: tuple[str, ...] = DEFAULT_COLUMNS, *,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, log: EventLog, columns: tuple[str, ...] = DEFAULT_COLUMNS, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.event_log = log
         self.columns = columns
@@ -221,8 +225,11 @@ class EventTable(ScrollView, can_focus=True):
         overlay = self.get_component_rich_style("event-table--cursor") if cursor else Style()
         mark_style = self.get_component_rich_style("event-table--marked")
         segments = [Segment("◆ " if marked else "  ", base + mark_style + overlay)]
-        if ("destinations" in self.columns and "deliveries" not in record
-                and self.full_record is not None):
+        if (
+            "destinations" in self.columns
+            and "deliveries" not in record
+            and self.full_record is not None
+        ):
             if record_id in self._deliveries:
                 record = {**record, "deliveries": self._deliveries[record_id]}
             else:
@@ -241,8 +248,10 @@ class EventTable(ScrollView, can_focus=True):
 
     def _header(self, width: int) -> Strip:
         style = self.rich_style + self.get_component_rich_style("event-table--header")
-        cells = [fit(COLUMNS[key].title, w) for key, w in
-                 zip(self.columns, widths(self.columns, width - 2), strict=True)]
+        cells = [
+            fit(COLUMNS[key].title, w)
+            for key, w in zip(self.columns, widths(self.columns, width - 2), strict=True)
+        ]
         return Strip([Segment(fit("  " + " ".join(cells), width), style)])
 
     def _hint(self, line: int, width: int) -> Strip:

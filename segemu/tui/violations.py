@@ -33,13 +33,26 @@ def rows(newest_first: Iterable[Record]) -> tuple[list[tuple[Record, str, str, s
         violations, lint = findings(record)
         for violation in violations:
             if isinstance(violation, dict):
-                found.append((record, str(violation.get("type", "violation")), "red",
-                              str(violation.get("path") or ""),
-                              str(violation.get("message", ""))))
+                found.append(
+                    (
+                        record,
+                        str(violation.get("type", "violation")),
+                        "red",
+                        str(violation.get("path") or ""),
+                        str(violation.get("message", "")),
+                    )
+                )
         for finding in lint:
             if isinstance(finding, dict):
-                found.append((record, f"lint: {finding.get('rule', '?')}", "yellow",
-                              str(finding.get("path") or ""), str(finding.get("message", ""))))
+                found.append(
+                    (
+                        record,
+                        f"lint: {finding.get('rule', '?')}",
+                        "yellow",
+                        str(finding.get("path") or ""),
+                        str(finding.get("message", "")),
+                    )
+                )
         if len(found) >= SHOWN:
             break
     return found[:SHOWN], checked
@@ -53,21 +66,26 @@ class ViolationsView(Vertical):
         yield DataTable(id="violations-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("time", "#", "event", "finding", "path",
-                                              "message")
+        self.query_one(DataTable).add_columns("time", "#", "event", "finding", "path", "message")
 
     def show(self, newest_first: Iterable[Record], capability: Capability) -> None:
         found, checked = rows(newest_first)
-        shown = ([(r["id"], kind, path, message) for r, kind, _, path, message in found],
-                 checked, capability)
+        shown = (
+            [(r["id"], kind, path, message) for r, kind, _, path, message in found],
+            checked,
+            capability,
+        )
         if shown == self._shown:
             return  # rebuilding the table costs a layout: only when something changed
         self._shown = shown
         if not checked and not capability.on:
             text = f"Tracking plans are off: {capability.why}."
         elif not found:
-            text = (f"No violations or lint findings in {checked:,} checked events."
-                    if checked else "No events checked against a tracking plan yet.")
+            text = (
+                f"No violations or lint findings in {checked:,} checked events."
+                if checked
+                else "No events checked against a tracking plan yet."
+            )
         else:
             text = ""
         note = self.query_one("#violations-note", Static)
@@ -77,9 +95,15 @@ class ViolationsView(Vertical):
         row = table.cursor_row
         table.clear()
         for number, (record, kind, tone, path, message) in enumerate(found):
-            table.add_row(record["receivedAt"][11:23], str(record["id"]), event_name(record),
-                          Text(kind, style=tone), path, message,
-                          key=f"{record['id']}:{number}")
+            table.add_row(
+                record["receivedAt"][11:23],
+                str(record["id"]),
+                event_name(record),
+                Text(kind, style=tone),
+                path,
+                message,
+                key=f"{record['id']}:{number}",
+            )
         table.display = bool(found)
         if found:
             table.move_cursor(row=min(row, len(found) - 1))

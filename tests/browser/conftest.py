@@ -90,10 +90,12 @@ class Chromium:
             raise RuntimeError(f"{command} failed in the browser: {answer['error']}")
         return answer["result"]
 
-    async def new_page(self, *allowed: str, route: bool = False,
-                       interventions: list[dict[str, Any]] | None = None) -> None:
-        await self.call("newPage", allowed=list(allowed), route=route,
-                        interventions=interventions or [])
+    async def new_page(
+        self, *allowed: str, route: bool = False, interventions: list[dict[str, Any]] | None = None
+    ) -> None:
+        await self.call(
+            "newPage", allowed=list(allowed), route=route, interventions=interventions or []
+        )
 
     async def goto(self, url: str) -> str:
         result: str = await self.call("goto", url=url)
@@ -104,8 +106,9 @@ class Chromium:
         return await self.call("evaluate", timeout=timeout, source=source, arg=arg)
 
     async def wait_for_function(self, source: str, timeout: float = 10) -> None:
-        await self.call("waitForFunction", timeout=timeout + 5, source=source,
-                        timeout_ms=timeout * 1000)
+        await self.call(
+            "waitForFunction", timeout=timeout + 5, source=source, timeout_ms=timeout * 1000
+        )
 
     async def requests(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.call("requests")
@@ -130,10 +133,15 @@ async def chromium() -> AsyncIterator[Chromium]:
     node = shutil.which("node")
     assert node is not None
     process = await asyncio.create_subprocess_exec(
-        node, "driver.mjs", cwd=NODE_DIR, env={**os.environ, "SEGEMU_CHROMIUM": chromium_path()
-                                               or ""},
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, limit=16 * 1024 * 1024)
+        node,
+        "driver.mjs",
+        cwd=NODE_DIR,
+        env={**os.environ, "SEGEMU_CHROMIUM": chromium_path() or ""},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=16 * 1024 * 1024,
+    )
     browser = Chromium(process)
     try:
         await browser.call("version", timeout=60)  # chromium has started
@@ -200,11 +208,13 @@ async def segemu_for() -> AsyncIterator[SegemuFactory]:
         await server.stop()
 
 
-async def wait_for_records(server: RunningServer, count: int, where: str | None = None,
-                           timeout: float = 15) -> list[Record]:
+async def wait_for_records(
+    server: RunningServer, count: int, where: str | None = None, timeout: float = 15
+) -> list[Record]:
     """The stored records, oldest first, once at least `count` (matching `where`) arrived."""
     query = EventFilter(query=parse_query(where)) if where else EventFilter()
     found = await server.emulator.wait_for(query, count, timeout)
-    assert len(found) >= count, (f"expected {count} calls, got {len(found)}: "
-                                 f"{[(r['type'], r['status']) for r in found]}")
+    assert len(found) >= count, (
+        f"expected {count} calls, got {len(found)}: {[(r['type'], r['status']) for r in found]}"
+    )
     return list(reversed(found))

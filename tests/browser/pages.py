@@ -42,9 +42,11 @@ READY = "() => window.analytics && window.analytics.initialized === true"
 
 def html(head: str, title: str = PAGE_TITLE) -> str:
     # No favicon request: the only 404 a page would log.
-    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{title}</title>\n"
-            f"<link rel='icon' href='data:,'>\n"
-            f"{head}\n</head><body><h1>{title}</h1></body></html>\n")
+    return (
+        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{title}</title>\n"
+        f"<link rel='icon' href='data:,'>\n"
+        f"{head}\n</head><body><h1>{title}</h1></body></html>\n"
+    )
 
 
 def npm_page(write_key: str, segemu_url: str, load_options: str = "{}") -> str:
@@ -71,12 +73,19 @@ async def official_snippet(segemu_url: str, write_key: str, with_cdn: bool = Tru
     node = shutil.which("node")
     assert node is not None
     host = segemu_url.removeprefix("http://")
-    code = ("const s = require('@segment/snippet'); process.stdout.write(s.min({apiKey: "
-            f"{json.dumps(write_key)}, host: {json.dumps(host)}, "
-            f"useHostForBundles: {json.dumps(with_cdn)}}}))")
+    code = (
+        "const s = require('@segment/snippet'); process.stdout.write(s.min({apiKey: "
+        f"{json.dumps(write_key)}, host: {json.dumps(host)}, "
+        f"useHostForBundles: {json.dumps(with_cdn)}}}))"
+    )
     process = await asyncio.create_subprocess_exec(
-        node, "-e", code, cwd=NODE_DIR, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        node,
+        "-e",
+        code,
+        cwd=NODE_DIR,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     rendered = out.decode()
@@ -85,22 +94,30 @@ async def official_snippet(segemu_url: str, write_key: str, with_cdn: bool = Tru
     return "<script>" + rendered.replace(f"https://{host}", segemu_url) + "</script>"
 
 
-async def assert_only_local_requests(chromium: Chromium, *origins: str,
-                                     expected_errors: tuple[str, ...] = ()) -> None:
+async def assert_only_local_requests(
+    chromium: Chromium, *origins: str, expected_errors: tuple[str, ...] = ()
+) -> None:
     """Nothing reached for a host other than the app's and segemu's, nothing broke (but the
     console errors a test provoked on purpose, given by a part of their text)."""
     assert await chromium.blocked() == []
     for request in await chromium.requests():
         assert request["url"].startswith(origins), request["url"]
     assert await chromium.page_errors() == []
-    problems = [line for line in await chromium.console() if line.startswith("error")
-                and not any(expected in line for expected in expected_errors)]
+    problems = [
+        line
+        for line in await chromium.console()
+        if line.startswith("error") and not any(expected in line for expected in expected_errors)
+    ]
     assert problems == []
 
 
-def assert_stored_with_browser_context(records: list[Record], browser: dict[str, Any],
-                                       write_key: str, page_url: str,
-                                       library_version: str) -> None:
+def assert_stored_with_browser_context(
+    records: list[Record],
+    browser: dict[str, Any],
+    write_key: str,
+    page_url: str,
+    library_version: str,
+) -> None:
     """The six calls are stored, accepted, with the context the browser filled in."""
     assert Counter(r["type"] for r in records) == CALLED_TYPES
     by_type = {r["type"]: r for r in records}
@@ -109,8 +126,9 @@ def assert_stored_with_browser_context(records: list[Record], browser: dict[str,
         assert record["writeKey"] == write_key
         event = record["event"]
         context = event["context"]
-        assert context["library"] == {"name": "analytics.js", "version": library_version}, \
-            context["library"]
+        assert context["library"] == {"name": "analytics.js", "version": library_version}, context[
+            "library"
+        ]
         assert context["userAgent"] == browser["userAgent"]
         assert context["locale"] == browser["locale"]
         assert context["timezone"] == browser["timezone"]
@@ -118,23 +136,23 @@ def assert_stored_with_browser_context(records: list[Record], browser: dict[str,
         assert context["ip"] == "127.0.0.1"  # Segment fills it for client calls
         page = context["page"]
         assert page["url"] == page_url  # the hash left out
-        assert (page["path"], page["search"], page["title"]) == (PAGE_PATH, PAGE_QUERY,
-                                                                 PAGE_TITLE)
+        assert (page["path"], page["search"], page["title"]) == (PAGE_PATH, PAGE_QUERY, PAGE_TITLE)
         assert event["anonymousId"] == browser["anonymousId"]
         assert event["channel"] == "client"
         assert event["timestamp"].endswith("Z")
     assert by_type["identify"]["event"]["userId"] == "user-1"
-    assert by_type["identify"]["event"]["traits"] == {"email": "ada@example.com",
-                                                      "plan": "pro"}
+    assert by_type["identify"]["event"]["traits"] == {"email": "ada@example.com", "plan": "pro"}
     track = by_type["track"]["event"]
-    assert (track["event"], track["properties"]) == ("Order Completed",
-                                                    {"revenue": 42.5, "currency": "USD"})
+    assert (track["event"], track["properties"]) == (
+        "Order Completed",
+        {"revenue": 42.5, "currency": "USD"},
+    )
     group = by_type["group"]["event"]
-    assert (group["groupId"], group["traits"]) == ("group-1",
-                                                  {"name": "Initech", "employees": 42})
+    assert (group["groupId"], group["traits"]) == ("group-1", {"name": "Initech", "employees": 42})
     assert by_type["alias"]["event"]["previousId"] == "anon-previous"
-    receipt = next(r["event"] for r in records
-                   if r["type"] == "page" and r["event"].get("name") == "Receipt")
+    receipt = next(
+        r["event"] for r in records if r["type"] == "page" and r["event"].get("name") == "Receipt"
+    )
     assert receipt["category"] == "Shop"
     assert receipt["properties"]["step"] == 3
     # analytics.js merges the page context into a page call's properties (add-page-context).
@@ -146,8 +164,9 @@ def page_url(site_url: str) -> str:
     return f"{site_url}{PAGE_PATH}{PAGE_QUERY}"
 
 
-async def load_and_call(chromium: Chromium, server: RunningServer,
-                        url: str) -> tuple[dict[str, Any], list[Record]]:
+async def load_and_call(
+    chromium: Chromium, server: RunningServer, url: str
+) -> tuple[dict[str, Any], list[Record]]:
     """Open the page, wait until analytics.js is ready, make the calls; returns what the
     browser knows and the six records once stored."""
     from tests.browser.conftest import wait_for_records

@@ -24,8 +24,9 @@ IDENTIFY = """async () => {
 }"""
 
 
-async def storage_after_identify(chromium: Chromium, site: Site, page: str,
-                                 *origins: str) -> dict[str, Any]:
+async def storage_after_identify(
+    chromium: Chromium, site: Site, page: str, *origins: str
+) -> dict[str, Any]:
     await chromium.new_page(*origins)
     await chromium.goto(site.url + page)
     await chromium.wait_for_function(READY)
@@ -35,13 +36,15 @@ async def storage_after_identify(chromium: Chromium, site: Site, page: str,
 
 
 async def test_keeps_the_user_in_cookies_and_localstorage_as_analytics_next_does(
-        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     official = await segemu_for()
     builtin = await segemu_for(analytics_js="builtin")
     site.pages["/official.html"] = npm_page("wk", official.url)
     site.pages["/builtin.html"] = html(render_snippet(builtin.url, "wk", page=False))
-    expected = await storage_after_identify(chromium, site, "/official.html", site.url,
-                                            official.url)
+    expected = await storage_after_identify(
+        chromium, site, "/official.html", site.url, official.url
+    )
     assert expected["cookies"]["ajs_user_id"] == "user-7"
     got = await storage_after_identify(chromium, site, "/builtin.html", site.url, builtin.url)
     assert got == expected
@@ -49,7 +52,8 @@ async def test_keeps_the_user_in_cookies_and_localstorage_as_analytics_next_does
 
 
 async def test_a_user_identified_by_analytics_next_is_known_to_the_builtin(
-        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     # Switching libraries (say, the npm package uninstalled) keeps the visitor's identity.
     official = await segemu_for()
     builtin = await segemu_for(analytics_js="builtin")
@@ -69,7 +73,8 @@ async def test_a_user_identified_by_analytics_next_is_known_to_the_builtin(
 
 
 async def test_replays_the_snippet_queue_with_the_page_each_call_was_made_on(
-        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     server = await segemu_for(analytics_js="builtin")
     # Calls made before analytics.js arrived, one of them after the address changed: each
     # keeps the page it was called on (the snippet's buffered page context).
@@ -82,8 +87,9 @@ async def test_replays_the_snippet_queue_with_the_page_each_call_was_made_on(
     site.pages["/step-1"] = html(render_snippet(server.url, "wk_queue") + queued)
     await chromium.new_page(site.url, server.url)
     await chromium.goto(site.url + "/step-1")
-    page, identify, track = sorted(await wait_for_records(server, 3),
-                                   key=lambda r: r["event"]["originalTimestamp"])
+    page, identify, track = sorted(
+        await wait_for_records(server, 3), key=lambda r: r["event"]["originalTimestamp"]
+    )
     assert [page["type"], identify["type"], track["type"]] == ["page", "identify", "track"]
     assert page["event"]["context"]["page"]["path"] == "/step-1"
     assert identify["event"]["userId"] == "early-user"
@@ -96,8 +102,9 @@ async def test_replays_the_snippet_queue_with_the_page_each_call_was_made_on(
     await assert_only_local_requests(chromium, site.url, server.url)
 
 
-async def test_reset_forgets_the_user(chromium: Chromium, site: Site,
-                                      segemu_for: SegemuFactory) -> None:
+async def test_reset_forgets_the_user(
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     server = await segemu_for(analytics_js="builtin")
     site.pages["/app"] = html(render_snippet(server.url, "wk_reset", page=False))
     await chromium.new_page(site.url, server.url)
@@ -143,21 +150,26 @@ BOUND = "() => window.autoTrackBound === true"
 
 def loaded(address: str) -> str:
     """A wait for the page at `address` (path and query) to have finished loading."""
-    return (f"() => location.pathname + location.search === {address!r} "
-            "&& document.readyState === 'complete'")
+    return (
+        f"() => location.pathname + location.search === {address!r} "
+        "&& document.readyState === 'complete'"
+    )
 
 
 async def test_track_link_and_track_form_track_then_go_on_as_analytics_next_does(
-        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     # core/auto-track.ts: the click or submit is tracked, then the link is followed or the
     # form submitted; a link opening a new tab is tracked and left to the browser.
     results = {}
     for library in ("official", "builtin"):
-        server = await (segemu_for() if library == "official"
-                        else segemu_for(analytics_js="builtin"))
+        server = await (
+            segemu_for() if library == "official" else segemu_for(analytics_js="builtin")
+        )
         write_key = f"wk_auto_{library}"
-        site.pages["/home"] = html(render_snippet(server.url, write_key, page=False)
-                                   + AUTO_TRACK_PAGE)
+        site.pages["/home"] = html(
+            render_snippet(server.url, write_key, page=False) + AUTO_TRACK_PAGE
+        )
         site.pages["/pricing"] = html("", title="Pricing")
         site.pages["/welcome"] = html("", title="Welcome")
         await chromium.new_page(site.url, server.url)
@@ -176,25 +188,37 @@ async def test_track_link_and_track_form_track_then_go_on_as_analytics_next_does
 
         records = await wait_for_records(server, 3, f"writeKey:{write_key}")
         results[library] = sorted(
-            (r["event"]["event"], r["event"]["properties"],
-             r["event"]["context"]["page"]["path"]) for r in records)
+            (r["event"]["event"], r["event"]["properties"], r["event"]["context"]["page"]["path"])
+            for r in records
+        )
         await assert_only_local_requests(chromium, site.url, server.url)
-    assert results["builtin"] == results["official"] == [
-        ("Docs Opened", {}, "/home"),
-        ("Link Clicked: pricing", {"placement": "nav"}, "/home"),
-        ("Signed Up", {"email": "ada@example.com"}, "/home")]
+    assert (
+        results["builtin"]
+        == results["official"]
+        == [
+            ("Docs Opened", {}, "/home"),
+            ("Link Clicked: pricing", {"placement": "nav"}, "/home"),
+            ("Signed Up", {"email": "ada@example.com"}, "/home"),
+        ]
+    )
 
 
 async def test_a_tracked_link_is_followed_even_when_the_call_gets_no_answer(
-        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     # The track reaches segemu but its answer never comes back: the link is followed anyway
     # once the timeout passes (auto-track.ts pTimeout, settings.timeout of 500 ms).
     server = await segemu_for(analytics_js="builtin")
-    site.pages["/home"] = html(render_snippet(server.url, "wk_auto_held", page=False)
-                               + AUTO_TRACK_PAGE)
+    site.pages["/home"] = html(
+        render_snippet(server.url, "wk_auto_held", page=False) + AUTO_TRACK_PAGE
+    )
     site.pages["/pricing"] = html("", title="Pricing")
-    await chromium.new_page(site.url, server.url, route=True,
-                            interventions=[{"path": "/v1/t", "action": "deliver-then-hold"}])
+    await chromium.new_page(
+        site.url,
+        server.url,
+        route=True,
+        interventions=[{"path": "/v1/t", "action": "deliver-then-hold"}],
+    )
     await chromium.goto(site.url + "/home")
     await chromium.wait_for_function(BOUND)
     await chromium.evaluate("() => document.getElementById('pricing').click()")

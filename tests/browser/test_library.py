@@ -29,8 +29,18 @@ def test_a_relative_path_in_the_config_file_is_relative_to_that_file(tmp_path: P
     library = resolve_library(config, cwd=tmp_path)
     assert library.kind == "analytics-next"
     assert library.version == "1.84.3"
-    assert library.script == config_dir / ".." / "web" / "node_modules" / "@segment" / \
-        "analytics-next" / "dist" / "umd" / "standalone.js"
+    assert (
+        library.script
+        == config_dir
+        / ".."
+        / "web"
+        / "node_modules"
+        / "@segment"
+        / "analytics-next"
+        / "dist"
+        / "umd"
+        / "standalone.js"
+    )
     assert library.describe().startswith("@segment/analytics-next 1.84.3 from ")
 
 
@@ -57,14 +67,21 @@ def test_nothing_installed_means_the_builtin(tmp_path: Path) -> None:
     assert "no @segment/analytics-next in node_modules" in library.describe()
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ('analytics_js = "missing.js"\n',
-     "segemu.toml: setting 'analytics_js': {dir}/missing.js does not exist"),
-    ('analytics_js = "."\n',
-     "segemu.toml: setting 'analytics_js': {dir} holds no standalone.js of "
-     "@segment/analytics-next"),
-    ("analytics_js = 3\n", "setting 'analytics_js' must be a non-empty string, got 3"),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            'analytics_js = "missing.js"\n',
+            "segemu.toml: setting 'analytics_js': {dir}/missing.js does not exist",
+        ),
+        (
+            'analytics_js = "."\n',
+            "segemu.toml: setting 'analytics_js': {dir} holds no standalone.js of "
+            "@segment/analytics-next",
+        ),
+        ("analytics_js = 3\n", "setting 'analytics_js' must be a non-empty string, got 3"),
+    ],
+)
 def test_mistakes_name_the_file_and_setting(tmp_path: Path, setting: str, message: str) -> None:
     (tmp_path / "segemu.toml").write_text(setting)
     with pytest.raises(ConfigError) as caught:

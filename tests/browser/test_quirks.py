@@ -14,8 +14,14 @@ PAGE = "/app.html"
 ELSEWHERE = "/elsewhere.html"
 
 
-async def open_app(chromium: Chromium, site: Site, server: RunningServer, write_key: str,
-                   load_options: str = "{}", **page: Any) -> None:
+async def open_app(
+    chromium: Chromium,
+    site: Site,
+    server: RunningServer,
+    write_key: str,
+    load_options: str = "{}",
+    **page: Any,
+) -> None:
     site.pages[PAGE] = npm_page(write_key, server.url, load_options)
     site.pages[ELSEWHERE] = html("", title="Elsewhere")
     await chromium.new_page(site.url, server.url, **page)
@@ -23,12 +29,19 @@ async def open_app(chromium: Chromium, site: Site, server: RunningServer, write_
     await chromium.wait_for_function(READY)
 
 
-async def test_a_retry_is_a_duplicate_that_says_which_retry(chromium: Chromium, site: Site,
-                                                            server: RunningServer) -> None:
+async def test_a_retry_is_a_duplicate_that_says_which_retry(
+    chromium: Chromium, site: Site, server: RunningServer
+) -> None:
     # The track reaches segemu but the page is told 500: analytics.js sends it again with
     # X-Retry-Count: 1 and _metadata.retryCount (fetch-dispatcher.ts, normalize.ts).
-    await open_app(chromium, site, server, "wk_retry", route=True,
-                   interventions=[{"path": "/v1/t", "action": "deliver-then-fail"}])
+    await open_app(
+        chromium,
+        site,
+        server,
+        "wk_retry",
+        route=True,
+        interventions=[{"path": "/v1/t", "action": "deliver-then-fail"}],
+    )
     await chromium.evaluate("() => window.analytics.track('Order Completed', {revenue: 9})")
     first, retry = await wait_for_records(server, 2, "type:track")
     assert first["status"] == "accepted"
@@ -36,21 +49,30 @@ async def test_a_retry_is_a_duplicate_that_says_which_retry(chromium: Chromium, 
     assert retry["duplicateOf"] == first["id"]
     assert retry["arrival"]["retryCount"] == 1
     assert retry["reason"] is not None
-    assert retry["reason"].startswith(f"retry 1 (X-Retry-Count) of record {first['id']}: "
-                                      f"analytics.js got no answer to it")
+    assert retry["reason"].startswith(
+        f"retry 1 (X-Retry-Count) of record {first['id']}: analytics.js got no answer to it"
+    )
     assert retry["raw"]["_metadata"]["retryCount"] >= 1
     assert retry["messageId"] == first["messageId"]
-    await assert_only_local_requests(chromium, site.url, server.url,
-                                     expected_errors=("status of 500",))
+    await assert_only_local_requests(
+        chromium, site.url, server.url, expected_errors=("status of 500",)
+    )
 
 
 async def test_events_in_flight_when_the_page_is_left_are_resent_on_the_next_load(
-        chromium: Chromium, site: Site, server: RunningServer) -> None:
+    chromium: Chromium, site: Site, server: RunningServer
+) -> None:
     # The track reaches segemu, but its answer has not come back when the page is left:
     # analytics.js keeps it in localStorage and sends it again from the next page load
     # (plugins/segmentio/index.ts pagehide, lib/priority-queue/persisted.ts).
-    await open_app(chromium, site, server, "wk_resend", route=True,
-                   interventions=[{"path": "/v1/t", "action": "deliver-then-hold"}])
+    await open_app(
+        chromium,
+        site,
+        server,
+        "wk_resend",
+        route=True,
+        interventions=[{"path": "/v1/t", "action": "deliver-then-hold"}],
+    )
     await chromium.evaluate("() => { window.analytics.track('Signed Up') }")
     [sent] = await wait_for_records(server, 1, 'event:"Signed Up"')
     await chromium.goto(site.url + ELSEWHERE)
@@ -72,12 +94,21 @@ async def test_events_in_flight_when_the_page_is_left_are_resent_on_the_next_loa
 
 
 async def test_a_call_that_arrives_after_a_later_one_is_marked(
-        chromium: Chromium, site: Site, server: RunningServer) -> None:
+    chromium: Chromium, site: Site, server: RunningServer
+) -> None:
     # Each call is its own concurrent request; here the identify is held on the network until
     # the track, called after it, has arrived (sdk-captures: arrival order differs).
-    await open_app(chromium, site, server, "wk_order", route=True,
-                   interventions=[{"path": "/v1/i", "action": "hold-until", "until": "/v1/t"},
-                                  {"path": "/v1/t", "action": "deliver"}])
+    await open_app(
+        chromium,
+        site,
+        server,
+        "wk_order",
+        route=True,
+        interventions=[
+            {"path": "/v1/i", "action": "hold-until", "until": "/v1/t"},
+            {"path": "/v1/t", "action": "deliver"},
+        ],
+    )
     await chromium.evaluate("""() => {
       window.analytics.identify('user-1')
       return new Promise((resolve) => setTimeout(resolve, 20)).then(
@@ -96,15 +127,21 @@ async def test_a_call_that_arrives_after_a_later_one_is_marked(
 
 
 async def test_batching_flushes_with_keepalive_when_the_page_is_hidden(
-        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     # Batching holds events for `timeout` (a minute here); leaving the page flushes the batch
     # at once, with keepalive so the request outlives the page (batched-dispatcher.ts
     # onPageChange; sdk-captures scenario `batching-pagehide`). No routing: the keepalive
     # request's CORS preflight goes to segemu itself.
     batching = {"strategy": "batching", "config": {"size": 50, "timeout": 60_000}}
-    server = await segemu_for(sources={"web": {
-        "write_key": "wk_keepalive",
-        "settings": {"integrations": {"Segment.io": {"deliveryStrategy": batching}}}}})
+    server = await segemu_for(
+        sources={
+            "web": {
+                "write_key": "wk_keepalive",
+                "settings": {"integrations": {"Segment.io": {"deliveryStrategy": batching}}},
+            }
+        }
+    )
     await open_app(chromium, site, server, "wk_keepalive")
     await chromium.evaluate("""async () => {
       await window.analytics.identify('user-1')
@@ -120,14 +157,25 @@ async def test_batching_flushes_with_keepalive_when_the_page_is_hidden(
 
 
 async def test_telemetry_is_counted_and_never_shown_as_events(
-        chromium: Chromium, site: Site, segemu_for: SegemuFactory) -> None:
+    chromium: Chromium, site: Site, segemu_for: SegemuFactory
+) -> None:
     # A source that turns telemetry on: analytics.js posts /v1/m to the metrics host of the
     # settings (segemu), with the protocol of the load options (core/stats/remote-metrics.ts).
-    server = await segemu_for(sources={"web": {
-        "write_key": "wk_metrics",
-        "settings": {"metrics": {"sampleRate": 1, "flushTimer": 100}}}})
-    await open_app(chromium, site, server, "wk_metrics",
-                   load_options="{ integrations: { 'Segment.io': { protocol: 'http' } } }")
+    server = await segemu_for(
+        sources={
+            "web": {
+                "write_key": "wk_metrics",
+                "settings": {"metrics": {"sampleRate": 1, "flushTimer": 100}},
+            }
+        }
+    )
+    await open_app(
+        chromium,
+        site,
+        server,
+        "wk_metrics",
+        load_options="{ integrations: { 'Segment.io': { protocol: 'http' } } }",
+    )
     await chromium.evaluate("() => window.analytics.track('Searched')")
     await chromium.wait_for_function("""() => performance.getEntriesByType('resource')
         .some((entry) => entry.name.endsWith('/v1/m'))""")

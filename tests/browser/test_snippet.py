@@ -21,9 +21,11 @@ def run_snippet(*args: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_defaults_to_the_configured_port_and_first_source(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "segemu.toml").write_text(
-        'port = 8080\nhost = "0.0.0.0"\n[sources.web]\nwrite_key = "wk_web"\n')
+        'port = 8080\nhost = "0.0.0.0"\n[sources.web]\nwrite_key = "wk_web"\n'
+    )
     text = run_snippet(cwd=tmp_path, monkeypatch=monkeypatch)
     assert text.startswith("<script>\n")
     assert text.endswith("</script>\n")
@@ -35,16 +37,23 @@ def test_defaults_to_the_configured_port_and_first_source(
 
 
 def test_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = run_snippet("--write-key", "k1", "--url", "http://localhost:9000/", "--js",
-                       "--no-page", cwd=tmp_path, monkeypatch=monkeypatch)
+    text = run_snippet(
+        "--write-key",
+        "k1",
+        "--url",
+        "http://localhost:9000/",
+        "--js",
+        "--no-page",
+        cwd=tmp_path,
+        monkeypatch=monkeypatch,
+    )
     assert text.startswith("!function () {")
     assert 'analytics._cdn = "http://localhost:9000";' in text
     assert 'analytics.load("k1");' in text
     assert "analytics.page()" not in text
 
 
-def test_a_url_without_scheme_is_refused(tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_url_without_scheme_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["snippet", "--url", "localhost:7878"])
     assert result.exit_code == 2

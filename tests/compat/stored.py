@@ -10,12 +10,25 @@ from segemu.http.server import RunningServer
 from tests.conftest import get_json
 
 # Fields Segment keeps as the SDK sent them (DOCS spec/common.md and the per-call spec pages).
-KEPT_FIELDS = ("type", "userId", "anonymousId", "event", "properties", "traits", "groupId",
-               "previousId", "name", "category", "integrations", "_metadata")
+KEPT_FIELDS = (
+    "type",
+    "userId",
+    "anonymousId",
+    "event",
+    "properties",
+    "traits",
+    "groupId",
+    "previousId",
+    "name",
+    "category",
+    "integrations",
+    "_metadata",
+)
 
 
-async def stored_as_sent(http: aiohttp.ClientSession, server: RunningServer,
-                         sent: list[dict[str, Any]], write_key: str) -> dict[str, Any]:
+async def stored_as_sent(
+    http: aiohttp.ClientSession, server: RunningServer, sent: list[dict[str, Any]], write_key: str
+) -> dict[str, Any]:
     """Assert each sent message has one accepted record, field by field; returns the records
     by messageId for SDK-specific checks."""
     listed = await get_json(http, f"{server.url}/_segemu/events?limit=1000")

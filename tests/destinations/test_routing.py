@@ -15,11 +15,21 @@ import pytest
 from segemu.emulator import Emulator, create_emulator
 from segemu.message import Envelope
 
-RECORDER: dict[str, Any] = {"name": "Recorder", "actions": [{
-    "name": "Send", "subscribe": 'type = "track" or type = "identify"',
-    "mapping": {"event": {"@path": "$.event"}, "properties": {"@path": "$.properties"},
-                "traits": {"@path": "$.traits"}, "user": {"@path": "$.userId"}},
-}]}
+RECORDER: dict[str, Any] = {
+    "name": "Recorder",
+    "actions": [
+        {
+            "name": "Send",
+            "subscribe": 'type = "track" or type = "identify"',
+            "mapping": {
+                "event": {"@path": "$.event"},
+                "properties": {"@path": "$.properties"},
+                "traits": {"@path": "$.traits"},
+                "user": {"@path": "$.userId"},
+            },
+        }
+    ],
+}
 
 
 def recorder(**extra: Any) -> dict[str, Any]:
@@ -31,10 +41,10 @@ def emulator_with(destinations: dict[str, Any], **settings: Any) -> Emulator:
 
 
 def send(emulator: Emulator, **call: Any) -> dict[str, Any]:
-    item = {"type": "track", "event": "Order Completed", "userId": "u1",
-            "writeKey": "wk", **call}
-    [record] = emulator.ingest(Envelope(route="/v1/track", items=[item],
-                                        received_at=datetime.now(UTC)))
+    item = {"type": "track", "event": "Order Completed", "userId": "u1", "writeKey": "wk", **call}
+    [record] = emulator.ingest(
+        Envelope(route="/v1/track", items=[item], received_at=datetime.now(UTC))
+    )
     return emulator.view(record)["deliveries"]
 
 
@@ -49,21 +59,28 @@ def test_a_routed_event_records_the_mapped_request() -> None:
     assert delivery["reason"] is None
     [request] = delivery["requests"]
     assert request["action"] == "Send"
-    assert request["body"] == {"event": "Order Completed", "properties": {"revenue": 9.5},
-                               "user": "u1"}
+    assert request["body"] == {
+        "event": "Order Completed",
+        "properties": {"revenue": 9.5},
+        "user": "u1",
+    }
 
 
 # -- integrations object (spec/common.md §Integrations) -------------------------------------
 
-@pytest.mark.parametrize(("integrations", "a", "b"), [
-    ({}, "delivered", "delivered"),
-    ({"All": False}, "filtered", "filtered"),
-    ({"All": False, "Alpha": True}, "delivered", "filtered"),
-    ({"All": False, "Alpha": {"option": 1}}, "delivered", "filtered"),
-    ({"Alpha": False}, "filtered", "delivered"),
-    ({"All": True, "Beta": False}, "delivered", "filtered"),
-    ({"All": False, "alpha": True}, "filtered", "filtered"),  # names are case-sensitive
-])
+
+@pytest.mark.parametrize(
+    ("integrations", "a", "b"),
+    [
+        ({}, "delivered", "delivered"),
+        ({"All": False}, "filtered", "filtered"),
+        ({"All": False, "Alpha": True}, "delivered", "filtered"),
+        ({"All": False, "Alpha": {"option": 1}}, "delivered", "filtered"),
+        ({"Alpha": False}, "filtered", "delivered"),
+        ({"All": True, "Beta": False}, "delivered", "filtered"),
+        ({"All": False, "alpha": True}, "filtered", "filtered"),  # names are case-sensitive
+    ],
+)
 def test_integrations_object(integrations: dict[str, Any], a: str, b: str) -> None:
     emulator = emulator_with({"a": recorder(name="Alpha"), "b": recorder(name="Beta")})
     deliveries = send(emulator, integrations=integrations)
@@ -72,8 +89,10 @@ def test_integrations_object(integrations: dict[str, Any], a: str, b: str) -> No
 
 def test_integrations_reasons_name_the_flag_and_a_case_near_miss() -> None:
     emulator = emulator_with({"a": recorder(name="Alpha")})
-    assert send(emulator, integrations={"Alpha": False})["a"]["reason"] == \
-        "filtered by integrations object ('Alpha': false)"
+    assert (
+        send(emulator, integrations={"Alpha": False})["a"]["reason"]
+        == "filtered by integrations object ('Alpha': false)"
+    )
     reason = send(emulator, integrations={"All": False, "alpha": True})["a"]["reason"]
     assert reason.startswith("filtered by integrations object (All: false)")
     assert "'alpha' does not match: names are case-sensitive" in reason
@@ -83,33 +102,47 @@ def test_integrations_reasons_name_the_flag_and_a_case_near_miss() -> None:
 def test_integrations_object_at_batch_level_applies_to_each_item() -> None:
     # DOCS http-api §Batch: top-level integrations are merged into each item.
     emulator = emulator_with({"a": recorder(name="Alpha")})
-    envelope = Envelope(route="/v1/batch", received_at=datetime.now(UTC), write_key="wk",
-                        integrations={"All": False},
-                        items=[{"type": "track", "event": "E", "userId": "u"}])
+    envelope = Envelope(
+        route="/v1/batch",
+        received_at=datetime.now(UTC),
+        write_key="wk",
+        integrations={"All": False},
+        items=[{"type": "track", "event": "E", "userId": "u"}],
+    )
     [record] = emulator.ingest(envelope)
     assert emulator.view(record)["deliveries"]["a"]["status"] == "filtered"
 
 
 # -- consent -------------------------------------------------------------------------------
 
+
 def consent(**preferences: bool) -> dict[str, Any]:
     return {"consent": {"categoryPreferences": preferences}}
 
 
-@pytest.mark.parametrize(("context", "status", "reason"), [
-    ({}, "delivered", None),  # no consent object: consent is not enforced
-    (consent(Advertising=True, Analytics=True), "delivered", None),
-    (consent(Advertising=False, Analytics=True), "filtered", "consent: Advertising denied"),
-    (consent(Analytics=True), "filtered", "consent: Advertising denied"),  # not mentioned
-    (consent(Advertising=False, Analytics=False), "filtered",
-     "consent: Advertising, Analytics denied"),
-])
-def test_consent_needs_every_category_of_the_destination(context: dict[str, Any], status: str,
-                                                         reason: str | None) -> None:
-    emulator = emulator_with({
-        "ads": recorder(consent_categories=["Advertising", "Analytics"]),
-        "free": RECORDER,  # mapped to no category: receives everything
-    })
+@pytest.mark.parametrize(
+    ("context", "status", "reason"),
+    [
+        ({}, "delivered", None),  # no consent object: consent is not enforced
+        (consent(Advertising=True, Analytics=True), "delivered", None),
+        (consent(Advertising=False, Analytics=True), "filtered", "consent: Advertising denied"),
+        (consent(Analytics=True), "filtered", "consent: Advertising denied"),  # not mentioned
+        (
+            consent(Advertising=False, Analytics=False),
+            "filtered",
+            "consent: Advertising, Analytics denied",
+        ),
+    ],
+)
+def test_consent_needs_every_category_of_the_destination(
+    context: dict[str, Any], status: str, reason: str | None
+) -> None:
+    emulator = emulator_with(
+        {
+            "ads": recorder(consent_categories=["Advertising", "Analytics"]),
+            "free": RECORDER,  # mapped to no category: receives everything
+        }
+    )
     deliveries = send(emulator, context=context)
     assert (deliveries["ads"]["status"], deliveries["ads"]["reason"]) == (status, reason)
     assert deliveries["free"]["status"] == "delivered"
@@ -117,46 +150,76 @@ def test_consent_needs_every_category_of_the_destination(context: dict[str, Any]
 
 def test_consent_is_checked_before_the_integrations_object() -> None:
     emulator = emulator_with({"ads": recorder(name="Ads", consent_categories=["Advertising"])})
-    deliveries = send(emulator, context=consent(Advertising=False),
-                      integrations={"All": False, "Ads": True})
+    deliveries = send(
+        emulator, context=consent(Advertising=False), integrations={"All": False, "Ads": True}
+    )
     assert deliveries["ads"]["reason"] == "consent: Advertising denied"
 
 
 # -- destination filters (destinations/destination-filters.md) -------------------------------
 
+
 def test_drop_filter_only_drops_matching_events() -> None:
-    emulator = emulator_with({"rec": recorder(filters=[
-        {"name": "drop internal events", "if": 'event = "Internal Test"', "drop": True}])})
+    emulator = emulator_with(
+        {
+            "rec": recorder(
+                filters=[
+                    {"name": "drop internal events", "if": 'event = "Internal Test"', "drop": True}
+                ]
+            )
+        }
+    )
     assert decisions(send(emulator, event="Internal Test"))["rec"] == (
-        "filtered", "filter 'drop internal events' (drop event)")
+        "filtered",
+        "filter 'drop internal events' (drop event)",
+    )
     assert send(emulator, event="Order Completed")["rec"]["status"] == "delivered"
 
 
 def test_only_send_filter_drops_the_others() -> None:
-    emulator = emulator_with({"rec": recorder(filters=[
-        {"name": "orders only", "if": 'event = "Order Completed"', "only": True}])})
+    emulator = emulator_with(
+        {
+            "rec": recorder(
+                filters=[{"name": "orders only", "if": 'event = "Order Completed"', "only": True}]
+            )
+        }
+    )
     assert send(emulator)["rec"]["status"] == "delivered"
     assert decisions(send(emulator, event="Page Scrolled"))["rec"] == (
-        "filtered", "filter 'orders only' (only send matching events)")
+        "filtered",
+        "filter 'orders only' (only send matching events)",
+    )
 
 
 def test_property_filters_change_only_that_destinations_payload() -> None:
-    emulator = emulator_with({
-        "no_pii": recorder(filters=[{"name": "no email", "drop_properties": ["email"]}]),
-        "slim": recorder(filters=[{"name": "revenue only", "allow_properties": ["revenue"]}]),
-        "all": RECORDER,
-    })
+    emulator = emulator_with(
+        {
+            "no_pii": recorder(filters=[{"name": "no email", "drop_properties": ["email"]}]),
+            "slim": recorder(filters=[{"name": "revenue only", "allow_properties": ["revenue"]}]),
+            "all": RECORDER,
+        }
+    )
     deliveries = send(emulator, properties={"email": "a@b.c", "revenue": 5, "plan": "pro"})
-    assert deliveries["no_pii"]["requests"][0]["body"]["properties"] == {"revenue": 5,
-                                                                         "plan": "pro"}
+    assert deliveries["no_pii"]["requests"][0]["body"]["properties"] == {
+        "revenue": 5,
+        "plan": "pro",
+    }
     assert deliveries["slim"]["requests"][0]["body"]["properties"] == {"revenue": 5}
     assert deliveries["all"]["requests"][0]["body"]["properties"] == {
-        "email": "a@b.c", "revenue": 5, "plan": "pro"}
+        "email": "a@b.c",
+        "revenue": 5,
+        "plan": "pro",
+    }
 
 
 def test_trait_filters_apply_to_identify() -> None:
-    emulator = emulator_with({"rec": recorder(filters=[
-        {"name": "no phone", "if": 'type = "identify"', "drop_traits": ["phone"]}])})
+    emulator = emulator_with(
+        {
+            "rec": recorder(
+                filters=[{"name": "no phone", "if": 'type = "identify"', "drop_traits": ["phone"]}]
+            )
+        }
+    )
     deliveries = send(emulator, type="identify", event=None, traits={"phone": "1", "plan": "p"})
     assert deliveries["rec"]["requests"][0]["body"]["traits"] == {"plan": "p"}
 
@@ -168,28 +231,45 @@ def test_sampling_is_deterministic_per_message_and_near_the_percentage() -> None
     again = emulator_with({"rec": recorder(filters=[{"name": "ten percent", "sample": 10}])})
     assert [send(again, messageId=f"m{n}")["rec"]["status"] for n in range(400)] == kept
     dropped = kept.index("filtered")
-    assert decisions({"rec": send(emulator_with({"rec": recorder(filters=[
-        {"name": "ten percent", "sample": 10}])}), messageId=f"m{dropped}")["rec"]}) == {
-        "rec": ("filtered", "filter 'ten percent': sampled out (keeps 10%)")}
+    assert decisions(
+        {
+            "rec": send(
+                emulator_with({"rec": recorder(filters=[{"name": "ten percent", "sample": 10}])}),
+                messageId=f"m{dropped}",
+            )["rec"]
+        }
+    ) == {"rec": ("filtered", "filter 'ten percent': sampled out (keeps 10%)")}
 
 
 def test_sample_runs_before_drop_in_segments_order() -> None:
-    emulator = emulator_with({"rec": recorder(filters=[
-        {"name": "drop all", "drop": True}, {"name": "none", "sample": 0}])})
+    emulator = emulator_with(
+        {
+            "rec": recorder(
+                filters=[{"name": "drop all", "drop": True}, {"name": "none", "sample": 0}]
+            )
+        }
+    )
     assert send(emulator)["rec"]["reason"] == "filter 'none': sampled out (keeps 0%)"
 
 
 # -- sources, schema controls, subscriptions -------------------------------------------------
 
+
 def test_source_connections_and_blocked_events() -> None:
     emulator = emulator_with(
         {"a": RECORDER, "b": RECORDER},
-        sources={"web": {"write_key": "wk", "destinations": ["a"],
-                         "block_events": ["Debug Clicked"]}})
+        sources={
+            "web": {"write_key": "wk", "destinations": ["a"], "block_events": ["Debug Clicked"]}
+        },
+    )
     assert decisions(send(emulator)) == {
-        "a": ("delivered", None), "b": ("filtered", "not connected to source 'web'")}
-    assert send(emulator, event="Debug Clicked")["a"]["reason"] == \
-        "event 'Debug Clicked' is blocked for source 'web' (Schema controls)"
+        "a": ("delivered", None),
+        "b": ("filtered", "not connected to source 'web'"),
+    }
+    assert (
+        send(emulator, event="Debug Clicked")["a"]["reason"]
+        == "event 'Debug Clicked' is blocked for source 'web' (Schema controls)"
+    )
 
 
 def test_disabled_destinations_and_unsubscribed_events() -> None:
@@ -197,7 +277,8 @@ def test_disabled_destinations_and_unsubscribed_events() -> None:
     deliveries = send(emulator, type="page", event=None, name="Home")
     assert decisions(deliveries) == {
         "off": ("filtered", "destination is disabled"),
-        "rec": ("filtered", "no action is subscribed to this event")}
+        "rec": ("filtered", "no action is subscribed to this event"),
+    }
 
 
 def test_rejected_and_duplicate_calls_are_not_routed() -> None:
@@ -209,13 +290,18 @@ def test_rejected_and_duplicate_calls_are_not_routed() -> None:
 
 def test_a_tracking_plan_block_filters_every_destination() -> None:
     emulator = emulator_with({"rec": RECORDER})
-    [record] = emulator.ingest(Envelope(route="/v1/track", received_at=datetime.now(UTC),
-                                        items=[{"type": "track", "event": "E", "userId": "u",
-                                                "writeKey": "wk"}]))
+    [record] = emulator.ingest(
+        Envelope(
+            route="/v1/track",
+            received_at=datetime.now(UTC),
+            items=[{"type": "track", "event": "E", "userId": "u", "writeKey": "wk"}],
+        )
+    )
     record["protocols"] = {"blocked": "unplanned event 'E'", "omitted": []}
     emulator.destinations.forget()
-    assert emulator.view(record)["deliveries"]["rec"]["reason"] == \
-        "tracking plan: unplanned event 'E'"
+    assert (
+        emulator.view(record)["deliveries"]["rec"]["reason"] == "tracking plan: unplanned event 'E'"
+    )
 
 
 def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
@@ -229,12 +315,15 @@ def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
     assert old["deliveries"]["rec"]["status"] == "delivered"
 
 
-@pytest.mark.parametrize(("integrations", "status"), [
-    ({"Warehouses": {"all": False}}, "filtered"),
-    ({"Warehouses": {"all": True}}, "delivered"),
-    ({"All": False}, "filtered"),
-    ({"All": False, "Warehouses": True}, "delivered"),
-])
+@pytest.mark.parametrize(
+    ("integrations", "status"),
+    [
+        ({"Warehouses": {"all": False}}, "filtered"),
+        ({"Warehouses": {"all": True}}, "delivered"),
+        ({"All": False}, "filtered"),
+        ({"All": False, "Warehouses": True}, "delivered"),
+    ],
+)
 def test_warehouses_take_the_options_object(integrations: dict[str, Any], status: str) -> None:
     # storage/warehouses/faq.md: warehouses are switched with the "Warehouses" key.
     emulator = emulator_with({"warehouse": {}})
@@ -243,9 +332,12 @@ def test_warehouses_take_the_options_object(integrations: dict[str, Any], status
 
 # -- each subscribed action on its own (action-destinations runs every subscribed action) -----
 
-BROKEN = {"name": "Shout", "subscribe": 'type = "track"',
-          # An operator @case does not know fails for every event with a name.
-          "mapping": {"event": {"@case": {"operator": "title", "value": {"@path": "$.event"}}}}}
+BROKEN = {
+    "name": "Shout",
+    "subscribe": 'type = "track"',
+    # An operator @case does not know fails for every event with a name.
+    "mapping": {"event": {"@case": {"operator": "title", "value": {"@path": "$.event"}}}},
+}
 
 
 def test_a_failing_action_does_not_stop_the_others_of_its_destination() -> None:
@@ -253,11 +345,13 @@ def test_a_failing_action_does_not_stop_the_others_of_its_destination() -> None:
     delivery = send(emulator)["rec"]
     assert delivery["status"] == "delivered"
     assert [request["action"] for request in delivery["requests"]] == ["Send"]
-    assert delivery["reason"] == ("mapping failed for 'Shout': @case: operator must be "
-                                  '"lower" or "upper"')
+    assert delivery["reason"] == (
+        'mapping failed for \'Shout\': @case: operator must be "lower" or "upper"'
+    )
 
 
 def test_a_destination_whose_only_action_fails_has_failed() -> None:
     emulator = emulator_with({"rec": recorder(actions=[BROKEN])})
-    assert decisions(send(emulator)) == {"rec": (
-        "failed", 'mapping failed: @case: operator must be "lower" or "upper"')}
+    assert decisions(send(emulator)) == {
+        "rec": ("failed", 'mapping failed: @case: operator must be "lower" or "upper"')
+    }

@@ -19,28 +19,51 @@ from segemu.testing.client import SegemuClient
 from segemu.testing.thread import ThreadedEmulator
 
 DESTINATIONS: dict[str, Any] = {
-    "crm": {"name": "CRM", "actions": [{
-        "name": "Track", "subscribe": 'type = "track"', "url": "https://crm.example/events",
-        "mapping": {"name": {"@path": "$.event"}, "revenue": {"@path": "$.properties.revenue"},
-                    "user": {"@path": "$.userId"}}}]},
-    "ads": {"name": "Ads", "consent_categories": ["Advertising"], "actions": [{
-        "name": "Conversion", "subscribe": 'event = "Order Completed"',
-        "mapping": {"value": {"@path": "$.properties.revenue"}}}]},
+    "crm": {
+        "name": "CRM",
+        "actions": [
+            {
+                "name": "Track",
+                "subscribe": 'type = "track"',
+                "url": "https://crm.example/events",
+                "mapping": {
+                    "name": {"@path": "$.event"},
+                    "revenue": {"@path": "$.properties.revenue"},
+                    "user": {"@path": "$.userId"},
+                },
+            }
+        ],
+    },
+    "ads": {
+        "name": "Ads",
+        "consent_categories": ["Advertising"],
+        "actions": [
+            {
+                "name": "Conversion",
+                "subscribe": 'event = "Order Completed"',
+                "mapping": {"value": {"@path": "$.properties.revenue"}},
+            }
+        ],
+    },
 }
 
 
 @pytest.fixture
 def running() -> Iterator[ThreadedEmulator]:
-    threaded = ThreadedEmulator(load_config({"db": ":memory:", "destinations": DESTINATIONS},
-                                            env={}, discover=False)).start()
+    threaded = ThreadedEmulator(
+        load_config({"db": ":memory:", "destinations": DESTINATIONS}, env={}, discover=False)
+    ).start()
     yield threaded
     threaded.stop()
 
 
 def post(url: str, path: str, body: Any, method: str = "POST") -> tuple[int, Any]:
-    request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(),
-                                     method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -49,23 +72,41 @@ def post(url: str, path: str, body: Any, method: str = "POST") -> tuple[int, Any
 
 
 def send_checkout(url: str) -> None:
-    status, _ = post(url, "/v1/batch", {"writeKey": "wk_web", "batch": [
-        {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": "m-order",
-         "properties": {"revenue": 99.5},
-         "context": {"consent": {"categoryPreferences": {"Advertising": False}}}},
-        {"type": "track", "event": "Product Viewed", "userId": "u1", "messageId": "m-view"},
-        {"type": "identify", "userId": "u1", "traits": {"plan": "pro"}, "messageId": "m-id"},
-    ]})
+    status, _ = post(
+        url,
+        "/v1/batch",
+        {
+            "writeKey": "wk_web",
+            "batch": [
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": "u1",
+                    "messageId": "m-order",
+                    "properties": {"revenue": 99.5},
+                    "context": {"consent": {"categoryPreferences": {"Advertising": False}}},
+                },
+                {"type": "track", "event": "Product Viewed", "userId": "u1", "messageId": "m-view"},
+                {
+                    "type": "identify",
+                    "userId": "u1",
+                    "traits": {"plan": "pro"},
+                    "messageId": "m-id",
+                },
+            ],
+        },
+    )
     assert status == 200
 
 
-def test_the_python_client_shows_what_each_destination_received(
-        running: ThreadedEmulator) -> None:
+def test_the_python_client_shows_what_each_destination_received(running: ThreadedEmulator) -> None:
     send_checkout(running.url)
     client = SegemuClient(running.url, "wk_web")
     crm = client.destination("crm")
-    assert crm.received == [{"name": "Order Completed", "revenue": 99.5, "user": "u1"},
-                            {"name": "Product Viewed", "user": "u1"}]
+    assert crm.received == [
+        {"name": "Order Completed", "revenue": 99.5, "user": "u1"},
+        {"name": "Product Viewed", "user": "u1"},
+    ]
     assert crm.requests[0]["url"] == "https://crm.example/events"
     assert [d["reason"] for d in crm.filtered] == ["no action is subscribed to this event"]
     ads = client.destination("ads")
@@ -85,14 +126,15 @@ def test_assert_delivered_and_not_delivered(running: ThreadedEmulator) -> None:
     assert "deliveries.crm.requests[0].body.revenue: expected 100, got 99.5" in message
     with pytest.raises(SegemuAssertionError) as filtered:
         client.assert_delivered("ads", event="Order Completed")
-    assert 'deliveries.ads.status: expected "delivered", got "filtered (consent: ' \
-           'Advertising denied)"' in str(filtered.value)
+    assert (
+        'deliveries.ads.status: expected "delivered", got "filtered (consent: '
+        'Advertising denied)"' in str(filtered.value)
+    )
     with pytest.raises(SegemuAssertionError):
         client.assert_not_delivered("crm", event="Product Viewed")
 
 
-def test_control_api_lists_destinations_and_an_events_routing(
-        running: ThreadedEmulator) -> None:
+def test_control_api_lists_destinations_and_an_events_routing(running: ThreadedEmulator) -> None:
     send_checkout(running.url)
     client = SegemuClient(running.url)
     listing = {d["id"]: d for d in client.request("GET", "/destinations")["destinations"]}
@@ -102,28 +144,31 @@ def test_control_api_lists_destinations_and_an_events_routing(
     assert listing["crm"]["lastDelivered"]["requests"][0]["body"]["name"] == "Product Viewed"
     routing = client.request("GET", "/events/m-order/routing")
     assert {r["destination"]: (r["status"], r["reason"]) for r in routing["routing"]} == {
-        "crm": ("delivered", None), "ads": ("filtered", "consent: Advertising denied")}
+        "crm": ("delivered", None),
+        "ads": ("filtered", "consent: Advertising denied"),
+    }
     one = client.request("GET", "/destinations/crm")
     assert one["actions"][0]["mapping"]["name"] == {"@path": "$.event"}
-    deliveries = client.request("GET", "/destinations/crm/deliveries",
-                                {"deliveryStatus": "filtered"})
+    deliveries = client.request(
+        "GET", "/destinations/crm/deliveries", {"deliveryStatus": "filtered"}
+    )
     assert [d["messageId"] for d in deliveries["deliveries"]] == ["m-id"]
 
 
-def test_destinations_change_at_runtime_and_mistakes_are_400s(
-        running: ThreadedEmulator) -> None:
-    status, answer = post(running.url, "/_segemu/destinations/ads",
-                          {"name": "Ads", "actions": []}, method="PUT")
+def test_destinations_change_at_runtime_and_mistakes_are_400s(running: ThreadedEmulator) -> None:
+    status, answer = post(
+        running.url, "/_segemu/destinations/ads", {"name": "Ads", "actions": []}, method="PUT"
+    )
     assert status == 200
     assert answer["actions"] == []
-    status, answer = post(running.url, "/_segemu/destinations/x",
-                          {"preset": "mixpanl"}, method="PUT")
+    status, answer = post(
+        running.url, "/_segemu/destinations/x", {"preset": "mixpanl"}, method="PUT"
+    )
     assert status == 400
     assert "unknown destination preset 'mixpanl'" in answer["message"]
     status, answer = post(running.url, "/_segemu/destinations/crm", {}, method="DELETE")
     assert (status, answer) == (200, {"removed": "crm"})
-    status, answer = post(running.url, "/_segemu/destinations/crm/deliveries", None,
-                          method="GET")
+    status, answer = post(running.url, "/_segemu/destinations/crm/deliveries", None, method="GET")
     assert status == 404
     assert "no destination 'crm'; configured: ads" in answer["message"]
 
@@ -146,7 +191,8 @@ def test_cli_destinations_deliveries_and_routing(running: ThreadedEmulator) -> N
     assert routed.exit_code == 0
     assert routed.output.splitlines() == [
         "crm            delivered   (Track)",
-        "ads            filtered    consent: Advertising denied"]
+        "ads            filtered    consent: Advertising denied",
+    ]
     unknown = runner.invoke(cli, ["deliveries", "nope", "--url", running.url])
     assert unknown.exit_code == 2
     assert "no destination 'nope'" in unknown.output

@@ -27,8 +27,9 @@ def spec_event(file: str, name: str) -> dict[str, Any]:
 
 
 def start(settings: dict[str, Any]) -> ThreadedEmulator:
-    return ThreadedEmulator(load_config({"db": ":memory:", **settings}, env={},
-                                        discover=False)).start()
+    return ThreadedEmulator(
+        load_config({"db": ":memory:", **settings}, env={}, discover=False)
+    ).start()
 
 
 @pytest.fixture
@@ -53,31 +54,57 @@ def test_with_no_config_the_warehouse_receives_every_call(default: ThreadedEmula
         ("INSERT", "warehouse://_default.identifies"),
         ("UPSERT", "warehouse://_default.users"),
     ]
-    client.assert_delivered("warehouse", event="Order Completed",
-                            payload={"event": "order_completed", "order_id": order[
-                                "properties"]["order_id"], "total": 27.5})
-    client.assert_delivered("warehouse", where="type:identify",
-                            payload={"id": "97980cfea0067", "address_city": "San Francisco"})
+    client.assert_delivered(
+        "warehouse",
+        event="Order Completed",
+        payload={
+            "event": "order_completed",
+            "order_id": order["properties"]["order_id"],
+            "total": 27.5,
+        },
+    )
+    client.assert_delivered(
+        "warehouse",
+        where="type:identify",
+        payload={"id": "97980cfea0067", "address_city": "San Francisco"},
+    )
 
 
 def test_schema_setting_and_the_integrations_object() -> None:
     threaded = start({"destinations": {"warehouse": {"settings": {"schema": "web_prod"}}}})
     try:
-        signed_up = {"type": "track", "event": "Signed Up", "userId": "u-1",
-                     "properties": {"plan": "Pro Annual", "accountType": "Facebook"}}
-        status, _ = post(threaded.url, "/v1/batch", {"writeKey": "wk_web", "batch": [
-            {**signed_up, "messageId": "m-kept"},
-            # faq.md: `Warehouses: false` keeps the call out of every warehouse.
-            {**signed_up, "messageId": "m-skipped", "integrations": {"Warehouses": False}},
-        ]})
+        signed_up = {
+            "type": "track",
+            "event": "Signed Up",
+            "userId": "u-1",
+            "properties": {"plan": "Pro Annual", "accountType": "Facebook"},
+        }
+        status, _ = post(
+            threaded.url,
+            "/v1/batch",
+            {
+                "writeKey": "wk_web",
+                "batch": [
+                    {**signed_up, "messageId": "m-kept"},
+                    # faq.md: `Warehouses: false` keeps the call out of every warehouse.
+                    {**signed_up, "messageId": "m-skipped", "integrations": {"Warehouses": False}},
+                ],
+            },
+        )
         assert status == 200
         client = SegemuClient(threaded.url, "wk_web", assert_timeout=0)
-        client.assert_delivered("warehouse", where="messageId:m-kept",
-                                payload={"plan": "Pro Annual", "account_type": "Facebook"})
+        client.assert_delivered(
+            "warehouse",
+            where="messageId:m-kept",
+            payload={"plan": "Pro Annual", "account_type": "Facebook"},
+        )
         assert [r["url"] for r in client.destination("warehouse").requests] == [
-            "warehouse://web_prod.tracks", "warehouse://web_prod.signed_up"]
+            "warehouse://web_prod.tracks",
+            "warehouse://web_prod.signed_up",
+        ]
         routing = client.request("GET", "/events/m-skipped/routing")
         assert {r["destination"]: r["reason"] for r in routing["routing"]}["warehouse"] == (
-            "filtered by integrations object ('Warehouses': false)")
+            "filtered by integrations object ('Warehouses': false)"
+        )
     finally:
         threaded.stop()

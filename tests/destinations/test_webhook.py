@@ -50,9 +50,22 @@ async def started(destinations: dict[str, Any]) -> Emulator:
 
 
 def track(emulator: Emulator, message_id: str = "m1") -> None:
-    emulator.ingest(Envelope(route="/v1/track", received_at=datetime.now(UTC), items=[
-        {"type": "track", "event": "Order Completed", "userId": "u1", "writeKey": "wk",
-         "messageId": message_id, "properties": {"revenue": 9.5}}]))
+    emulator.ingest(
+        Envelope(
+            route="/v1/track",
+            received_at=datetime.now(UTC),
+            items=[
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": "u1",
+                    "writeKey": "wk",
+                    "messageId": message_id,
+                    "properties": {"revenue": 9.5},
+                }
+            ],
+        )
+    )
 
 
 async def settled(emulator: Emulator, destination: str, status: str) -> dict[str, Any]:
@@ -62,11 +75,19 @@ async def settled(emulator: Emulator, destination: str, status: str) -> dict[str
 
 
 async def test_delivers_the_whole_event_signed_after_retrying_5xx(
-        receiver: tuple[Receiver, str]) -> None:
+    receiver: tuple[Receiver, str],
+) -> None:
     target, url = receiver
     target.statuses = [503, 500]
-    emulator = await started({"hook": {"preset": "webhook", "settings": {
-        "url": url, "shared_secret": "s3cret"}, "retry": {"backoff": 0.01}}})
+    emulator = await started(
+        {
+            "hook": {
+                "preset": "webhook",
+                "settings": {"url": url, "shared_secret": "s3cret"},
+                "retry": {"backoff": 0.01},
+            }
+        }
+    )
     try:
         track(emulator)
         delivery = await settled(emulator, "hook", "delivered")
@@ -99,8 +120,15 @@ async def test_a_4xx_is_final_and_the_reason_says_so(receiver: tuple[Receiver, s
 async def test_retries_stop_after_max_attempts(receiver: tuple[Receiver, str]) -> None:
     target, url = receiver
     target.statuses = [503] * 10
-    emulator = await started({"hook": {"preset": "webhook", "settings": {"url": url},
-                                       "retry": {"max_attempts": 3, "backoff": 0.01}}})
+    emulator = await started(
+        {
+            "hook": {
+                "preset": "webhook",
+                "settings": {"url": url},
+                "retry": {"max_attempts": 3, "backoff": 0.01},
+            }
+        }
+    )
     try:
         track(emulator)
         delivery = await settled(emulator, "hook", "failed")
@@ -112,9 +140,15 @@ async def test_retries_stop_after_max_attempts(receiver: tuple[Receiver, str]) -
 
 
 async def test_unreachable_url_is_a_network_error_retried() -> None:
-    emulator = await started({"hook": {"preset": "webhook",
-                                       "settings": {"url": "http://127.0.0.1:9/hook"},
-                                       "retry": {"max_attempts": 2, "backoff": 0.01}}})
+    emulator = await started(
+        {
+            "hook": {
+                "preset": "webhook",
+                "settings": {"url": "http://127.0.0.1:9/hook"},
+                "retry": {"max_attempts": 2, "backoff": 0.01},
+            }
+        }
+    )
     try:
         track(emulator)
         delivery = await settled(emulator, "hook", "failed")
@@ -125,9 +159,21 @@ async def test_unreachable_url_is_a_network_error_retried() -> None:
 
 
 async def test_injected_failures_on_a_recording_destination() -> None:
-    emulator = await started({"rec": {"actions": [{
-        "name": "Send", "subscribe": 'type = "track"', "mapping": {"e": {"@path": "$.event"}}}],
-        "failures": {"status": 503, "times": 2}, "retry": {"backoff": 0.01}}})
+    emulator = await started(
+        {
+            "rec": {
+                "actions": [
+                    {
+                        "name": "Send",
+                        "subscribe": 'type = "track"',
+                        "mapping": {"e": {"@path": "$.event"}},
+                    }
+                ],
+                "failures": {"status": 503, "times": 2},
+                "retry": {"backoff": 0.01},
+            }
+        }
+    )
     try:
         track(emulator)
         [first] = emulator.events()

@@ -47,14 +47,16 @@ def package(tmp_path: Path) -> Path:
     return root
 
 
-async def get_text(http: aiohttp.ClientSession, url: str,
-                   headers: dict[str, str] | None = None) -> tuple[int, str, Any]:
+async def get_text(
+    http: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
+) -> tuple[int, str, Any]:
     async with http.get(url, headers=headers) as response:
         return response.status, await response.text(), response.headers
 
 
 async def test_settings_send_events_and_telemetry_to_the_host_the_browser_used(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     origin = "http://localhost:3000"
     url = f"{server.url}/v1/projects/wk_web/settings"
     async with http.get(url, headers={"Origin": origin, "Host": "localhost:7878"}) as response:
@@ -62,10 +64,17 @@ async def test_settings_send_events_and_telemetry_to_the_host_the_browser_used(
         # A plain GET from the page, no preflight, but it needs CORS (wire-contract §5.1).
         assert response.headers["Access-Control-Allow-Origin"] == origin
         settings = await response.json()
-    assert settings["integrations"] == {"Segment.io": {
-        "apiKey": "wk_web", "apiHost": "localhost:7878/v1", "protocol": "http",
-        "unbundledIntegrations": [], "addBundledMetadata": True, "maybeBundledConfigIds": {},
-        "versionSettings": {"version": "4.4.7", "componentTypes": ["browser"]}}}
+    assert settings["integrations"] == {
+        "Segment.io": {
+            "apiKey": "wk_web",
+            "apiHost": "localhost:7878/v1",
+            "protocol": "http",
+            "unbundledIntegrations": [],
+            "addBundledMetadata": True,
+            "maybeBundledConfigIds": {},
+            "versionSettings": {"version": "4.4.7", "componentTypes": ["browser"]},
+        }
+    }
     # No telemetry to api.segment.io (remote-metrics.ts defaults sampleRate to 1).
     assert settings["metrics"] == {"sampleRate": 0, "host": "localhost:7878/v1"}
     assert settings["remotePlugins"] == []
@@ -73,7 +82,8 @@ async def test_settings_send_events_and_telemetry_to_the_host_the_browser_used(
 
 
 async def test_settings_behind_a_proxy_use_its_forwarded_host_and_scheme(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     headers = {"X-Forwarded-Host": "segemu.test, inner", "X-Forwarded-Proto": "https"}
     settings = await get_json_with(http, f"{server.url}/v1/projects/k/settings", headers)
     segment = settings["integrations"]["Segment.io"]
@@ -87,13 +97,21 @@ async def get_json_with(http: aiohttp.ClientSession, url: str, headers: dict[str
 
 
 async def test_a_source_settings_table_is_merged_into_its_settings(
-        start: Start, http: aiohttp.ClientSession) -> None:
+    start: Start, http: aiohttp.ClientSession
+) -> None:
     batching = {"strategy": "batching", "config": {"size": 20}}
-    server = await start(sources={
-        "web": {"write_key": "wk_web", "settings": {
-            "integrations": {"Segment.io": {"deliveryStrategy": batching}},
-            "metrics": {"sampleRate": 1}}},
-        "api": {"write_key": "wk_api"}})
+    server = await start(
+        sources={
+            "web": {
+                "write_key": "wk_web",
+                "settings": {
+                    "integrations": {"Segment.io": {"deliveryStrategy": batching}},
+                    "metrics": {"sampleRate": 1},
+                },
+            },
+            "api": {"write_key": "wk_api"},
+        }
+    )
     web = await get_json(http, f"{server.url}/v1/projects/wk_web/settings")
     segment = web["integrations"]["Segment.io"]
     assert segment["deliveryStrategy"] == batching
@@ -108,11 +126,14 @@ async def test_a_source_settings_table_is_merged_into_its_settings(
 
 
 async def test_the_official_bundle_is_served_with_the_write_key_embedded(
-        start: Start, http: aiohttp.ClientSession, package: Path) -> None:
+    start: Start, http: aiohttp.ClientSession, package: Path
+) -> None:
     server = await start(analytics_js=str(package))
     status, text, headers = await get_text(
-        http, f"{server.url}/analytics.js/v1/wk_1/analytics.min.js",
-        {"Origin": "http://localhost:3000"})
+        http,
+        f"{server.url}/analytics.js/v1/wk_1/analytics.min.js",
+        {"Origin": "http://localhost:3000"},
+    )
     assert status == 200
     assert headers["Content-Type"].startswith("application/javascript")
     assert headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
@@ -129,10 +150,10 @@ async def test_the_official_bundle_is_served_with_the_write_key_embedded(
 
 
 async def test_the_lazy_chunks_come_from_beside_the_bundle(
-        start: Start, http: aiohttp.ClientSession, package: Path) -> None:
+    start: Start, http: aiohttp.ClientSession, package: Path
+) -> None:
     server = await start(analytics_js=str(package / "dist" / "umd" / "standalone.js"))
-    status, text, headers = await get_text(
-        http, f"{server.url}/analytics-next/bundles/{CHUNK}")
+    status, text, headers = await get_text(http, f"{server.url}/analytics-next/bundles/{CHUNK}")
     assert (status, text) == (200, "/* lazy chunk */")
     assert headers["Access-Control-Allow-Origin"] == "*"
     for name in ("nope.bundle.js", "..%2Fpackage.json", "standalone.js.txt"):
@@ -142,7 +163,8 @@ async def test_the_lazy_chunks_come_from_beside_the_bundle(
 
 
 async def test_without_the_official_bundle_the_builtin_library_is_served(
-        start: Start, http: aiohttp.ClientSession) -> None:
+    start: Start, http: aiohttp.ClientSession
+) -> None:
     server = await start(analytics_js="builtin")
     status, text, _ = await get_text(http, f"{server.url}/analytics.js/v1/wk_2/analytics.min.js")
     assert status == 200
@@ -154,7 +176,8 @@ async def test_without_the_official_bundle_the_builtin_library_is_served(
 
 
 async def test_found_in_the_projects_node_modules(
-        http: aiohttp.ClientSession, package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    http: aiohttp.ClientSession, package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     nested = package.parents[2] / "src" / "pages"
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)  # node_modules is looked up through the parents, as Node does
@@ -167,7 +190,8 @@ async def test_found_in_the_projects_node_modules(
 
 
 async def test_a_bundle_removed_while_running_is_a_clear_503(
-        start: Start, http: aiohttp.ClientSession, package: Path) -> None:
+    start: Start, http: aiohttp.ClientSession, package: Path
+) -> None:
     server = await start(analytics_js=str(package))
     (package / "dist" / "umd" / "standalone.js").unlink()
     status, text, _ = await get_text(http, f"{server.url}/analytics.js/v1/k/analytics.min.js")

@@ -68,8 +68,10 @@ async def test_is_openapi_3_1(document: dict[str, Any]) -> None:
 
 async def test_describes_every_route_and_only_those(document: dict[str, Any]) -> None:
     paths = served()
-    described = {path: {method for method in item if method in HTTP_METHODS}
-                 for path, item in document["paths"].items()}
+    described = {
+        path: {method for method in item if method in HTTP_METHODS}
+        for path, item in document["paths"].items()
+    }
     assert described == paths
 
 

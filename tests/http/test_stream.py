@@ -77,11 +77,13 @@ class Stream:
 
 
 @asynccontextmanager
-async def stream(http: aiohttp.ClientSession, server: RunningServer,
-                 params: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None) -> AsyncIterator[Stream]:
-    async with http.get(url(server, "stream", **(params or {})),
-                        headers=headers) as response:
+async def stream(
+    http: aiohttp.ClientSession,
+    server: RunningServer,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> AsyncIterator[Stream]:
+    async with http.get(url(server, "stream", **(params or {})), headers=headers) as response:
         assert response.status == 200, await response.text()
         opened = Stream(response)
         # The first message says the subscription is live: anything posted after it arrives.
@@ -93,10 +95,10 @@ async def stream(http: aiohttp.ClientSession, server: RunningServer,
 
 
 async def test_records_posted_after_connecting_arrive_in_order(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     async with stream(http, server) as events:
-        await track(http, server, "Order Completed", properties={"revenue": 9.5},
-                    messageId="m1")
+        await track(http, server, "Order Completed", properties={"revenue": 9.5}, messageId="m1")
         await track(http, server, "Signed Up", messageId="m2")
         first = await events.record()
         second = await events.record()
@@ -122,23 +124,34 @@ async def test_headers(server: RunningServer, http: aiohttp.ClientSession) -> No
         assert events.response.headers["Access-Control-Allow-Origin"] == origin["Origin"]
 
 
-@pytest.mark.parametrize("params", [
-    {"q": 'event:"Order Completed"'},
-    {"writeKey": "key_b"},
-    {"q": "properties.revenue>10"},
-])
-async def test_filters(server: RunningServer, http: aiohttp.ClientSession,
-                       params: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": 'event:"Order Completed"'},
+        {"writeKey": "key_b"},
+        {"q": "properties.revenue>10"},
+    ],
+)
+async def test_filters(
+    server: RunningServer, http: aiohttp.ClientSession, params: dict[str, str]
+) -> None:
     async with stream(http, server, params) as events:
         await track(http, server, "Product Viewed", properties={"revenue": 1}, messageId="no")
-        await track(http, server, "Order Completed", key="key_b",
-                    properties={"revenue": 99}, messageId="yes")
+        await track(
+            http,
+            server,
+            "Order Completed",
+            key="key_b",
+            properties={"revenue": 99},
+            messageId="yes",
+        )
         # Had the first call not been filtered out, it would come first.
         assert (await events.record())["messageId"] == "yes"
 
 
-async def test_backlog_sends_the_last_n_oldest_first(server: RunningServer,
-                                                     http: aiohttp.ClientSession) -> None:
+async def test_backlog_sends_the_last_n_oldest_first(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     for number in range(4):
         await track(http, server, "Clicked", messageId=f"old{number}")
     async with http.get(url(server, "stream", backlog=2)) as response:
@@ -151,8 +164,7 @@ async def test_backlog_sends_the_last_n_oldest_first(server: RunningServer,
         assert (await events.record())["messageId"] == "new"
 
 
-async def test_backlog_is_filtered_too(server: RunningServer,
-                                       http: aiohttp.ClientSession) -> None:
+async def test_backlog_is_filtered_too(server: RunningServer, http: aiohttp.ClientSession) -> None:
     await track(http, server, "Clicked", messageId="c1")
     await track(http, server, "Viewed", messageId="v1")
     await track(http, server, "Clicked", messageId="c2")
@@ -163,9 +175,9 @@ async def test_backlog_is_filtered_too(server: RunningServer,
 
 
 @pytest.mark.parametrize("how", ["header", "query"])
-async def test_reconnecting_resends_what_was_missed(server: RunningServer,
-                                                    http: aiohttp.ClientSession,
-                                                    how: str) -> None:
+async def test_reconnecting_resends_what_was_missed(
+    server: RunningServer, http: aiohttp.ClientSession, how: str
+) -> None:
     async with stream(http, server) as events:
         await track(http, server, "Clicked", messageId="seen")
         last_seen = (await events.record())["id"]
@@ -179,14 +191,14 @@ async def test_reconnecting_resends_what_was_missed(server: RunningServer,
     async with http.get(address, headers=headers) as response:
         events = Stream(response)
         await events.next()
-        assert [(await events.record())["messageId"] for _ in range(2)] == ["missed1",
-                                                                            "missed2"]
+        assert [(await events.record())["messageId"] for _ in range(2)] == ["missed1", "missed2"]
         await track(http, server, "Clicked", messageId="live")
         assert (await events.record())["messageId"] == "live"
 
 
-async def test_the_stream_ends_when_the_server_stops(server: RunningServer,
-                                                     http: aiohttp.ClientSession) -> None:
+async def test_the_stream_ends_when_the_server_stops(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     async with stream(http, server) as events:
         started = time.monotonic()
         await server.stop()
@@ -194,14 +206,18 @@ async def test_the_stream_ends_when_the_server_stops(server: RunningServer,
         assert await events.next() is None
 
 
-@pytest.mark.parametrize(("params", "problem"), [
-    ({"q": "event:("}, "q: "),
-    ({"backlog": -1}, "backlog must be between 0 and 1000"),
-    ({"backlog": "all"}, "backlog must be an integer"),
-    ({"type": "track", "status": "gone"}, "status must be one of"),
-])
-async def test_bad_params_are_a_json_400(server: RunningServer, http: aiohttp.ClientSession,
-                                         params: dict[str, Any], problem: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"q": "event:("}, "q: "),
+        ({"backlog": -1}, "backlog must be between 0 and 1000"),
+        ({"backlog": "all"}, "backlog must be an integer"),
+        ({"type": "track", "status": "gone"}, "status must be one of"),
+    ],
+)
+async def test_bad_params_are_a_json_400(
+    server: RunningServer, http: aiohttp.ClientSession, params: dict[str, Any], problem: str
+) -> None:
     async with http.get(url(server, "stream", **params)) as response:
         assert response.status == 400
         assert response.content_type == "application/json"

@@ -25,9 +25,14 @@ def track(**fields: Any) -> dict[str, Any]:
     return {"type": "track", "event": "Order Completed", "userId": "u_1", **fields}
 
 
-async def post(http: aiohttp.ClientSession, url: str, body: Any, *,
-               headers: dict[str, str] | None = None, raw: bytes | None = None,
-               ) -> tuple[int, Any, aiohttp.ClientResponse]:
+async def post(
+    http: aiohttp.ClientSession,
+    url: str,
+    body: Any,
+    *,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, Any, aiohttp.ClientResponse]:
     data = raw if raw is not None else orjson.dumps(body)
     async with http.post(url, data=data, headers=BASIC if headers is None else headers) as response:
         text = await response.read()
@@ -46,8 +51,9 @@ async def assert_still_serving(http: aiohttp.ClientSession, server: RunningServe
 
 
 @pytest.mark.parametrize("route", ["identify", "track", "page", "screen", "group", "alias"])
-async def test_each_single_route_stores_its_type(server: RunningServer, http: Any,
-                                                 route: str) -> None:
+async def test_each_single_route_stores_its_type(
+    server: RunningServer, http: Any, route: str
+) -> None:
     body = {"userId": "u_1", "event": "E", "groupId": "g", "previousId": "p", "name": "N"}
     status, answer, _ = await post(http, f"{server.url}/v1/{route}", body)
     assert (status, answer) == (200, {"success": True})
@@ -58,30 +64,53 @@ async def test_each_single_route_stores_its_type(server: RunningServer, http: An
     assert record["route"] == f"/v1/{route}"
 
 
-@pytest.mark.parametrize(("short", "kind"), [("t", "track"), ("i", "identify"), ("p", "page"),
-                                            ("s", "screen"), ("g", "group"), ("a", "alias")])
-async def test_browser_short_routes_take_text_plain(server: RunningServer, http: Any,
-                                                    short: str, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("short", "kind"),
+    [
+        ("t", "track"),
+        ("i", "identify"),
+        ("p", "page"),
+        ("s", "screen"),
+        ("g", "group"),
+        ("a", "alias"),
+    ],
+)
+async def test_browser_short_routes_take_text_plain(
+    server: RunningServer, http: Any, short: str, kind: str
+) -> None:
     """analytics-next posts each event to /v1/<initial> as text/plain (sdk-captures)."""
-    body = {"type": kind, "userId": "u", "anonymousId": "a", "event": "E", "groupId": "g",
-            "previousId": "p", "writeKey": "browser_key", "sentAt": "2026-11-22T04:24:20.805Z",
-            "timestamp": "2026-11-22T04:24:20.800Z"}
+    body = {
+        "type": kind,
+        "userId": "u",
+        "anonymousId": "a",
+        "event": "E",
+        "groupId": "g",
+        "previousId": "p",
+        "writeKey": "browser_key",
+        "sentAt": "2026-11-22T04:24:20.805Z",
+        "timestamp": "2026-11-22T04:24:20.800Z",
+    }
     headers = {"Content-Type": "text/plain", "Origin": "http://localhost:3000"}
-    status, answer, response = await post(http, f"{server.url}/v1/{short}", body,
-                                          headers=headers)
+    status, answer, response = await post(http, f"{server.url}/v1/{short}", body, headers=headers)
     assert (status, answer) == (200, {"success": True})
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
     [record] = await stored(http, server)
-    assert (record["type"], record["writeKey"], record["status"]) == (kind, "browser_key",
-                                                                      "accepted")
+    assert (record["type"], record["writeKey"], record["status"]) == (
+        kind,
+        "browser_key",
+        "accepted",
+    )
     assert record["event"]["channel"] == "client"
     assert record["event"]["context"]["ip"] == "127.0.0.1"
 
 
 @pytest.mark.parametrize("route", ["batch", "import", "b", "batch/"])
 async def test_batch_routes(server: RunningServer, http: Any, route: str) -> None:
-    body = {"batch": [track(), {"type": "identify", "userId": "u_1"}], "writeKey": "wk_body",
-            "sentAt": "2026-11-22T04:21:28.648364+00:00"}
+    body = {
+        "batch": [track(), {"type": "identify", "userId": "u_1"}],
+        "writeKey": "wk_body",
+        "sentAt": "2026-11-22T04:21:28.648364+00:00",
+    }
     status, _, _ = await post(http, f"{server.url}/v1/{route}", body, headers={})
     assert status == 200
     records = await stored(http, server)
@@ -92,8 +121,9 @@ async def test_batch_routes(server: RunningServer, http: Any, route: str) -> Non
 async def test_write_key_from_bearer_plus_body(server: RunningServer, http: Any) -> None:
     """DOCS http-api §Authentication (OAuth): Bearer token, writeKey in the payload."""
     headers = {"Authorization": "Bearer some.oauth.token"}
-    status, _, _ = await post(http, f"{server.url}/v1/track", track(writeKey="wk_oauth"),
-                              headers=headers)
+    status, _, _ = await post(
+        http, f"{server.url}/v1/track", track(writeKey="wk_oauth"), headers=headers
+    )
     assert status == 200
     [record] = await stored(http, server)
     assert record["writeKey"] == "wk_oauth"
@@ -106,8 +136,7 @@ async def test_write_key_per_batch_item(server: RunningServer, http: Any) -> Non
     assert [r["writeKey"] for r in records] == ["b", "a"]
 
 
-async def test_basic_auth_without_the_colon_still_works(server: RunningServer,
-                                                        http: Any) -> None:
+async def test_basic_auth_without_the_colon_still_works(server: RunningServer, http: Any) -> None:
     """DOCS: "encoding the write key without a colon might work due to backward
     compatibility"."""
     headers = {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()}
@@ -125,8 +154,9 @@ async def test_no_write_key_anywhere_is_a_400(server: RunningServer, http: Any) 
 
 async def test_gzip_body_is_decoded(server: RunningServer, http: Any) -> None:
     raw = gzip.compress(orjson.dumps({"batch": [track()]}))
-    status, _, _ = await post(http, f"{server.url}/v1/batch", None, raw=raw,
-                              headers={**BASIC, "Content-Encoding": "gzip"})
+    status, _, _ = await post(
+        http, f"{server.url}/v1/batch", None, raw=raw, headers={**BASIC, "Content-Encoding": "gzip"}
+    )
     assert status == 200
     [record] = await stored(http, server)
     assert record["event"]["event"] == "Order Completed"
@@ -134,8 +164,13 @@ async def test_gzip_body_is_decoded(server: RunningServer, http: Any) -> None:
 
 async def test_deflate_body_is_decoded(server: RunningServer, http: Any) -> None:
     raw = zlib.compress(orjson.dumps(track()))
-    status, _, _ = await post(http, f"{server.url}/v1/track", None, raw=raw,
-                              headers={**BASIC, "Content-Encoding": "deflate"})
+    status, _, _ = await post(
+        http,
+        f"{server.url}/v1/track",
+        None,
+        raw=raw,
+        headers={**BASIC, "Content-Encoding": "deflate"},
+    )
     assert status == 200
     assert len(await stored(http, server)) == 1
 
@@ -144,36 +179,57 @@ async def test_gzip_bomb_stops_at_the_cap(server: RunningServer, http: Any) -> N
     # 200 MB of zeros compress to ~200 KB; decompression must stop at the 500 KB cap.
     bomb = gzip.compress(b'{"batch": [' + b" " * 200_000_000 + b"]}", compresslevel=9)
     assert len(bomb) < 500 * 1024
-    status, answer, _ = await post(http, f"{server.url}/v1/batch", None, raw=bomb,
-                                   headers={**BASIC, "Content-Encoding": "gzip"})
+    status, answer, _ = await post(
+        http,
+        f"{server.url}/v1/batch",
+        None,
+        raw=bomb,
+        headers={**BASIC, "Content-Encoding": "gzip"},
+    )
     assert status == 400
     assert answer["code"] == "too_large"
     assert "after decompression" in answer["message"]
     await assert_still_serving(http, server)
 
 
-@pytest.mark.parametrize(("raw", "encoding", "code"), [
-    (b"this is not gzip", "gzip", "invalid_encoding"),
-    (gzip.compress(orjson.dumps(track()))[:-10], "gzip", "invalid_encoding"),
-    (b"{}", "br", "unsupported_encoding"),
-])
-async def test_bad_encodings_are_400(server: RunningServer, http: Any, raw: bytes,
-                                     encoding: str, code: str) -> None:
-    status, answer, _ = await post(http, f"{server.url}/v1/track", None, raw=raw,
-                                   headers={**BASIC, "Content-Encoding": encoding})
+@pytest.mark.parametrize(
+    ("raw", "encoding", "code"),
+    [
+        (b"this is not gzip", "gzip", "invalid_encoding"),
+        (gzip.compress(orjson.dumps(track()))[:-10], "gzip", "invalid_encoding"),
+        (b"{}", "br", "unsupported_encoding"),
+    ],
+    # Stable ids: the truncated gzip bytes hold a timestamp, which pytest-xdist's workers
+    # would see differently at collection.
+    ids=["not-gzip", "truncated-gzip", "brotli"],
+)
+async def test_bad_encodings_are_400(
+    server: RunningServer, http: Any, raw: bytes, encoding: str, code: str
+) -> None:
+    status, answer, _ = await post(
+        http,
+        f"{server.url}/v1/track",
+        None,
+        raw=raw,
+        headers={**BASIC, "Content-Encoding": encoding},
+    )
     assert (status, answer["code"]) == (400, code)
     await assert_still_serving(http, server)
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    (b'{"event": "x",', "body is not valid JSON"),
-    (b"", "body is empty"),
-    (b"[1, 2]", "body must be a JSON object"),
-    (b'"track"', "body must be a JSON object"),
-    (b"\xff\xfe{}", "body is not valid JSON"),
-])
-async def test_malformed_json_is_a_400_with_a_json_error(server: RunningServer, http: Any,
-                                                         raw: bytes, message: str) -> None:
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"event": "x",', "body is not valid JSON"),
+        (b"", "body is empty"),
+        (b"[1, 2]", "body must be a JSON object"),
+        (b'"track"', "body must be a JSON object"),
+        (b"\xff\xfe{}", "body is not valid JSON"),
+    ],
+)
+async def test_malformed_json_is_a_400_with_a_json_error(
+    server: RunningServer, http: Any, raw: bytes, message: str
+) -> None:
     """DOCS http-api §Errors: JSON errors get a 400."""
     status, answer, response = await post(http, f"{server.url}/v1/track", None, raw=raw)
     assert status == 400
@@ -216,8 +272,9 @@ async def test_batch_over_500kb_is_a_400(server: RunningServer, http: Any) -> No
     assert await stored(http, server) == []
 
 
-async def test_one_event_over_32kb_in_a_batch_refuses_the_batch(server: RunningServer,
-                                                                http: Any) -> None:
+async def test_one_event_over_32kb_in_a_batch_refuses_the_batch(
+    server: RunningServer, http: Any
+) -> None:
     """DOCS http-api §Errors: "a limit of 32KB per event in the batch. If these limits are
     exceeded, Segment returns a 400 Bad Request error." The whole request is refused."""
     batch = [track(messageId="ok"), track(messageId="big", properties={"b": "x" * 40_000})]
@@ -227,8 +284,9 @@ async def test_one_event_over_32kb_in_a_batch_refuses_the_batch(server: RunningS
     assert await stored(http, server) == []
 
 
-async def test_more_than_2500_events_are_accepted_then_dropped(server: RunningServer,
-                                                               http: Any) -> None:
+async def test_more_than_2500_events_are_accepted_then_dropped(
+    server: RunningServer, http: Any
+) -> None:
     """DOCS http-api §Errors lists "more than 2500 events in a batch" among the calls that
     get a 200 and are not accepted: every item is stored as rejected, with the reason."""
     batch = [{"type": "identify", "userId": "u", "messageId": f"m{i}"} for i in range(2501)]
@@ -240,10 +298,15 @@ async def test_more_than_2500_events_are_accepted_then_dropped(server: RunningSe
     assert record["reason"] == "batch has 2,501 events; Segment drops batches of more than 2,500"
 
 
-async def test_bad_items_do_not_spoil_the_rest_of_the_batch(server: RunningServer,
-                                                            http: Any) -> None:
-    batch = [track(messageId="good"), 42, {"type": "track", "userId": "u"},
-             {"type": "identify", "anonymousId": "anon", "messageId": "good2"}]
+async def test_bad_items_do_not_spoil_the_rest_of_the_batch(
+    server: RunningServer, http: Any
+) -> None:
+    batch = [
+        track(messageId="good"),
+        42,
+        {"type": "track", "userId": "u"},
+        {"type": "identify", "anonymousId": "anon", "messageId": "good2"},
+    ]
     status, _, _ = await post(http, f"{server.url}/v1/batch", {"batch": batch})
     assert status == 200
     records = await stored(http, server)
@@ -255,8 +318,9 @@ async def test_bad_items_do_not_spoil_the_rest_of_the_batch(server: RunningServe
     ]
 
 
-async def test_retry_with_same_message_id_is_a_visible_duplicate(server: RunningServer,
-                                                                 http: Any) -> None:
+async def test_retry_with_same_message_id_is_a_visible_duplicate(
+    server: RunningServer, http: Any
+) -> None:
     """DOCS guides/duplicate-data.md: Segment dedupes by messageId; SDK retries resend the
     same messageId with a new sentAt (sdk-captures, scenario retry)."""
     body = {"batch": [track(messageId="retry-me")], "sentAt": "2026-11-22T04:21:28.1Z"}
@@ -272,31 +336,39 @@ async def test_retry_with_same_message_id_is_a_visible_duplicate(server: Running
 
 async def test_telemetry_is_counted_not_stored(server: RunningServer, http: Any) -> None:
     """analytics-next posts {"series": [...]} to /v1/m, text/plain, no Authorization."""
-    body = {"series": [{"type": "Counter", "metric": "analytics_js.invoke", "value": 1,
-                        "tags": {"library": "analytics.js"}}]}
-    status, _, _ = await post(http, f"{server.url}/v1/m", body,
-                              headers={"Content-Type": "text/plain"})
+    body = {
+        "series": [
+            {
+                "type": "Counter",
+                "metric": "analytics_js.invoke",
+                "value": 1,
+                "tags": {"library": "analytics.js"},
+            }
+        ]
+    }
+    status, _, _ = await post(
+        http, f"{server.url}/v1/m", body, headers={"Content-Type": "text/plain"}
+    )
     assert status == 200
     assert await stored(http, server) == []
     summary = await get_json(http, f"{server.url}/_segemu/summary")
     assert summary["metrics"] == {"requests": 1, "series": 1}
 
 
-async def test_pixel_answers_a_gif_and_ingests_the_event(server: RunningServer,
-                                                         http: Any) -> None:
+async def test_pixel_answers_a_gif_and_ingests_the_event(server: RunningServer, http: Any) -> None:
     data = base64.b64encode(orjson.dumps({"writeKey": "px", "userId": "u", "event": "Open"}))
     async with http.get(f"{server.url}/v1/pixel/track?data={data.decode()}") as response:
         assert response.status == 200
         assert response.headers["Content-Type"] == "image/gif"
         assert (await response.read()).startswith(b"GIF89a")
     [record] = await stored(http, server)
-    assert (record["type"], record["writeKey"], record["event"]["event"]) == ("track", "px",
-                                                                              "Open")
+    assert (record["type"], record["writeKey"], record["event"]["event"]) == ("track", "px", "Open")
 
 
 @pytest.mark.parametrize("query", ["", "?data=%%%", "?data=bm90IGpzb24="])
-async def test_pixel_answers_a_gif_even_for_garbage(server: RunningServer, http: Any,
-                                                    query: str) -> None:
+async def test_pixel_answers_a_gif_even_for_garbage(
+    server: RunningServer, http: Any, query: str
+) -> None:
     """DOCS pixel-tracking-api: "always responds with a 200 <empty-gif>"."""
     async with http.get(f"{server.url}/v1/pixel/track{query}") as response:
         assert response.status == 200
@@ -304,32 +376,42 @@ async def test_pixel_answers_a_gif_even_for_garbage(server: RunningServer, http:
     assert await stored(http, server) == []
 
 
-async def test_preflight_allows_what_analytics_next_sends(server: RunningServer,
-                                                          http: Any) -> None:
+async def test_preflight_allows_what_analytics_next_sends(server: RunningServer, http: Any) -> None:
     """sdk-captures: OPTIONS with Access-Control-Request-Headers: authorization,x-retry-count."""
-    headers = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST",
-               "Access-Control-Request-Headers": "authorization,x-retry-count"}
+    headers = {
+        "Origin": "http://localhost:5173",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,x-retry-count",
+    }
     async with http.options(f"{server.url}/v1/t", headers=headers) as response:
         assert response.status == 204
         allowed = response.headers["Access-Control-Allow-Headers"].lower()
         assert {"content-type", "authorization", "x-retry-count"} <= {
-            h.strip() for h in allowed.split(",")}
+            h.strip() for h in allowed.split(",")
+        }
         assert "POST" in response.headers["Access-Control-Allow-Methods"]
         assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
         assert response.headers["Access-Control-Allow-Credentials"] == "true"
 
 
-@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/track"), ("POST", "/v1/m"),
-                                              ("GET", "/v1/nope"), ("GET", "/_segemu/events")])
-async def test_every_response_carries_cors(server: RunningServer, http: Any, method: str,
-                                           path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/v1/track"), ("POST", "/v1/m"), ("GET", "/v1/nope"), ("GET", "/_segemu/events")],
+)
+async def test_every_response_carries_cors(
+    server: RunningServer, http: Any, method: str, path: str
+) -> None:
     async with http.request(method, f"{server.url}{path}", data=b"{}") as response:
         assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
 async def test_unknown_routes_get_a_json_404(server: RunningServer, http: Any) -> None:
-    for method, path in [("GET", "/v1/track"), ("POST", "/v2/track"), ("GET", "/"),
-                         ("DELETE", "/v1/batch")]:
+    for method, path in [
+        ("GET", "/v1/track"),
+        ("POST", "/v2/track"),
+        ("GET", "/"),
+        ("DELETE", "/v1/batch"),
+    ]:
         async with http.request(method, f"{server.url}{path}") as response:
             assert response.status == 404, path
             answer = await response.json()

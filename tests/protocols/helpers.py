@@ -20,8 +20,12 @@ LIBRARY = {"library": {"name": "analytics-python", "version": "2.4.0"}}
 
 
 def spec_calls() -> list[dict[str, Any]]:
-    return [orjson.loads(line) for path in SPEC_FILES
-            for line in path.read_text().splitlines() if line.strip()]
+    return [
+        orjson.loads(line)
+        for path in SPEC_FILES
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def write_plan(directory: Path, plan: Any, name: str = "plan.yaml") -> Path:
@@ -42,11 +46,20 @@ def emulator_with(plan: Path | None = None, **protocols: Any) -> Emulator:
 
 def send(emulator: Emulator, *calls: dict[str, Any], write_key: str = "wk") -> list[Record]:
     """Calls as an SDK would batch them; every call gets a userId unless it has an id."""
-    items = [{"userId": "u_1", "context": dict(LIBRARY), **call}
-             if "userId" not in call and "anonymousId" not in call
-             else {"context": dict(LIBRARY), **call} for call in calls]
-    return emulator.ingest(Envelope(route="/v1/batch", items=items,
-                                    received_at=datetime.now(UTC), header_write_key=write_key))
+    items = [
+        {"userId": "u_1", "context": dict(LIBRARY), **call}
+        if "userId" not in call and "anonymousId" not in call
+        else {"context": dict(LIBRARY), **call}
+        for call in calls
+    ]
+    return emulator.ingest(
+        Envelope(
+            route="/v1/batch",
+            items=items,
+            received_at=datetime.now(UTC),
+            header_write_key=write_key,
+        )
+    )
 
 
 def track(event: str, **properties: Any) -> dict[str, Any]:

@@ -28,16 +28,20 @@ def test_infer_on_the_spec_fixtures_gives_a_plan_that_validates_them(tmp_path: P
     assert inferred.exit_code == 0, inferred.output
     authored = yaml.safe_load(plan.read_text())
     assert authored["name"] == "Spec"
-    assert sorted(authored["track"]) == sorted({call["event"] for call in spec_calls()
-                                                if call["type"] == "track"})
+    assert sorted(authored["track"]) == sorted(
+        {call["event"] for call in spec_calls() if call["type"] == "track"}
+    )
     assert authored["track"]["Order Completed"]["properties"]["order_id"] == {
-        "type": "string", "required": True}
+        "type": "string",
+        "required": True,
+    }
     assert authored["identify"]["traits"]["email"] == "string"  # traits stay optional
 
     checked = run("check", *map(str, SPEC_FILES), "--plan", str(plan))
     assert checked.exit_code == 0, checked.output
-    assert checked.output.endswith(f"{len(spec_calls())} call(s) checked against 'Spec': 0 "
-                                   "with violations, 0 violation(s)\n")
+    assert checked.output.endswith(
+        f"{len(spec_calls())} call(s) checked against 'Spec': 0 with violations, 0 violation(s)\n"
+    )
 
 
 def test_infer_writes_segments_format_for_a_json_output(tmp_path: Path) -> None:
@@ -51,14 +55,34 @@ def test_infer_writes_segments_format_for_a_json_output(tmp_path: Path) -> None:
 
 def test_check_lists_each_broken_call_and_exits_1(tmp_path: Path) -> None:
     calls = tmp_path / "calls.jsonl"
-    calls.write_text("\n".join(orjson.dumps(call).decode() for call in [
-        {"type": "track", "event": "Order Completed", "userId": "u_1",
-         "properties": {"order_id": "o-1", "revenue": "9", "currency": "USD", "products": []},
-         "context": {"library": {"name": "x"}}},
-        {"type": "track", "event": "Product Viewed", "userId": "u_1",
-         "properties": {"product_id": "p-1"}, "context": {"library": {"name": "x"}}},
-        {"type": "track", "userId": "u_1"},
-    ]) + "\n")
+    calls.write_text(
+        "\n".join(
+            orjson.dumps(call).decode()
+            for call in [
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": "u_1",
+                    "properties": {
+                        "order_id": "o-1",
+                        "revenue": "9",
+                        "currency": "USD",
+                        "products": [],
+                    },
+                    "context": {"library": {"name": "x"}},
+                },
+                {
+                    "type": "track",
+                    "event": "Product Viewed",
+                    "userId": "u_1",
+                    "properties": {"product_id": "p-1"},
+                    "context": {"library": {"name": "x"}},
+                },
+                {"type": "track", "userId": "u_1"},
+            ]
+        )
+        + "\n"
+    )
     result = run("check", str(calls), "--plan", str(SHOP))
     assert result.exit_code == 1
     lines = result.output.splitlines()
@@ -66,16 +90,20 @@ def test_check_lists_each_broken_call_and_exits_1(tmp_path: Path) -> None:
     assert lines[1:] == [
         '    violation: properties.revenue must be a number, got string "9"',
         "  #3 not checked: Segment would drop it (track call has no event name)",
-        "2 call(s) checked against 'Shop': 1 with violations, 1 violation(s) (1 type)"]
+        "2 call(s) checked against 'Shop': 1 with violations, 1 violation(s) (1 type)",
+    ]
 
 
 def test_check_reads_the_plan_of_a_source_from_the_config(tmp_path: Path) -> None:
     config = tmp_path / "segemu.toml"
-    config.write_text(f'[sources.web]\nwrite_key = "wk"\ntracking_plan = "{SHOP}"\n'
-                      "[sources.web.protocols.track]\nallowUnplannedEvents = false\n")
+    config.write_text(
+        f'[sources.web]\nwrite_key = "wk"\ntracking_plan = "{SHOP}"\n'
+        "[sources.web.protocols.track]\nallowUnplannedEvents = false\n"
+    )
     calls = tmp_path / "calls.json"
-    calls.write_bytes(orjson.dumps({"batch": [{"type": "track", "event": "Debug Clicked",
-                                               "userId": "u_1"}]}))
+    calls.write_bytes(
+        orjson.dumps({"batch": [{"type": "track", "event": "Debug Clicked", "userId": "u_1"}]})
+    )
     result = run("check", str(calls), "--config", str(config), "--source", "web")
     assert result.exit_code == 1
     assert "blocked for every destination: unplanned event 'Debug Clicked'" in result.output
@@ -84,12 +112,20 @@ def test_check_reads_the_plan_of_a_source_from_the_config(tmp_path: Path) -> Non
     assert "no tracking plan: pass --plan PLAN" in no_plan.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["check", "missing.jsonl", "--plan", str(SHOP)], "missing.jsonl: cannot read"),
-    (["check", str(SPEC_FILES[0]), "--plan", "missing.yaml"],
-     "missing.yaml: tracking plan file not found"),
-    (["lint", str(SPEC_FILES[0]), "--rule", "no-such-rule"], "--rule 'no-such-rule': no such rule"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "missing.jsonl", "--plan", str(SHOP)], "missing.jsonl: cannot read"),
+        (
+            ["check", str(SPEC_FILES[0]), "--plan", "missing.yaml"],
+            "missing.yaml: tracking plan file not found",
+        ),
+        (
+            ["lint", str(SPEC_FILES[0]), "--rule", "no-such-rule"],
+            "--rule 'no-such-rule': no such rule",
+        ),
+    ],
+)
 def test_mistakes_in_the_command_exit_2_with_one_line(args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["plan", *args])
     assert result.exit_code == 2, result.output
@@ -99,10 +135,15 @@ def test_mistakes_in_the_command_exit_2_with_one_line(args: list[str], message: 
 
 def test_lint_a_file_groups_findings_by_rule(tmp_path: Path) -> None:
     calls = tmp_path / "calls.jsonl"
-    calls.write_text("\n".join(orjson.dumps(call).decode() for call in [
-        {"type": "track", "event": "Viewed Product 12345", "anonymousId": "a_1"},
-        {"type": "track", "event": "Order Completed", "anonymousId": "a_1"},
-    ]))
+    calls.write_text(
+        "\n".join(
+            orjson.dumps(call).decode()
+            for call in [
+                {"type": "track", "event": "Viewed Product 12345", "anonymousId": "a_1"},
+                {"type": "track", "event": "Order Completed", "anonymousId": "a_1"},
+            ]
+        )
+    )
     result = run("lint", str(calls))
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == "dynamic-event-name (1):"
@@ -126,7 +167,8 @@ def test_lint_list_shows_each_rule_with_its_switch(tmp_path: Path) -> None:
 
 
 def test_infer_and_lint_read_the_calls_stored_in_a_running_segemu(
-        segemu: SegemuClient, tmp_path: Path) -> None:
+    segemu: SegemuClient, tmp_path: Path
+) -> None:
     analytics.identify("u_1", {"email": "ada@example.com"})
     analytics.track("u_1", "Order Completed", {"order_id": "o-1", "revenue": 9.5})
     analytics.track("u_1", "Clicked Button", {"order_id": "o-1"})

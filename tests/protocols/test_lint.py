@@ -16,8 +16,9 @@ from segemu.protocols.violations import LintFinding
 from tests.protocols.helpers import rules, send, spec_calls, track
 
 
-def linted(*calls: dict[str, Any], lint: dict[str, Any] | None = None,
-           emulator: Emulator | None = None) -> list[list[str]]:
+def linted(
+    *calls: dict[str, Any], lint: dict[str, Any] | None = None, emulator: Emulator | None = None
+) -> list[list[str]]:
     emulator = emulator or create_emulator(db=":memory:", lint=lint or {})
     return [rules(record) for record in send(emulator, *calls)]
 
@@ -28,16 +29,21 @@ def messages(call: dict[str, Any], rule: str, **lint: Any) -> list[str]:
     return [f["message"] for f in record["lint"] if f["rule"] == rule]
 
 
-@pytest.mark.parametrize(("fires", "near"), [
-    ("Viewed Product 12345", "Checkout Step 2 Viewed"),
-    ("Invite ada@example.com Sent", "Invite Sent"),
-    ("Page https://shop.example/cart Viewed", "Cart Viewed"),
-    ("Order 3fa85f64-5717-4562-b3fc-2c963f66afa6 Completed", "Order Completed"),
-    ("User Signed Up (11-01-2019)", "User Signed Up"),
-])
+@pytest.mark.parametrize(
+    ("fires", "near"),
+    [
+        ("Viewed Product 12345", "Checkout Step 2 Viewed"),
+        ("Invite ada@example.com Sent", "Invite Sent"),
+        ("Page https://shop.example/cart Viewed", "Cart Viewed"),
+        ("Order 3fa85f64-5717-4562-b3fc-2c963f66afa6 Completed", "Order Completed"),
+        ("User Signed Up (11-01-2019)", "User Signed Up"),
+    ],
+)
 def test_dynamic_event_name(fires: str, near: str) -> None:
     assert linted(track(fires), track(near), lint={"object-action": False}) == [
-        ["dynamic-event-name"], []]
+        ["dynamic-event-name"],
+        [],
+    ]
 
 
 def test_dynamic_event_name_message_says_what_is_inside() -> None:
@@ -52,28 +58,36 @@ def test_dynamic_page_names_too() -> None:
 
 
 def test_inconsistent_casing_across_event_names() -> None:
-    found = linted(track("Order Completed"), track("Product Viewed"), track("cart_viewed"),
-                   track("Cart Shared"))
+    found = linted(
+        track("Order Completed"),
+        track("Product Viewed"),
+        track("cart_viewed"),
+        track("Cart Shared"),
+    )
     assert [("event-name-casing" in r) for r in found] == [False, False, True, False]
     assert _casing_messages() == [
         "'cart_viewed' is snake_case while 2 other event name(s) of this source are Title Case "
-        "(e.g. 'Order Completed'): pick one casing for every event"]
+        "(e.g. 'Order Completed'): pick one casing for every event"
+    ]
 
 
 def _casing_messages() -> list[str]:
     emulator = create_emulator(db=":memory:")
-    records = send(emulator, track("Order Completed"), track("Product Viewed"),
-                   track("cart_viewed"))
+    records = send(
+        emulator, track("Order Completed"), track("Product Viewed"), track("cart_viewed")
+    )
     return [f["message"] for f in records[-1]["lint"] if f["rule"] == "event-name-casing"]
 
 
 def test_the_same_event_in_another_casing() -> None:
     emulator = create_emulator(db=":memory:")
-    [_, twin, again] = send(emulator, track("Order Completed"), track("order completed"),
-                            track("Order Completed"))
+    [_, twin, again] = send(
+        emulator, track("Order Completed"), track("order completed"), track("Order Completed")
+    )
     assert [f["message"] for f in twin["lint"] if f["rule"] == "event-name-casing"] == [
         "'order completed' is the event 'Order Completed' in another casing: destinations "
-        "will count them as two different events"]
+        "will count them as two different events"
+    ]
     assert "event-name-casing" not in rules(again)
 
 
@@ -84,30 +98,42 @@ def test_casing_is_judged_per_source() -> None:
     assert "event-name-casing" not in rules(other)
 
 
-@pytest.mark.parametrize(("name", "style"), [
-    ("Order Completed", "Title Case"), ("Product Added to Wishlist", "Title Case"),
-    ("order completed", "lower case"), ("Order completed", "Sentence case"),
-    ("order_completed", "snake_case"), ("orderCompleted", "camelCase"),
-    ("OrderCompleted", "PascalCase"), ("order-completed", "kebab-case"), ("Purchase", None),
-])
+@pytest.mark.parametrize(
+    ("name", "style"),
+    [
+        ("Order Completed", "Title Case"),
+        ("Product Added to Wishlist", "Title Case"),
+        ("order completed", "lower case"),
+        ("Order completed", "Sentence case"),
+        ("order_completed", "snake_case"),
+        ("orderCompleted", "camelCase"),
+        ("OrderCompleted", "PascalCase"),
+        ("order-completed", "kebab-case"),
+        ("Purchase", None),
+    ],
+)
 def test_casing_styles(name: str, style: str | None) -> None:
     assert casing(name) == style
 
 
-@pytest.mark.parametrize(("fires", "near"), [
-    ("Clicked Button", "Button Clicked"),
-    ("Purchase", "Purchase Completed"),
-    ("Add To Cart", "Product Added to Cart"),
-    ("View Feed", "Feed Viewed"),
-])
+@pytest.mark.parametrize(
+    ("fires", "near"),
+    [
+        ("Clicked Button", "Button Clicked"),
+        ("Purchase", "Purchase Completed"),
+        ("Add To Cart", "Product Added to Cart"),
+        ("View Feed", "Feed Viewed"),
+    ],
+)
 def test_object_action(fires: str, near: str) -> None:
     assert linted(track(fires), track(near)) == [["object-action"], []]
 
 
 def test_object_action_suggests_the_object_first() -> None:
     [message] = messages(track("Clicked Button"), "object-action")
-    assert message == ("'Clicked Button' puts the action first: name events Object Action "
-                       "(e.g. 'Button Clicked')")
+    assert message == (
+        "'Clicked Button' puts the action first: name events Object Action (e.g. 'Button Clicked')"
+    )
 
 
 def test_segment_spec_events_are_never_flagged_by_naming_rules() -> None:
@@ -117,8 +143,7 @@ def test_segment_spec_events_are_never_flagged_by_naming_rules() -> None:
 
 def test_conversion_without_prior_identify() -> None:
     anonymous = {"anonymousId": "a_1"}
-    assert linted({**track("Order Completed"), **anonymous}) == [
-        ["conversion-without-identify"]]
+    assert linted({**track("Order Completed"), **anonymous}) == [["conversion-without-identify"]]
     identify = {"type": "identify", "userId": "u_1", "anonymousId": "a_1", "traits": {}}
     assert linted(identify, {**track("Order Completed"), **anonymous}) == [[], []]
     # A conversion that carries the userId is attributed already.
@@ -131,13 +156,18 @@ def test_conversion_events_come_from_config() -> None:
     call = {**track("Subscription Started"), "anonymousId": "a_1"}
     assert linted(call) == [[]]
     assert linted(call, lint={"conversion_events": ["Subscription Started"]}) == [
-        ["conversion-without-identify"]]
+        ["conversion-without-identify"]
+    ]
 
 
 def test_identity_conflict_is_a_logout_without_reset() -> None:
     first = {"type": "identify", "userId": "u_1", "anonymousId": "a_1", "traits": {}}
-    found = linted(first, {**first, "userId": "u_1"}, {**first, "userId": "u_2"},
-                   {**track("Order Completed"), "userId": "u_2", "anonymousId": "a_1"})
+    found = linted(
+        first,
+        {**first, "userId": "u_1"},
+        {**first, "userId": "u_2"},
+        {**track("Order Completed"), "userId": "u_2", "anonymousId": "a_1"},
+    )
     assert found == [[], [], ["identity-conflict"], []]
     [message] = [finding["message"] for finding in _conflict()]
     assert message.startswith("anonymousId 'a_1' was 'u_1' and is now 'u_2'")
@@ -159,12 +189,18 @@ def test_timestamps_without_timezone() -> None:
     naive = {**track("Order Completed"), "timestamp": "2026-01-01T10:00:00"}
     zoned = {**track("Order Completed"), "timestamp": "2026-01-01T10:00:00+02:00"}
     assert linted(naive, zoned) == [["timestamp-without-timezone"], []]
-    traits = {"type": "identify", "traits": {"created_at": "2026-01-01 10:00:00.123",
-                                             "birthday": "1990-05-01",
-                                             "updated_at": "2026-01-01T10:00:00.000Z"}}
+    traits = {
+        "type": "identify",
+        "traits": {
+            "created_at": "2026-01-01 10:00:00.123",
+            "birthday": "1990-05-01",
+            "updated_at": "2026-01-01T10:00:00.000Z",
+        },
+    }
     [message] = messages(traits, "timestamp-without-timezone")
-    assert message.startswith("traits.created_at '2026-01-01 10:00:00.123' looks like a date "
-                              "and time with no timezone")
+    assert message.startswith(
+        "traits.created_at '2026-01-01 10:00:00.123' looks like a date and time with no timezone"
+    )
 
 
 def test_calls_near_the_32_kb_limit() -> None:
@@ -183,7 +219,12 @@ def test_pii_in_properties_that_go_to_every_destination() -> None:
     not_pii = track("Invite Accepted", contact="ada at example", order_id="12345678")
     traits = {"type": "identify", "traits": {"email": "ada@example.com"}}
     assert linted(email, phone, limited, not_pii, traits) == [
-        ["pii-in-properties"], ["pii-in-properties"], [], [], []]
+        ["pii-in-properties"],
+        ["pii-in-properties"],
+        [],
+        [],
+        [],
+    ]
     [message] = messages(email, "pii-in-properties")
     assert message.startswith("properties.contact looks like an email address")
 
@@ -194,30 +235,49 @@ def test_pii_in_nested_properties() -> None:
 
 
 def test_events_before_consent_only_where_consent_is_required() -> None:
-    consented = {**track("Order Completed"), "context": {"consent": {"categoryPreferences": {
-        "Analytics": True}}}}
+    consented = {
+        **track("Order Completed"),
+        "context": {"consent": {"categoryPreferences": {"Analytics": True}}},
+    }
     plain = track("Order Completed")
     assert linted(plain) == [[]]  # off by default
     assert linted(plain, consented, lint={"event-before-consent": True}) == [
-        ["event-before-consent"], []]
+        ["event-before-consent"],
+        [],
+    ]
 
 
 def test_spec_property_names() -> None:
     off = track("Order Completed", orderId="o-1", Revenue=10, products=[{"productId": "p"}])
-    on = track("Order Completed", order_id="o-1", revenue=10, products=[{"product_id": "p"}],
-               gift_wrap=True)
+    on = track(
+        "Order Completed",
+        order_id="o-1",
+        revenue=10,
+        products=[{"product_id": "p"}],
+        gift_wrap=True,
+    )
     emulator = create_emulator(db=":memory:")
     [record, near] = send(emulator, off, on)
     assert [(f["path"], f["message"]) for f in record["lint"]] == [
-        ("properties.orderId", "properties.orderId: Segment's spec spells it 'order_id' (in "
-         "'Order Completed' (connections/spec/ecommerce/v2.md)); destinations map "
-         "'order_id', so 'orderId' may not arrive where you expect"),
-        ("properties.Revenue", "properties.Revenue: Segment's spec spells it 'revenue' (in "
-         "'Order Completed' (connections/spec/ecommerce/v2.md)); destinations map "
-         "'revenue', so 'Revenue' may not arrive where you expect"),
-        ("properties.products.0.productId", "properties.products.0.productId: Segment's spec "
-         "spells it 'product_id' (in 'Order Completed' (connections/spec/ecommerce/v2.md)); "
-         "destinations map 'product_id', so 'productId' may not arrive where you expect")]
+        (
+            "properties.orderId",
+            "properties.orderId: Segment's spec spells it 'order_id' (in "
+            "'Order Completed' (connections/spec/ecommerce/v2.md)); destinations map "
+            "'order_id', so 'orderId' may not arrive where you expect",
+        ),
+        (
+            "properties.Revenue",
+            "properties.Revenue: Segment's spec spells it 'revenue' (in "
+            "'Order Completed' (connections/spec/ecommerce/v2.md)); destinations map "
+            "'revenue', so 'Revenue' may not arrive where you expect",
+        ),
+        (
+            "properties.products.0.productId",
+            "properties.products.0.productId: Segment's spec "
+            "spells it 'product_id' (in 'Order Completed' (connections/spec/ecommerce/v2.md)); "
+            "destinations map 'product_id', so 'productId' may not arrive where you expect",
+        ),
+    ]
     assert near["lint"] == []
 
 
@@ -239,12 +299,13 @@ def test_every_rule_has_an_id_a_doc_and_a_switch() -> None:
 def test_lint_config_mistakes_are_named() -> None:
     with pytest.raises(ConfigError) as error:
         create_emulator(db=":memory:", lint={"dynamic-event-names": False})
-    assert ("settings: [lint]: unknown lint rule 'dynamic-event-names' (did you mean "
-            "'dynamic-event-name'?)") in str(error.value)
+    assert (
+        "settings: [lint]: unknown lint rule 'dynamic-event-names' (did you mean "
+        "'dynamic-event-name'?)"
+    ) in str(error.value)
     with pytest.raises(ConfigError) as error:
         create_emulator(db=":memory:", lint={"payload-size": "off"})
-    assert "settings: [lint]: 'payload-size' must be true or false, got 'off'" in str(
-        error.value)
+    assert "settings: [lint]: 'payload-size' must be true or false, got 'off'" in str(error.value)
 
 
 def test_reset_forgets_what_stateful_rules_learnt() -> None:
@@ -275,11 +336,17 @@ def test_a_repeated_name_is_judged_once_and_reported_on_every_call() -> None:
     # Name rules run once per write key, type and name; every later call of that name still
     # carries the findings, as its own objects.
     emulator = create_emulator(db=":memory:")
-    records = send(emulator, track("Viewed Product 12345"), track("Viewed Product 12345"),
-                   {"type": "page", "name": "Viewed Product 12345", "properties": {}})
+    records = send(
+        emulator,
+        track("Viewed Product 12345"),
+        track("Viewed Product 12345"),
+        {"type": "page", "name": "Viewed Product 12345", "properties": {}},
+    )
     assert [rules(r) for r in records] == [
-        ["dynamic-event-name", "object-action"], ["dynamic-event-name", "object-action"],
-        ["dynamic-event-name"]]
+        ["dynamic-event-name", "object-action"],
+        ["dynamic-event-name", "object-action"],
+        ["dynamic-event-name"],
+    ]
     first, second = records[0]["lint"], records[1]["lint"]
     assert first == second
     assert first[0] is not second[0]

@@ -22,36 +22,68 @@ AUTHORED_PLAN = FIXTURES / "plans" / "shop.yaml"
 D7 = "http://json-schema.org/draft-07/schema#"
 
 
-def rule(key: str, properties: dict[str, Any], required: list[str] | None = None,
-         version: int = 1) -> dict[str, Any]:
+def rule(
+    key: str, properties: dict[str, Any], required: list[str] | None = None, version: int = 1
+) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         body["required"] = required
-    return {"type": "TRACK", "key": key, "version": version, "jsonSchema": {
-        "$schema": D7, "type": "object", "labels": {},
-        "properties": {"context": {}, "traits": {}, "properties": body}}}
+    return {
+        "type": "TRACK",
+        "key": key,
+        "version": version,
+        "jsonSchema": {
+            "$schema": D7,
+            "type": "object",
+            "labels": {},
+            "properties": {"context": {}, "traits": {}, "properties": body},
+        },
+    }
 
 
 RULES = [rule("Signed Up", {"plan": {"type": "string"}}, ["plan"])]
 
 
-@pytest.mark.parametrize("document", [
-    RULES,                                                   # a list of rules
-    {"name": "Shop", "rules": RULES},                        # a TrackingPlan with its rules
-    {"data": {"rules": RULES, "pagination": {"current": "MA=="}}},  # GET .../rules
-    {"display_name": "Shop", "rules": {"events": [           # a Config API export
-        {"name": "Signed Up", "version": 1, "rules": RULES[0]["jsonSchema"]}]}},
-    # typewriter's plan.json: TRACK schemas unwrapped to their properties
-    {"name": "Shop", "rules": [{"type": "TRACK", "key": "Signed Up", "version": 1,
-                                "jsonSchema": {"type": "object", "properties": {
-                                    "plan": {"type": "string"}}, "required": ["plan"],
-                                    "eventMetadata": {"name": "Signed Up", "type": "TRACK"}}}]},
-    {"track": {"Signed Up": {"properties": {"plan": {"type": "string", "required": True}}}}},
-], ids=["list", "tracking-plan", "public-api-answer", "config-api", "typewriter", "authoring"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        RULES,  # a list of rules
+        {"name": "Shop", "rules": RULES},  # a TrackingPlan with its rules
+        {"data": {"rules": RULES, "pagination": {"current": "MA=="}}},  # GET .../rules
+        {
+            "display_name": "Shop",
+            "rules": {
+                "events": [  # a Config API export
+                    {"name": "Signed Up", "version": 1, "rules": RULES[0]["jsonSchema"]}
+                ]
+            },
+        },
+        # typewriter's plan.json: TRACK schemas unwrapped to their properties
+        {
+            "name": "Shop",
+            "rules": [
+                {
+                    "type": "TRACK",
+                    "key": "Signed Up",
+                    "version": 1,
+                    "jsonSchema": {
+                        "type": "object",
+                        "properties": {"plan": {"type": "string"}},
+                        "required": ["plan"],
+                        "eventMetadata": {"name": "Signed Up", "type": "TRACK"},
+                    },
+                }
+            ],
+        },
+        {"track": {"Signed Up": {"properties": {"plan": {"type": "string", "required": True}}}}},
+    ],
+    ids=["list", "tracking-plan", "public-api-answer", "config-api", "typewriter", "authoring"],
+)
 def test_every_format_gives_the_same_verdicts(tmp_path: Path, document: Any) -> None:
     emulator = emulator_with(write_plan(tmp_path, document, "plan.json"))
-    [missing, wrong, good] = send(emulator, track("Signed Up"), track("Signed Up", plan=1),
-                                  track("Signed Up", plan="pro"))
+    [missing, wrong, good] = send(
+        emulator, track("Signed Up"), track("Signed Up", plan=1), track("Signed Up", plan="pro")
+    )
     assert kinds(missing) == [("required", "properties.plan")]
     assert kinds(wrong) == [("type", "properties.plan")]
     assert good["violations"] == []
@@ -63,18 +95,27 @@ def test_a_segment_export_round_trips(tmp_path: Path) -> None:
     violations, and exported again it loads into the same rules."""
     plan = load_plan(SEGMENT_PLAN)
     assert [r.label for r in plan.rules] == [
-        "COMMON", "TRACK 'Order Completed' v1", "TRACK 'Order Completed' v2",
-        "TRACK 'Product Viewed' v1", "TRACK 'Checkout Started' v1", "IDENTIFY v1", "GROUP v1",
-        "PAGE 'Home' v1"]
+        "COMMON",
+        "TRACK 'Order Completed' v1",
+        "TRACK 'Order Completed' v2",
+        "TRACK 'Product Viewed' v1",
+        "TRACK 'Checkout Started' v1",
+        "IDENTIFY v1",
+        "GROUP v1",
+        "PAGE 'Home' v1",
+    ]
     emulator = emulator_with(SEGMENT_PLAN)
-    records = send(emulator, *_spec_calls("Order Completed", "Product Viewed",
-                                          "Checkout Started", "Products Searched"))
+    records = send(
+        emulator,
+        *_spec_calls("Order Completed", "Product Viewed", "Checkout Started", "Products Searched"),
+    )
     by_name = {r["event"]["event"]: r for r in records}
     assert by_name["Order Completed"]["violations"] == []
     assert by_name["Product Viewed"]["violations"] == []
     assert kinds(by_name["Checkout Started"]) == [
         ("additional_property", f"properties.{name}")
-        for name in ("affiliation", "shipping", "tax", "discount", "coupon")]
+        for name in ("affiliation", "shipping", "tax", "discount", "coupon")
+    ]
     assert kinds(by_name["Products Searched"]) == [("unplanned_event", "event")]
 
     exported = tmp_path / "exported.json"
@@ -101,7 +142,9 @@ def test_the_authored_sample_compiles_to_segment_rules() -> None:
     assert properties["properties"]["products"]["items"]["required"] == ["product_id"]
     identify = next(r for r in plan.rules if r.type == "IDENTIFY")
     assert identify.json_schema["properties"]["traits"]["properties"]["created_at"] == {
-        "type": "string", "format": "date-time"}
+        "type": "string",
+        "format": "date-time",
+    }
 
 
 def test_event_versions_follow_context_protocols_event_version() -> None:
@@ -119,30 +162,59 @@ def test_event_versions_follow_context_protocols_event_version() -> None:
     assert second["violations"][0]["rule"] == "TRACK 'Order Completed' v2"
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("plan.json", b'{"rules": [\n  {"type": "TRACK",}\n]}',
-     "plan.json: not valid JSON at line 2, column 19: trailing comma is not allowed"),
-    ("plan.yaml", b"track:\n  Order Completed: [\n", "plan.yaml: not valid YAML at line 3"),
-    ("plan.json", orjson.dumps([{"type": "EVENT", "key": "x"}]),
-     "plan.json: rule 1: type must be one of COMMON, TRACK, IDENTIFY, GROUP, PAGE, SCREEN, "
-     "got 'EVENT'"),
-    ("plan.json", orjson.dumps([{"type": "TRACK"}]),
-     "plan.json: rule 1 (TRACK): key (the event name) is required"),
-    ("plan.json", orjson.dumps([rule("A", {"x": {"type": "numbr"}})]),
-     "plan.json: rule 1 (TRACK 'A' v1): jsonSchema is not a valid JSON Schema at "
-     "properties.properties.properties.x.type:"),
-    ("plan.json", orjson.dumps([rule("A", {}), rule("A", {})]),
-     "plan.json: rule TRACK 'A' v1 appears twice"),
-    ("plan.json", orjson.dumps([{"type": "TRACK", "key": "A", "jsonSchema": {
-        "$ref": "#/definitions/missing"}}]),
-     "plan.json: rule 1 (TRACK 'A' v1): jsonSchema cannot be compiled:"),
-    ("plan.yaml", b"track:\n  A:\n    properties:\n      price: numbr\n",
-     "plan.yaml: track.'A'.properties.price: unknown type 'numbr' (did you mean 'number'?)"),
-    ("plan.yaml", b"trak:\n  A: {}\n",
-     "plan.yaml: not a tracking plan: expected Segment's rules"),
-])
-def test_a_malformed_plan_is_refused_naming_file_and_rule(tmp_path: Path, name: str,
-                                                         content: bytes, message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "plan.json",
+            b'{"rules": [\n  {"type": "TRACK",}\n]}',
+            "plan.json: not valid JSON at line 2, column 19: trailing comma is not allowed",
+        ),
+        ("plan.yaml", b"track:\n  Order Completed: [\n", "plan.yaml: not valid YAML at line 3"),
+        (
+            "plan.json",
+            orjson.dumps([{"type": "EVENT", "key": "x"}]),
+            "plan.json: rule 1: type must be one of COMMON, TRACK, IDENTIFY, GROUP, PAGE, SCREEN, "
+            "got 'EVENT'",
+        ),
+        (
+            "plan.json",
+            orjson.dumps([{"type": "TRACK"}]),
+            "plan.json: rule 1 (TRACK): key (the event name) is required",
+        ),
+        (
+            "plan.json",
+            orjson.dumps([rule("A", {"x": {"type": "numbr"}})]),
+            "plan.json: rule 1 (TRACK 'A' v1): jsonSchema is not a valid JSON Schema at "
+            "properties.properties.properties.x.type:",
+        ),
+        (
+            "plan.json",
+            orjson.dumps([rule("A", {}), rule("A", {})]),
+            "plan.json: rule TRACK 'A' v1 appears twice",
+        ),
+        (
+            "plan.json",
+            orjson.dumps(
+                [{"type": "TRACK", "key": "A", "jsonSchema": {"$ref": "#/definitions/missing"}}]
+            ),
+            "plan.json: rule 1 (TRACK 'A' v1): jsonSchema cannot be compiled:",
+        ),
+        (
+            "plan.yaml",
+            b"track:\n  A:\n    properties:\n      price: numbr\n",
+            "plan.yaml: track.'A'.properties.price: unknown type 'numbr' (did you mean 'number'?)",
+        ),
+        (
+            "plan.yaml",
+            b"trak:\n  A: {}\n",
+            "plan.yaml: not a tracking plan: expected Segment's rules",
+        ),
+    ],
+)
+def test_a_malformed_plan_is_refused_naming_file_and_rule(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(PlanError) as error:
@@ -150,8 +222,7 @@ def test_a_malformed_plan_is_refused_naming_file_and_rule(tmp_path: Path, name: 
     assert message in str(error.value)
 
 
-def test_a_malformed_plan_stops_the_emulator_with_the_config_entry_named(
-        tmp_path: Path) -> None:
+def test_a_malformed_plan_stops_the_emulator_with_the_config_entry_named(tmp_path: Path) -> None:
     plan = tmp_path / "web.json"
     plan.write_bytes(orjson.dumps([rule("A", {"x": {"type": "numbr"}})]))
     config = tmp_path / "segemu.toml"
@@ -162,17 +233,21 @@ def test_a_malformed_plan_stops_the_emulator_with_the_config_entry_named(
         create_emulator(load_config({"db": ":memory:"}, env={}, cwd=tmp_path))
     assert str(error.value).startswith(
         f"{config}: [sources.web] tracking_plan: {plan}: rule 1 (TRACK 'A' v1): jsonSchema is "
-        "not a valid JSON Schema")
+        "not a valid JSON Schema"
+    )
     missing = tmp_path / "missing.toml"
     missing.write_text('[protocols]\ntracking_plan = "nope.yaml"\n')
     with pytest.raises(ConfigError) as error:
         create_emulator(load_config({"db": ":memory:"}, env={}, config_file=missing))
-    assert str(error.value) == (f"{missing}: [protocols] tracking_plan: {tmp_path / 'nope.yaml'}"
-                                ": tracking plan file not found")
+    assert str(error.value) == (
+        f"{missing}: [protocols] tracking_plan: {tmp_path / 'nope.yaml'}"
+        ": tracking plan file not found"
+    )
 
 
 def test_reload_takes_a_new_plan_and_keeps_the_last_good_one_on_a_mistake(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write_plan(tmp_path, {"track": {"Signed Up": {}}})
     emulator = emulator_with(path)
     assert kinds(send(emulator, track("Order Completed"))[0]) == [("unplanned_event", "event")]
@@ -212,14 +287,15 @@ async def test_the_reload_watcher_runs_while_the_emulator_runs(tmp_path: Path) -
     assert watcher.cancelled()
 
 
-def test_plans_are_shared_between_sources_and_relative_to_the_config_file(
-        tmp_path: Path) -> None:
+def test_plans_are_shared_between_sources_and_relative_to_the_config_file(tmp_path: Path) -> None:
     (tmp_path / "plans").mkdir()
     write_plan(tmp_path / "plans", {"track": {"Signed Up": {}}}, "web.yaml")
     config = tmp_path / "segemu.toml"
-    config.write_text('[protocols]\ntracking_plan = "plans/web.yaml"\n'
-                      '[sources.web]\nwrite_key = "wk_web"\n'
-                      '[sources.ios]\nwrite_key = "wk_ios"\ntracking_plan = "plans/web.yaml"\n')
+    config.write_text(
+        '[protocols]\ntracking_plan = "plans/web.yaml"\n'
+        '[sources.web]\nwrite_key = "wk_web"\n'
+        '[sources.ios]\nwrite_key = "wk_ios"\ntracking_plan = "plans/web.yaml"\n'
+    )
     from segemu.config import load_config
 
     emulator = create_emulator(load_config({"db": ":memory:"}, env={}, config_file=config))

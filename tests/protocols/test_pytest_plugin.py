@@ -18,7 +18,7 @@ track:
       order_id: {type: string, required: true}
       revenue: number
 """
-TESTS = '''
+TESTS = """
 import pytest
 import segment.analytics as analytics
 from segemu.testing import SegemuAssertionError
@@ -55,12 +55,13 @@ async def test_in_process_too(segemu_emulator):
                                 "properties": {"revenue": 1}})
     with pytest.raises(SegemuAssertionError):
         await segemu_emulator.assert_no_violations()
-'''
+"""
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
-                                         *args, timeout=120)
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-o", "asyncio_mode=auto", *args, timeout=120
+    )
 
 
 def project(pytester: pytest.Pytester, config: str = "") -> Path:
@@ -77,18 +78,25 @@ def test_assert_no_violations_and_strict_mode_from_the_ini(pytester: pytest.Pyte
     result = run(pytester, "-rf")
     # Strict mode judges every test of the run, even one that checked its violations itself.
     result.assert_outcomes(passed=2, failed=4)
-    result.stdout.fnmatch_lines([
-        "*strict mode: 1 call(s) of write key test-test_breaks_the_plan_silently-* broke the "
-        "tracking plan (1 violation(s)):",
-        "*#* track 'Order Complted' at *",
-        "*violation: 'Order Complted' is not in the tracking plan 'Shop' (did you mean "
-        "'Order Completed'?)",
-        "*@pytest.mark.segemu(strict=False).",
-    ])
-    failed = {line.split("::")[1].split(" ")[0] for line in result.outlines
-              if line.startswith("FAILED")}
-    assert failed == {"test_assert_no_violations_lists_them", "test_breaks_the_plan_silently",
-                      "test_async_too", "test_in_process_too"}
+    result.stdout.fnmatch_lines(
+        [
+            "*strict mode: 1 call(s) of write key test-test_breaks_the_plan_silently-* broke the "
+            "tracking plan (1 violation(s)):",
+            "*#* track 'Order Complted' at *",
+            "*violation: 'Order Complted' is not in the tracking plan 'Shop' (did you mean "
+            "'Order Completed'?)",
+            "*@pytest.mark.segemu(strict=False).",
+        ]
+    )
+    failed = {
+        line.split("::")[1].split(" ")[0] for line in result.outlines if line.startswith("FAILED")
+    }
+    assert failed == {
+        "test_assert_no_violations_lists_them",
+        "test_breaks_the_plan_silently",
+        "test_async_too",
+        "test_in_process_too",
+    }
 
 
 def test_without_strict_mode_only_assertions_fail(pytester: pytest.Pytester) -> None:
@@ -99,8 +107,9 @@ def test_without_strict_mode_only_assertions_fail(pytester: pytest.Pytester) -> 
 
 def test_strict_mode_from_the_config_file(pytester: pytest.Pytester) -> None:
     project(pytester, "strict = true\n")
-    result = run(pytester, "--segemu-config", "segemu.toml", "-k",
-                 "silently or not_strict or clean")
+    result = run(
+        pytester, "--segemu-config", "segemu.toml", "-k", "silently or not_strict or clean"
+    )
     result.assert_outcomes(passed=2, failed=1)
 
 
@@ -109,6 +118,8 @@ def test_a_broken_plan_is_a_usage_error_naming_the_file(pytester: pytest.Pyteste
     pytester.path.joinpath("plan.yaml").write_text("track:\n  A:\n    properties: {x: numbr}\n")
     result = run(pytester, "--segemu-config", "segemu.toml", "-k", "clean")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert (f"ERROR: segemu: {config}: [protocols] tracking_plan: "
-            f"{pytester.path / 'plan.yaml'}: track.'A'.properties.x: unknown type 'numbr' "
-            "(did you mean 'number'?)") in result.stderr.str()
+    assert (
+        f"ERROR: segemu: {config}: [protocols] tracking_plan: "
+        f"{pytester.path / 'plan.yaml'}: track.'A'.properties.x: unknown type 'numbr' "
+        "(did you mean 'number'?)"
+    ) in result.stderr.str()

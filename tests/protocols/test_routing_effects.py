@@ -15,10 +15,15 @@ SHOP = str(FIXTURES / "plans" / "shop.yaml")
 ORDER = {"order_id": "o-1", "revenue": 9.5, "currency": "USD", "products": [{"product_id": "p"}]}
 
 
-@pytest.mark.segemu(protocols={"tracking_plan": SHOP, "track": {
-    "allowUnplannedEvents": False, "allowUnplannedEventProperties": False}})
+@pytest.mark.segemu(
+    protocols={
+        "tracking_plan": SHOP,
+        "track": {"allowUnplannedEvents": False, "allowUnplannedEventProperties": False},
+    }
+)
 def test_blocked_calls_reach_no_destination_and_omitted_properties_are_not_sent(
-        segemu: SegemuClient) -> None:
+    segemu: SegemuClient,
+) -> None:
     analytics.track("u_1", "Debug Clicked", {"button": "save"})
     analytics.track("u_1", "Order Completed", {**ORDER, "gift_wrap": True})
     segemu.wait_for("type:track", count=2)
@@ -27,7 +32,8 @@ def test_blocked_calls_reach_no_destination_and_omitted_properties_are_not_sent(
     [blocked] = mixpanel.filtered
     assert blocked["reason"] == (
         "tracking plan: unplanned event 'Debug Clicked': the source blocks events that are not "
-        "in the tracking plan (allowUnplannedEvents = false)")
+        "in the tracking plan (allowUnplannedEvents = false)"
+    )
     [body] = mixpanel.received
     sent = str(body)
     assert "o-1" in sent

@@ -17,25 +17,36 @@ from tests.protocols.helpers import emulator_with, kinds, send, track, write_pla
 PLAN = {
     "name": "Shop",
     "track": {
-        "Order Completed": {"properties": {
-            "order_id": {"type": "string", "required": True},
-            "revenue": "number",
-            "currency": ["USD", "EUR"],
-            "coupon": {"type": "string", "pattern": "^[A-Z0-9_]+$"},
-            "placed_at": "date-time",
-            "quantity": {"type": "integer", "minimum": 1},
-            "products": {"type": "array", "items": {"sku": {"type": "string",
-                                                            "required": True}}},
-        }, "context": {"device": {"type": "object", "required": True}}},
+        "Order Completed": {
+            "properties": {
+                "order_id": {"type": "string", "required": True},
+                "revenue": "number",
+                "currency": ["USD", "EUR"],
+                "coupon": {"type": "string", "pattern": "^[A-Z0-9_]+$"},
+                "placed_at": "date-time",
+                "quantity": {"type": "integer", "minimum": 1},
+                "products": {
+                    "type": "array",
+                    "items": {"sku": {"type": "string", "required": True}},
+                },
+            },
+            "context": {"device": {"type": "object", "required": True}},
+        },
         "Cart Viewed": {"properties": {"cart_id": "string"}, "additional_properties": False},
     },
     "identify": {"traits": {"email": {"type": "string", "format": "email"}}},
     "page": {"Home": {"properties": {"path": {"type": "string", "required": True}}}},
     "common": {"context": {"properties": {"library": {"type": "object", "required": True}}}},
 }
-GOOD: dict[str, Any] = {"order_id": "o-1", "revenue": 9.5, "currency": "USD", "coupon": "MAY_1",
-                        "placed_at": "2026-01-01T10:00:00Z", "quantity": 2,
-                        "products": [{"sku": "s-1"}]}
+GOOD: dict[str, Any] = {
+    "order_id": "o-1",
+    "revenue": 9.5,
+    "currency": "USD",
+    "coupon": "MAY_1",
+    "placed_at": "2026-01-01T10:00:00Z",
+    "quantity": 2,
+    "products": [{"sku": "s-1"}],
+}
 DEVICE = {"device": {"id": "d-1"}}
 
 
@@ -58,12 +69,15 @@ def test_a_call_that_follows_the_plan_has_no_violations(emulator: Emulator) -> N
 
 
 def test_unplanned_event_names_the_plan_and_the_planned_name_in_another_casing(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     [typo, planned] = send(emulator, track("order completed"), order())
     [violation] = typo["violations"]
     assert (violation["type"], violation["path"]) == ("unplanned_event", "event")
-    assert violation["message"] == ("'order completed' is not in the tracking plan 'Shop' "
-                                    "(did you mean 'Order Completed'? Names are case-sensitive)")
+    assert violation["message"] == (
+        "'order completed' is not in the tracking plan 'Shop' "
+        "(did you mean 'Order Completed'? Names are case-sensitive)"
+    )
     assert planned["violations"] == []
 
 
@@ -79,7 +93,8 @@ def test_wrong_type_says_what_was_wanted_and_what_came(emulator: Emulator) -> No
     [wrong, right] = send(emulator, order(revenue="9.50"), order(revenue=9))
     assert kinds(wrong) == [("type", "properties.revenue")]
     assert wrong["violations"][0]["message"] == (
-        'properties.revenue must be a number, got string "9.50"')
+        'properties.revenue must be a number, got string "9.50"'
+    )
     assert right["violations"] == []  # an integer is a number
 
 
@@ -87,14 +102,18 @@ def test_value_not_in_enum(emulator: Emulator) -> None:
     [wrong, right] = send(emulator, order(currency="usd"), order(currency="EUR"))
     assert kinds(wrong) == [("enum", "properties.currency")]
     assert wrong["violations"][0]["message"] == (
-        'properties.currency must be one of "USD", "EUR"; got "usd"')
+        'properties.currency must be one of "USD", "EUR"; got "usd"'
+    )
     assert right["violations"] == []
 
 
 def test_unplanned_property_and_additional_properties_false(emulator: Emulator) -> None:
     [extra, cart, cart_ok] = send(
-        emulator, order(gift_wrap=True),
-        track("Cart Viewed", cart_id="c-1", items=3), track("Cart Viewed", cart_id="c-1"))
+        emulator,
+        order(gift_wrap=True),
+        track("Cart Viewed", cart_id="c-1", items=3),
+        track("Cart Viewed", cart_id="c-1"),
+    )
     assert kinds(extra) == [("additional_property", "properties.gift_wrap")]
     assert "(an unplanned property)" in extra["violations"][0]["message"]
     # With `additional_properties: false` the plan's own JSON schema refuses it, once.
@@ -104,12 +123,14 @@ def test_unplanned_property_and_additional_properties_false(emulator: Emulator) 
 
 
 def test_pattern_format_and_other_constraints(emulator: Emulator) -> None:
-    [pattern, date, minimum] = send(emulator, order(coupon="may 1"),
-                                    order(placed_at="2026-01-01 10:00"), order(quantity=0))
+    [pattern, date, minimum] = send(
+        emulator, order(coupon="may 1"), order(placed_at="2026-01-01 10:00"), order(quantity=0)
+    )
     assert kinds(pattern) == [("pattern", "properties.coupon")]
     assert kinds(date) == [("format", "properties.placed_at")]
     assert date["violations"][0]["message"] == (
-        'properties.placed_at must be a valid date-time; got "2026-01-01 10:00"')
+        'properties.placed_at must be a valid date-time; got "2026-01-01 10:00"'
+    )
     assert kinds(minimum) == [("constraint", "properties.quantity")]
     assert minimum["violations"][0]["keyword"] == "minimum"
 
@@ -128,8 +149,12 @@ def test_context_violation_of_an_event_rule(emulator: Emulator) -> None:
 
 
 def test_common_rule_applies_to_every_call(emulator: Emulator) -> None:
-    bare = {"type": "identify", "userId": "u_1", "traits": {"email": "ada@example.com"},
-            "context": {"ip": "127.0.0.1"}}
+    bare = {
+        "type": "identify",
+        "userId": "u_1",
+        "traits": {"email": "ada@example.com"},
+        "context": {"ip": "127.0.0.1"},
+    }
     [record, near] = send(emulator, bare, {**bare, "context": {"library": {"name": "x"}}})
     assert kinds(record) == [("common", "context.library")]
     assert record["violations"][0]["rule"] == "COMMON"
@@ -142,7 +167,8 @@ def test_identify_traits_and_page_rules(emulator: Emulator) -> None:
         {"type": "identify", "traits": {"email": "not an email"}},
         {"type": "identify", "traits": {"email": "ada@example.com", "nickname": "ada"}},
         {"type": "page", "name": "Home", "properties": {}},
-        {"type": "page", "name": "About", "properties": {}})
+        {"type": "page", "name": "About", "properties": {}},
+    )
     assert kinds(trait) == [("format", "traits.email")]
     assert kinds(unplanned) == [("additional_property", "traits.nickname")]
     assert "(an unplanned trait)" in unplanned["violations"][0]["message"]
@@ -155,8 +181,11 @@ def test_rejected_calls_and_duplicates_are_not_validated(emulator: Emulator) -> 
     [rejected] = send(emulator, {"type": "track", "userId": "u_1"})
     assert rejected["status"] == "rejected"
     assert "violations" not in rejected
-    first, again = send(emulator, {**order(revenue="x"), "messageId": "m-1"},
-                        {**order(revenue="x"), "messageId": "m-1"})
+    first, again = send(
+        emulator,
+        {**order(revenue="x"), "messageId": "m-1"},
+        {**order(revenue="x"), "messageId": "m-1"},
+    )
     assert kinds(first) == [("type", "properties.revenue")]
     assert again["status"] == "duplicate"
     assert "violations" not in again
@@ -166,6 +195,10 @@ def test_without_a_plan_every_call_has_empty_violations_but_is_still_linted() ->
     emulator = emulator_with()
     [record] = send(emulator, track("Viewed Product 12345"))
     assert record["violations"] == []
-    assert record["protocols"] == {"blocked": None, "omitted": [], "omittedOnViolation": [],
-                                   "trackingPlan": None}
+    assert record["protocols"] == {
+        "blocked": None,
+        "omitted": [],
+        "omittedOnViolation": [],
+        "trackingPlan": None,
+    }
     assert "dynamic-event-name" in [f["rule"] for f in record["lint"]]

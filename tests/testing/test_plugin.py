@@ -15,11 +15,12 @@ pytestmark = pytest.mark.compat
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
-                                         *args, timeout=120)
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-o", "asyncio_mode=auto", *args, timeout=120
+    )
 
 
-SDK_TESTS = '''
+SDK_TESTS = """
 import segment.analytics as analytics
 from segemu.testing import ANY_STRING, approx, regex
 
@@ -50,17 +51,18 @@ def test_exact_and_times(segemu):
     segemu.assert_tracked("Clicked", times=2)
     segemu.assert_tracked("Clicked", properties={"a": 1}, exact=True, times=1)
     segemu.assert_event("properties.b>1", times=1)
-'''
+"""
 
 
 def test_sync_fixture_drives_the_real_python_sdk_with_waits_and_assertions(
-        pytester: pytest.Pytester) -> None:
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(SDK_TESTS)
     run(pytester).assert_outcomes(passed=2)
 
 
 def test_each_test_sees_only_its_own_events(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester.makepyfile("""
         import segment.analytics as analytics
 
         def test_sends_three(segemu):
@@ -78,15 +80,16 @@ def test_each_test_sees_only_its_own_events(pytester: pytest.Pytester) -> None:
             keys = json.load(urllib.request.urlopen(url))["byWriteKey"]
             assert len(keys) == 1 and segemu.write_key not in keys
             assert segemu.write_key.startswith("test-test_keys_differ-")
-    ''')
+    """)
     run(pytester).assert_outcomes(passed=3)
 
 
 def test_two_xdist_workers_share_one_emulator_without_collisions(
-        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     report = tmp_path / "urls"
     report.mkdir()
-    pytester.makepyfile(f'''
+    pytester.makepyfile(f"""
         import os, pytest
         import segment.analytics as analytics
 
@@ -100,7 +103,7 @@ def test_two_xdist_workers_share_one_emulator_without_collisions(
             worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
             with open(os.path.join({str(report)!r}, f"{{n}}-{{worker}}"), "w") as out:
                 out.write(segemu_session.url)
-    ''')
+    """)
     result = run(pytester, "-n", "2")
     result.assert_outcomes(passed=8)
     files = list(report.iterdir())
@@ -110,64 +113,70 @@ def test_two_xdist_workers_share_one_emulator_without_collisions(
 
 
 def test_nearest_miss_for_a_wrong_property_value(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester.makepyfile("""
         import segment.analytics as analytics
 
         def test_revenue(segemu):
             analytics.track("u_1", "Order Completed", {"revenue": 89.99, "currency": "USD"})
             segemu.assert_tracked("Order Completed", properties={"revenue": 99.99}, timeout=0)
-    ''')
+    """)
     result = run(pytester)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*assert_tracked('Order Completed', properties={'revenue': 99.99}): expected at least 1"
-        " matching track call, found 0 among 1 received*",
-        "*nearest misses:",
-        "*#* track 'Order Completed' user=u_1 at *",
-        "*properties.revenue: expected 99.99, got 89.99",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*assert_tracked('Order Completed', properties={'revenue': 99.99}): expected at least 1"
+            " matching track call, found 0 among 1 received*",
+            "*nearest misses:",
+            "*#* track 'Order Completed' user=u_1 at *",
+            "*properties.revenue: expected 99.99, got 89.99",
+        ]
+    )
 
 
 def test_nearest_miss_for_a_misspelled_event_name(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester.makepyfile("""
         import segment.analytics as analytics
 
         def test_name(segemu):
             analytics.track("u_1", "Product Viewed")
             analytics.track("u_1", "Order Complted", {"revenue": 99.99})
             segemu.assert_tracked("Order Completed", timeout=0)
-    ''')
+    """)
     result = run(pytester)
     result.assert_outcomes(failed=1)
     # The typo ranks first, ahead of an unrelated event.
-    result.stdout.fnmatch_lines([
-        "*nearest misses:",
-        "*track 'Order Complted'*",
-        '*event: expected "Order Completed", got "Order Complted"',
-        "*track 'Product Viewed'*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*nearest misses:",
+            "*track 'Order Complted'*",
+            '*event: expected "Order Completed", got "Order Complted"',
+            "*track 'Product Viewed'*",
+        ]
+    )
 
 
 def test_a_rejected_event_shows_why_it_does_not_count(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester.makepyfile("""
         import json, urllib.request
 
         def test_rejected(segemu):
             body = json.dumps({"event": "Signed Up", "writeKey": segemu.write_key}).encode()
             urllib.request.urlopen(urllib.request.Request(f"{segemu.url}/v1/track", body))
             segemu.assert_no_rejections()
-    ''')
+    """)
     result = run(pytester)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*assert_no_rejections(): expected exactly 0 matching calls, found 1*",
-        "*matching events:",
-        "*track 'Signed Up' [[]rejected: no userId or anonymousId[]]*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*assert_no_rejections(): expected exactly 0 matching calls, found 1*",
+            "*matching events:",
+            "*track 'Signed Up' [[]rejected: no userId or anonymousId[]]*",
+        ]
+    )
 
 
 def test_async_twin_and_in_process_fixture(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester.makepyfile("""
         import aiohttp
         import segment.analytics as analytics
         from segemu.http.app import create_app
@@ -189,13 +198,14 @@ def test_async_twin_and_in_process_fixture(pytester: pytest.Pytester) -> None:
             await segemu_emulator.assert_identified("u")
             await segemu_emulator.assert_tracked("A", times=1)
             assert [r["type"] for r in await segemu_emulator.events()] == ["track", "identify"]
-    ''')
+    """)
     run(pytester).assert_outcomes(passed=2)
 
 
 def test_marker_gives_a_fixed_write_key_own_settings_or_no_wiring(
-        pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
         import pytest
         import segment.analytics as analytics
 
@@ -223,14 +233,14 @@ def test_marker_gives_a_fixed_write_key_own_settings_or_no_wiring(
         @pytest.mark.segemu(retention="lots")
         def test_bad_setting(segemu):
             pass
-    ''')
+    """)
     result = run(pytester)
     result.assert_outcomes(passed=4, errors=1)
     result.stdout.fnmatch_lines(["*@pytest.mark.segemu: *retention*"])
 
 
 def test_guard_fails_a_test_that_reaches_segment(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester.makepyfile("""
         from segment.analytics import Client
 
         def test_leaks():
@@ -240,7 +250,7 @@ def test_guard_fails_a_test_that_reaches_segment(pytester: pytest.Pytester) -> N
 
         def test_fine():
             pass
-    ''')
+    """)
     result = run(pytester)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*this test tried to reach Segment itself: api.segment.io*"])
@@ -248,7 +258,7 @@ def test_guard_fails_a_test_that_reaches_segment(pytester: pytest.Pytester) -> N
 
 
 def test_an_error_inside_the_server_thread_fails_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
+    pytester.makepyfile("""
         import json, urllib.request, urllib.error
 
         def test_broken(segemu, segemu_session):
@@ -261,22 +271,26 @@ def test_an_error_inside_the_server_thread_fails_the_test(pytester: pytest.Pytes
                                                               body.encode()))
             except urllib.error.HTTPError as error:
                 assert error.code == 500
-    ''')
+    """)
     result = run(pytester)
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*segemu's server failed while handling this test's requests:*",
-                                 "*RuntimeError: pipeline exploded*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*segemu's server failed while handling this test's requests:*",
+            "*RuntimeError: pipeline exploded*",
+        ]
+    )
 
 
 def test_snapshots_are_written_then_compared(pytester: pytest.Pytester) -> None:
-    source = '''
+    source = """
         import segment.analytics as analytics
 
         def test_flow(segemu):
             analytics.identify("u_1", {"plan": "NAME"})
             analytics.track("u_1", "Order Completed", {"revenue": 10})
             segemu.assert_snapshot()
-    '''
+    """
     pytester.makepyfile(test_flow=source.replace("NAME", "pro"))
     run(pytester).assert_outcomes(failed=1)  # no snapshot yet
     run(pytester, "--segemu-update-snapshots").assert_outcomes(passed=1)
@@ -284,27 +298,30 @@ def test_snapshots_are_written_then_compared(pytester: pytest.Pytester) -> None:
     shots = json.loads(stored.read_text())
     assert [s["type"] for s in shots] == ["identify", "track"]
     assert shots[1]["event"]["messageId"] == "<messageId>"
-    assert shots[1]["event"]["context"]["library"] == {"name": "analytics-python",
-                                                       "version": "<version>"}
+    assert shots[1]["event"]["context"]["library"] == {
+        "name": "analytics-python",
+        "version": "<version>",
+    }
     run(pytester).assert_outcomes(passed=1)  # volatile fields do not break it
 
     pytester.makepyfile(test_flow=source.replace("NAME", "free"))
     result = run(pytester)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*events differ from the snapshot*", '*-*"plan": "pro"',
-                                 '*+*"plan": "free"'])
+    result.stdout.fnmatch_lines(
+        ["*events differ from the snapshot*", '*-*"plan": "pro"', '*+*"plan": "free"']
+    )
 
 
 def test_an_emulator_already_running_is_used_with_segemu_url(pytester: pytest.Pytester) -> None:
     running = ThreadedEmulator(load_config({"db": ":memory:"}, env={}, discover=False)).start()
     try:
-        pytester.makepyfile('''
+        pytester.makepyfile("""
             import segment.analytics as analytics
 
             def test_sends(segemu):
                 analytics.track("u", "Seen Outside")
                 segemu.assert_tracked("Seen Outside")
-        ''')
+        """)
         run(pytester, f"--segemu-url={running.url}").assert_outcomes(passed=1)
         names = [r["event"].get("event") for r in running.emulator.events()]
         assert names == ["Seen Outside"]
@@ -314,8 +331,8 @@ def test_an_emulator_already_running_is_used_with_segemu_url(pytester: pytest.Py
 
 def test_plugin_is_registered_and_documents_its_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--help")
-    result.stdout.fnmatch_lines(["*segemu (local Segment emulator)*", "*--segemu-url=URL*",
-                                 "*--segemu-update-snapshots*"])
+    result.stdout.fnmatch_lines(
+        ["*segemu (local Segment emulator)*", "*--segemu-url=URL*", "*--segemu-update-snapshots*"]
+    )
     fixtures = pytester.runpytest_subprocess("--fixtures")
-    fixtures.stdout.fnmatch_lines(["*segemu -- *", "*segemu_async -- *",
-                                   "*segemu_emulator -- *"])
+    fixtures.stdout.fnmatch_lines(["*segemu -- *", "*segemu_async -- *", "*segemu_emulator -- *"])

@@ -32,8 +32,10 @@ def in_process_app(**settings: Any) -> tuple[InspectorApp, Emulator]:
 
 async def post(url: str, path: str, body: Any, write_key: str = WRITE_KEY) -> Any:
     auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
-    async with aiohttp.ClientSession() as session, session.post(
-            f"{url}{path}", json=body, headers={"Authorization": auth}) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}{path}", json=body, headers={"Authorization": auth}) as response,
+    ):
         assert response.status == 200, await response.text()
         return await response.json()
 
@@ -66,9 +68,19 @@ def rows(table: EventTable) -> list[str]:
 FIXED = datetime(2026, 11, 22, 9, 30, 0, tzinfo=UTC)
 
 
-def ingest(emulator: Emulator, *items: dict[str, Any], seconds: float = 0.0,
-           write_key: str = WRITE_KEY, route: str = "/v1/batch") -> None:
+def ingest(
+    emulator: Emulator,
+    *items: dict[str, Any],
+    seconds: float = 0.0,
+    write_key: str = WRITE_KEY,
+    route: str = "/v1/batch",
+) -> None:
     moment = FIXED.replace(microsecond=0).timestamp() + seconds
-    emulator.ingest(Envelope(route=route, items=list(items),
-                             received_at=datetime.fromtimestamp(moment, UTC),
-                             header_write_key=write_key))
+    emulator.ingest(
+        Envelope(
+            route=route,
+            items=list(items),
+            received_at=datetime.fromtimestamp(moment, UTC),
+            header_write_key=write_key,
+        )
+    )

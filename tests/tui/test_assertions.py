@@ -22,30 +22,45 @@ def cells(table: DataTable[object]) -> list[list[str]]:
 
 def expect_file(tmp_path: Path) -> Path:
     path = tmp_path / "expect.json"
-    path.write_text(json.dumps([
-        {"description": "checkout tracks the order", "type": "track",
-         "fields": {"event": "Order Completed", "properties": {"revenue": {"$approx": 99.99}}}},
-        {"type": "identify", "where": "traits.email:*"},
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "description": "checkout tracks the order",
+                    "type": "track",
+                    "fields": {
+                        "event": "Order Completed",
+                        "properties": {"revenue": {"$approx": 99.99}},
+                    },
+                },
+                {"type": "identify", "where": "traits.email:*"},
+            ]
+        )
+    )
     return path
 
 
 async def test_expectations_from_a_file_turn_from_failing_to_passing(tmp_path: Path) -> None:
     path = expect_file(tmp_path)
-    app = create_app(InProcessBackend(create_emulator(db=":memory:", port=0)),
-                     expectations=load_expectations(path), expect_file=str(path))
+    app = create_app(
+        InProcessBackend(create_emulator(db=":memory:", port=0)),
+        expectations=load_expectations(path),
+        expect_file=str(path),
+    )
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("4")
         checks = app.query_one("#checks-table", DataTable)
         assert [row[0] for row in cells(checks)] == ["✗ fail", "✗ fail"]
         assert cells(checks)[0][2] == "checkout tracks the order"
-        assert "Assertions (2 failing)" in str(app.tabs.get_tab(
-            "assertions").label)
+        assert "Assertions (2 failing)" in str(app.tabs.get_tab("assertions").label)
 
         # A near miss first: the verdict below names what differs.
         await post(app.backend.url, "/v1/track", track("Order Completed", revenue=89.99))
-        await until(pilot, lambda: cells(checks)[0][3] == "0" and app.event_log.ids != [],
-                    "the near miss to arrive")
+        await until(
+            pilot,
+            lambda: cells(checks)[0][3] == "0" and app.event_log.ids != [],
+            "the near miss to arrive",
+        )
         await pilot.click("#checks-table")
         message = app.query_one("#verdict-message", Static)
         await until(pilot, lambda: "nearest misses" in str(message.render()), "the misses")
@@ -54,8 +69,11 @@ async def test_expectations_from_a_file_turn_from_failing_to_passing(tmp_path: P
         await post(app.backend.url, "/v1/track", track("Order Completed", revenue=99.99))
         await until(pilot, lambda: cells(checks)[0][0] == "✓ pass", "the first to pass")
         assert cells(checks)[1][0] == "✗ fail"
-        await post(app.backend.url, "/v1/identify",
-                   {"userId": "u_1", "traits": {"email": "ada@example.com"}})
+        await post(
+            app.backend.url,
+            "/v1/identify",
+            {"userId": "u_1", "traits": {"email": "ada@example.com"}},
+        )
         await until(pilot, lambda: cells(checks)[1][0] == "✓ pass", "the second to pass")
         assert str(app.tabs.get_tab("assertions").label) == "Assertions"
 
@@ -71,7 +89,8 @@ async def test_an_ad_hoc_query_is_judged_live() -> None:
         await until(pilot, lambda: cells(checks)[0][1] == "ad hoc", "the ad hoc row")
         assert cells(checks)[0][0] == "✗ fail"
         assert "no events were received at all" in str(
-            app.query_one("#verdict-message", Static).render())
+            app.query_one("#verdict-message", Static).render()
+        )
         await post(app.backend.url, "/v1/track", track("Signed Up"))
         await until(pilot, lambda: cells(checks)[0][0] == "✓ pass", "the query to pass")
 
@@ -85,11 +104,18 @@ async def test_assertions_made_through_the_control_api_show_with_their_verdicts(
     app = create_app(InProcessBackend(create_emulator(db=":memory:", port=0)))
     async with app.run_test(size=(140, 40)) as pilot:
         await post(app.backend.url, "/v1/track", track("Signed Up"))
-        await post(app.backend.url, "/_segemu/assert",
-                   {"type": "track", "fields": {"event": "Signed Up"},
-                    "description": "sign-up is tracked"})
-        await post(app.backend.url, "/_segemu/assert",
-                   {"type": "track", "fields": {"event": "Logged Out"}})
+        await post(
+            app.backend.url,
+            "/_segemu/assert",
+            {
+                "type": "track",
+                "fields": {"event": "Signed Up"},
+                "description": "sign-up is tracked",
+            },
+        )
+        await post(
+            app.backend.url, "/_segemu/assert", {"type": "track", "fields": {"event": "Logged Out"}}
+        )
         await pilot.press("4")
         verdicts = app.query_one("#verdicts-table", DataTable)
         await until(pilot, lambda: verdicts.row_count == 2, "both verdicts")

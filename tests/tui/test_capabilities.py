@@ -28,8 +28,9 @@ def cells(table: DataTable[Any]) -> list[list[str]]:
 # (an injected fault) and is retried, Amplitude drops internal events with a filter.
 DESTINATIONS = {
     "mixpanel": {"failures": {"status": 503, "times": 2}, "retry": {"backoff": 0.3}},
-    "amplitude": {"filters": [{"name": "drop internal events",
-                               "if": 'event = "Internal Test"', "drop": True}]},
+    "amplitude": {
+        "filters": [{"name": "drop internal events", "if": 'event = "Internal Test"', "drop": True}]
+    },
 }
 
 
@@ -46,8 +47,11 @@ async def test_destinations_view_counts_deliveries_and_shows_the_last_payloads()
         destinations = app.query_one("#destinations-table", DataTable)
         await until(pilot, lambda: destinations.row_count >= 2, "the destinations")
         # Mixpanel's deliveries are retried after ingest, then delivered: the view follows.
-        await until(pilot, lambda: {r[0]: r for r in cells(destinations)}["mixpanel"][2] == "2",
-                    "the retried deliveries to be delivered")
+        await until(
+            pilot,
+            lambda: {r[0]: r for r in cells(destinations)}["mixpanel"][2] == "2",
+            "the retried deliveries to be delivered",
+        )
         by_id = {row[0]: row for row in cells(destinations)}
         assert by_id["mixpanel"][1] == "Mixpanel (Actions)"
         assert by_id["amplitude"][2:4] == ["1", "1"]  # one delivered, one filtered
@@ -59,15 +63,20 @@ async def test_destinations_view_counts_deliveries_and_shows_the_last_payloads()
         assert "requests [1]" in labels
 
         await pilot.press("down")  # Amplitude
-        await until(pilot, lambda: "filter 'drop internal events'" in str(cells(deliveries)),
-                    "Amplitude's deliveries")
+        await until(
+            pilot,
+            lambda: "filter 'drop internal events'" in str(cells(deliveries)),
+            "Amplitude's deliveries",
+        )
         await pilot.press("tab", "down", "enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
         await pilot.press("right", "right")
         tree = app.screen.query_one("#json-deliveries", JsonTree)
         labels = [str(node.label) for node in tree.root.children]
-        assert ("amplitude · Actions Amplitude · filtered "
-                "(filter 'drop internal events' (drop event)) {2}") in labels
+        assert (
+            "amplitude · Actions Amplitude · filtered "
+            "(filter 'drop internal events' (drop event)) {2}"
+        ) in labels
 
 
 async def test_violations_view_lists_findings_and_opens_the_event() -> None:
@@ -75,10 +84,14 @@ async def test_violations_view_lists_findings_and_opens_the_event() -> None:
     app, _ = in_process_app(protocols={"tracking_plan": str(SHOP_PLAN)})
     async with app.run_test(size=(150, 40)) as pilot:
         library = {"library": {"name": "analytics-python", "version": "2.4.0"}}
-        await post(app.backend.url, "/v1/track",
-                   {**track("Order Completed", revenue="12"), "context": library})
-        await post(app.backend.url, "/v1/track",
-                   {**track("Signed Up", plan="pro"), "context": library})
+        await post(
+            app.backend.url,
+            "/v1/track",
+            {**track("Order Completed", revenue="12"), "context": library},
+        )
+        await post(
+            app.backend.url, "/v1/track", {**track("Signed Up", plan="pro"), "context": library}
+        )
         table = app.query_one(EventTable)
         await until(pilot, lambda: len(rows(table)) == 2, "two rows")
         newest, oldest = rows(table)
@@ -92,7 +105,10 @@ async def test_violations_view_lists_findings_and_opens_the_event() -> None:
         assert {row[2] for row in found} == {"Order Completed"}
         by_path = {row[4]: row for row in found}
         assert by_path["properties.revenue"][3:] == [
-            "type", "properties.revenue", 'properties.revenue must be a number, got string "12"']
+            "type",
+            "properties.revenue",
+            'properties.revenue must be a number, got string "12"',
+        ]
         assert by_path["properties.order_id"][3] == "required"
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
@@ -114,11 +130,15 @@ async def test_views_say_plainly_when_no_destination_is_configured() -> None:
         await pilot.press("2")
         note = app.query_one("#destinations-note", Static)
         await until(pilot, lambda: "off" in str(note.render()), "the note")
-        assert str(note.render()) == ("Mock destinations are off: no destination is configured "
-                                      "([destinations.<id>] in segemu.toml).")
+        assert str(note.render()) == (
+            "Mock destinations are off: no destination is configured "
+            "([destinations.<id>] in segemu.toml)."
+        )
         await pilot.press("1", "enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
         await pilot.press("right", "right")
         shown = [str(s.render()) for s in app.screen.query(".off")]
-        assert ("Mock destinations are off: no destination is configured ([destinations.<id>] "
-                "in segemu.toml).") in shown
+        assert (
+            "Mock destinations are off: no destination is configured ([destinations.<id>] "
+            "in segemu.toml)."
+        ) in shown

@@ -42,9 +42,15 @@ class Terminal:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "segemu", *args], cwd=cwd, stdin=slave, stdout=slave,
-            stderr=slave, env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "160",
-                               "LINES": "40"}, close_fds=True, preexec_fn=_controlling_tty)
+            [sys.executable, "-m", "segemu", *args],
+            cwd=cwd,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"},
+            close_fds=True,
+            preexec_fn=_controlling_tty,
+        )
         os.close(slave)
         self.seen = b""
 
@@ -64,8 +70,9 @@ class Terminal:
                 except OSError:  # the process closed the terminal
                     chunk = b""
                 if not chunk:
-                    raise AssertionError(f"terminal closed before {pattern!r}: "
-                                         f"{self.text()[-3000:]!r}")
+                    raise AssertionError(
+                        f"terminal closed before {pattern!r}: {self.text()[-3000:]!r}"
+                    )
                 self.seen += chunk
 
     def text(self) -> str:
@@ -95,8 +102,11 @@ class Terminal:
 
 def post_track(url: str, event: str) -> None:
     request = urllib.request.Request(
-        f"{url}/v1/track", method="POST", headers={"Content-Type": "application/json"},
-        data=json.dumps({"writeKey": "cli_key", "userId": "u_1", "event": event}).encode())
+        f"{url}/v1/track",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        data=json.dumps({"writeKey": "cli_key", "userId": "u_1", "event": event}).encode(),
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
 
@@ -150,8 +160,9 @@ def test_a_broken_expectations_file_names_the_file_and_the_entry(tmp_path: Path)
     path.write_text(json.dumps([{"type": "track"}, {"description": "bad", "times": -1}]))
     result = CliRunner().invoke(cli, ["run", "--db", ":memory:", "--expect", str(path)])
     assert result.exit_code == 1
-    assert result.output == (f"Error: {path}: expectation 2 ('bad'): times must be a whole "
-                             "number >= 0, got -1\n")
+    assert result.output == (
+        f"Error: {path}: expectation 2 ('bad'): times must be a whole number >= 0, got -1\n"
+    )
     path.write_text("{}")
     result = CliRunner().invoke(cli, ["tui", "--expect", str(path)])
     assert "expected a JSON list of expectations" in result.output
@@ -181,13 +192,25 @@ def test_sigterm_stops_the_inspector_and_writes_the_store(tmp_path: Path) -> Non
 
 
 def test_a_headless_run_prints_the_verdicts_of_its_expectations_when_it_stops(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "expect.json"
-    path.write_text(json.dumps([
-        {"description": "sign-up is tracked", "type": "track", "fields": {"event": "Signed Up"}},
-        {"description": "checkout is tracked", "type": "track",
-         "fields": {"event": "Order Completed"}},
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "description": "sign-up is tracked",
+                    "type": "track",
+                    "fields": {"event": "Signed Up"},
+                },
+                {
+                    "description": "checkout is tracked",
+                    "type": "track",
+                    "fields": {"event": "Order Completed"},
+                },
+            ]
+        )
+    )
     headless = Process("-p", "0", "--db", ":memory:", "--expect", str(path), cwd=tmp_path)
     assert headless.post("/v1/track", {"userId": "u_1", "event": "Signed Up"}) == 200
     out, _ = headless.stop()

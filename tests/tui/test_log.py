@@ -10,12 +10,22 @@ from segemu.query import parse_query
 from segemu.tui.log import EventLog
 
 
-def record(record_id: int, status: str = "accepted", key: str = "k1",
-           event: str = "Signed Up") -> Record:
+def record(
+    record_id: int, status: str = "accepted", key: str = "k1", event: str = "Signed Up"
+) -> Record:
     data: dict[str, Any] = {
-        "id": record_id, "messageId": f"m{record_id}", "writeKey": key, "type": "track",
-        "status": status, "reason": None, "receivedAt": "2026-11-22T09:30:00.000Z",
-        "route": "/v1/track", "raw": {}, "event": {"event": event}, "warnings": []}
+        "id": record_id,
+        "messageId": f"m{record_id}",
+        "writeKey": key,
+        "type": "track",
+        "status": status,
+        "reason": None,
+        "receivedAt": "2026-11-22T09:30:00.000Z",
+        "route": "/v1/track",
+        "raw": {},
+        "event": {"event": event},
+        "warnings": [],
+    }
     return data  # type: ignore[return-value]
 
 
@@ -24,8 +34,15 @@ def log_of(store: dict[int, Record], retention: int = 100) -> EventLog:
 
 
 def test_counts_filter_and_rows_newest_first() -> None:
-    store = {i: record(i, "rejected" if i == 2 else "accepted", "k2" if i == 3 else "k1",
-                       "Order Completed" if i % 2 else "Signed Up") for i in range(1, 5)}
+    store = {
+        i: record(
+            i,
+            "rejected" if i == 2 else "accepted",
+            "k2" if i == 3 else "k1",
+            "Order Completed" if i % 2 else "Signed Up",
+        )
+        for i in range(1, 5)
+    }
     log = log_of(store)
     assert log.add(list(store.values())) == 4
     assert dict(log.statuses) == {"accepted": 3, "rejected": 1}

@@ -17,14 +17,19 @@ async def test_events_posted_over_http_appear_newest_first() -> None:
     app, _ = in_process_app()
     async with app.run_test(size=(140, 30)) as pilot:
         table = app.query_one(EventTable)
-        assert "No calls yet. Point an SDK at http://127.0.0.1:" in "\n".join(
-            screen_lines(table))
+        assert "No calls yet. Point an SDK at http://127.0.0.1:" in "\n".join(screen_lines(table))
         url = app.backend.url
         await post(url, "/v1/track", track("Order Completed", revenue=42.5))
-        await post(url, "/v1/batch", {"batch": [
-            {"type": "page", "name": "Home", "anonymousId": "a_1"},
-            {"type": "track", "userId": "u_2"},  # no event name: Segment drops it
-        ]})
+        await post(
+            url,
+            "/v1/batch",
+            {
+                "batch": [
+                    {"type": "page", "name": "Home", "anonymousId": "a_1"},
+                    {"type": "track", "userId": "u_2"},  # no event name: Segment drops it
+                ]
+            },
+        )
         await until(pilot, lambda: len(rows(table)) == 3, "three rows")
         newest, middle, oldest = rows(table)
         assert "rejected" in newest
@@ -47,8 +52,11 @@ async def test_the_filter_bar_narrows_rows_with_the_query_language() -> None:
     app, _ = in_process_app()
     async with app.run_test(size=(140, 30)) as pilot:
         table = app.query_one(EventTable)
-        for name, revenue in (("Order Completed", 10), ("Order Completed", 99),
-                              ("Product Viewed", 0)):
+        for name, revenue in (
+            ("Order Completed", 10),
+            ("Order Completed", 99),
+            ("Product Viewed", 0),
+        ):
             await post(app.backend.url, "/v1/track", track(name, revenue=revenue))
         await until(pilot, lambda: len(rows(table)) == 3, "three rows")
 
@@ -81,8 +89,11 @@ async def test_enter_opens_the_detail_with_normalized_and_raw_json() -> None:
     app, _ = in_process_app()
     async with app.run_test(size=(140, 40)) as pilot:
         table = app.query_one(EventTable)
-        await post(app.backend.url, "/v1/track",
-                   {**track("Signed Up", plan="pro"), "timestamp": "2026-01-01T00:00:00Z"})
+        await post(
+            app.backend.url,
+            "/v1/track",
+            {**track("Signed Up", plan="pro"), "timestamp": "2026-01-01T00:00:00Z"},
+        )
         await until(pilot, lambda: len(rows(table)) == 1, "the row")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
@@ -126,8 +137,9 @@ async def test_clear_empties_the_view_but_not_the_store() -> None:
         await until(pilot, lambda: not rows(table) or "No calls" in rows(table)[0], "clear")
         assert len(emulator.store) == 1
         await post(app.backend.url, "/v1/track", track("After"))
-        await until(pilot, lambda: len(rows(table)) == 1 and "After" in rows(table)[0],
-                    "only the new event")
+        await until(
+            pilot, lambda: len(rows(table)) == 1 and "After" in rows(table)[0], "only the new event"
+        )
 
 
 async def test_mark_then_diff_shows_what_changed() -> None:
@@ -152,8 +164,7 @@ async def test_the_newest_row_is_followed_but_a_reader_keeps_their_place() -> No
     app, _ = in_process_app()
     async with app.run_test(size=(140, 12)) as pilot:
         table = app.query_one(EventTable)
-        await post(app.backend.url, "/v1/batch",
-                   {"batch": [track(f"E{n}") for n in range(30)]})
+        await post(app.backend.url, "/v1/batch", {"batch": [track(f"E{n}") for n in range(30)]})
         await until(pilot, lambda: table.current is not None, "rows")
         assert "E29" in rows(table)[0]
         await pilot.press("down", "down")  # reading E27

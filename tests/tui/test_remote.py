@@ -39,7 +39,6 @@ async def test_attached_inspector_shows_history_then_live_events(server: Running
         await until(pilot, lambda: len(rows(table)) == 2, "the filter")
 
 
-
 def capability_labels(app: InspectorApp) -> list[str]:
     """The labels of the views that depend on the server's capabilities."""
     try:
@@ -49,26 +48,37 @@ def capability_labels(app: InspectorApp) -> list[str]:
 
 
 async def test_attached_views_follow_the_capabilities_the_server_reports(
-        server: RunningServer) -> None:
+    server: RunningServer,
+) -> None:
     app = create_app(RemoteBackend(server.url))
     async with app.run_test(size=(140, 30)) as pilot:
         # This segemu serves GET /_segemu/violations and /destinations: neither view is off.
         # (A segemu without them: test_attached_views_say_which_capability_is_off.)
-        await until(pilot, lambda: capability_labels(app) == ["Violations", "Destinations"],
-                    "the capabilities")
+        await until(
+            pilot,
+            lambda: capability_labels(app) == ["Violations", "Destinations"],
+            "the capabilities",
+        )
         # The destinations it runs are listed before any event reaches them.
         await pilot.press("2")
         destinations = app.query_one("#destinations-table", DataTable)
         await until(pilot, lambda: destinations.row_count == 4, "the default destinations")
         assert [str(destinations.get_row_at(n)[0]) for n in range(4)] == [
-            "mixpanel", "amplitude", "ga4", "warehouse"]
+            "mixpanel",
+            "amplitude",
+            "ga4",
+            "warehouse",
+        ]
 
 
 async def test_attached_inspector_lists_test_suite_assertions(server: RunningServer) -> None:
     app = create_app(RemoteBackend(server.url))
     async with app.run_test(size=(140, 40)) as pilot:
-        await post(server.url, "/_segemu/assert",
-                   {"type": "track", "fields": {"event": "Checkout"}, "description": "checkout"})
+        await post(
+            server.url,
+            "/_segemu/assert",
+            {"type": "track", "fields": {"event": "Checkout"}, "description": "checkout"},
+        )
         await pilot.press("4")
         verdicts = app.query_one("#verdicts-table", DataTable)
         await until(pilot, lambda: str(verdicts.get_row_at(0)[2]) == "checkout", "the verdict")
@@ -85,16 +95,21 @@ async def test_attached_inspector_waits_for_segemu_and_follows_a_restart() -> No
             await until(pilot, lambda: len(rows(table)) == 1, "the first event")
             await first.stop()
             status = app.query_one("#status")
-            await until(pilot, lambda: "retrying" in str(status.render())
-                        or "waiting" in str(status.render()), "the lost connection")
+            await until(
+                pilot,
+                lambda: "retrying" in str(status.render()) or "waiting" in str(status.render()),
+                "the lost connection",
+            )
 
             # A new process on the same port: its ids start again at 1, the view starts over.
-            second = await start_server(create_emulator(db=":memory:"), "127.0.0.1",
-                                        first.port)
+            second = await start_server(create_emulator(db=":memory:"), "127.0.0.1", first.port)
             try:
                 await post(second.url, "/v1/track", track("From The Second"))
-                await until(pilot, lambda: len(rows(table)) == 1
-                            and "From The Second" in rows(table)[0], "the new process")
+                await until(
+                    pilot,
+                    lambda: len(rows(table)) == 1 and "From The Second" in rows(table)[0],
+                    "the new process",
+                )
                 await post(second.url, "/v1/track", track("Live Again"))
                 await until(pilot, lambda: len(rows(table)) == 2, "live events again")
                 assert "attached)" in str(status.render())
@@ -124,19 +139,24 @@ async def test_attached_views_say_which_capability_is_off() -> None:
     try:
         app = create_app(RemoteBackend(url))
         async with app.run_test(size=(140, 30)) as pilot:
-            await until(pilot, lambda: capability_labels(app) == [
-                "Violations (off)", "Destinations (off)"], "the capabilities")
+            await until(
+                pilot,
+                lambda: capability_labels(app) == ["Violations (off)", "Destinations (off)"],
+                "the capabilities",
+            )
             await pilot.press("3")
             note = app.query_one("#violations-note")
             await until(pilot, lambda: "404" in str(note.render()), "the note")
             assert str(note.render()) == (
                 f"Tracking plans are off: the segemu at {url} has no tracking plans "
-                "(GET /_segemu/violations answered 404).")
+                "(GET /_segemu/violations answered 404)."
+            )
             await pilot.press("2")
             note = app.query_one("#destinations-note")
             await until(pilot, lambda: "404" in str(note.render()), "the note")
             assert str(note.render()) == (
                 f"Mock destinations are off: the segemu at {url} has no mock destinations "
-                "(GET /_segemu/destinations answered 404).")
+                "(GET /_segemu/destinations answered 404)."
+            )
     finally:
         await runner.cleanup()

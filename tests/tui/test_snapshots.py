@@ -30,35 +30,68 @@ SnapCompare = Callable[..., bool]
 Steps = Callable[[Pilot[None]], Awaitable[None]]
 
 
-def app_and_emulator(destinations: dict[str, Any] | None = None,
-                     protocols: dict[str, Any] | None = None,
-                     **kwargs: Any) -> tuple[InspectorApp, Emulator]:
-    emulator = create_emulator(db=":memory:", port=7878, destinations=destinations,
-                               protocols=protocols)
+def app_and_emulator(
+    destinations: dict[str, Any] | None = None,
+    protocols: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> tuple[InspectorApp, Emulator]:
+    emulator = create_emulator(
+        db=":memory:", port=7878, destinations=destinations, protocols=protocols
+    )
     return create_app(InProcessBackend(emulator, listen=False), **kwargs), emulator
 
 
 def send_sample(emulator: Emulator) -> None:
-    ingest(emulator,
-           {"type": "identify", "userId": "u_1", "messageId": "m-1",
-            "traits": {"email": "ada@example.com", "plan": "pro"}},
-           {"type": "page", "name": "Pricing", "anonymousId": "a_7", "messageId": "m-2",
-            "properties": {"path": "/pricing"}})
-    ingest(emulator,
-           {"type": "track", "event": "Order Completed", "userId": "u_1", "messageId": "m-3",
-            "properties": {"revenue": 89.99, "currency": "USD",
-                           "products": [{"sku": "sku-1", "price": 89.99}]},
-            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}}},
-           seconds=1.25)
+    ingest(
+        emulator,
+        {
+            "type": "identify",
+            "userId": "u_1",
+            "messageId": "m-1",
+            "traits": {"email": "ada@example.com", "plan": "pro"},
+        },
+        {
+            "type": "page",
+            "name": "Pricing",
+            "anonymousId": "a_7",
+            "messageId": "m-2",
+            "properties": {"path": "/pricing"},
+        },
+    )
+    ingest(
+        emulator,
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "userId": "u_1",
+            "messageId": "m-3",
+            "properties": {
+                "revenue": 89.99,
+                "currency": "USD",
+                "products": [{"sku": "sku-1", "price": 89.99}],
+            },
+            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+        },
+        seconds=1.25,
+    )
     ingest(emulator, {"type": "track", "userId": "u_1", "messageId": "m-4"}, seconds=2.5)
-    ingest(emulator,
-           {"type": "track", "event": "Order Completed", "userId": "u_1", "messageId": "m-3",
-            "properties": {"revenue": 99.99}}, seconds=3.75)
+    ingest(
+        emulator,
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "userId": "u_1",
+            "messageId": "m-3",
+            "properties": {"revenue": 99.99},
+        },
+        seconds=3.75,
+    )
 
 
 def shown(app: InspectorApp, count: int) -> Steps:
     async def steps(pilot: Pilot[None]) -> None:
         await until(pilot, lambda: len(app.event_log.shown) == count, f"{count} rows")
+
     return steps
 
 
@@ -66,6 +99,7 @@ def then(*steps: Steps) -> Steps:
     async def run(pilot: Pilot[None]) -> None:
         for step in steps:
             await step(pilot)
+
     return run
 
 
@@ -73,6 +107,7 @@ def press(*keys: str) -> Steps:
     async def steps(pilot: Pilot[None]) -> None:
         await pilot.press(*keys)
         await pilot.pause()
+
     return steps
 
 
@@ -119,15 +154,19 @@ def test_filtered_and_paused(snap_compare: SnapCompare) -> None:
 def test_event_detail(snap_compare: SnapCompare) -> None:
     app, emulator = app_and_emulator()
     send_sample(emulator)
-    assert snap_compare(app, terminal_size=SIZE,
-                        run_before=then(shown(app, 5), press("down", "down", "enter")))
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=then(shown(app, 5), press("down", "down", "enter"))
+    )
 
 
 def test_event_detail_raw(snap_compare: SnapCompare) -> None:
     app, emulator = app_and_emulator()
     send_sample(emulator)
-    assert snap_compare(app, terminal_size=SIZE,
-                        run_before=then(shown(app, 5), press("down", "down", "enter", "right")))
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        run_before=then(shown(app, 5), press("down", "down", "enter", "right")),
+    )
 
 
 def test_diff_of_two_events(snap_compare: SnapCompare) -> None:
@@ -142,35 +181,54 @@ def test_diff_of_two_events(snap_compare: SnapCompare) -> None:
 
 
 def test_destinations(snap_compare: SnapCompare) -> None:
-    app, emulator = app_and_emulator({"mixpanel": {}, "amplitude": {"filters": [
-        {"name": "drop pages", "if": 'type = "page"', "drop": True}]}})
+    app, emulator = app_and_emulator(
+        {
+            "mixpanel": {},
+            "amplitude": {"filters": [{"name": "drop pages", "if": 'type = "page"', "drop": True}]},
+        }
+    )
     send_sample(emulator)
-    assert snap_compare(app, terminal_size=SIZE,
-                        run_before=then(shown(app, 5), press("2", "down")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=then(shown(app, 5), press("2", "down")))
 
 
 def test_violations(snap_compare: SnapCompare) -> None:
     app, emulator = app_and_emulator(protocols={"tracking_plan": str(SHOP_PLAN)})
     send_sample(emulator)
-    ingest(emulator, {"type": "track", "event": "Viewed item 42", "userId": "u_1",
-                      "messageId": "m-5"}, seconds=5)
+    ingest(
+        emulator,
+        {"type": "track", "event": "Viewed item 42", "userId": "u_1", "messageId": "m-5"},
+        seconds=5,
+    )
     assert snap_compare(app, terminal_size=SIZE, run_before=then(shown(app, 6), press("3")))
 
 
 def test_assertions(snap_compare: SnapCompare, tmp_path: Path) -> None:
     path = tmp_path / "expect.json"
-    path.write_text(json.dumps([
-        {"description": "checkout tracks the order", "type": "track",
-         "fields": {"event": "Order Completed", "properties": {"revenue": 99.99}}, "times": 1},
-        {"description": "sign-up identifies with an email", "type": "identify",
-         "where": "traits.email:*"},
-        {"description": "nothing is rejected", "status": "rejected", "times": 0},
-    ]))
-    app, emulator = app_and_emulator(expectations=load_expectations(path),
-                                     expect_file="expect.json")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "description": "checkout tracks the order",
+                    "type": "track",
+                    "fields": {"event": "Order Completed", "properties": {"revenue": 99.99}},
+                    "times": 1,
+                },
+                {
+                    "description": "sign-up identifies with an email",
+                    "type": "identify",
+                    "where": "traits.email:*",
+                },
+                {"description": "nothing is rejected", "status": "rejected", "times": 0},
+            ]
+        )
+    )
+    app, emulator = app_and_emulator(
+        expectations=load_expectations(path), expect_file="expect.json"
+    )
     send_sample(emulator)
-    assert snap_compare(app, terminal_size=SIZE,
-                        run_before=then(shown(app, 5), press("4", "down", "down")))
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=then(shown(app, 5), press("4", "down", "down"))
+    )
 
 
 def test_help(snap_compare: SnapCompare) -> None:

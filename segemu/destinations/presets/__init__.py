@@ -23,14 +23,15 @@ from segemu.destinations.presets import (
 
 _MODULES = (mixpanel, amplitude, ga4, braze, customerio, intercom)
 
-PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET
-                              for module in (*_MODULES, webhook)}
+PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
 ACTIONS: dict[str, Mapping[str, Action]] = {
     **{module.PRESET.slug: module.ACTIONS for module in _MODULES},
-    webhook.PRESET.slug: {"send": webhook.SEND}}
+    webhook.PRESET.slug: {"send": webhook.SEND},
+}
 
 _BY_NAME: dict[str, Preset] = {
-    name: preset for preset in PRESETS.values() for name in (preset.slug, *preset.aliases)}
+    name: preset for preset in PRESETS.values() for name in (preset.slug, *preset.aliases)
+}
 
 
 def find_preset(name: str) -> Preset | None:

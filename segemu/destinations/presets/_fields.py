@@ -95,8 +95,12 @@ class ActionSpec:
     perform: Perform
     default_subscription: str = ""
 
-    def action(self, subscribe: str | None = None, name: str | None = None,
-               mapping: Mapping[str, Any] | None = None) -> Action:
+    def action(
+        self,
+        subscribe: str | None = None,
+        name: str | None = None,
+        mapping: Mapping[str, Any] | None = None,
+    ) -> Action:
         """One mapping of this action. `name` is the mapping's name in Segment's UI (a
         preset's name, such as "Track Calls"), which keeps the names of one preset unique
         when it maps an action twice; the action's own title by default. `mapping` overrides
@@ -106,9 +110,13 @@ class ActionSpec:
         def build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
             return perform(validate(mapped, fields), settings)
 
-        return Action(name=name or self.title, key=self.key,
-                      subscribe=subscribe if subscribe is not None else self.default_subscription,
-                      mapping={**default_mapping(fields), **(mapping or {})}, build=build)
+        return Action(
+            name=name or self.title,
+            key=self.key,
+            subscribe=subscribe if subscribe is not None else self.default_subscription,
+            mapping={**default_mapping(fields), **(mapping or {})},
+            build=build,
+        )
 
 
 def _spelled(action: Action, defaults: Mapping[str, Any]) -> Action:
@@ -117,16 +125,33 @@ def _spelled(action: Action, defaults: Mapping[str, Any]) -> Action:
     def spelled_build(mapped: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
         return build(mapped, both_spellings(settings, defaults))
 
-    return Action(name=action.name, subscribe=action.subscribe, mapping=action.mapping,
-                  build=spelled_build, key=action.key)
+    return Action(
+        name=action.name,
+        subscribe=action.subscribe,
+        mapping=action.mapping,
+        build=spelled_build,
+        key=action.key,
+    )
 
 
-def preset(*, slug: str, name: str, aliases: tuple[str, ...], actions: tuple[Action, ...],
-           settings: Mapping[str, Any], sources: tuple[str, ...]) -> Preset:
+def preset(
+    *,
+    slug: str,
+    name: str,
+    aliases: tuple[str, ...],
+    actions: tuple[Action, ...],
+    settings: Mapping[str, Any],
+    sources: tuple[str, ...],
+) -> Preset:
     """A Preset whose actions read their settings in either spelling (both_spellings)."""
-    return Preset(slug=slug, name=name, aliases=aliases,
-                  actions=tuple(_spelled(action, settings) for action in actions),
-                  settings=settings, sources=sources)
+    return Preset(
+        slug=slug,
+        name=name,
+        aliases=aliases,
+        actions=tuple(_spelled(action, settings) for action in actions),
+        settings=settings,
+        sources=sources,
+    )
 
 
 def catalog(defaults: Mapping[str, Any], *specs: ActionSpec) -> dict[str, Action]:
@@ -143,8 +168,14 @@ def validate(payload: Mapping[str, Any], fields: Fields) -> dict[str, Any]:
     return result
 
 
-def _object(value: Mapping[str, Any], fields: Fields, additional: bool, where: str,
-            problems: list[str], root: bool = False) -> dict[str, Any]:
+def _object(
+    value: Mapping[str, Any],
+    fields: Fields,
+    additional: bool,
+    where: str,
+    problems: list[str],
+    root: bool = False,
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
     # Keys with a value, valid or not: a wrong value is its own problem, not a missing field.
     present: set[str] = set()
@@ -163,8 +194,9 @@ def _object(value: Mapping[str, Any], fields: Fields, additional: bool, where: s
         if checked is not MISSING:
             result[key] = checked
     for key, spec in fields.items():
-        required = spec.required or (spec.required_if is not None
-                                     and result.get(spec.required_if[0]) in spec.required_if[1])
+        required = spec.required or (
+            spec.required_if is not None and result.get(spec.required_if[0]) in spec.required_if[1]
+        )
         if required and key not in present:
             at = "The root value" if root else f"The value at {where}"
             problems.append(f"{at} is missing the required field '{key}'.")
@@ -198,16 +230,23 @@ def _single(value: Any, spec: Field, where: str, problems: list[str]) -> Any:
         return _object(value, spec.properties, spec.additional_properties, where, problems)
     coerced = _coerce(value, kind)
     if coerced is MISSING:
-        expected = {"string": "a string", "number": "a number", "integer": "an integer",
-                    "boolean": "a boolean", "datetime": "a string or a number"}[kind]
+        expected = {
+            "string": "a string",
+            "number": "a number",
+            "integer": "an integer",
+            "boolean": "a boolean",
+            "datetime": "a string or a number",
+        }[kind]
         problems.append(_wrong(where, expected, value))
         return MISSING
     if kind == "datetime" and isinstance(coerced, str) and not _date_like(coerced):
         problems.append(f"The value at {where} must be a valid date-like string but it was not.")
         return MISSING
     if spec.format and isinstance(coerced, str) and not _FORMATS[spec.format](coerced):
-        problems.append(f"The value at {where} must be a valid {_FORMAT_LABELS[spec.format]} "
-                        "string but it was not.")
+        problems.append(
+            f"The value at {where} must be a valid {_FORMAT_LABELS[spec.format]} "
+            "string but it was not."
+        )
         return MISSING
     if spec.choices and coerced not in spec.choices:
         listed = ", ".join(js_string(choice) for choice in spec.choices)
@@ -218,12 +257,17 @@ def _single(value: Any, spec: Field, where: str, problems: list[str]) -> Any:
 
 # ajv-formats (full mode) for the formats destinations use, and the words
 # @segment/ajv-human-errors puts in its message.
-_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
-                    re.IGNORECASE)
+_EMAIL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+    re.IGNORECASE,
+)
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*:[^\s]*$", re.IGNORECASE)
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[t\s]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
-                        r"(?:z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[t\s]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
+    r"(?:z|[+-]\d{2}(?::?\d{2})?)$",
+    re.IGNORECASE,
+)
 _FORMATS: dict[str, Callable[[str], bool]] = {
     "email": lambda text: _EMAIL.match(text) is not None,
     "uri": lambda text: _URI.match(text) is not None,
@@ -250,8 +294,9 @@ def _coerce(value: Any, kind: FieldType) -> Any:
             return value
         return js_string(value) if isinstance(value, bool | int | float) else MISSING
     if kind == "datetime":
-        if isinstance(value, str) or (isinstance(value, int | float)
-                                      and not isinstance(value, bool)):
+        if isinstance(value, str) or (
+            isinstance(value, int | float) and not isinstance(value, bool)
+        ):
             return value
         return "true" if value is True else "false" if value is False else MISSING
     if kind in ("number", "integer"):
@@ -283,8 +328,11 @@ def _number(text: str) -> int | float | None:
         return None
     if text.strip() == "" or not math.isfinite(number):
         return None
-    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() \
+    return (
+        int(number)
+        if number.is_integer() and "." not in text and "e" not in text.lower()
         else number
+    )
 
 
 def _wrong(where: str, expected: str, value: Any) -> str:

@@ -25,8 +25,10 @@ __all__ = ["MISSING", "ActionError", "IntegrationError", "PayloadValidationError
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # dayjs's own parser (dayjs src/constant.js REGEX_PARSE): a date without a zone, read as UTC by
 # dayjs.utc(); anything else goes to `new Date(text)`.
-_DAYJS_PARSE = re.compile(r"^(\d{4})[-/]?(\d{1,2})?[-/]?(\d{0,2})[Tt\s]*(\d{1,2})?:?(\d{1,2})?"
-                          r":?(\d{1,2})?[.:]?(\d+)?$")
+_DAYJS_PARSE = re.compile(
+    r"^(\d{4})[-/]?(\d{1,2})?[-/]?(\d{0,2})[Tt\s]*(\d{1,2})?:?(\d{1,2})?"
+    r":?(\d{1,2})?[.:]?(\d+)?$"
+)
 _ZONED = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
 
 
@@ -34,8 +36,9 @@ class ActionError(ValueError):
     """A delivery the destination would refuse before sending, as Segment's Event Delivery
     shows it: an error code and a message (action-destinations packages/core/src/errors.ts)."""
 
-    def __init__(self, message: str, code: str = "PAYLOAD_VALIDATION_FAILED",
-                 status: int = 400) -> None:
+    def __init__(
+        self, message: str, code: str = "PAYLOAD_VALIDATION_FAILED", status: int = 400
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -126,9 +129,16 @@ def parse_date(value: Any) -> datetime | None:
     if match:
         year, month, day, hour, minute, second, fraction = match.groups()
         try:
-            return datetime(int(year), int(month or 1), int(day or 1), int(hour or 0),
-                            int(minute or 0), int(second or 0),
-                            int((fraction or "0")[:3].ljust(3, "0")) * 1000, tzinfo=UTC)
+            return datetime(
+                int(year),
+                int(month or 1),
+                int(day or 1),
+                int(hour or 0),
+                int(minute or 0),
+                int(second or 0),
+                int((fraction or "0")[:3].ljust(3, "0")) * 1000,
+                tzinfo=UTC,
+            )
         except ValueError:
             return None
     try:
@@ -165,12 +175,15 @@ _SNAKE_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 @lru_cache(maxsize=1024)
 def _spellings(key: str) -> tuple[str, str]:
-    return (_CAMEL_HUMP.sub(lambda hump: hump.group(1).upper(), key),
-            _SNAKE_HUMP.sub(r"_\1", key).lower())
+    return (
+        _CAMEL_HUMP.sub(lambda hump: hump.group(1).upper(), key),
+        _SNAKE_HUMP.sub(r"_\1", key).lower(),
+    )
 
 
-def both_spellings(settings: Mapping[str, Any],
-                   defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def both_spellings(
+    settings: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Settings under Segment's names (camelCase: projectToken) and snake_case ones
     (project_token), which read more naturally in TOML: either spelling works. A preset's
     defaults are under Segment's names, so a value a user gives under the other spelling
@@ -182,8 +195,10 @@ def both_spellings(settings: Mapping[str, Any],
             if spelling == key:
                 continue
             if spelling not in spelled or (
-                    key not in defaults and spelling in defaults
-                    and spelled[spelling] == defaults[spelling]):
+                key not in defaults
+                and spelling in defaults
+                and spelled[spelling] == defaults[spelling]
+            ):
                 spelled[spelling] = value
     return spelled
 
@@ -198,11 +213,22 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
 
 
-def request(action: str, method: str, url: str, body: Any,
-            headers: Mapping[str, str] | None = None, *, form: bool = False) -> Request:
+def request(
+    action: str,
+    method: str,
+    url: str,
+    body: Any,
+    headers: Mapping[str, str] | None = None,
+    *,
+    form: bool = False,
+) -> Request:
     """One request as segemu records it. A form body (URLSearchParams) is shown as its fields,
     and the fields the destination JSON-encodes (Mixpanel's `data`, Amplitude's
     `identification`) are shown decoded, so they can be read and queried."""
-    return Request(action=action, method=method, url=url,
-                   headers={**(FORM_HEADERS if form else JSON_HEADERS), **(headers or {})},
-                   body=body)
+    return Request(
+        action=action,
+        method=method,
+        url=url,
+        headers={**(FORM_HEADERS if form else JSON_HEADERS), **(headers or {})},
+        body=body,
+    )

@@ -12,8 +12,13 @@ from typing import Any
 
 from segemu.destinations.presets._fields import Field, either, f, path
 
-_CAMPAIGN = (("source", "source"), ("medium", "medium"), ("campaign", "name"), ("term", "term"),
-             ("content", "content"))
+_CAMPAIGN = (
+    ("source", "source"),
+    ("medium", "medium"),
+    ("campaign", "name"),
+    ("term", "term"),
+    ("content", "content"),
+)
 
 _ADVERTISING_ID = either("$.context.device.advertisingId", "$.context.device.idfa")
 
@@ -56,22 +61,48 @@ EVENT_SCHEMA: dict[str, Field] = {
     # Hidden in Segment's UI; still mapped, and read by the platform rule ("Web" for
     # analytics.js).
     "library": f("string", path("$.context.library.name")),
-    "library2": f("object", {"behavior": "use_mapping",
-                             "mapping": path("$.context.library.name")},
-                  properties={"behavior": f("string", choices=("auto", "use_mapping")),
-                              "mapping": f("string")}),
+    "library2": f(
+        "object",
+        {"behavior": "use_mapping", "mapping": path("$.context.library.name")},
+        properties={
+            "behavior": f("string", choices=("auto", "use_mapping")),
+            "mapping": f("string"),
+        },
+    ),
 }
 
-_PRODUCT = {"price": f("number"), "quantity": f("integer"), "revenue": f("number"),
-            "productId": f("string"), "revenueType": f("string")}
+_PRODUCT = {
+    "price": f("number"),
+    "quantity": f("integer"),
+    "revenue": f("number"),
+    "productId": f("string"),
+    "revenueType": f("string"),
+}
 
-PRODUCTS = f("object", {"@arrayPath": ["$.properties.products", {
-    key: path(key) for key in ("price", "revenue", "quantity", "productId", "revenueType")}]},
-    multiple=True, additional_properties=True, properties=_PRODUCT)
+PRODUCTS = f(
+    "object",
+    {
+        "@arrayPath": [
+            "$.properties.products",
+            {
+                key: path(key)
+                for key in ("price", "revenue", "quantity", "productId", "revenueType")
+            },
+        ]
+    },
+    multiple=True,
+    additional_properties=True,
+    properties=_PRODUCT,
+)
 
-USER_AGENT_DATA = f("object", {"model": path("$.context.userAgentData.model"),
-                               "platformVersion": path("$.context.userAgentData.platformVersion")},
-                    properties={"model": f("string"), "platformVersion": f("string")})
+USER_AGENT_DATA = f(
+    "object",
+    {
+        "model": path("$.context.userAgentData.model"),
+        "platformVersion": path("$.context.userAgentData.platformVersion"),
+    },
+    properties={"model": f("string"), "platformVersion": f("string")},
+)
 
 USER_AGENT: dict[str, Field] = {
     "userAgent": f("string", path("$.context.userAgent")),
@@ -82,16 +113,23 @@ USER_AGENT: dict[str, Field] = {
 MIN_ID_LENGTH = f("integer", allow_null=True)
 
 UTM_PROPERTIES = f(
-    "object", {f"utm_{key}": path(f"$.context.campaign.{source}") for key, source in _CAMPAIGN},
-    properties={f"utm_{key}": f("string") for key, _ in _CAMPAIGN})
+    "object",
+    {f"utm_{key}": path(f"$.context.campaign.{source}") for key, source in _CAMPAIGN},
+    properties={f"utm_{key}": f("string") for key, _ in _CAMPAIGN},
+)
 
 
 def _user_property_object(prefix: str) -> Field:
     default: dict[str, Any] = {f"{prefix}referrer": path("$.context.page.referrer")}
-    default.update({f"{prefix}utm_{key}": path(f"$.context.campaign.{source}")
-                    for key, source in _CAMPAIGN})
-    return f("object", default, additional_properties=True,
-             properties={key: f("string") for key in default})
+    default.update(
+        {f"{prefix}utm_{key}": path(f"$.context.campaign.{source}") for key, source in _CAMPAIGN}
+    )
+    return f(
+        "object",
+        default,
+        additional_properties=True,
+        properties={key: f("string") for key in default},
+    )
 
 
 LOG_EVENT_V2: dict[str, Field] = {
@@ -119,10 +157,28 @@ LOG_PURCHASE: dict[str, Field] = {
 }
 
 IDENTIFY_USER: dict[str, Field] = {
-    **{key: EVENT_SCHEMA[key] for key in (
-        "user_id", "device_id", "user_properties", "groups", "app_version", "platform", "os_name",
-        "os_version", "device_brand", "device_manufacturer", "device_model", "carrier", "country",
-        "region", "city", "dma", "language")},
+    **{
+        key: EVENT_SCHEMA[key]
+        for key in (
+            "user_id",
+            "device_id",
+            "user_properties",
+            "groups",
+            "app_version",
+            "platform",
+            "os_name",
+            "os_version",
+            "device_brand",
+            "device_manufacturer",
+            "device_model",
+            "carrier",
+            "country",
+            "region",
+            "city",
+            "dma",
+            "language",
+        )
+    },
     "paying": f("boolean"),
     "start_version": f("string"),
     "insert_id": f("string"),

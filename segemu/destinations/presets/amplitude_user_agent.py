@@ -22,7 +22,8 @@ _I = re.IGNORECASE
 
 # (pattern, name or None to use the first group); the version is the named group `v`.
 _BROWSERS: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
-    (re.compile(pattern, _I), name) for pattern, name in (
+    (re.compile(pattern, _I), name)
+    for pattern, name in (
         (r"\sopr/(?P<v>[\w.]+)", "Opera"),
         (r"(?:edge|edgios|edga|edg)/(?P<v>[\w.]+)", "Edge"),
         (r"headlesschrome(?:/(?P<v>[\w.]+)|\s)", "Chrome Headless"),
@@ -37,10 +38,12 @@ _BROWSERS: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         (r"firefox/(?P<v>[\w.-]+)$", "Firefox"),
         (r"trident.+rv[:\s](?P<v>[\w.]+).+like\sgecko", "IE"),
         (r"(?:ms|\()ie\s(?P<v>[\w.]+)", "IE"),
-    ))
+    )
+)
 
 _SYSTEMS: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
-    (re.compile(pattern, _I), name) for pattern, name in (
+    (re.compile(pattern, _I), name)
+    for pattern, name in (
         (r"windows\sphone", "Windows Phone"),
         (r"windows", "Windows"),
         (r"(android)[/\s-]?", None),
@@ -49,11 +52,13 @@ _SYSTEMS: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         (r"cros\s\w+\s[\w.]+", "Chromium OS"),
         (r"cfnetwork/.+darwin|ip[honead]{2,4}(?:.*os\s\w+\slike\smac|;\sopera)", "iOS"),
         (r"mac\sos\sx|macintosh", "Mac OS"),
-    ))
+    )
+)
 
 # (pattern, vendor, model or None for the first group, type)
 _DEVICES: tuple[tuple[re.Pattern[str], str | None, str | None, str | None], ...] = tuple(
-    (re.compile(pattern, _I), vendor, model, kind) for pattern, vendor, model, kind in (
+    (re.compile(pattern, _I), vendor, model, kind)
+    for pattern, vendor, model, kind in (
         (r"\(ipad;", "Apple", "iPad", "tablet"),
         (r"\((ip(?:hone|od))[\s;]", "Apple", None, "mobile"),
         (r"(sm-t\w+)", "Samsung", None, "tablet"),
@@ -62,7 +67,8 @@ _DEVICES: tuple[tuple[re.Pattern[str], str | None, str | None, str | None], ...]
         (r"\s(tablet|tab)[;/]", None, None, "tablet"),
         (r"\s(mobile)(?:[;/]|\ssafari)", None, None, "mobile"),
         (r"(android[\w.\s-]{0,9});.+build", "Generic", None, None),
-    ))
+    )
+)
 
 
 def _browser(user_agent: str) -> tuple[str | None, str | None]:
@@ -104,19 +110,27 @@ def parse_user_agent(user_agent: Any, user_agent_data: Any = None) -> dict[str, 
         return {}
     hints = user_agent_data if isinstance(user_agent_data, dict) else {}
     model, version = hints.get("model"), hints.get("platformVersion")
-    return dict(_parsed(user_agent, model if isinstance(model, str) else None,
-                        version if isinstance(version, str) else None))
+    return dict(
+        _parsed(
+            user_agent,
+            model if isinstance(model, str) else None,
+            version if isinstance(version, str) else None,
+        )
+    )
 
 
 @lru_cache(maxsize=512)
-def _parsed(user_agent: str, hinted_model: str | None,
-            hinted_version: str | None) -> tuple[tuple[str, str | None], ...]:
+def _parsed(
+    user_agent: str, hinted_model: str | None, hinted_version: str | None
+) -> tuple[tuple[str, str | None], ...]:
     # A site's calls share a handful of user agents: each is parsed once.
     browser_name, browser_major = _browser(user_agent)
     system = _system(user_agent)
     vendor, model, kind = _device(user_agent)
-    return (("os_name", system if system is not None else browser_name),
-            ("os_version", _first(hinted_version, browser_major)),
-            ("device_manufacturer", vendor),
-            ("device_model", _first(hinted_model, model, system)),
-            ("device_type", kind))
+    return (
+        ("os_name", system if system is not None else browser_name),
+        ("os_version", _first(hinted_version, browser_major)),
+        ("device_manufacturer", vendor),
+        ("device_model", _first(hinted_model, model, system)),
+        ("device_type", kind),
+    )

@@ -10,8 +10,7 @@ from typing import Any
 
 from segemu.destinations.presets._fields import Field, either, f, path
 
-BATCHING: dict[str, Field] = {"enable_batching": f("boolean", True),
-                              "batch_size": f("number", 50)}
+BATCHING: dict[str, Field] = {"enable_batching": f("boolean", True), "batch_size": f("number", 50)}
 _CONVERT = {"convert_timestamp": f("boolean", True)}
 _USER = path("$.userId")
 _ANONYMOUS = path("$.anonymousId")
@@ -123,12 +122,30 @@ MERGE_PEOPLE: dict[str, Field] = {
 
 REPORT_DELIVERY_EVENT: dict[str, Field] = {
     "delivery_id": _string(path("$.properties.deliveryId"), required=True),
-    "metric": _string(path("$.properties.metric"), required=True, choices=(
-        "delivered", "opened", "clicked", "converted", "spammed", "bounced", "dropped",
-        "deferred")),
-    **{key: _string(path(f"$.properties.{source}")) for key, source in (
-        ("recipient", "recipient"), ("reason", "reason"), ("href", "href"),
-        ("action_name", "actionName"), ("action_value", "actionValue"))},
+    "metric": _string(
+        path("$.properties.metric"),
+        required=True,
+        choices=(
+            "delivered",
+            "opened",
+            "clicked",
+            "converted",
+            "spammed",
+            "bounced",
+            "dropped",
+            "deferred",
+        ),
+    ),
+    **{
+        key: _string(path(f"$.properties.{source}"))
+        for key, source in (
+            ("recipient", "recipient"),
+            ("reason", "reason"),
+            ("href", "href"),
+            ("action_name", "actionName"),
+            ("action_value", "actionValue"),
+        )
+    },
     # A datetime field: Ajv checks it as date-like (fields-to-jsonschema.ts), not date-time.
     "timestamp": f("datetime", path("$.timestamp")),
     **BATCHING,
@@ -136,8 +153,11 @@ REPORT_DELIVERY_EVENT: dict[str, Field] = {
 
 REPORT_CONTENT_EVENT: dict[str, Field] = {
     "anonymous_id": _string(_ANONYMOUS),
-    "actionType": _string(path("$.properties.actionType"), required=True,
-                          choices=("viewed_content", "clicked_content")),
+    "actionType": _string(
+        path("$.properties.actionType"),
+        required=True,
+        choices=("viewed_content", "clicked_content"),
+    ),
     "timestamp": _string(path("$.timestamp")),
     "data": f("object", path("$.properties")),
     **_CONVERT,

@@ -10,32 +10,67 @@ from __future__ import annotations
 from segemu.destinations.presets._fields import Field, either, f, path
 
 _ITEM: dict[str, Field] = {
-    **{key: f("string") for key in (
-        "item_id", "item_name", "affiliation", "coupon", "currency")},
-    "discount": f("number"), "index": f("number"),
-    **{key: f("string") for key in (
-        "item_brand", "item_category", "item_category2", "item_category3", "item_category4",
-        "item_category5", "item_list_id", "item_list_name", "item_variant", "location_id")},
-    "price": f("number"), "quantity": f("integer"),
+    **{key: f("string") for key in ("item_id", "item_name", "affiliation", "coupon", "currency")},
+    "discount": f("number"),
+    "index": f("number"),
+    **{
+        key: f("string")
+        for key in (
+            "item_brand",
+            "item_category",
+            "item_category2",
+            "item_category3",
+            "item_category4",
+            "item_category5",
+            "item_list_id",
+            "item_list_name",
+            "item_variant",
+            "location_id",
+        )
+    },
+    "price": f("number"),
+    "quantity": f("integer"),
 }
 _PROMOTION_ITEM: dict[str, Field] = {
-    **_ITEM, **{key: f("string") for key in (
-        "creative_name", "creative_slot", "promotion_name", "promotion_id")}}
+    **_ITEM,
+    **{
+        key: f("string")
+        for key in ("creative_name", "creative_slot", "promotion_name", "promotion_id")
+    },
+}
 
 # Segment spec product -> GA4 item (ga4-properties.ts items_single_products/_multi_products).
-_ITEM_MAPPING = {"item_id": path("$.product_id"), "item_name": path("$.name"),
-                 "affiliation": path("$.affiliation"), "coupon": path("$.coupon")}
-_ITEM_MAPPING_TAIL = {"item_brand": path("$.brand"), "item_category": path("$.category"),
-                      "item_variant": path("$.variant"), "price": path("$.price"),
-                      "quantity": path("$.quantity")}
+_ITEM_MAPPING = {
+    "item_id": path("$.product_id"),
+    "item_name": path("$.name"),
+    "affiliation": path("$.affiliation"),
+    "coupon": path("$.coupon"),
+}
+_ITEM_MAPPING_TAIL = {
+    "item_brand": path("$.brand"),
+    "item_category": path("$.category"),
+    "item_variant": path("$.variant"),
+    "price": path("$.price"),
+    "quantity": path("$.quantity"),
+}
 SINGLE_PRODUCT = {"@arrayPath": ["$.properties", {**_ITEM_MAPPING, **_ITEM_MAPPING_TAIL}]}
-MULTI_PRODUCTS = {"@arrayPath": ["$.properties.products", {
-    **_ITEM_MAPPING, "index": path("$.position"), **_ITEM_MAPPING_TAIL}]}
+MULTI_PRODUCTS = {
+    "@arrayPath": [
+        "$.properties.products",
+        {**_ITEM_MAPPING, "index": path("$.position"), **_ITEM_MAPPING_TAIL},
+    ]
+}
 
 
 def items(default: object, *, required: bool = False, promotion: bool = False) -> Field:
-    return f("object", default, multiple=True, additional_properties=True, required=required,
-             properties=_PROMOTION_ITEM if promotion else _ITEM)
+    return f(
+        "object",
+        default,
+        multiple=True,
+        additional_properties=True,
+        required=required,
+        properties=_PROMOTION_ITEM if promotion else _ITEM,
+    )
 
 
 _CONSENT = ("GRANTED", "DENIED")

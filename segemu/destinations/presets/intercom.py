@@ -57,8 +57,9 @@ def _search(title: str, payload: dict[str, Any], settings: Mapping[str, Any]) ->
     for field in ("external_id", "email"):
         if truthy(payload.get(field)):
             query = {"field": field, "operator": "=", "value": payload[field]}
-            return [request(title, "POST", f"{API}/contacts/search", {"query": query},
-                            _auth(settings))]
+            return [
+                request(title, "POST", f"{API}/contacts/search", {"query": query}, _auth(settings))
+            ]
     return []
 
 
@@ -67,16 +68,20 @@ def _identify_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> l
         if key in payload:
             payload[key] = _unix(payload[key])
     # The search finds no contact here, so the contact is created.
-    return [*_search("Identify Contact", payload, settings),
-            request("Identify Contact", "POST", f"{API}/contacts", payload, _auth(settings))]
+    return [
+        *_search("Identify Contact", payload, settings),
+        request("Identify Contact", "POST", f"{API}/contacts", payload, _auth(settings)),
+    ]
 
 
 def _identify_company(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
     search = _search("Identify Company", payload, settings)
     company = omit(payload, ("email", "external_id"))
     # No contact is found to attach to the company (POST /contacts/{id}/companies).
-    return [*search, request("Identify Company", "POST", f"{API}/companies", company,
-                             _auth(settings))]
+    return [
+        *search,
+        request("Identify Company", "POST", f"{API}/companies", company, _auth(settings)),
+    ]
 
 
 def _track_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
@@ -84,58 +89,81 @@ def _track_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[R
     metadata = payload.get("metadata")
     if isinstance(metadata, dict):
         metadata = payload["metadata"] = omit(metadata, ("email", "revenue", "currency"))
-    if truthy(payload.get("email")) and not truthy(payload.get("user_id")) \
-            and not truthy(payload.get("id")):
+    if (
+        truthy(payload.get("email"))
+        and not truthy(payload.get("user_id"))
+        and not truthy(payload.get("id"))
+    ):
         # Perhaps a lead: the contact's id comes from a search by email, which finds none.
         raise IntegrationError("No unique contact found", "Contact not found", 404)
     revenue, currency = payload.pop("revenue", None), payload.pop("currency", None)
     if revenue is not None and (truthy(revenue) or revenue == 0):
         # Intercom wants the amount in cents.
-        price = {"amount": js_number(revenue * 100),
-                 "currency": currency if truthy(currency) else "USD"}
+        price = {
+            "amount": js_number(revenue * 100),
+            "currency": currency if truthy(currency) else "USD",
+        }
         payload["metadata"] = {**(metadata or {}), "price": price}
     return [request("Track Event", "POST", f"{API}/events", payload, _auth(settings))]
 
 
-IDENTIFY_CONTACT = ActionSpec("identifyContact", "Identify Contact", {
-    "role": f("string", required=True, choices=("lead", "user")),
-    "external_id": f("string", path("$.userId")),
-    "email": f("string", path("$.traits.email"), format="email"),
-    "phone": f("string", path("$.traits.phone")),
-    "name": f("string", path("$.traits.name")),
-    "avatar": f("string", path("$.traits.avatar"), format="uri"),
-    "signed_up_at": f("datetime"),
-    "last_seen_at": f("datetime", path("$.timestamp")),
-    "owner_id": f("number"),
-    "unsubscribed_from_emails": f("boolean"),
-    "custom_attributes": f("object"),
-}, _identify_contact, 'type = "identify"')
+IDENTIFY_CONTACT = ActionSpec(
+    "identifyContact",
+    "Identify Contact",
+    {
+        "role": f("string", required=True, choices=("lead", "user")),
+        "external_id": f("string", path("$.userId")),
+        "email": f("string", path("$.traits.email"), format="email"),
+        "phone": f("string", path("$.traits.phone")),
+        "name": f("string", path("$.traits.name")),
+        "avatar": f("string", path("$.traits.avatar"), format="uri"),
+        "signed_up_at": f("datetime"),
+        "last_seen_at": f("datetime", path("$.timestamp")),
+        "owner_id": f("number"),
+        "unsubscribed_from_emails": f("boolean"),
+        "custom_attributes": f("object"),
+    },
+    _identify_contact,
+    'type = "identify"',
+)
 
-IDENTIFY_COMPANY = ActionSpec("groupIdentifyContact", "Identify Company", {
-    "remote_created_at": f("datetime", path("$.traits.createdAt")),
-    "external_id": f("string", path("$.userId")),
-    "email": f("string", path("$.traits.email"), format="email"),
-    "company_id": f("string", path("$.groupId"), required=True),
-    "contact_id": f("string"),
-    "name": f("string", path("$.traits.name")),
-    "monthly_spend": f("number", path("$.traits.monthly_spend")),
-    "plan": f("string", path("$.traits.plan")),
-    "size": f("number", path("$.traits.employees")),
-    "website": f("string", path("$.traits.website")),
-    "industry": f("string", path("$.traits.industry")),
-    "custom_attributes": f("object"),
-}, _identify_company, 'type = "group"')
+IDENTIFY_COMPANY = ActionSpec(
+    "groupIdentifyContact",
+    "Identify Company",
+    {
+        "remote_created_at": f("datetime", path("$.traits.createdAt")),
+        "external_id": f("string", path("$.userId")),
+        "email": f("string", path("$.traits.email"), format="email"),
+        "company_id": f("string", path("$.groupId"), required=True),
+        "contact_id": f("string"),
+        "name": f("string", path("$.traits.name")),
+        "monthly_spend": f("number", path("$.traits.monthly_spend")),
+        "plan": f("string", path("$.traits.plan")),
+        "size": f("number", path("$.traits.employees")),
+        "website": f("string", path("$.traits.website")),
+        "industry": f("string", path("$.traits.industry")),
+        "custom_attributes": f("object"),
+    },
+    _identify_company,
+    'type = "group"',
+)
 
-TRACK_EVENT = ActionSpec("trackEvent", "Track Event", {
-    "event_name": f("string", path("$.event"), required=True),
-    "created_at": f("datetime", path("$.timestamp"), required=True),
-    "user_id": f("string", path("$.userId")),
-    "email": f("string", path("$.properties.email"), format="email"),
-    "revenue": f("number", path("$.properties.revenue")),
-    "currency": f("string", path("$.properties.currency")),
-    "id": f("string"),
-    "metadata": f("object", path("$.properties")),
-}, _track_event, 'type = "track"')
+TRACK_EVENT = ActionSpec(
+    "trackEvent",
+    "Track Event",
+    {
+        "event_name": f("string", path("$.event"), required=True),
+        "created_at": f("datetime", path("$.timestamp"), required=True),
+        "user_id": f("string", path("$.userId")),
+        "email": f("string", path("$.properties.email"), format="email"),
+        "revenue": f("number", path("$.properties.revenue")),
+        "currency": f("string", path("$.properties.currency")),
+        "id": f("string"),
+        "metadata": f("object", path("$.properties")),
+    },
+    _track_event,
+    'type = "track"',
+)
 
 PRESET = preset(
     slug="intercom",

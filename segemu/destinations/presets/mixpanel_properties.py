@@ -12,8 +12,16 @@ import re
 
 from segemu.destinations.presets._fields import Field, either, f, path
 
-_USER_AGENT_DATA = ("mobile", "platform", "architecture", "bitness", "model", "platformVersion",
-                    "uaFullVersion", "wow64")
+_USER_AGENT_DATA = (
+    "mobile",
+    "platform",
+    "architecture",
+    "bitness",
+    "model",
+    "platformVersion",
+    "uaFullVersion",
+    "wow64",
+)
 
 EVENT_PROPERTIES: dict[str, Field] = {
     "distinct_id": f("string", either("$.userId", "$.anonymousId")),
@@ -60,33 +68,56 @@ EVENT_PROPERTIES: dict[str, Field] = {
     "context": f("object", path("$.context")),
     "utm_properties": f(
         "object",
-        {f"utm_{key}": path(f"$.context.campaign.{source}") for key, source in (
-            ("source", "source"), ("medium", "medium"), ("campaign", "name"), ("term", "term"),
-            ("content", "content"))},
-        properties={f"utm_{key}": f("string")
-                    for key in ("source", "medium", "campaign", "term", "content")}),
+        {
+            f"utm_{key}": path(f"$.context.campaign.{source}")
+            for key, source in (
+                ("source", "source"),
+                ("medium", "medium"),
+                ("campaign", "name"),
+                ("term", "term"),
+                ("content", "content"),
+            )
+        },
+        properties={
+            f"utm_{key}": f("string") for key in ("source", "medium", "campaign", "term", "content")
+        },
+    ),
     "enable_batching": f("boolean", True),
     "batch_size": f("number", 1000),
     "userAgentData": f(
-        "object", {key: path(f"$.context.userAgentData.{key}") for key in _USER_AGENT_DATA},
-        properties={key: f("boolean" if key in ("mobile", "wow64") else "string")
-                    for key in _USER_AGENT_DATA}),
+        "object",
+        {key: path(f"$.context.userAgentData.{key}") for key in _USER_AGENT_DATA},
+        properties={
+            key: f("boolean" if key in ("mobile", "wow64") else "string")
+            for key in _USER_AGENT_DATA
+        },
+    ),
 }
 
-_PRODUCT = {**{key: f("string") for key in ("product_id", "sku", "category", "name", "brand",
-                                             "variant")},
-            "price": f("number"), "quantity": f("integer"), "coupon": f("string"),
-            "position": f("number"), "url": f("string"), "image_url": f("string")}
+_PRODUCT = {
+    **{key: f("string") for key in ("product_id", "sku", "category", "name", "brand", "variant")},
+    "price": f("number"),
+    "quantity": f("integer"),
+    "coupon": f("string"),
+    "position": f("number"),
+    "url": f("string"),
+    "image_url": f("string"),
+}
 
 PRODUCTS: dict[str, Field] = {
-    "products": f("object",
-                  {"@arrayPath": ["$.properties.products", {key: path(key) for key in _PRODUCT}]},
-                  multiple=True, additional_properties=True, properties=_PRODUCT),
+    "products": f(
+        "object",
+        {"@arrayPath": ["$.properties.products", {key: path(key) for key in _PRODUCT}]},
+        multiple=True,
+        additional_properties=True,
+        properties=_PRODUCT,
+    ),
 }
 
 # common/utils.ts getBrowser: substring tests in this order, first match wins.
 _BROWSERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern)) for name, pattern in (
+    (name, re.compile(pattern))
+    for name, pattern in (
         ("Opera Mini", r" OPR/.*Mini|Mini.* OPR/"),
         ("Opera", r" OPR/"),
         ("BlackBerry", r"(?i)BlackBerry|PlayBook|BB10"),
@@ -105,11 +136,13 @@ _BROWSERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("Firefox", r"Firefox"),
         ("Internet Explorer", r"MSIE|Trident/"),
         ("Mozilla", r"Gecko"),
-    ))
+    )
+)
 
 # common/utils.ts getBrowserVersion: the version is the second-to-last match group.
 _VERSIONS: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern) for name, pattern in (
+    name: re.compile(pattern)
+    for name, pattern in (
         ("Internet Explorer Mobile", r"rv:(\d+(\.\d+)+)"),
         ("Microsoft Edge", r"Edge?\/(\d+(\.\d+)+)"),
         ("Chrome", r"Chrome\/(\d+(\.\d+)+)"),
@@ -126,7 +159,8 @@ _VERSIONS: dict[str, re.Pattern[str]] = {
         ("Samsung Internet", r"SamsungBrowser\/(\d+(\.\d+)+)"),
         ("Internet Explorer", r"(rv:|MSIE )(\d+(\.\d+)+)"),
         ("Mozilla", r"rv:(\d+(\.\d+)+)"),
-    )}
+    )
+}
 
 
 def browser(user_agent: str) -> str:

@@ -33,29 +33,35 @@ def _send(fields: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
     method = str(fields.get("method") or "POST").upper()
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    headers = {"Content-Type": "application/json",
-               **{str(k): str(v) for k, v in (fields.get("headers") or {}).items()}}
+    headers = {
+        "Content-Type": "application/json",
+        **{str(k): str(v) for k, v in (fields.get("headers") or {}).items()},
+    }
     data = fields.get("data")
     # "sharedSecret" is the setting's name in Segment (index.ts); "shared_secret" reads better
     # in TOML, and both work.
     secret = settings.get("sharedSecret") or settings.get("shared_secret")
     if secret and data is not None:
-        headers["X-Signature"] = hmac.new(str(secret).encode(), encode(data),
-                                          hashlib.sha1).hexdigest()
-    return [{"action": "Send", "method": method, "url": str(url), "headers": headers,
-             "body": data}]
+        headers["X-Signature"] = hmac.new(
+            str(secret).encode(), encode(data), hashlib.sha1
+        ).hexdigest()
+    return [{"action": "Send", "method": method, "url": str(url), "headers": headers, "body": data}]
 
 
 SEND = Action(
-    name="Send", key="send",
-    subscribe=('type = "track" or type = "identify" or type = "page" or type = "screen" '
-               'or type = "group" or type = "alias"'),
+    name="Send",
+    key="send",
+    subscribe=(
+        'type = "track" or type = "identify" or type = "page" or type = "screen" '
+        'or type = "group" or type = "alias"'
+    ),
     mapping={"method": "POST", "data": {"@path": "$."}},
     build=_send,
 )
 
 PRESET = Preset(
-    slug="webhook", name="Webhooks (Actions)",
+    slug="webhook",
+    name="Webhooks (Actions)",
     aliases=("Webhooks (Actions)", "Actions Webhook", "Webhook"),
     actions=(SEND,),
     settings={},

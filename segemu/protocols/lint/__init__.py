@@ -33,9 +33,16 @@ from segemu.protocols.lint.spec import SpecPropertyNames
 from segemu.protocols.violations import LintFinding
 
 RULES: tuple[type[LintRule], ...] = (
-    DynamicEventName, EventNameCasing, ObjectAction, ConversionWithoutIdentify,
-    IdentityConflict, TimestampWithoutTimezone, PayloadSize, PiiInProperties,
-    EventBeforeConsent, SpecPropertyNames,
+    DynamicEventName,
+    EventNameCasing,
+    ObjectAction,
+    ConversionWithoutIdentify,
+    IdentityConflict,
+    TimestampWithoutTimezone,
+    PayloadSize,
+    PiiInProperties,
+    EventBeforeConsent,
+    SpecPropertyNames,
 )
 RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
 OPTIONS = ("conversion_events",)
@@ -52,8 +59,12 @@ class Linter:
     repeat a handful of names, and this keeps the per-call cost of lint to the rules that
     must look at each call."""
 
-    def __init__(self, enabled: Mapping[str, bool] | None = None, *,
-                 conversion_events: tuple[str, ...] = CONVERSION_EVENTS) -> None:
+    def __init__(
+        self,
+        enabled: Mapping[str, bool] | None = None,
+        *,
+        conversion_events: tuple[str, ...] = CONVERSION_EVENTS,
+    ) -> None:
         enabled = enabled or {}
         self.enabled = {rule.id: enabled.get(rule.id, rule.default) for rule in RULES}
         self.rules: list[LintRule] = []
@@ -78,8 +89,9 @@ class Linter:
             rule.check(record, event, found)
         return found
 
-    def _run_name_rules(self, record: Record, event: dict[str, Any],
-                        found: list[LintFinding]) -> None:
+    def _run_name_rules(
+        self, record: Record, event: dict[str, Any], found: list[LintFinding]
+    ) -> None:
         kind = record["type"] or ""
         name = event.get("event" if kind == "track" else "name")
         if not isinstance(name, str):
@@ -107,8 +119,16 @@ class Linter:
                 del self._by_name[key]
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{"id": rule.id, "doc": rule.doc, "enabled": self.enabled[rule.id],
-                 "default": rule.default, "source": rule.source} for rule in RULES]
+        return [
+            {
+                "id": rule.id,
+                "doc": rule.doc,
+                "enabled": self.enabled[rule.id],
+                "default": rule.default,
+                "source": rule.source,
+            }
+            for rule in RULES
+        ]
 
 
 def linter_from_table(table: Any, where: str) -> Linter:
@@ -120,8 +140,9 @@ def linter_from_table(table: Any, where: str) -> Linter:
     for key, value in table.items():
         if key == "conversion_events":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}: 'conversion_events' must be a list of event "
-                                  f"names, got {value!r}")
+                raise ConfigError(
+                    f"{where}: 'conversion_events' must be a list of event names, got {value!r}"
+                )
             conversions = tuple(value)
         elif key in RULE_IDS:
             if not isinstance(value, bool):
@@ -131,6 +152,7 @@ def linter_from_table(table: Any, where: str) -> Linter:
             known = (*RULE_IDS, *OPTIONS)
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where}: unknown lint rule '{key}'{hint}; known: "
-                              f"{', '.join(known)}")
+            raise ConfigError(
+                f"{where}: unknown lint rule '{key}'{hint}; known: {', '.join(known)}"
+            )
     return Linter(enabled, conversion_events=conversions)

@@ -46,12 +46,15 @@ class ConversionWithoutIdentify(LintRule):
             self._identified.set(key, True)
             return
         name = event.get("event")
-        if record["type"] == "track" and name in self.conversions and not self._identified.get(
-                key):
-            found.append(self.finding(
-                f"{name!r} from anonymousId {anonymous_id!r}, which no identify call has tied "
-                "to a user: call identify (at sign-up or login) before the conversion so it "
-                "is attributed to the person", "anonymousId"))
+        if record["type"] == "track" and name in self.conversions and not self._identified.get(key):
+            found.append(
+                self.finding(
+                    f"{name!r} from anonymousId {anonymous_id!r}, which no identify call has tied "
+                    "to a user: call identify (at sign-up or login) before the conversion so it "
+                    "is attributed to the person",
+                    "anonymousId",
+                )
+            )
 
     def reset(self, write_key: str | None) -> None:
         self._identified.reset(write_key)
@@ -79,10 +82,14 @@ class IdentityConflict(LintRule):
             return
         if user_id in seen:
             return
-        found.append(self.finding(
-            f"anonymousId {anonymous_id!r} was {seen[-1]!r} and is now {user_id!r}: the app "
-            "logged a user out without analytics.reset(), so both people share one anonymous "
-            "history", "userId"))
+        found.append(
+            self.finding(
+                f"anonymousId {anonymous_id!r} was {seen[-1]!r} and is now {user_id!r}: the app "
+                "logged a user out without analytics.reset(), so both people share one anonymous "
+                "history",
+                "userId",
+            )
+        )
         seen.append(user_id)
         del seen[:-USER_IDS_KEPT]
 

@@ -27,8 +27,13 @@ _DYNAMIC = (
     ("a UUID", re.compile(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")),
     # A run of 3+ digits, or a long token mixing letters and digits: an id, an order number,
     # a year. One or two digits ("Step 2 Viewed") are left alone.
-    ("a number or id", re.compile(r"(?<![A-Za-z])\d{3,}|\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])"
-                                  r"[A-Za-z0-9]{10,}\b")),
+    (
+        "a number or id",
+        re.compile(
+            r"(?<![A-Za-z])\d{3,}|\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])"
+            r"[A-Za-z0-9]{10,}\b"
+        ),
+    ),
 )
 
 
@@ -56,15 +61,38 @@ class DynamicEventName(LintRule):
         part = dynamic_part(name)
         if part is not None:
             what, text = part
-            found.append(self.finding(
-                f"{field_name} {name!r} contains {what} ({text!r}): every value makes a new "
-                "event name in every destination; send it as a property instead", field_name))
+            found.append(
+                self.finding(
+                    f"{field_name} {name!r} contains {what} ({text!r}): every value makes a new "
+                    "event name in every destination; send it as a property instead",
+                    field_name,
+                )
+            )
 
 
 # -- event-name-casing --------------------------------------------------------------------------
 
-_SMALL_WORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of",
-                          "on", "or", "the", "to", "via", "with"})
+_SMALL_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "via",
+        "with",
+    }
+)
 _CAMEL_SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
@@ -91,8 +119,11 @@ def casing(name: str) -> str | None:
             return "Sentence case"
         return None
     if "_" in name:
-        return "snake_case" if name == name.lower() else (
-            "UPPER_SNAKE_CASE" if name == name.upper() else None)
+        return (
+            "snake_case"
+            if name == name.lower()
+            else ("UPPER_SNAKE_CASE" if name == name.upper() else None)
+        )
     if "-" in name:
         return "kebab-case" if name == name.lower() else None
     if any(c.isupper() for c in name[1:]) and any(c.islower() for c in name):
@@ -145,14 +176,18 @@ class EventNameCasing(LintRule):
         style = casing(name)
         verdict = None
         if twin != name:
-            verdict = (f"{name!r} is the event {twin!r} in another casing: destinations will "
-                       "count them as two different events")
+            verdict = (
+                f"{name!r} is the event {twin!r} in another casing: destinations will "
+                "count them as two different events"
+            )
         elif style is not None and names.styles:
             usual, count = names.styles.most_common(1)[0]
             if usual != style:
-                verdict = (f"{name!r} is {style} while {count} other event name(s) of this "
-                           f"source are {usual} (e.g. {names.examples[usual]!r}): pick one "
-                           "casing for every event")
+                verdict = (
+                    f"{name!r} is {style} while {count} other event name(s) of this "
+                    f"source are {usual} (e.g. {names.examples[usual]!r}): pick one "
+                    "casing for every event"
+                )
         if style is not None:
             names.styles[style] += 1
             names.examples.setdefault(style, name)
@@ -164,17 +199,93 @@ class EventNameCasing(LintRule):
 
 # -- object-action ------------------------------------------------------------------------------
 
-_IRREGULAR_PAST = frozenset({
-    "began", "bought", "brought", "built", "caught", "chose", "chosen", "done", "drawn", "drew",
-    "found", "gave", "given", "got", "gotten", "had", "held", "hidden", "hid", "kept", "knew",
-    "known", "laid", "led", "left", "lent", "lost", "made", "met", "paid", "put", "quit", "ran",
-    "read", "reset", "rode", "run", "said", "sat", "saw", "seen", "sent", "set", "shown",
-    "shut", "sold", "sought", "spent", "split", "spoke", "spoken", "taken", "taught", "told",
-    "took", "thrown", "threw", "understood", "undone", "upset", "won", "wrote", "written",
-})
+_IRREGULAR_PAST = frozenset(
+    {
+        "began",
+        "bought",
+        "brought",
+        "built",
+        "caught",
+        "chose",
+        "chosen",
+        "done",
+        "drawn",
+        "drew",
+        "found",
+        "gave",
+        "given",
+        "got",
+        "gotten",
+        "had",
+        "held",
+        "hidden",
+        "hid",
+        "kept",
+        "knew",
+        "known",
+        "laid",
+        "led",
+        "left",
+        "lent",
+        "lost",
+        "made",
+        "met",
+        "paid",
+        "put",
+        "quit",
+        "ran",
+        "read",
+        "reset",
+        "rode",
+        "run",
+        "said",
+        "sat",
+        "saw",
+        "seen",
+        "sent",
+        "set",
+        "shown",
+        "shut",
+        "sold",
+        "sought",
+        "spent",
+        "split",
+        "spoke",
+        "spoken",
+        "taken",
+        "taught",
+        "told",
+        "took",
+        "thrown",
+        "threw",
+        "understood",
+        "undone",
+        "upset",
+        "won",
+        "wrote",
+        "written",
+    }
+)
 # Words ending in "ed" that are not verbs in the past tense.
-_NOT_PAST = frozenset({"bed", "bleed", "breed", "embed", "feed", "greed", "need", "red", "seed",
-                       "shed", "speed", "weed", "bred", "sled", "shred"})
+_NOT_PAST = frozenset(
+    {
+        "bed",
+        "bleed",
+        "breed",
+        "embed",
+        "feed",
+        "greed",
+        "need",
+        "red",
+        "seed",
+        "shed",
+        "speed",
+        "weed",
+        "bred",
+        "sled",
+        "shred",
+    }
+)
 
 
 def _is_past(word: str) -> bool:
@@ -190,16 +301,19 @@ def object_action_problem(name: str) -> str | None:
         return None  # Segment's own spec names (Video Content Playing, Signed Up) are the norm
     parts = words(name)
     if len(parts) < 2:
-        return (f"{name!r} is one word: name events Object Action, with the action in the past "
-                "tense (e.g. 'Product Viewed', 'Order Completed')")
+        return (
+            f"{name!r} is one word: name events Object Action, with the action in the past "
+            "tense (e.g. 'Product Viewed', 'Order Completed')"
+        )
     verbs = [i for i, word in enumerate(parts) if _is_past(word)]
     if not verbs:
-        return (f"{name!r} has no action in the past tense: name events Object Action "
-                "(e.g. 'Product Viewed', not 'View Product')")
+        return (
+            f"{name!r} has no action in the past tense: name events Object Action "
+            "(e.g. 'Product Viewed', not 'View Product')"
+        )
     if verbs[-1] == 0:
         suggestion = " ".join([*parts[1:], parts[0]])
-        return (f"{name!r} puts the action first: name events Object Action "
-                f"(e.g. {suggestion!r})")
+        return f"{name!r} puts the action first: name events Object Action (e.g. {suggestion!r})"
     return None
 
 

@@ -63,8 +63,13 @@ _NO_VALUES: list[tuple[str, Any, str]] = []
 def naive_timestamp(text: str) -> bool:
     # Shortcuts for what cannot match: shorter than "YYYY-MM-DDTHH:MM", not starting with a
     # digit, or with a zone (Z, or a sign after the time). Most timestamps end there.
-    if len(text) < 16 or not text[0].isdigit() or text[-1] in "Zz" or "+" in text[16:] \
-            or "-" in text[16:]:
+    if (
+        len(text) < 16
+        or not text[0].isdigit()
+        or text[-1] in "Zz"
+        or "+" in text[16:]
+        or "-" in text[16:]
+    ):
         return False
     return _NAIVE.fullmatch(text) is not None
 
@@ -82,20 +87,27 @@ class TimestampWithoutTimezone(LintRule):
         for name in ("timestamp", "sentAt", "originalTimestamp"):
             value = raw.get(name)
             if isinstance(value, str) and naive_timestamp(value):
-                found.append(self.finding(
-                    f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
-                    "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
-                    "offset (new Date().toISOString())", name))
+                found.append(
+                    self.finding(
+                        f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
+                        "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
+                        "offset (new Date().toISOString())",
+                        name,
+                    )
+                )
         # Traits first: the properties' scan is then still fresh for pii-in-properties.
         for field_name in ("traits", "properties"):
             for parent, key, text in string_values(event.get(field_name), field_name):
                 if 16 <= len(text) <= 32 and text[:1].isdigit() and naive_timestamp(text):
                     path = f"{parent}.{key}"
-                    found.append(self.finding(
-                        f"{path} {text!r} looks like a date and time with no timezone: "
-                        "destinations read it as UTC, and Engage does not save such trait "
-                        "timestamps; add Z or an offset",
-                        path))
+                    found.append(
+                        self.finding(
+                            f"{path} {text!r} looks like a date and time with no timezone: "
+                            "destinations read it as UTC, and Engage does not save such trait "
+                            "timestamps; add Z or an offset",
+                            path,
+                        )
+                    )
 
 
 # DOCS http-api/index.md, "Max request size": 32 KB per call; Segment refuses bigger ones.
@@ -122,9 +134,13 @@ class PayloadSize(LintRule):
                     if one > biggest_size:
                         biggest, biggest_size = f"{field_name}.{key}", one
         where = f"; the largest part is {biggest} ({biggest_size / 1024:.1f} KB)" if biggest else ""
-        found.append(self.finding(
-            f"this call is {size / 1024:.1f} KB, near Segment's limit of 32 KB per event "
-            f"(bigger calls are refused with a 400){where}", biggest))
+        found.append(
+            self.finding(
+                f"this call is {size / 1024:.1f} KB, near Segment's limit of 32 KB per event "
+                f"(bigger calls are refused with a 400){where}",
+                biggest,
+            )
+        )
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -167,10 +183,14 @@ class PiiInProperties(LintRule):
             kind = pii_kind(text)
             path = f"{parent}.{key}"
             if kind is not None:
-                found.append(self.finding(
-                    f"{path} looks like {kind}, and this call goes to every destination: "
-                    "keep personal data in identify traits, or limit the call's destinations "
-                    "with the integrations object", path))
+                found.append(
+                    self.finding(
+                        f"{path} looks like {kind}, and this call goes to every destination: "
+                        "keep personal data in identify traits, or limit the call's destinations "
+                        "with the integrations object",
+                        path,
+                    )
+                )
 
 
 class EventBeforeConsent(LintRule):
@@ -187,7 +207,11 @@ class EventBeforeConsent(LintRule):
         consent = context.get("consent") if isinstance(context, dict) else None
         preferences = consent.get("categoryPreferences") if isinstance(consent, dict) else None
         if not isinstance(preferences, dict):
-            found.append(self.finding(
-                "no context.consent.categoryPreferences: this call was sent before the user's "
-                "consent was known (or without it), so it reaches every destination with no "
-                "consent enforcement", "context.consent"))
+            found.append(
+                self.finding(
+                    "no context.consent.categoryPreferences: this call was sent before the user's "
+                    "consent was known (or without it), so it reaches every destination with no "
+                    "consent enforcement",
+                    "context.consent",
+                )
+            )

@@ -36,7 +36,8 @@ def _spellings(names: frozenset[str]) -> dict[str, str]:
 # Each spec event's property names with the ones reserved on every track call, built once:
 # a frozenset made per call would cost more than the whole rule, and its hash with it.
 _TRACK_NAMES: dict[str, frozenset[str]] = {
-    name: spec.properties | TRACK_RESERVED for name, spec in SPEC_EVENTS.items()}
+    name: spec.properties | TRACK_RESERVED for name, spec in SPEC_EVENTS.items()
+}
 
 
 class SpecPropertyNames(LintRule):
@@ -52,8 +53,9 @@ class SpecPropertyNames(LintRule):
                 return
             name = event.get("event")
             if not isinstance(name, str) or (spec := SPEC_EVENTS.get(name)) is None:
-                self._names(properties, TRACK_RESERVED, "properties",
-                            "reserved for every track call", found)
+                self._names(
+                    properties, TRACK_RESERVED, "properties", "reserved for every track call", found
+                )
                 return
             where = f"in {name!r} ({spec.page})"
             self._names(properties, _TRACK_NAMES[name], "properties", where, found)
@@ -64,8 +66,9 @@ class SpecPropertyNames(LintRule):
                 items = value if isinstance(value, list) else [value]
                 for index, item in enumerate(items):
                     if isinstance(item, dict):
-                        path = f"properties.{nested}" + (f".{index}" if isinstance(value, list)
-                                                         else "")
+                        path = f"properties.{nested}" + (
+                            f".{index}" if isinstance(value, list) else ""
+                        )
                         self._names(item, keys, path, where, found)
         elif kind in ("identify", "group"):
             traits = event.get("traits")
@@ -73,12 +76,22 @@ class SpecPropertyNames(LintRule):
                 reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
                 self._names(traits, reserved, "traits", f"reserved for {kind} calls", found)
 
-    def _names(self, values: Mapping[str, Any], spec: frozenset[str], path: str, where: str,
-               found: list[LintFinding]) -> None:
+    def _names(
+        self,
+        values: Mapping[str, Any],
+        spec: frozenset[str],
+        path: str,
+        where: str,
+        found: list[LintFinding],
+    ) -> None:
         for key, right in _misspelled(spec, tuple(values)):
-            found.append(self.finding(
-                f"{path}.{key}: Segment's spec spells it {right!r} ({where}); destinations "
-                f"map {right!r}, so {key!r} may not arrive where you expect", f"{path}.{key}"))
+            found.append(
+                self.finding(
+                    f"{path}.{key}: Segment's spec spells it {right!r} ({where}); destinations "
+                    f"map {right!r}, so {key!r} may not arrive where you expect",
+                    f"{path}.{key}",
+                )
+            )
 
 
 # Calls of one event carry the same keys over and over: the verdict on a set of keys is kept.
@@ -91,8 +104,13 @@ def _misspelled(spec: frozenset[str], keys: tuple[str, ...]) -> list[tuple[str, 
     verdict = _VERDICTS.get((spec, keys))
     if verdict is None:
         spellings = _spellings(spec)
-        verdict = [(key, right) for key in keys if isinstance(key, str) and key not in spec
-                   and (right := spellings.get(_normal(key))) is not None]
+        verdict = [
+            (key, right)
+            for key in keys
+            if isinstance(key, str)
+            and key not in spec
+            and (right := spellings.get(_normal(key))) is not None
+        ]
         if len(_VERDICTS) >= VERDICTS_KEPT:
             _VERDICTS.clear()
         _VERDICTS[(spec, keys)] = verdict

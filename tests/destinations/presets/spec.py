@@ -24,8 +24,14 @@ def _stored(name: str) -> tuple[dict[str, Any], ...]:
     lines = (SPEC / f"{name}.jsonl").read_text().splitlines()
     items = [json.loads(line) for line in lines if line.strip()]
     emulator = create_emulator(db=":memory:")
-    records = emulator.ingest(Envelope(route="/v1/batch", items=items, received_at=RECEIVED_AT,
-                                       header_write_key="spec_write_key"))
+    records = emulator.ingest(
+        Envelope(
+            route="/v1/batch",
+            items=items,
+            received_at=RECEIVED_AT,
+            header_write_key="spec_write_key",
+        )
+    )
     assert [record["status"] for record in records] == ["accepted"] * len(items)
     return tuple(record["event"] for record in records)
 

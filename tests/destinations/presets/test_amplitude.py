@@ -51,10 +51,15 @@ def test_a_web_track_is_a_log_event_with_parsed_user_agent_and_referrer_user_pro
     assert (body["platform"], body["library"]) == ("Web", "analytics.js")
     # user-agent.ts: OS name, the browser's major version as os_version, OS name as model.
     assert (body["os_name"], body["os_version"], body["device_model"]) == (
-        "Mac OS", "124", "Mac OS")
+        "Mac OS",
+        "124",
+        "Mac OS",
+    )
     referrer = event["context"]["page"]["referrer"]
-    assert body["user_properties"] == {"$setOnce": {"initial_referrer": referrer},
-                                       "$set": {"referrer": referrer}}
+    assert body["user_properties"] == {
+        "$setOnce": {"initial_referrer": referrer},
+        "$set": {"referrer": referrer},
+    }
     assert body["language"] == "en-US"
 
 
@@ -77,18 +82,18 @@ def test_order_completed_is_log_purchase_with_revenue_and_product_purchased_even
     assert sent["action"] == "Log Purchase"
     order, *products = sent["body"]["events"]
     assert order["event_type"] == "Order Completed"
-    assert (order["revenue"], order["revenueType"]) == (event["properties"]["revenue"],
-                                                        "Purchase")
+    assert (order["revenue"], order["revenueType"]) == (event["properties"]["revenue"], "Purchase")
     assert "products" not in order
     assert [item["event_type"] for item in products] == ["Product Purchased"] * 2
     for item, product in zip(products, event["properties"]["products"], strict=True):
         # The default item mapping reads price, revenue, quantity, productId and revenueType:
         # the spec's product_id is not among them.
-        assert item["event_properties"] == {"price": product["price"],
-                                            "quantity": product["quantity"]}
+        assert item["event_properties"] == {
+            "price": product["price"],
+            "quantity": product["quantity"],
+        }
         assert "revenue" not in item
-        assert (item["user_id"], item["time"]) == (event["userId"],
-                                                   epoch_ms(event["timestamp"]))
+        assert (item["user_id"], item["time"]) == (event["userId"], epoch_ms(event["timestamp"]))
 
 
 def test_revenue_per_product_moves_revenue_from_the_order_to_each_product() -> None:
@@ -128,8 +133,10 @@ def test_map_user_maps_the_previous_id_to_the_user_id() -> None:
     assert run_preset(AMPLITUDE, event) == []  # not in the quick setup
     [sent] = run_preset(_only(ACTIONS["amplitude"]["mapUser"]), event)
     assert sent["url"] == "https://api.amplitude.com/usermap"
-    assert sent["body"] == {"api_key": API_KEY, "mapping": [
-        {"user_id": event["previousId"], "global_user_id": event["userId"]}]}
+    assert sent["body"] == {
+        "api_key": API_KEY,
+        "mapping": [{"user_id": event["previousId"], "global_user_id": event["userId"]}],
+    }
 
 
 def test_group_identify_needs_a_group_type_and_then_sends_identify_and_groupidentify() -> None:
@@ -137,34 +144,57 @@ def test_group_identify_needs_a_group_type_and_then_sends_identify_and_groupiden
     assert run_preset(AMPLITUDE, event) == []
     with pytest.raises(PayloadValidationError) as refused:
         run_preset(_only(ACTIONS["amplitude"]["groupIdentifyUser"]), event)
-    assert str(refused.value) == ("The root value is missing the required field 'group_type'. "
-                                  "The root value is missing the required field 'group_value'.")
+    assert str(refused.value) == (
+        "The root value is missing the required field 'group_type'. "
+        "The root value is missing the required field 'group_value'."
+    )
     mapped = ACTIONS["amplitude"]["groupIdentifyUser"]
-    action = Action(mapped.name, mapped.subscribe, {
-        **mapped.mapping, "group_type": "company", "group_value": {"@path": "$.groupId"}},
-        mapped.build, mapped.key)
+    action = Action(
+        mapped.name,
+        mapped.subscribe,
+        {**mapped.mapping, "group_type": "company", "group_value": {"@path": "$.groupId"}},
+        mapped.build,
+        mapped.key,
+    )
     identify, group = run_preset(_only(action), event)
     association = {"company": event["groupId"]}
     assert identify["url"] == "https://api2.amplitude.com/identify"
-    assert identify["body"]["identification"] == [{
-        "device_id": event["context"]["device"]["id"], "groups": association,
-        "library": "segment", "time": epoch_ms(event["timestamp"]), "user_id": event["userId"],
-        "user_properties": association}]
+    assert identify["body"]["identification"] == [
+        {
+            "device_id": event["context"]["device"]["id"],
+            "groups": association,
+            "library": "segment",
+            "time": epoch_ms(event["timestamp"]),
+            "user_id": event["userId"],
+            "user_properties": association,
+        }
+    ]
     assert group["url"] == "https://api2.amplitude.com/groupidentify"
-    assert group["body"]["identification"] == [{
-        "group_properties": event["traits"], "group_value": event["groupId"],
-        "group_type": "company", "library": "segment"}]
+    assert group["body"]["identification"] == [
+        {
+            "group_properties": event["traits"],
+            "group_value": event["groupId"],
+            "group_type": "company",
+            "library": "segment",
+        }
+    ]
 
 
 @pytest.mark.parametrize("name", ["ecommerce", "lifecycle", "video"])
 def test_every_spec_call_reaches_exactly_the_actions_its_type_subscribes(name: str) -> None:
-    expected = {"identify": ["Identify User"], "group": [], "alias": [],
-                "page": ["Log Event V2"], "screen": ["Log Event V2"]}
+    expected = {
+        "identify": ["Identify User"],
+        "group": [],
+        "alias": [],
+        "page": ["Log Event V2"],
+        "screen": ["Log Event V2"],
+    }
     for event in spec_events(name):
         sent = [request["action"] for request in run_preset(AMPLITUDE, event)]
         if event["type"] == "track":
-            assert sent == (["Log Purchase"] if event["event"] == "Order Completed"
-                            else ["Log Event V2"]), event["event"]
+            assert sent == (
+                ["Log Purchase"] if event["event"] == "Order Completed" else ["Log Event V2"]
+            ), event["event"]
         else:
             assert sent == expected[event["type"]], event["type"]
 
@@ -174,9 +204,13 @@ def test_region_batch_endpoint_session_id_and_min_id_length() -> None:
     # The Amplitude browser plugin puts the session start here (a unix time in ms).
     event["integrations"] = {"Actions Amplitude": {"session_id": 1748880000000}}
     action = AMPLITUDE.actions[0]
-    custom = Action(action.name, action.subscribe,
-                    {**action.mapping, "use_batch_endpoint": True, "min_id_length": 3},
-                    action.build, action.key)
+    custom = Action(
+        action.name,
+        action.subscribe,
+        {**action.mapping, "use_batch_endpoint": True, "min_id_length": 3},
+        action.build,
+        action.key,
+    )
     [sent] = run_preset(_only(custom), event, {"endpoint": "europe"})
     assert sent["url"] == "https://api.eu.amplitude.com/batch"
     assert sent["body"]["options"] == {"min_id_length": 3}

@@ -32,8 +32,7 @@ DESTINATIONS: dict[str, Any] = {
 
 @pytest.fixture
 def running() -> Iterator[ThreadedEmulator]:
-    config = load_config({"db": ":memory:", "destinations": DESTINATIONS}, env={},
-                         discover=False)
+    config = load_config({"db": ":memory:", "destinations": DESTINATIONS}, env={}, discover=False)
     threaded = ThreadedEmulator(config).start()
     yield threaded
     threaded.stop()
@@ -50,8 +49,13 @@ def _spec_line(name: str, event: str) -> dict[str, Any]:
 def _send_with_the_sdk(url: str) -> None:
     analytics = Client(WRITE_KEY, host=url, sync_mode=True)
     order = _spec_line("ecommerce", "Order Completed")
-    analytics.track(order["userId"], "Order Completed", order["properties"],
-                    context=order["context"], anonymous_id=order["anonymousId"])
+    analytics.track(
+        order["userId"],
+        "Order Completed",
+        order["properties"],
+        context=order["context"],
+        anonymous_id=order["anonymousId"],
+    )
     analytics.identify("97980cfea0067", {"email": "peter@example.com", "name": "Peter Gibbons"})
     analytics.flush()
 
@@ -59,24 +63,33 @@ def _send_with_the_sdk(url: str) -> None:
 def test_each_preset_shows_the_request_its_api_would_receive(running: ThreadedEmulator) -> None:
     _send_with_the_sdk(running.url)
     client = SegemuClient(running.url, WRITE_KEY, assert_timeout=5)
-    client.wait_for('type:identify', count=1)
+    client.wait_for("type:identify", count=1)
 
     # Mixpanel: the order and one Product Purchased per product, in one /import request.
     # The SDK sends the identify with `anonymousId: null`, so there is no $identify event,
     # only the profile update.
     [imported, engage] = client.destination("mixpanel").requests
     assert imported["url"] == "https://api.mixpanel.com/import?strict=1"
-    assert imported["headers"]["Authorization"] == "Basic " + base64.b64encode(
-        b"secret-1:").decode()
+    assert (
+        imported["headers"]["Authorization"] == "Basic " + base64.b64encode(b"secret-1:").decode()
+    )
     assert [item["event"] for item in imported["body"]] == [
-        "Order Completed", "Product Purchased", "Product Purchased"]
+        "Order Completed",
+        "Product Purchased",
+        "Product Purchased",
+    ]
     assert imported["body"][0]["properties"]["distinct_id"] == "019mr8mf4r"
     assert engage["url"] == "https://api.mixpanel.com/engage"
     assert engage["body"]["data"]["$distinct_id"] == "97980cfea0067"
-    assert engage["body"]["data"]["$set"] == {"$email": "peter@example.com",
-                                             "$name": "Peter Gibbons"}
-    client.assert_delivered("mixpanel", event="Order Completed",
-                            payload={"properties": {"revenue": 22.5, "currency": "USD"}})
+    assert engage["body"]["data"]["$set"] == {
+        "$email": "peter@example.com",
+        "$name": "Peter Gibbons",
+    }
+    client.assert_delivered(
+        "mixpanel",
+        event="Order Completed",
+        payload={"properties": {"revenue": 22.5, "currency": "USD"}},
+    )
 
     # Amplitude in Europe, and GA4's purchase with its items.
     [purchase, _] = client.destination("amplitude").requests
@@ -86,24 +99,28 @@ def test_each_preset_shows_the_request_its_api_would_receive(running: ThreadedEm
     assert ga4["url"].endswith("?api_secret=ga-1&measurement_id=G-TEST")
     assert ga4["body"]["events"][0]["name"] == "purchase"
     assert [item["item_id"] for item in ga4["body"]["events"][0]["params"]["items"]] == [
-        product["product_id"] for product in _spec_line("ecommerce", "Order Completed")[
-            "properties"]["products"]]
+        product["product_id"]
+        for product in _spec_line("ecommerce", "Order Completed")["properties"]["products"]
+    ]
 
     # Customer.io authenticates with the site id and API key.
     [event, person] = client.destination("customerio").requests
-    assert event["headers"]["Authorization"] == "Basic " + base64.b64encode(
-        b"site-1:key-1").decode()
+    assert (
+        event["headers"]["Authorization"] == "Basic " + base64.b64encode(b"site-1:key-1").decode()
+    )
     assert person["body"]["batch"][0]["identifiers"] == {"id": "97980cfea0067"}
 
     # Intercom: a search, then the contact it did not find is created.
     assert [request["url"] for request in client.destination("intercom").requests][-2:] == [
-        "https://api.intercom.io/contacts/search", "https://api.intercom.io/contacts"]
+        "https://api.intercom.io/contacts/search",
+        "https://api.intercom.io/contacts",
+    ]
 
 
 def test_a_refusal_shows_segments_reason(running: ThreadedEmulator) -> None:
     _send_with_the_sdk(running.url)
     client = SegemuClient(running.url, WRITE_KEY, assert_timeout=5)
-    client.wait_for('type:identify', count=1)
+    client.wait_for("type:identify", count=1)
     braze = client.destination("braze")
     [order] = [delivery for delivery in braze.deliveries if delivery["status"] == "failed"]
     # The spec's order has no store (`source`) and no product variants: Braze's e-commerce

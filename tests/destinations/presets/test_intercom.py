@@ -29,21 +29,29 @@ def test_identify_searches_the_contact_then_creates_it_as_a_user() -> None:
     search, create = run_preset(INTERCOM, event)
     assert (search["method"], search["url"]) == ("POST", "https://api.intercom.io/contacts/search")
     assert search["headers"]["Authorization"] == BEARER
-    assert search["body"] == {"query": {"field": "external_id", "operator": "=",
-                                        "value": event["userId"]}}
+    assert search["body"] == {
+        "query": {"field": "external_id", "operator": "=", "value": event["userId"]}
+    }
     assert (create["method"], create["url"]) == ("POST", "https://api.intercom.io/contacts")
     traits = event["traits"]
-    assert create["body"] == {"external_id": event["userId"], "email": traits["email"],
-                              "name": traits["name"], "last_seen_at": _unix(event["timestamp"]),
-                              "role": "user"}
+    assert create["body"] == {
+        "external_id": event["userId"],
+        "email": traits["email"],
+        "name": traits["name"],
+        "last_seen_at": _unix(event["timestamp"]),
+        "role": "user",
+    }
 
 
 def test_an_identify_without_user_id_searches_by_email() -> None:
     event = spec_event("lifecycle", type="identify")
     del event["userId"]
     search, create = run_preset(INTERCOM, event)
-    assert search["body"]["query"] == {"field": "email", "operator": "=",
-                                       "value": event["traits"]["email"]}
+    assert search["body"]["query"] == {
+        "field": "email",
+        "operator": "=",
+        "value": event["traits"]["email"],
+    }
     assert "external_id" not in create["body"]
 
 
@@ -54,9 +62,13 @@ def test_group_creates_the_company_from_group_traits() -> None:
     traits = event["traits"]
     assert (company["method"], company["url"]) == ("POST", "https://api.intercom.io/companies")
     # Neither the email nor the user id is a company field; employees is the company's size.
-    assert company["body"] == {"company_id": event["groupId"], "name": traits["name"],
-                               "plan": traits["plan"], "size": traits["employees"],
-                               "industry": traits["industry"]}
+    assert company["body"] == {
+        "company_id": event["groupId"],
+        "name": traits["name"],
+        "plan": traits["plan"],
+        "size": traits["employees"],
+        "industry": traits["industry"],
+    }
 
 
 def test_a_track_with_revenue_sends_the_price_in_cents() -> None:
@@ -69,9 +81,9 @@ def test_a_track_with_revenue_sends_the_price_in_cents() -> None:
     assert body["user_id"] == event["userId"]
     properties = event["properties"]
     assert body["metadata"] == {
-        **{key: value for key, value in properties.items()
-           if key not in ("revenue", "currency")},
-        "price": {"amount": 2250, "currency": "USD"}}
+        **{key: value for key, value in properties.items() if key not in ("revenue", "currency")},
+        "price": {"amount": 2250, "currency": "USD"},
+    }
     assert properties["revenue"] == 22.5
 
 
@@ -86,16 +98,26 @@ def test_a_track_known_only_by_email_finds_no_contact_and_fails_like_a_404() -> 
 def test_an_invalid_email_fails_the_email_format() -> None:
     event = spec_event("lifecycle", type="identify")
     event["traits"]["email"] = "peter at example"
-    with pytest.raises(PayloadValidationError, match=r"^The value at /email must be a valid "
-                                                     r"email address string but it was not\.$"):
+    with pytest.raises(
+        PayloadValidationError,
+        match=r"^The value at /email must be a valid "
+        r"email address string but it was not\.$",
+    ):
         run_preset(INTERCOM, event)
 
 
 @pytest.mark.parametrize("name", ["ecommerce", "lifecycle", "video"])
 def test_each_call_type_reaches_its_action(name: str) -> None:
     actions = [compile_action(action) for action in INTERCOM.actions]
-    by_type = {"identify": ["Identify Contact"], "group": ["Identify Company"],
-               "track": ["Track Event"], "page": [], "screen": [], "alias": []}
+    by_type = {
+        "identify": ["Identify Contact"],
+        "group": ["Identify Company"],
+        "track": ["Track Event"],
+        "page": [],
+        "screen": [],
+        "alias": [],
+    }
     for event in spec_events(name):
-        assert [compiled.action.name for compiled in actions
-                if compiled.subscribed(event)] == by_type[event["type"]]
+        assert [
+            compiled.action.name for compiled in actions if compiled.subscribed(event)
+        ] == by_type[event["type"]]

@@ -28,7 +28,8 @@ def test_track_event_posts_to_import_with_epoch_ms_time_and_segment_ids() -> Non
     assert sent["url"] == "https://api.mixpanel.com/import?strict=1"
     # trackEvent/index.ts: Basic auth with the secret, or the project token without one.
     assert sent["headers"]["Authorization"] == (
-        "Basic " + base64.b64encode(f"{TOKEN}:".encode()).decode())
+        "Basic " + base64.b64encode(f"{TOKEN}:".encode()).decode()
+    )
     [body] = sent["body"]
     properties = body["properties"]
     assert body["event"] == "Product Added"
@@ -86,8 +87,9 @@ def test_order_completed_is_track_purchase_with_one_product_purchased_per_produc
     time = epoch_ms(event["timestamp"])
     assert order["properties"]["time"] == time
     assert [item["event"] for item in purchased] == ["Product Purchased"] * 2
-    for index, (item, product) in enumerate(zip(purchased, event["properties"]["products"],
-                                                strict=True)):
+    for index, (item, product) in enumerate(
+        zip(purchased, event["properties"]["products"], strict=True)
+    ):
         properties = item["properties"]
         # A millisecond earlier per product, and insert ids that stay unique.
         assert properties["time"] == time - index - 1
@@ -116,16 +118,26 @@ def test_identify_sends_identify_to_track_then_people_set_to_engage() -> None:
     identify, engage = run_preset(MIXPANEL, event)
     assert identify["url"] == "https://api.mixpanel.com/track"
     assert identify["headers"]["Content-Type"].startswith("application/x-www-form-urlencoded")
-    assert identify["body"]["data"] == {"event": "$identify", "properties": {
-        "$identified_id": event["userId"], "$anon_id": event["anonymousId"], "token": TOKEN}}
+    assert identify["body"]["data"] == {
+        "event": "$identify",
+        "properties": {
+            "$identified_id": event["userId"],
+            "$anon_id": event["anonymousId"],
+            "token": TOKEN,
+        },
+    }
     assert engage["url"] == "https://api.mixpanel.com/engage"
     data = engage["body"]["data"]
     assert (data["$token"], data["$distinct_id"]) == (TOKEN, event["userId"])
     traits = event["traits"]
     # Special traits become Mixpanel's reserved people properties; the rest keep their names.
-    assert data["$set"] == {"plan": traits["plan"], "logins": traits["logins"],
-                            "address": traits["address"], "$email": traits["email"],
-                            "$name": traits["name"]}
+    assert data["$set"] == {
+        "plan": traits["plan"],
+        "logins": traits["logins"],
+        "address": traits["address"],
+        "$email": traits["email"],
+        "$name": traits["name"],
+    }
 
 
 def test_identify_builds_name_from_first_and_last_name() -> None:
@@ -133,8 +145,11 @@ def test_identify_builds_name_from_first_and_last_name() -> None:
     event["traits"] = {"firstName": "Peter", "lastName": "Gibbons", "createdAt": "2025-01-01"}
     [_, engage] = run_preset(MIXPANEL, event)
     assert engage["body"]["data"]["$set"] == {
-        "$created": "2025-01-01", "$first_name": "Peter", "$last_name": "Gibbons",
-        "$name": "Peter Gibbons"}
+        "$created": "2025-01-01",
+        "$first_name": "Peter",
+        "$last_name": "Gibbons",
+        "$name": "Peter Gibbons",
+    }
 
 
 def test_group_sets_group_properties_under_the_default_group_key() -> None:
@@ -143,41 +158,68 @@ def test_group_sets_group_properties_under_the_default_group_key() -> None:
     assert sent["url"] == "https://api.mixpanel.com/groups"
     traits = event["traits"]
     assert sent["body"]["data"] == {
-        "$token": TOKEN, "$group_key": "$group_id", "$group_id": event["groupId"],
-        "$set": {"industry": traits["industry"], "employees": traits["employees"],
-                 "plan": traits["plan"], "total billed": traits["total billed"],
-                 "$name": traits["name"]}}
+        "$token": TOKEN,
+        "$group_key": "$group_id",
+        "$group_id": event["groupId"],
+        "$set": {
+            "industry": traits["industry"],
+            "employees": traits["employees"],
+            "plan": traits["plan"],
+            "total billed": traits["total billed"],
+            "$name": traits["name"],
+        },
+    }
 
 
 def test_alias_action_creates_an_alias_of_the_previous_id() -> None:
     event = spec_event("lifecycle", type="alias")
     # Not in Segment's quick setup: enabled from the catalog of actions.
     assert run_preset(MIXPANEL, event) == []
-    with_alias = Preset("mixpanel", MIXPANEL.name, MIXPANEL.aliases,
-                        (ACTIONS["mixpanel"]["alias"],), MIXPANEL.settings)
+    with_alias = Preset(
+        "mixpanel",
+        MIXPANEL.name,
+        MIXPANEL.aliases,
+        (ACTIONS["mixpanel"]["alias"],),
+        MIXPANEL.settings,
+    )
     [sent] = run_preset(with_alias, event)
     assert sent["url"] == "https://api.mixpanel.com/track"
-    assert sent["body"]["data"] == {"event": "$create_alias", "properties": {
-        "distinct_id": event["previousId"], "alias": event["userId"], "token": TOKEN}}
+    assert sent["body"]["data"] == {
+        "event": "$create_alias",
+        "properties": {
+            "distinct_id": event["previousId"],
+            "alias": event["userId"],
+            "token": TOKEN,
+        },
+    }
 
 
 @pytest.mark.parametrize("name", ["ecommerce", "lifecycle", "video"])
 def test_every_spec_call_reaches_exactly_the_actions_its_type_subscribes(name: str) -> None:
-    expected = {"identify": ["Identify User", "Identify User"], "group": ["Group Identify User"],
-                "alias": [], "page": ["Track Event"], "screen": ["Track Event"]}
+    expected = {
+        "identify": ["Identify User", "Identify User"],
+        "group": ["Group Identify User"],
+        "alias": [],
+        "page": ["Track Event"],
+        "screen": ["Track Event"],
+    }
     for event in spec_events(name):
         sent = [request["action"] for request in run_preset(MIXPANEL, event)]
         if event["type"] == "track":
-            assert sent == (["Track Purchase"] if event["event"] == "Order Completed"
-                            else ["Track Event"]), event["event"]
+            assert sent == (
+                ["Track Purchase"] if event["event"] == "Order Completed" else ["Track Event"]
+            ), event["event"]
         else:
             assert sent == expected[event["type"]], event["type"]
 
 
 def test_settings_pick_the_region_host_the_secret_and_the_source_name() -> None:
     event = spec_event("video")
-    [sent] = run_preset(MIXPANEL, event, {"apiRegion": "EU 🇪🇺", "apiSecret": "s3cret",
-                                          "strictMode": "0", "sourceName": "web"})
+    [sent] = run_preset(
+        MIXPANEL,
+        event,
+        {"apiRegion": "EU 🇪🇺", "apiSecret": "s3cret", "strictMode": "0", "sourceName": "web"},
+    )
     assert sent["url"] == "https://api-eu.mixpanel.com/import?strict=0"
     assert sent["headers"]["Authorization"] == "Basic " + base64.b64encode(b"s3cret:").decode()
     assert sent["body"][0]["properties"]["segment_source_name"] == "web"
@@ -192,9 +234,11 @@ def test_settings_may_be_spelled_in_snake_case_in_toml() -> None:
 
 def test_a_mapping_without_the_required_event_name_fails_like_segment() -> None:
     # Ajv's message, through @segment/ajv-human-errors, as Event Delivery shows it.
-    action = TRACK_EVENT.action('type = "track"',
-                                mapping={"event": {"@path": "$.properties.missing"}})
+    action = TRACK_EVENT.action(
+        'type = "track"', mapping={"event": {"@path": "$.properties.missing"}}
+    )
     custom = Preset("mixpanel", MIXPANEL.name, (), (action,), MIXPANEL.settings)
-    with pytest.raises(PayloadValidationError,
-                       match=r"^The root value is missing the required field 'event'\.$"):
+    with pytest.raises(
+        PayloadValidationError, match=r"^The root value is missing the required field 'event'\.$"
+    ):
         run_preset(custom, spec_event("video"))

@@ -23,8 +23,10 @@ def test_the_whole_event_is_posted_as_json_signed_with_the_shared_secret() -> No
     assert (sent["action"], sent["method"], sent["url"]) == ("Send", "POST", URL)
     assert sent["body"] == event
     # The hex HMAC-SHA1 of the body exactly as it is sent (JSON.stringify, no spaces).
-    assert sent["headers"]["X-Signature"] == hmac.new(b"s3cret", encode(event),
-                                                       hashlib.sha1).hexdigest()
+    assert (
+        sent["headers"]["X-Signature"]
+        == hmac.new(b"s3cret", encode(event), hashlib.sha1).hexdigest()
+    )
     assert b", " not in encode({"a": 1, "b": [1, 2]})
 
 
