@@ -16,12 +16,13 @@ def int_param(
     request: web.Request, name: str, default: int | None, low: int, high: int
 ) -> int | None:
     raw = request.query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ParamError(f"{name} must be an integer, got {raw!r}") from None
+    # ASCII digits only: int() also takes "²"-like digits, "1_000" and spaces.
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
+        raise ParamError(f"{name} must be an integer, got {raw!r}")
+    value = int(raw)
     if not low <= value <= high:
         raise ParamError(f"{name} must be between {low} and {high}, got {value}")
     return value
@@ -29,12 +30,14 @@ def int_param(
 
 def float_param(request: web.Request, name: str, default: float, low: float, high: float) -> float:
     raw = request.query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ParamError(f"{name} must be a number of seconds, got {raw!r}") from None
+        value = None
+    if value is None or not raw.isascii():
+        raise ParamError(f"{name} must be a number of seconds, got {raw!r}")
     if not low <= value <= high:  # also refuses nan
         raise ParamError(f"{name} must be between {low:g} and {high:g}, got {raw}")
     return value

@@ -37,7 +37,7 @@ async def start_server(emulator: Emulator, host: str, port: int) -> RunningServe
     automatic decompression, which has none, is off.
     """
     runner = web.AppRunner(
-        create_app(emulator),
+        create_app(emulator, host),
         access_log=None,
         auto_decompress=False,
         handle_signals=False,
