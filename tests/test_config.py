@@ -124,6 +124,7 @@ def test_defaults_allow_no_other_origin(tmp_path: Path) -> None:
 )
 def test_access_setting_mistakes(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "segemu.toml").write_text(content)
-    with pytest.raises(ConfigError, match="segemu.toml") as caught:
+    with pytest.raises(ConfigError) as caught:
         load_config({}, env={}, cwd=tmp_path)
+    assert str(caught.value).startswith(str(tmp_path / "segemu.toml"))
     assert message in str(caught.value)

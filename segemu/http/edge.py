@@ -40,9 +40,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def _problem(request: web.Request, exc: Exception) -> web.StreamResponse:
     problem = uuid.uuid4().hex[:12]
-    log.error(
-        "problem %s: %s %s failed", problem, request.method, request.path_qs, exc_info=exc
-    )
+    log.error("problem %s: %s %s failed", problem, request.method, request.path_qs, exc_info=exc)
     if request.writer is not None and request.writer.output_size > 0:
         # The answer was under way (a stream): no other can be sent; aiohttp closes it.
         raise exc

@@ -183,8 +183,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             b"retry: 1000\n: connected\n\n" + b"".join(_message(r) for r in backlog)
         )
         del backlog
-        while client.ended is None:
-            if not client.pending:
+        while True:
+            if not client.pending and client.ended is None:
                 try:
                     async with asyncio.timeout(HEARTBEAT_SECONDS):
                         await client.ready.wait()
