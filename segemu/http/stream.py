@@ -105,15 +105,17 @@ class StreamHub:
             self._unsubscribe = None
 
     def on_records(self, records: list[Record]) -> None:
+        # As the listing shows them: each destination's routing, decided at ingest. Read and
+        # encoded once for every stream that shows them.
+        readable = [self.emulator.readable(record) for record in records]
         encoded: dict[int, bytes] = {}
         for client in tuple(self.clients):
-            for record in records:
+            for record in readable:
                 if not client.where.matches(record):
                     continue
                 message = encoded.get(record["id"])
                 if message is None:
-                    # Viewed now, as the listing shows it: with each destination's delivery.
-                    message = encoded[record["id"]] = _message(self.emulator.view(record))
+                    message = encoded[record["id"]] = _message(record)
                 client.push(message)
 
     def stop(self) -> None:
