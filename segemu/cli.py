@@ -106,6 +106,22 @@ def _expectations(path: str | None) -> list[Any]:
     "[default: node_modules/@segment/analytics-next if found, else builtin]",
 )
 @click.option(
+    "--allow-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="A web origin (http://localhost:3000) whose pages may call the control API; "
+    "repeatable.  [default: none]",
+)
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name the control API answers to, besides localhost and IP addresses "
+    "(host.docker.internal); repeatable.",
+)
+@click.option(
     "--no-ui", is_flag=True, help="Headless, even in a terminal: print one line per received call."
 )
 @click.option(
@@ -120,6 +136,8 @@ def run(
     flush_interval: float | None,
     config_file: str | None,
     analytics_js: str | None,
+    allowed_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     no_ui: bool,
     quiet: bool | None,
     expect_file: str | None,
@@ -139,6 +157,8 @@ def run(
         "flush_interval": flush_interval,
         "quiet": quiet,
         "analytics_js": analytics_js,
+        "allowed_origins": allowed_origins or None,
+        "allowed_hosts": allowed_hosts or None,
     }
     try:
         config = load_config(flags, config_file=config_file)

@@ -228,9 +228,10 @@ class Expectation:
         kind = data.get("type")
         if kind is not None and kind not in EVENT_TYPES:
             raise ExpectationError(f"type must be one of {', '.join(EVENT_TYPES)}, got {kind!r}")
+        for name in ("where", "q"):  # both checked, though `where` wins
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ExpectationError(f"{name} must be a query string")
         where_text = data.get("where", data.get("q")) or ""
-        if not isinstance(where_text, str):
-            raise ExpectationError("where must be a query string")
         try:
             where = parse_query(where_text)
         except QueryError as exc:
@@ -245,7 +246,8 @@ class Expectation:
             _check_matchers(value, path)
         times = data.get("times", data.get("count"))
         at_least = data.get("atLeast", 1)
-        for name, value in (("times", times), ("atLeast", at_least)):
+        # `count` is checked even beside `times`, which wins: a bad value is never ignored.
+        for name, value in (("times", times), ("count", data.get("count")), ("atLeast", at_least)):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 0
             ):

@@ -7,7 +7,6 @@ batch request, measured on the JSON after decompression. Over them Segment answe
 from __future__ import annotations
 
 import base64
-import binascii
 import zlib
 from typing import Any
 
@@ -129,6 +128,6 @@ def _decode_authorization(authorization: str) -> str | None:
         return None
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII header bytes
         return None
     return decoded.partition(":")[0] or None

@@ -56,6 +56,8 @@ async def reset(request: web.Request) -> web.Response:
     """POST /_segemu/reset: everything, or one write key with ?writeKey= or
     {"writeKey": "..."}."""
     write_key: Any = request.query.get("writeKey")
+    if write_key == "":  # checked even when the body names one, which wins
+        return error_response(request, 400, "invalid_query", "writeKey must be a non-empty string")
     data = await request.read()
     if data.strip():
         try:

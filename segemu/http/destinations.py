@@ -176,7 +176,7 @@ def openapi_paths(prefix: str) -> dict[str, Any]:
                     param(
                         "scan",
                         "Count over the newest N calls (default 1000).",
-                        schema={"type": "integer"},
+                        schema={"type": "integer", "minimum": 1, "maximum": MAX_SCAN},
                     )
                 ],
                 "responses": {
@@ -237,7 +237,11 @@ def openapi_paths(prefix: str) -> dict[str, Any]:
                     ),
                     param("q", "A query over the calls, as on /events."),
                     param("writeKey", "Only this source."),
-                    param("limit", "At most this many (default 100).", schema={"type": "integer"}),
+                    param(
+                        "limit",
+                        "At most this many (default 100).",
+                        schema={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                    ),
                 ],
                 "responses": {
                     "200": answer(

@@ -22,7 +22,7 @@ KINDS = ("violations", "lint", "all")
 async def list_violations(request: web.Request) -> web.Response:
     """GET /_segemu/violations: calls with violations (or lint findings, with `kind`),
     newest first, and totals by violation type and lint rule."""
-    kind = request.query.get("kind") or "violations"
+    kind = request.query.get("kind", "violations")
     try:
         where = event_filter(request)
         limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)

@@ -117,11 +117,12 @@ async def test_headers(server: RunningServer, http: aiohttp.ClientSession) -> No
     async with stream(http, server) as events:
         headers = events.response.headers
         assert headers["Content-Type"].startswith("text/event-stream")
-        assert headers["Access-Control-Allow-Origin"] == "*"
+        # The control API grants no other origin (tests/http/test_access.py).
+        assert "Access-Control-Allow-Origin" not in headers
         assert headers["Cache-Control"] == "no-cache"
-    origin = {"Origin": "http://localhost:3000"}
-    async with stream(http, server, headers=origin) as events:
-        assert events.response.headers["Access-Control-Allow-Origin"] == origin["Origin"]
+    own = {"Origin": server.url}
+    async with stream(http, server, headers=own) as events:
+        assert events.response.headers["Access-Control-Allow-Origin"] == server.url
 
 
 @pytest.mark.parametrize(
