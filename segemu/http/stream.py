@@ -136,26 +136,37 @@ def _after(request: web.Request) -> int | None:
     return int_param(request, "after", None, 0, 2**62)
 
 
-def _backlog(request: web.Request, where: EventFilter) -> list[Record]:
-    """What the client asked to see first, oldest first: what it missed, or the last N."""
+def _backlog(request: web.Request, where: EventFilter) -> tuple[list[Record], int]:
+    """What the client asked to see first, oldest first: what it missed (the newest
+    MAX_BACKLOG of it), or the last N; and how many missed records were left out."""
     emulator = request.app[EMULATOR]
     after = _after(request)
-    if after is not None:
-        missed: list[Record] = []
-        for record in emulator.events(where):
-            if record["id"] <= after:
-                break
+    if after is None:
+        count = int_param(request, "backlog", 0, 0, MAX_BACKLOG) or 0
+        return (emulator.events(where, count)[::-1] if count else []), 0
+    # Newest first, down to the last id the client saw: the cost is what it missed, not the
+    # store. A client that missed more than MAX_BACKLOG gets the newest, and is told how many
+    # older ones it did not get (at most: those newer than its id that the scan did not reach).
+    missed: list[Record] = []
+    scanned = 0
+    for record in map(emulator.readable, emulator.store.newest_first()):
+        if record["id"] <= after:
+            break
+        scanned += 1
+        if where.matches(record):
             missed.append(record)
-        return missed[::-1]
-    count = int_param(request, "backlog", 0, 0, MAX_BACKLOG) or 0
-    return emulator.events(where, count)[::-1] if count else []
+            if len(missed) >= MAX_BACKLOG:
+                break
+    newer = max(emulator.store.next_id - 1 - after, 0)
+    left_out = min(newer, len(emulator.store)) - scanned if len(missed) >= MAX_BACKLOG else 0
+    return missed[::-1], max(left_out, 0)
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """GET /_segemu/stream?q=&writeKey=&backlog=N (plus every /events filter)."""
     try:
         where = event_filter(request)
-        backlog = _backlog(request, where)
+        backlog, left_out = _backlog(request, where)
     except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
 
@@ -181,8 +192,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     try:
         await response.prepare(request)
+        lagged = b"event: lagged\ndata: %s\n\n" % orjson.dumps({"lost": left_out})
         await response.write(
-            b"retry: 1000\n: connected\n\n" + b"".join(_message(r) for r in backlog)
+            b"retry: 1000\n: connected\n\n"
+            + (lagged if left_out else b"")
+            + b"".join(_message(r) for r in backlog)
         )
         del backlog
         while True:
