@@ -8,8 +8,8 @@ from typing import Any
 
 import aiohttp
 
+from segemu.cli.lines import format_line
 from segemu.http.server import RunningServer
-from segemu.lines import format_line
 from tests.conftest import get_json
 from tests.http.test_tracking import post
 

@@ -11,13 +11,13 @@ from typing import TextIO
 import click
 
 from segemu import __version__
+from segemu.cli.gc import collect_periodically
+from segemu.cli.lines import format_line
 from segemu.config import Config, ConfigError
 from segemu.emulator import Emulator, create_emulator
 from segemu.expectations import Expectation, evaluate
-from segemu.gcpolicy import collect_periodically
 from segemu.http.cdn import LIBRARY
 from segemu.http.server import RunningServer, start_server
-from segemu.lines import format_line
 from segemu.message import Record
 from segemu.storage import StorageError
 
