@@ -24,6 +24,7 @@ from segemu.destinations.delivery import DeliveryWorker
 from segemu.destinations.runtime import DELIVERY_STATUSES, Delivery, Destinations, describe
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
+from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
 from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
@@ -68,7 +69,7 @@ class _Waiter:
 
 
 class Emulator:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, sender: Sender | None = None) -> None:
         self.config = config
         # Config mistakes surface before the store is opened: ConfigError names file and entry.
         self.sources = load_sources(config)
@@ -78,7 +79,8 @@ class Emulator:
         self.destinations.changed = self._delivery_changed
         self.store = EventStore(None if config.in_memory else config.db, retention=config.retention)
         self.pipeline = Pipeline(self.store, self.sources, self.protocols)
-        self._delivery = DeliveryWorker(self.destinations)
+        # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
+        self._delivery = DeliveryWorker(self.destinations, sender or NoSender())
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -400,13 +402,17 @@ class Emulator:
                 log.exception("writing the store failed; will retry")
 
 
-def create_emulator(config: Config | None = None, **settings: Any) -> Emulator:
+def create_emulator(
+    config: Config | None = None, *, sender: Sender | None = None, **settings: Any
+) -> Emulator:
     """Build an Emulator from a Config, or from settings as `segemu run` flags would give them.
 
-    `create_emulator(db=":memory:")` is what tests use.
+    `create_emulator(db=":memory:")` is what tests use. `sender` is the HTTP client the
+    Webhook destination's deliveries go out through: a running server passes
+    `segemu.http.sender.HttpSender()`; without one, such deliveries fail and say why.
     """
     if config is None:
         config = load_config(settings, env={}, discover=False)
     elif settings:
         raise TypeError("pass a Config or settings, not both")
-    return Emulator(config)
+    return Emulator(config, sender)
