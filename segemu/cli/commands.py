@@ -330,7 +330,7 @@ def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        from segemu.testing.api import ControlApiError
+        from segemu.testing.calls import ControlApiError
 
         try:
             return function(*args, **kwargs)
@@ -533,7 +533,7 @@ def deliveries(
     as_json: bool,
 ) -> None:
     """What DESTINATION received (or why not), oldest first."""
-    from segemu.testing.api import events_params
+    from segemu.testing.calls import events_params
 
     params = events_params(write_key, where, limit=limit, deliveryStatus=status)
     answer = _client(url, None).request("GET", f"/destinations/{destination}/deliveries", params)

@@ -42,7 +42,7 @@ def _errors_named(function: Callable[P, None]) -> Callable[P, None]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         from segemu.protocols.plans import PlanError
         from segemu.protocols.report import CallsFileError
-        from segemu.testing.api import ControlApiError
+        from segemu.testing.calls import ControlApiError
 
         try:
             return function(*args, **kwargs)

@@ -461,12 +461,14 @@ if HAS_ASYNCIO:
         # No sockets of its own, but a Webhook destination still really sends.
         emulator = create_emulator(config, sender=HttpSender())
         await emulator.start()
+        local = LocalSegemu(
+            emulator,
+            options.write_key,
+            wait_timeout=settings.wait_timeout,
+            assert_timeout=settings.assert_timeout,
+        )
+        local.snapshots = _snapshots(request)
         try:
-            yield LocalSegemu(
-                emulator,
-                options.write_key,
-                wait_timeout=settings.wait_timeout,
-                assert_timeout=settings.assert_timeout,
-            )
+            yield local
         finally:
             await emulator.close()
