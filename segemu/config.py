@@ -17,6 +17,8 @@ from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7878
+# Where the client commands (`segemu events`, `segemu plan check`...) find a running segemu.
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 # The durable store lives beside the project being developed, like .pytest_cache.
 DEFAULT_DB = ".segemu/db"
 MEMORY_DB = ":memory:"

@@ -30,6 +30,7 @@ from segemu.destinations.runtime import (
 )
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
+from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
 from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
@@ -71,7 +72,7 @@ class _Waiter:
 
 
 class Emulator:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, sender: Sender | None = None) -> None:
         self.config = config
         # Config mistakes surface before the store is opened: ConfigError names file and entry.
         self.sources = load_sources(config)
@@ -86,7 +87,8 @@ class Emulator:
         self.pipeline = Pipeline(
             self.store, self.sources, self.protocols, self.destinations, notify=self._notify
         )
-        self._delivery = DeliveryWorker(on_update=self._delivery_changed)
+        # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
+        self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -452,13 +454,17 @@ class Emulator:
                 log.exception("writing the store failed; will retry")
 
 
-def create_emulator(config: Config | None = None, **settings: Any) -> Emulator:
+def create_emulator(
+    config: Config | None = None, *, sender: Sender | None = None, **settings: Any
+) -> Emulator:
     """Build an Emulator from a Config, or from settings as `segemu run` flags would give them.
 
-    `create_emulator(db=":memory:")` is what tests use.
+    `create_emulator(db=":memory:")` is what tests use. `sender` is the HTTP client the
+    Webhook destination's deliveries go out through: a running server passes
+    `segemu.http.sender.HttpSender()`; without one, such deliveries fail and say why.
     """
     if config is None:
         config = load_config(settings, env={}, discover=False)
     elif settings:
         raise TypeError("pass a Config or settings, not both")
-    return Emulator(config)
+    return Emulator(config, sender)
