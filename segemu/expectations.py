@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -39,6 +38,7 @@ import orjson
 
 from segemu.message import EVENT_TYPES, STATUSES, Record
 from segemu.query import MATCH_ALL, Query, QueryError, parse_query
+from segemu.query.regex import RegexError, compile_regex
 
 # How many near misses a failed verdict shows.
 NEAREST_SHOWN = 3
@@ -404,11 +404,14 @@ def _compile_matcher(spec: Mapping[str, Any], path: str) -> Callable[[Any], bool
     if "$anyString" in spec:
         return lambda actual: isinstance(actual, str)
     if "$regex" in spec:
+        source = spec["$regex"]
+        if not isinstance(source, str):
+            raise ExpectationError(f"fields.{path}: $regex must be a string, got {source!r}")
         try:
-            pattern = re.compile(spec["$regex"])
-        except (re.error, TypeError) as exc:
-            raise ExpectationError(f"fields.{path}: bad $regex {spec['$regex']!r}: {exc}") from None
-        return lambda actual: isinstance(actual, str) and pattern.search(actual) is not None
+            pattern = compile_regex(source)
+        except RegexError as exc:
+            raise ExpectationError(f"fields.{path}: bad $regex {source!r}: {exc}") from None
+        return lambda actual: isinstance(actual, str) and pattern.search(actual)
     target, rel, abs_ = spec.get("$approx"), spec.get("rel", 1e-6), spec.get("abs", 1e-12)
     if not (_is_number(target) and _is_number(rel) and _is_number(abs_)):
         raise ExpectationError(f"fields.{path}: $approx, rel and abs must be numbers")
