@@ -21,6 +21,7 @@ from typing import Any, cast
 from tinydb import TinyDB
 
 from segemu.message import Record
+from segemu.record_check import record_problem, tombstone_problem
 from segemu.storage import FileWrite, StorageError, TableFileStorage
 
 CHUNK_SIZE = 1000
@@ -124,12 +125,14 @@ class EventStore:
         """Write buffered records to disk now; returns how many were written.
 
         If the disk write fails (disk full), TinyDB's data already holds the records and the
-        storage keeps the file marked as changed: the next flush writes it again.
+        storage keeps the file marked as changed: the next flush writes it again. A record
+        that cannot be encoded is left out and set aside (`_set_aside_unwritable`).
         """
         try:
             return self._commit()
         finally:
             self._storage.sync()
+            self._set_aside_unwritable()
 
     def prepare_flush(self) -> FileWrite:
         """Move buffered records into TinyDB; the returned FileWrite encodes and writes the
@@ -140,6 +143,7 @@ class EventStore:
         flush, as with `flush()`.
         """
         try:
+            self._set_aside_unwritable()  # what the last write could not encode
             self._commit()
         finally:
             write = self._storage.prepare()
@@ -173,6 +177,33 @@ class EventStore:
             self._drop_expired_chunks()
         return written
 
+    def _set_aside_unwritable(self) -> None:
+        """Take the records the storage could not encode out of the store: out of their chunk
+        (so no later write tries them again) and out of every index (so no page that would
+        hold one fails). The storage has reported each one, and kept it beside its file."""
+        unwritable = self._storage.take_unwritable()
+        if not unwritable:
+            return
+        with self._storage.deferring():  # the next flush writes the chunk without them
+            for left_out in unwritable:
+                table = self._storage.read().get(left_out.table, {})
+                document = table.get(left_out.doc_id)
+                if document is None:
+                    continue  # reset or dropped meanwhile
+                self._db.table(left_out.table).remove(doc_ids=[int(left_out.doc_id)])
+                record_id = document.get("id")
+                if self._records.get(record_id) is document:
+                    self._discard(record_id)
+
+    def _discard(self, record_id: int) -> None:
+        record = self._records.pop(record_id)
+        keyed = self._by_write_key.get(record["writeKey"])
+        if keyed is not None:
+            keyed.pop(record_id, None)
+            if not keyed:
+                del self._by_write_key[record["writeKey"]]
+        self._forget(record)
+
     def _index(self, record: Record) -> None:
         record_id = record["id"]
         self._records[record_id] = record
@@ -195,13 +226,7 @@ class EventStore:
                 del self._by_message_id[record["messageId"]]
 
     def _evict_oldest(self) -> None:
-        record_id, record = self._records.popitem(last=False)
-        keyed = self._by_write_key.get(record["writeKey"])
-        if keyed is not None:
-            keyed.pop(record_id, None)
-            if not keyed:
-                del self._by_write_key[record["writeKey"]]
-        self._forget(record)
+        self._discard(next(iter(self._records)))
         self.evicted += 1
 
     def _drop_expired_chunks(self) -> None:
@@ -226,29 +251,61 @@ class EventStore:
         table.insert({"writeKey": write_key, "beforeId": self._next_id})
 
     def _load(self) -> None:
+        """Index every record on disk. Each document is checked first (record_check.py): one
+        that is not a record this store could have written is set aside with its file and
+        the reason, and neither counted nor indexed, so that no page fails on it later."""
         data = self._storage.read()
-        hidden: dict[Any, int] = {
-            doc["writeKey"]: doc["beforeId"]
-            for doc in data.get(RESETS_TABLE, {}).values()
-            if isinstance(doc.get("beforeId"), int)
-        }
-        for name in sorted(n for n in data if n.startswith(CHUNK_PREFIX)):
-            for raw_id, doc in data[name].items():
-                record = cast(Record, doc)
-                try:
-                    record_id = record["id"]
-                    if not isinstance(record_id, int):
-                        raise TypeError
-                    if record_id < hidden.get(record["writeKey"], 0):
-                        continue
-                    self._index(record)
-                except (ValueError, KeyError, TypeError):
-                    self._storage.problems.append(
-                        f"{name}.json: document {raw_id} is not a segemu record; skipped"
-                    )
+        hidden = self._load_tombstones(data)
+        last_id = 0
+        for name in sorted(n for n in list(data) if n.startswith(CHUNK_PREFIX)):
+            number = name[len(CHUNK_PREFIX) :]
+            if not (number.isascii() and number.isdigit()) or chunk_name(int(number)) != name:
+                self._storage.set_aside_table(name, _NOT_A_CHUNK)
+                continue
+            bad: dict[str, str] = {}
+            records: list[Record] = []
+            for doc_id, document in data[name].items():
+                problem = _doc_id_problem(doc_id) or record_problem(document)
+                if problem is None:
+                    record_id = document["id"]
+                    if record_id // self.chunk_size != int(number):
+                        problem = f"its record id {record_id} belongs in another chunk"
+                    elif record_id <= last_id:
+                        problem = f"its record id {record_id} is not after the one before it"
+                if problem is not None:
+                    bad[doc_id] = problem
                     continue
-                self._next_id = max(self._next_id, record_id + 1)
+                last_id = document["id"]
+                records.append(cast(Record, document))
+            if bad:
+                self._storage.set_aside_documents(name, bad)
+            for record in records:
+                if record["id"] >= hidden.get(record["writeKey"], 0):
+                    self._index(record)
+        # Not below a reset either: a record given an id it hides would vanish on a restart.
+        self._next_id = max([last_id + 1, *hidden.values()])
         # Chunks were read in name order, ids ascend within each: the index is oldest-first.
         while len(self._records) > self.retention:
             self._evict_oldest()
         self.evicted = 0
+
+    def _load_tombstones(self, data: dict[str, dict[str, Any]]) -> dict[str | None, int]:
+        """The resets of one write key: records before `beforeId` are hidden."""
+        bad = {
+            doc_id: problem
+            for doc_id, document in data.get(RESETS_TABLE, {}).items()
+            if (problem := _doc_id_problem(doc_id) or tombstone_problem(document))
+        }
+        if bad:
+            self._storage.set_aside_documents(RESETS_TABLE, bad)
+        return {doc["writeKey"]: doc["beforeId"] for doc in data.get(RESETS_TABLE, {}).values()}
+
+
+_NOT_A_CHUNK = f"is named like a chunk of events ({CHUNK_PREFIX}NNNNNN) but is not one"
+
+
+def _doc_id_problem(doc_id: str) -> str | None:
+    # TinyDB reads every document id as an integer.
+    if doc_id.isascii() and doc_id.isdigit():
+        return None
+    return f"its id {doc_id!r} is not a number"
