@@ -14,6 +14,7 @@ How it stays fast as it grows (DESIGN.md "Storage"; reference §B.11):
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, cast
@@ -29,6 +30,22 @@ CHUNK_PREFIX = "events_"
 RESETS_TABLE = "resets"
 
 __all__ = ["CHUNK_SIZE", "EventStore", "StorageError"]
+
+
+def flush_delay(interval: float, writing: float, oldest: float | None, now: float) -> float:
+    """Seconds to wait before the next flush starts, so that a call is on disk at most
+    `interval` seconds after it was acknowledged: the flush starts `writing` seconds (what a
+    write takes) before the oldest waiting call is `interval` old. Sleeping `interval` between
+    flushes instead let the write time add to the window.
+
+    A call acknowledged just after a write took the buffer waits for that write, then for its
+    own: the window holds while a write takes at most half the interval (bench/durability.py
+    measures it). With nothing waiting, a call may arrive at any moment: the delay is what
+    one arriving now could wait, but never under a tenth of the interval, so that slow writes
+    cannot make a busy loop of it."""
+    if oldest is None:
+        return max(interval - writing, interval / 10)
+    return max(interval - writing - (now - oldest), 0.0)
 
 
 def chunk_name(number: int) -> str:
@@ -49,6 +66,8 @@ class EventStore:
         # Insertion-ordered sets of record ids per write key (None: calls without a key).
         self._by_write_key: dict[str | None, dict[int, None]] = {}
         self._pending: list[Record] = []
+        # When the oldest record in the buffer was added (time.monotonic), None when empty.
+        self._pending_since: float | None = None
         self._next_id = 1
         self.evicted = 0
         self._load()
@@ -66,6 +85,12 @@ class EventStore:
         return len(self._pending)
 
     @property
+    def pending_since(self) -> float | None:
+        """When (time.monotonic) the oldest record not yet on its way to disk was added, that
+        is, about when its call was acknowledged; None when there is none."""
+        return self._pending_since
+
+    @property
     def next_id(self) -> int:
         """The id the next record will get."""
         return self._next_id
@@ -77,6 +102,8 @@ class EventStore:
 
     def add(self, record: Record) -> None:
         """Index a record now; it reaches TinyDB with the next flush."""
+        if not self._pending:
+            self._pending_since = time.monotonic()
         self._index(record)
         self._pending.append(record)
         while len(self._records) > self.retention:
@@ -108,6 +135,7 @@ class EventStore:
         self._by_message_id.clear()
         self._by_write_key.clear()
         self._pending.clear()
+        self._pending_since = None
         self._db.drop_tables()
         return removed
 
@@ -162,6 +190,7 @@ class EventStore:
             if record["id"] in self._records:  # not reset or evicted meanwhile
                 by_chunk.setdefault(record["id"] // self.chunk_size, []).append(record)
         self._pending = []
+        self._pending_since = None
         written = 0
         with self._storage.deferring():
             for number, records in by_chunk.items():
