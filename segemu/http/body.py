@@ -149,6 +149,7 @@ def _decode_authorization(authorization: str) -> str | None:
         return None
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        # ValueError: a header of bytes outside ASCII (aiohttp hands them over as surrogates).
         return None
     return decoded.partition(":")[0] or None
