@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from tinydb import TinyDB
@@ -54,8 +54,18 @@ def chunk_name(number: int) -> str:
 
 
 class EventStore:
-    def __init__(self, path: str | None, *, retention: int, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        *,
+        retention: int,
+        chunk_size: int = CHUNK_SIZE,
+        on_evict: Callable[[Iterable[int]], None] | None = None,
+    ) -> None:
         self.path = path
+        # Told the ids of records that retention or a write key's reset removed, so that
+        # state kept beside them (live deliveries) goes with them.
+        self.on_evict = on_evict
         self.retention = retention
         self.chunk_size = chunk_size
         self._db = TinyDB(path, storage=TableFileStorage)
@@ -143,6 +153,8 @@ class EventStore:
         ids = self._by_write_key.pop(write_key, {})
         for record_id in ids:
             self._forget(self._records.pop(record_id))
+        if ids and self.on_evict is not None:
+            self.on_evict(ids)
         if ids:
             self._pending = [r for r in self._pending if r["id"] in self._records]
             if self.path is not None:
@@ -257,6 +269,8 @@ class EventStore:
     def _evict_oldest(self) -> None:
         self._discard(next(iter(self._records)))
         self.evicted += 1
+        if self.on_evict is not None:
+            self.on_evict((record_id,))
 
     def _drop_expired_chunks(self) -> None:
         """Drop chunk tables that hold only records older than the oldest one kept."""

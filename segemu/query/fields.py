@@ -127,9 +127,11 @@ _SHORTHANDS: dict[str, Getter] = {
 
 # Paths that start here look into the record beside the event: `raw.` (the call as sent), and
 # what the tracking plan and lint rules said (`violations.type:required`, `lint.rule:*`,
-# `protocols.blocked:*`; segemu/protocols), and each destination's delivery
-# (`deliveries.mixpanel.status:filtered`; Emulator.view adds them).
-_RECORD_ROOTS = frozenset({"raw", "violations", "lint", "protocols", "deliveries"})
+# `protocols.blocked:*`; segemu/protocols), and each destination's routing, decided at ingest
+# (`routing.mixpanel.status:filtered`). `deliveries.` reads the same routing: the name the
+# inspector and older queries use for it.
+_RECORD_ROOTS = frozenset({"raw", "violations", "lint", "protocols", "routing", "deliveries"})
+_ROOT_ALIASES = {"deliveries": "routing"}
 
 
 def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
@@ -139,7 +141,7 @@ def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
         return _SHORTHANDS[first], 1
     root = "event"
     if first in _RECORD_ROOTS and not first_quoted:
-        root, segments = first, segments[1:]
+        root, segments = _ROOT_ALIASES.get(first, first), segments[1:]
         if not segments:
             return _record_field(root), 1
     path = tuple(

@@ -26,10 +26,6 @@ class EventFilter:
     before_id: int | None = None
     query: Query | None = None
 
-    @property
-    def reads_deliveries(self) -> bool:
-        return self.query is not None and self.query.reads_deliveries
-
     def matches(self, record: Record) -> bool:
         event = record["event"]
         if self.type is not None and record["type"] != self.type:

@@ -203,12 +203,6 @@ class Query:
         is an OR): how far a record is from matching, for assertions' nearest misses."""
         return [term for term in self._terms if not term.predicate(record)]
 
-    @property
-    def reads_deliveries(self) -> bool:
-        """Whether the query reads `deliveries.`: those are computed when a record is viewed
-        (Emulator.view), so the records it matches must be viewed first."""
-        return "deliveries" in self.text
-
     def __str__(self) -> str:
         return self.text
 

@@ -17,17 +17,10 @@ from segemu.query import Query
 Lookup = Callable[[int], Record | None]
 
 
-def needs_deliveries(where: Query | None) -> bool:
-    # As Emulator.events decides: only a query about deliveries pays for computing them.
-    return where is not None and "deliveries" in where.text
-
-
 class EventLog:
-    def __init__(self, lookup: Lookup, retention: int, view: Lookup | None = None) -> None:
-        # `lookup` gives a record as stored (cheap); `view` as every surface shows it, with
-        # what is computed on read (deliveries). Filters use the view only when they need it.
+    def __init__(self, lookup: Lookup, retention: int) -> None:
+        # `lookup` gives a record as stored, its routing included: what filters read.
         self.lookup = lookup
-        self.view = view or lookup
         self.retention = retention
         # All three ascend with arrival and stay aligned: the id, status and write key of every
         # record held, so counts stay right when records go, without looking them up.
@@ -53,7 +46,7 @@ class EventLog:
             return 0
         shown = 0
         where = self.where
-        get = self.view if needs_deliveries(where) else self.lookup
+        get = self.lookup
         for record in records:
             record_id = record["id"]
             if self.ids and record_id <= self.ids[-1]:
@@ -94,7 +87,7 @@ class EventLog:
         if where is None:
             self.shown = list(self.ids)
             return
-        lookup = self.view if needs_deliveries(where) else self.lookup
+        lookup = self.lookup
         shown = []
         for record_id in self.ids:
             record = lookup(record_id)
