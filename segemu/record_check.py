@@ -97,6 +97,17 @@ def _verdicts_problem(record: Mapping[str, Any]) -> str | None:
     for name in ("arrival", "protocols"):
         if type(record.get(name, {})) is not dict:
             return f"{name} is not an object"
+    routing = record.get("routing")
+    if routing is not None and not (
+        type(routing) is dict
+        and all(
+            type(verdict) is dict
+            and type(verdict.get("status")) is str
+            and type(verdict.get("reason", "")) in (str, type(None))
+            for verdict in routing.values()
+        )
+    ):
+        return "routing is not an object of each destination's verdict"
     for name, keys in (("violations", ("type", "path", "message")), ("lint", ("rule", "message"))):
         entries = record.get(name)
         if entries is not None and not _entries(entries, keys):

@@ -235,6 +235,8 @@ class EventStore:
                 record_id = document.get("id")
                 if self._records.get(record_id) is document:
                     self._discard(record_id)
+                    if self.on_evict is not None:
+                        self.on_evict((record_id,))
 
     def _discard(self, record_id: int) -> None:
         record = self._records.pop(record_id)
@@ -267,7 +269,8 @@ class EventStore:
                 del self._by_message_id[record["messageId"]]
 
     def _evict_oldest(self) -> None:
-        self._discard(next(iter(self._records)))
+        record_id = next(iter(self._records))
+        self._discard(record_id)
         self.evicted += 1
         if self.on_evict is not None:
             self.on_evict((record_id,))

@@ -74,6 +74,7 @@ BAD_RECORDS: dict[str, tuple[Callable[[Document], None], str]] = {
         "event.properties is a string",
     ),
     "bad violations": (lambda doc: doc.update(violations=[1]), "violations is not a list"),
+    "bad routing": (lambda doc: doc.update(routing={"mixpanel": "x"}), "routing is not an object"),
     "id in the wrong chunk": (lambda doc: doc.update(id=5000), "id 5000 belongs in another chunk"),
     "a boolean id": (lambda doc: doc.update(id=True), "id is a boolean"),
 }
