@@ -400,8 +400,8 @@ def _recover(name: str, content: bytes) -> dict[str, Any]:
     short by a full disk, or a file damaged further on), in one pass over it.
 
     orjson reads only whole documents, so the standard library's decoder reads the file one
-    document at a time. Whatever it reads is checked again by the event store, like any
-    document it loads."""
+    document at a time; a document orjson could not write back counts as damage. Whatever is
+    kept is checked again by the event store, like any document it loads."""
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:  # keep what comes before the damaged bytes
@@ -421,7 +421,7 @@ def _recover(name: str, content: bytes) -> dict[str, Any]:
             document, position = decoder.raw_decode(text, _after_space(text, position + 1))
         except (ValueError, IndexError, RecursionError):
             break
-        if not isinstance(document, dict):
+        if not isinstance(document, dict) or not _encodable(document):
             break
         recovered[doc_id] = document
         position = _after_space(text, position)
@@ -429,6 +429,16 @@ def _recover(name: str, content: bytes) -> dict[str, Any]:
             break
         position = _after_space(text, position + 1)
     return recovered
+
+
+def _encodable(document: Any) -> bool:
+    """Whether orjson can write it back: the standard library reads what orjson would refuse
+    (integers past 64 bits, lone surrogates)."""
+    try:
+        orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 _SPACE = re.compile(r"\s*")

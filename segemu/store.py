@@ -303,7 +303,7 @@ class EventStore:
         data = self._storage.read()
         hidden = self._load_tombstones(data)
         last_id = 0
-        for name in sorted(n for n in list(data) if n.startswith(CHUNK_PREFIX)):
+        for name in sorted(n for n in data if n.startswith(CHUNK_PREFIX)):
             number = name[len(CHUNK_PREFIX) :]
             if not (number.isascii() and number.isdigit()) or chunk_name(int(number)) != name:
                 self._storage.set_aside_table(name, _NOT_A_CHUNK)
