@@ -271,7 +271,8 @@ class Emulator:
     def events(self, where: EventFilter | None = None, limit: int | None = None) -> list[Record]:
         """Stored records, newest first."""
         where = where or EventFilter()
-        return select(map(self.readable, self._newest_first(where.write_key)), where, limit)
+        shown = self.with_deliveries if where.reads_requests else self.readable
+        return select(map(shown, self._newest_first(where.write_key)), where, limit)
 
     def scope(self, write_key: str | None) -> list[Record]:
         """Every stored record of one write key (all of them for None), newest first."""
@@ -288,7 +289,13 @@ class Emulator:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
         present = {record["id"] for record in self.events(where, count)}
-        await self._wait_until(where.matches, count - len(present), timeout, present)
+        matches = where.matches
+        if where.reads_requests:
+
+            def matches(record: Record) -> bool:
+                return where.matches(self.with_deliveries(record))
+
+        await self._wait_until(matches, count - len(present), timeout, present)
         return self.events(where)
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:

@@ -26,6 +26,11 @@ class EventFilter:
     before_id: int | None = None
     query: Query | None = None
 
+    @property
+    def reads_requests(self) -> bool:
+        """Whether matching needs what destinations received (built when read)."""
+        return self.query is not None and self.query.reads_requests
+
     def matches(self, record: Record) -> bool:
         event = record["event"]
         if self.type is not None and record["type"] != self.type:

@@ -100,7 +100,7 @@ class InspectorApp(App[None]):
     ) -> None:
         super().__init__()
         self.backend = backend
-        self.event_log = EventLog(backend.stored, retention)
+        self.event_log = EventLog(backend.stored, retention, view=backend.get)
         self.checks = checks
         self.checks.view = lambda record: backend.get(record["id"]) or record
         self.expect_file = expect_file

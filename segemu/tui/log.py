@@ -18,9 +18,11 @@ Lookup = Callable[[int], Record | None]
 
 
 class EventLog:
-    def __init__(self, lookup: Lookup, retention: int) -> None:
-        # `lookup` gives a record as stored, its routing included: what filters read.
+    def __init__(self, lookup: Lookup, retention: int, view: Lookup | None = None) -> None:
+        # `lookup` gives a record as stored, its routing included: what filters read. `view`
+        # adds what destinations received (built when read), for a filter that reads it.
         self.lookup = lookup
+        self.view = view or lookup
         self.retention = retention
         # All three ascend with arrival and stay aligned: the id, status and write key of every
         # record held, so counts stay right when records go, without looking them up.
@@ -46,7 +48,7 @@ class EventLog:
             return 0
         shown = 0
         where = self.where
-        get = self.lookup
+        get = self.view if where is not None and where.reads_requests else self.lookup
         for record in records:
             record_id = record["id"]
             if self.ids and record_id <= self.ids[-1]:
@@ -87,7 +89,7 @@ class EventLog:
         if where is None:
             self.shown = list(self.ids)
             return
-        lookup = self.lookup
+        lookup = self.view if where.reads_requests else self.lookup
         shown = []
         for record_id in self.ids:
             record = lookup(record_id)

@@ -14,6 +14,7 @@ import pytest
 
 from segemu.emulator import Emulator, create_emulator
 from segemu.message import Envelope
+from segemu.query import EventFilter, parse_query
 
 RECORDER: dict[str, Any] = {
     "name": "Recorder",
@@ -380,3 +381,22 @@ def test_calls_alike_share_one_routing_but_each_is_decided_on_what_it_says() -> 
     granted = {"consent": {"categoryPreferences": {"Marketing": True}}}
     assert send(emulator, context=denied)["rec"]["status"] == "filtered"
     assert send(emulator, context=granted)["rec"]["status"] == "delivered"
+
+
+def test_queries_read_the_routing_and_reach_into_what_was_received() -> None:
+    # `deliveries.<id>.status` reads the routing stored at ingest; a query that reaches into the
+    # requests (README "Queries reach deliveries too") is matched with them built.
+    emulator = emulator_with({"rec": RECORDER})
+    send(emulator, event="Order Completed")
+    send(emulator, event="Signed Up", integrations={"Recorder": False})
+    routed = emulator.events(EventFilter(query=parse_query("deliveries.rec.status:delivered")))
+    assert [r["event"]["event"] for r in routed] == ["Order Completed"]
+    assert parse_query("routing.rec.status:filtered").matches(emulator.events()[0])
+    by_body = parse_query("deliveries.rec.requests.body.event:Signed*")
+    assert by_body.reads_requests
+    assert not parse_query("deliveries.rec.status:filtered").reads_requests
+    assert emulator.events(EventFilter(query=by_body)) == []  # filtered: nothing was sent
+    [found] = emulator.events(
+        EventFilter(query=parse_query('deliveries.rec.requests.body.event:"Order Completed"'))
+    )
+    assert found["deliveries"]["rec"]["requests"]
