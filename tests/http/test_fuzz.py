@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from segemu.config import load_config
@@ -199,6 +199,9 @@ def test_the_pixel_answers_a_gif_whatever_its_data(running: ThreadedEmulator) ->
     def fuzz(kind: str, body: bytes, as_base64: bool, sent_headers: dict[str, str]) -> None:
         data = base64.b64encode(body).decode() if as_base64 else body.decode("latin-1")
         path = f"/v1/pixel/{quote(kind)}?data={quote(data)}"
+        # aiohttp itself refuses a request line over 8,190 bytes (a 400 it logs as an error),
+        # before segemu sees it.
+        assume(len(path) < 8000)
         status, answer = request(running, "GET", path, None, sent_headers)
         answered(running, status, answer, f"GET {path} {sent_headers}")
         assert status == 200
