@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,13 +36,15 @@ from segemu.pipeline import Pipeline
 from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
-from segemu.store import EventStore
+from segemu.store import EventStore, flush_delay
 
 log = logging.getLogger("segemu")
 
 Subscriber = Callable[[list[Record]], None]
 # How many refused requests (400s) the summary keeps, newest last.
 REQUEST_ERRORS_KEPT = 50
+# How many recent writes of the store the flush schedule looks back on.
+FLUSH_TIMES_KEPT = 10
 # How many verdicts of assertions made through the control API are kept for the inspector.
 VERDICTS_KEPT = 200
 
@@ -443,13 +446,23 @@ class Emulator:
         await self.close()
 
     async def _flush_periodically(self) -> None:
+        interval = self.config.flush_interval
+        # How long the recent writes took, each from the moment it should have started (the
+        # event loop may wake late while it answers requests) to the files on disk. The next
+        # flush starts the longest of them earlier (store.flush_delay): a write under load
+        # can take longer than the last one, never much longer than the longest recent one.
+        recent: deque[float] = deque([0.0], maxlen=FLUSH_TIMES_KEPT)
         while True:
-            await asyncio.sleep(self.config.flush_interval)
+            delay = flush_delay(interval, max(recent), self.store.pending_since, time.monotonic())
+            due = time.monotonic() + delay
+            await asyncio.sleep(delay)
             try:
                 write = self.store.prepare_flush()
-                # Encoding and disk I/O run on a thread, so requests keep being answered
-                # meanwhile; the next flush, or close(), finishes it first if still going.
-                await asyncio.to_thread(write.run)
+                if write.tables or write.deleted:
+                    # Encoding and disk I/O run on a thread, so requests keep being answered
+                    # meanwhile; the next flush, or close(), finishes it first if still going.
+                    await asyncio.to_thread(write.run)
+                    recent.append(time.monotonic() - due)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")
 

@@ -14,6 +14,7 @@ How it stays fast as it grows (DESIGN.md "Storage"; reference §B.11):
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
@@ -21,6 +22,7 @@ from typing import Any, cast
 from tinydb import TinyDB
 
 from segemu.message import Record
+from segemu.record_check import record_problem, tombstone_problem
 from segemu.storage import FileWrite, StorageError, TableFileStorage
 
 CHUNK_SIZE = 1000
@@ -28,6 +30,22 @@ CHUNK_PREFIX = "events_"
 RESETS_TABLE = "resets"
 
 __all__ = ["CHUNK_SIZE", "EventStore", "StorageError"]
+
+
+def flush_delay(interval: float, writing: float, oldest: float | None, now: float) -> float:
+    """Seconds to wait before the next flush starts, so that a call is on disk at most
+    `interval` seconds after it was acknowledged: the flush starts `writing` seconds (what a
+    write takes) before the oldest waiting call is `interval` old. Sleeping `interval` between
+    flushes instead let the write time add to the window.
+
+    A call acknowledged just after a write took the buffer waits for that write, then for its
+    own: the window holds while a write takes at most half the interval (bench/durability.py
+    measures it). With nothing waiting, a call may arrive at any moment: the delay is what
+    one arriving now could wait, but never under a tenth of the interval, so that slow writes
+    cannot make a busy loop of it."""
+    if oldest is None:
+        return max(interval - writing, interval / 10)
+    return max(interval - writing - (now - oldest), 0.0)
 
 
 def chunk_name(number: int) -> str:
@@ -58,6 +76,8 @@ class EventStore:
         # Insertion-ordered sets of record ids per write key (None: calls without a key).
         self._by_write_key: dict[str | None, dict[int, None]] = {}
         self._pending: list[Record] = []
+        # When the oldest record in the buffer was added (time.monotonic), None when empty.
+        self._pending_since: float | None = None
         self._next_id = 1
         self.evicted = 0
         self._load()
@@ -75,6 +95,12 @@ class EventStore:
         return len(self._pending)
 
     @property
+    def pending_since(self) -> float | None:
+        """When (time.monotonic) the oldest record not yet on its way to disk was added, that
+        is, about when its call was acknowledged; None when there is none."""
+        return self._pending_since
+
+    @property
     def next_id(self) -> int:
         """The id the next record will get."""
         return self._next_id
@@ -86,6 +112,8 @@ class EventStore:
 
     def add(self, record: Record) -> None:
         """Index a record now; it reaches TinyDB with the next flush."""
+        if not self._pending:
+            self._pending_since = time.monotonic()
         self._index(record)
         self._pending.append(record)
         while len(self._records) > self.retention:
@@ -117,6 +145,7 @@ class EventStore:
         self._by_message_id.clear()
         self._by_write_key.clear()
         self._pending.clear()
+        self._pending_since = None
         self._db.drop_tables()
         return removed
 
@@ -136,12 +165,14 @@ class EventStore:
         """Write buffered records to disk now; returns how many were written.
 
         If the disk write fails (disk full), TinyDB's data already holds the records and the
-        storage keeps the file marked as changed: the next flush writes it again.
+        storage keeps the file marked as changed: the next flush writes it again. A record
+        that cannot be encoded is left out and set aside (`_set_aside_unwritable`).
         """
         try:
             return self._commit()
         finally:
             self._storage.sync()
+            self._set_aside_unwritable()
 
     def prepare_flush(self) -> FileWrite:
         """Move buffered records into TinyDB; the returned FileWrite encodes and writes the
@@ -152,6 +183,7 @@ class EventStore:
         flush, as with `flush()`.
         """
         try:
+            self._set_aside_unwritable()  # what the last write could not encode
             self._commit()
         finally:
             write = self._storage.prepare()
@@ -170,6 +202,7 @@ class EventStore:
             if record["id"] in self._records:  # not reset or evicted meanwhile
                 by_chunk.setdefault(record["id"] // self.chunk_size, []).append(record)
         self._pending = []
+        self._pending_since = None
         written = 0
         with self._storage.deferring():
             for number, records in by_chunk.items():
@@ -184,6 +217,35 @@ class EventStore:
                 written += len(records)
             self._drop_expired_chunks()
         return written
+
+    def _set_aside_unwritable(self) -> None:
+        """Take the records the storage could not encode out of the store: out of their chunk
+        (so no later write tries them again) and out of every index (so no page that would
+        hold one fails). The storage has reported each one, and kept it beside its file."""
+        unwritable = self._storage.take_unwritable()
+        if not unwritable:
+            return
+        with self._storage.deferring():  # the next flush writes the chunk without them
+            for left_out in unwritable:
+                table = self._storage.read().get(left_out.table, {})
+                document = table.get(left_out.doc_id)
+                if document is None:
+                    continue  # reset or dropped meanwhile
+                self._db.table(left_out.table).remove(doc_ids=[int(left_out.doc_id)])
+                record_id = document.get("id")
+                if self._records.get(record_id) is document:
+                    self._discard(record_id)
+                    if self.on_evict is not None:
+                        self.on_evict((record_id,))
+
+    def _discard(self, record_id: int) -> None:
+        record = self._records.pop(record_id)
+        keyed = self._by_write_key.get(record["writeKey"])
+        if keyed is not None:
+            keyed.pop(record_id, None)
+            if not keyed:
+                del self._by_write_key[record["writeKey"]]
+        self._forget(record)
 
     def _index(self, record: Record) -> None:
         record_id = record["id"]
@@ -207,13 +269,8 @@ class EventStore:
                 del self._by_message_id[record["messageId"]]
 
     def _evict_oldest(self) -> None:
-        record_id, record = self._records.popitem(last=False)
-        keyed = self._by_write_key.get(record["writeKey"])
-        if keyed is not None:
-            keyed.pop(record_id, None)
-            if not keyed:
-                del self._by_write_key[record["writeKey"]]
-        self._forget(record)
+        record_id = next(iter(self._records))
+        self._discard(record_id)
         self.evicted += 1
         if self.on_evict is not None:
             self.on_evict((record_id,))
@@ -240,29 +297,61 @@ class EventStore:
         table.insert({"writeKey": write_key, "beforeId": self._next_id})
 
     def _load(self) -> None:
+        """Index every record on disk. Each document is checked first (record_check.py): one
+        that is not a record this store could have written is set aside with its file and
+        the reason, and neither counted nor indexed, so that no page fails on it later."""
         data = self._storage.read()
-        hidden: dict[Any, int] = {
-            doc["writeKey"]: doc["beforeId"]
-            for doc in data.get(RESETS_TABLE, {}).values()
-            if isinstance(doc.get("beforeId"), int)
-        }
+        hidden = self._load_tombstones(data)
+        last_id = 0
         for name in sorted(n for n in data if n.startswith(CHUNK_PREFIX)):
-            for raw_id, doc in data[name].items():
-                record = cast(Record, doc)
-                try:
-                    record_id = record["id"]
-                    if not isinstance(record_id, int):
-                        raise TypeError
-                    if record_id < hidden.get(record["writeKey"], 0):
-                        continue
-                    self._index(record)
-                except (ValueError, KeyError, TypeError):
-                    self._storage.problems.append(
-                        f"{name}.json: document {raw_id} is not a segemu record; skipped"
-                    )
+            number = name[len(CHUNK_PREFIX) :]
+            if not (number.isascii() and number.isdigit()) or chunk_name(int(number)) != name:
+                self._storage.set_aside_table(name, _NOT_A_CHUNK)
+                continue
+            bad: dict[str, str] = {}
+            records: list[Record] = []
+            for doc_id, document in data[name].items():
+                problem = _doc_id_problem(doc_id) or record_problem(document)
+                if problem is None:
+                    record_id = document["id"]
+                    if record_id // self.chunk_size != int(number):
+                        problem = f"its record id {record_id} belongs in another chunk"
+                    elif record_id <= last_id:
+                        problem = f"its record id {record_id} is not after the one before it"
+                if problem is not None:
+                    bad[doc_id] = problem
                     continue
-                self._next_id = max(self._next_id, record_id + 1)
+                last_id = document["id"]
+                records.append(cast(Record, document))
+            if bad:
+                self._storage.set_aside_documents(name, bad)
+            for record in records:
+                if record["id"] >= hidden.get(record["writeKey"], 0):
+                    self._index(record)
+        # Not below a reset either: a record given an id it hides would vanish on a restart.
+        self._next_id = max([last_id + 1, *hidden.values()])
         # Chunks were read in name order, ids ascend within each: the index is oldest-first.
         while len(self._records) > self.retention:
             self._evict_oldest()
         self.evicted = 0
+
+    def _load_tombstones(self, data: dict[str, dict[str, Any]]) -> dict[str | None, int]:
+        """The resets of one write key: records before `beforeId` are hidden."""
+        bad = {
+            doc_id: problem
+            for doc_id, document in data.get(RESETS_TABLE, {}).items()
+            if (problem := _doc_id_problem(doc_id) or tombstone_problem(document))
+        }
+        if bad:
+            self._storage.set_aside_documents(RESETS_TABLE, bad)
+        return {doc["writeKey"]: doc["beforeId"] for doc in data.get(RESETS_TABLE, {}).values()}
+
+
+_NOT_A_CHUNK = f"is named like a chunk of events ({CHUNK_PREFIX}NNNNNN) but is not one"
+
+
+def _doc_id_problem(doc_id: str) -> str | None:
+    # TinyDB reads every document id as an integer.
+    if doc_id.isascii() and doc_id.isdigit():
+        return None
+    return f"its id {doc_id!r} is not a number"

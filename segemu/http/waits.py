@@ -14,10 +14,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import orjson
 from aiohttp import web
 
 from segemu.expectations import Expectation, ExpectationError
+from segemu.http.body import BodyError, read_json
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, float_param, int_param
 from segemu.http.responses import error_response, json_response
@@ -94,9 +94,9 @@ async def wait(request: web.Request) -> web.Response:
 async def check(request: web.Request) -> web.Response:
     """POST /_segemu/assert with an expectation; `timeout` (seconds) waits for it first."""
     try:
-        body = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        return error_response(request, 400, "invalid_json", f"body is not valid JSON: {exc}")
+        body = await read_json(request)
+    except BodyError as error:
+        return error_response(request, 400, error.code, error.message)
     try:
         expectation = Expectation.from_json(body)
         timeout = body.get("timeout", 0)
