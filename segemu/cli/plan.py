@@ -54,7 +54,8 @@ def _errors_named(function: Callable[P, None]) -> Callable[P, None]:
 
 @click.group(name="plan")
 def plan() -> None:
-    """Tracking plans: infer one from calls, check calls against one, lint calls."""
+    """Tracking plans: infer one from calls, check calls against one, lint calls, generate a
+    typed tracking client from one."""
 
 
 def _config_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -404,3 +405,96 @@ def export(plan_file: Path, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+# -- codegen -------------------------------------------------------------------------------------
+
+CODEGEN_KEYS = ("plan", "language", "sdk", "output")
+
+
+@plan.command()
+@click.argument(
+    "plan_file", required=False, metavar="[PLAN]", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--language", "-l", type=click.Choice(["typescript", "python"]), help="[default: typescript]"
+)
+@click.option(
+    "--sdk",
+    type=click.Choice(["analytics-node", "analytics-next", "analytics-python"]),
+    help="The SDK the client sends through.  [default: analytics-node for TypeScript]",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the client here.  [default: the config's, else standard output]",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit status 1 if the output file is not what the plan generates.",
+)
+@_config_option
+@_errors_named
+def codegen(
+    plan_file: Path | None,
+    language: str | None,
+    sdk: str | None,
+    output: Path | None,
+    check: bool,
+    config_file: str | None,
+) -> None:
+    """Generate a typed tracking client from a tracking plan (any format segemu reads): one
+    function per planned event, typed identify and group traits. Settings not given as
+    options come from [codegen] in the config (plan, language, sdk, output)."""
+    from segemu.protocols.codegen import CodegenError, Target, drift, generate, read_plan
+
+    config = load_config({}, config_file=config_file)
+    table = dict(config.sections.get("codegen", {}))
+    origin = f"{config.config_file}: [codegen]"
+    for key, value in table.items():
+        if key not in CODEGEN_KEYS:
+            raise PlanCommandError(
+                f"{origin}: unknown setting {key!r}; settings: {', '.join(CODEGEN_KEYS)}"
+            )
+        if not isinstance(value, str) or not value:
+            raise PlanCommandError(f"{origin}: {key} must be a non-empty string, got {value!r}")
+    base = Path(config.config_file).parent if config.config_file else Path.cwd()
+    plan_file = plan_file or (base / table["plan"] if "plan" in table else None)
+    output = output or (base / table["output"] if "output" in table else None)
+    if plan_file is None:
+        raise PlanCommandError("no tracking plan: pass PLAN, or set plan in [codegen]")
+    chosen = language or table.get("language")
+    if chosen is None:
+        chosen = "python" if (sdk or table.get("sdk")) == "analytics-python" else "typescript"
+    try:
+        target = Target.of(chosen, sdk or table.get("sdk"))
+    except CodegenError as exc:
+        raise PlanCommandError(str(exc) if sdk or language else f"{origin}: {exc}") from None
+    tracking_plan, version = read_plan(plan_file)
+    text = generate(tracking_plan, target, version)
+    if check:
+        if output is None:
+            raise PlanCommandError("--check needs the file to compare: pass -o or set output")
+        try:
+            current = output.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            click.echo(f"{output}: missing; run `segemu plan codegen` to write it", err=True)
+            sys.exit(1)
+        if current != text:
+            click.echo(
+                f"{output}: out of date with {plan_file} ({drift(current, text).describe()}); "
+                "run `segemu plan codegen` to write it again",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"{output}: up to date with {plan_file}", err=True)
+        return
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output} ({target.language}, {target.sdk}) from {plan_file}", err=True)

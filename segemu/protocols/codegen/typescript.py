@@ -1,0 +1,404 @@
+"""TypeScript for @segment/analytics-node and @segment/analytics-next, in the shape Typewriter
+generated (segmentio/typewriter, its TypeScript templates): `setTypewriterOptions({ analytics })`
+once, then one function per planned event, named after it (`orderCompleted(...)`), each taking
+an interface named after the event. analytics-node functions take the whole message
+(`{ userId, properties }`, as `analytics.track` does); analytics-next ones take the properties
+and the SDK's options, as `analytics.track(event, properties, options)` does.
+
+The file imports nothing: the SDK is described by the few methods it calls, so the file
+compiles without the SDK's types and accepts the SDK's own `Analytics`, `AnalyticsBrowser` or
+the snippet's `window.analytics`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from segemu.protocols.codegen.header import MARKER, header_lines
+from segemu.protocols.codegen.model import (
+    ArrayOf,
+    Call,
+    Literals,
+    MapOf,
+    Names,
+    ObjectType,
+    Prim,
+    TypeNode,
+    UnionOf,
+    build_model,
+    camel,
+    pascal,
+)
+from segemu.protocols.plans import TrackingPlan
+
+SDKS = ("analytics-node", "analytics-next")
+# ECMAScript reserved words and TypeScript's own type names: never given to a generated name.
+RESERVED = frozenset(
+    [
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "debugger",
+        "default",
+        "delete",
+        "do",
+        "else",
+        "enum",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "for",
+        "function",
+        "if",
+        "import",
+        "in",
+        "instanceof",
+        "new",
+        "null",
+        "return",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typeof",
+        "var",
+        "void",
+        "while",
+        "with",
+        "implements",
+        "interface",
+        "let",
+        "package",
+        "private",
+        "protected",
+        "public",
+        "static",
+        "yield",
+        "await",
+        "any",
+        "unknown",
+        "never",
+        "string",
+        "number",
+        "boolean",
+        "object",
+        "symbol",
+        "bigint",
+        "undefined",
+        "Array",
+        "Record",
+        "Date",
+        "Error",
+        "Object",
+        "String",
+        "Number",
+        "Boolean",
+        "Promise",
+    ]
+)
+# The module's own names.
+OWN = frozenset(
+    [
+        "setTypewriterOptions",
+        "TypewriterOptions",
+        "AnalyticsLike",
+        "SegmentOptions",
+        "Identity",
+        "TrackMessage",
+        "IdentifyMessage",
+        "GroupMessage",
+        "PageMessage",
+        "analytics",
+        "client",
+        "typewriter",
+    ]
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def generate(plan: TrackingPlan, version: str | None, sdk: str) -> str:
+    types = Names(RESERVED | OWN, fallback="T")
+    model = build_model(plan, version, lambda words: types.take(pascal(words)))
+    functions = Names(RESERVED | OWN | {t.name for t in model.types}, fallback="e")
+    out = [
+        "/* eslint-disable */",
+        *(f"// {line}" for line in header_lines(model, f"typescript, {sdk}")),
+        "",
+    ]
+    for object_type in model.types:
+        out += _interface(object_type)
+    out += (_NODE_PRELUDE if sdk == "analytics-node" else _BROWSER_PRELUDE).strip("\n").splitlines()
+    out.append("")
+    names: list[str] = []
+    for call in model.calls:
+        name = functions.take(camel(call.function_words))
+        names.append(name)
+        out += _function(call, name, sdk)
+    out += [
+        "/** Every generated function, as Typewriter's default export offered them. */",
+        "const typewriter = {",
+        "  setTypewriterOptions,",
+        *(f"  {name}," for name in names),
+        "}",
+        "export default typewriter",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def ts_type(node: TypeNode) -> str:
+    if isinstance(node, Prim):
+        return {"integer": "number", "any": "unknown"}.get(node.kind, node.kind)
+    if isinstance(node, Literals):
+        return " | ".join(json.dumps(v) for v in node.values)
+    if isinstance(node, ArrayOf):
+        inner = ts_type(node.item)
+        return f"{inner}[]" if _IDENTIFIER.match(inner) else f"Array<{inner}>"
+    if isinstance(node, MapOf):
+        return f"Record<string, {ts_type(node.value)}>"
+    if isinstance(node, UnionOf):
+        return " | ".join(ts_type(m) for m in node.members)
+    return node.name
+
+
+def _doc(text: str | None, indent: str = "") -> list[str]:
+    if not text:
+        return []
+    lines = text.replace("*/", "*\\/").splitlines()
+    if len(lines) == 1:
+        return [f"{indent}/** {lines[0]} */"]
+    return [f"{indent}/**", *(f"{indent} * {line}".rstrip() for line in lines), f"{indent} */"]
+
+
+def _key(key: str) -> str:
+    return key if _IDENTIFIER.match(key) else json.dumps(key)
+
+
+def _interface(object_type: ObjectType) -> list[str]:
+    out = [*_doc(object_type.description), f"export interface {object_type.name} {{"]
+    for field in object_type.fields:
+        out += _doc(field.description, "  ")
+        optional = "" if field.required else "?"
+        out.append(f"  {_key(field.key)}{optional}: {ts_type(field.type)}")
+    if object_type.extra is not None:
+        # An index signature must admit every listed property's type too.
+        value = object_type.extra
+        listed = [f.type for f in object_type.fields]
+        members = {ts_type(t) for t in [value, *listed]}
+        if "unknown" in members:
+            index = "unknown"
+        else:
+            absent = ["undefined"] if any(not f.required for f in object_type.fields) else []
+            index = " | ".join(sorted(members) + absent)
+        out.append("  /** Properties the plan does not list, which it allows. */")
+        out.append(f"  [property: string]: {index}")
+    return [*out, "}", ""]
+
+
+def _marker(call: Call) -> str:
+    return f"// {MARKER} {call.name} {call.fingerprint}"
+
+
+def _context(call: Call, options: str) -> str:
+    """The options, with the rule version pinned when the plan has several."""
+    if call.pinned_version is None:
+        return options
+    return f"withEventVersion({options}, {call.pinned_version})"
+
+
+def _function(call: Call, name: str, sdk: str) -> list[str]:
+    payload = ts_type(call.payload)
+    doc = _doc("\n".join(filter(None, [call.description, f"Sends {call.label} of the plan."])))
+    out = [_marker(call), *doc]
+    if sdk == "analytics-node":
+        if call.kind == "TRACK":
+            out += [
+                f"export function {name}(message: TrackMessage<{payload}>): void {{",
+                f"  client().track({{ ...{_context(call, 'message')}, "
+                f"event: {json.dumps(call.key)} }})",
+            ]
+        elif call.kind in ("IDENTIFY", "GROUP"):
+            kind = call.kind.lower()
+            message = "IdentifyMessage" if kind == "identify" else "GroupMessage"
+            out += [
+                f"export function {name}(message: {message}<{payload}>): void {{",
+                f"  client().{kind}(message)",
+            ]
+        else:
+            kind = call.kind.lower()
+            # The rule for any page takes the page's name from the caller.
+            named = f", name: {json.dumps(call.key)}" if call.key is not None else ""
+            out += [
+                f"export function {name}(message: PageMessage<{payload}>): void {{",
+                f"  client().{kind}({{ ...message{named} }})",
+            ]
+    else:
+        if call.kind == "TRACK":
+            out += [
+                f"export function {name}(properties: {payload}, options?: SegmentOptions): void {{",
+                f"  client()?.track({json.dumps(call.key)}, properties, "
+                f"{_context(call, 'options')})",
+            ]
+        elif call.kind == "IDENTIFY":
+            out += [
+                f"export function {name}(userId: string | null, traits: {payload}, "
+                "options?: SegmentOptions): void {",
+                "  client()?.identify(userId, traits, options)",
+            ]
+        elif call.kind == "GROUP":
+            out += [
+                f"export function {name}(groupId: string, traits: {payload}, "
+                "options?: SegmentOptions): void {",
+                "  client()?.group(groupId, traits, options)",
+            ]
+        elif call.key is not None:
+            out += [
+                f"export function {name}(properties: {payload}, options?: SegmentOptions): void {{",
+                f"  client()?.{call.kind.lower()}(null, {json.dumps(call.key)}, "
+                "properties, options)",
+            ]
+        else:
+            out += [
+                f"export function {name}(category: string | null, name: string | null, "
+                f"properties: {payload}, options?: SegmentOptions): void {{",
+                f"  client()?.{call.kind.lower()}(category, name, properties, options)",
+            ]
+    return [*out, "}", ""]
+
+
+_NODE_PRELUDE = """
+/** Who a call is about, as analytics-node requires: a userId, an anonymousId, or both. */
+export type Identity =
+  | { userId: string; anonymousId?: string }
+  | { userId?: string; anonymousId: string }
+
+/** What analytics-node takes besides the properties or traits. */
+export type MessageOptions = Identity & {
+  context?: Record<string, unknown>
+  integrations?: Record<string, unknown>
+  timestamp?: Date | string
+  messageId?: string
+}
+export type TrackMessage<P> = MessageOptions & { properties: P }
+export type IdentifyMessage<T> = MessageOptions & { traits: T }
+export type GroupMessage<T> = MessageOptions & { groupId: string; traits: T }
+export type PageMessage<P> = MessageOptions & {
+  name?: string
+  category?: string
+  properties: P
+}
+
+/** The methods of analytics-node's `Analytics` that this file calls. */
+export interface AnalyticsLike {
+  track(message: MessageOptions & { event: string; properties?: object }): void
+  identify(message: MessageOptions & { traits?: object }): void
+  group(message: MessageOptions & { groupId: string; traits?: object }): void
+  page(message: MessageOptions & { name?: string; category?: string; properties?: object }):
+    void
+  screen(message: MessageOptions & { name?: string; category?: string; properties?: object }):
+    void
+}
+
+export interface TypewriterOptions {
+  /** The analytics-node client every generated function sends through. */
+  analytics: AnalyticsLike
+}
+
+let analytics: AnalyticsLike | undefined
+
+/** Sets the client the generated functions send through; call it once at start-up. */
+export function setTypewriterOptions(options: TypewriterOptions): void {
+  analytics = options.analytics
+}
+
+function client(): AnalyticsLike {
+  if (analytics === undefined) {
+    throw new Error("call setTypewriterOptions({ analytics }) before sending a planned event")
+  }
+  return analytics
+}
+
+function withEventVersion<M extends { context?: Record<string, unknown> }>(
+  message: M,
+  version: number,
+): M {
+  const protocols = {
+    ...(message.context?.protocols as object | undefined),
+    event_version: version,
+  }
+  return { ...message, context: { ...message.context, protocols } } as M
+}
+"""
+
+_BROWSER_PRELUDE = """
+/** What analytics-next takes besides the properties or traits (its Options). */
+export type SegmentOptions = {
+  context?: Record<string, unknown>
+  integrations?: Record<string, unknown>
+  timestamp?: Date | string
+  anonymousId?: string
+  userId?: string
+  [option: string]: unknown
+}
+
+/** The methods of analytics-next (AnalyticsBrowser, or the snippet's window.analytics) this
+ * file calls. */
+export interface AnalyticsLike {
+  track(event: string, properties?: object, options?: object): unknown
+  identify(userId: string | null, traits?: object, options?: object): unknown
+  group(groupId: string, traits?: object, options?: object): unknown
+  page(
+    category: string | null,
+    name: string | null,
+    properties?: object,
+    options?: object,
+  ): unknown
+  screen(
+    category: string | null,
+    name: string | null,
+    properties?: object,
+    options?: object,
+  ): unknown
+}
+
+export interface TypewriterOptions {
+  /** The client to send through; without one, the snippet's window.analytics. */
+  analytics?: AnalyticsLike
+}
+
+let analytics: AnalyticsLike | undefined
+
+/** Sets the client the generated functions send through. */
+export function setTypewriterOptions(options: TypewriterOptions): void {
+  analytics = options.analytics
+}
+
+function client(): AnalyticsLike | undefined {
+  const found = analytics ?? (globalThis as { analytics?: AnalyticsLike }).analytics
+  if (found === undefined) {
+    // As Typewriter did: a page whose analytics.js was blocked keeps working.
+    console.warn(
+      "no analytics client: call setTypewriterOptions({ analytics }) or load analytics.js",
+    )
+  }
+  return found
+}
+
+function withEventVersion(
+  options: SegmentOptions | undefined,
+  version: number,
+): SegmentOptions {
+  const protocols = {
+    ...(options?.context?.protocols as object | undefined),
+    event_version: version,
+  }
+  return { ...options, context: { ...options?.context, protocols } }
+}
+"""
