@@ -88,14 +88,16 @@ def test_generated_python_passes_mypy_strict_and_wrong_calls_do_not(tmp_path: Pa
         assert n in failing, f"mypy accepted {reason}:\n{result.stdout}"
 
 
-def tsc(directory: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
+def tsc(
+    directory: Path, files: list[str], *, emit: bool = False
+) -> subprocess.CompletedProcess[str]:
     compiler = NODE_DIR / "node_modules" / "typescript" / "bin" / "tsc"
     if not compiler.is_file():
         pytest.fail("TypeScript is not installed: run `npm ci --prefix tests/compat/node`")
     config = {
         "compilerOptions": {
             "strict": True,
-            "noEmit": True,
+            "noEmit": not emit,
             "target": "es2022",
             "module": "es2022",
             "moduleResolution": "bundler",

@@ -1,0 +1,97 @@
+"""`segemu plan codegen`, as a user runs it: options, the [codegen] config table, and --check
+in CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from segemu.cli import cli
+from tests.protocols.codegen.helpers import ROOT
+
+SHOP = ROOT / "fixtures" / "plans" / "shop.yaml"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["plan", "codegen", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_writes_the_client_then_check_passes(tmp_path: Path) -> None:
+    out = tmp_path / "analytics" / "index.ts"
+    code, output = run(str(SHOP), "-o", str(out))
+    assert code == 0, output
+    assert "export function orderCompleted(message: TrackMessage<OrderCompleted>)" in (
+        out.read_text()
+    )
+    code, output = run(str(SHOP), "-o", str(out), "--check")
+    assert (code, output.strip()) == (0, f"{out}: up to date with {SHOP}")
+
+
+def test_check_fails_and_says_what_changed(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(SHOP.read_text())
+    out = tmp_path / "tracking.py"
+    assert run(str(plan), "-l", "python", "-o", str(out))[0] == 0
+    plan.write_text(
+        SHOP.read_text()
+        .replace("  Signed Up:\n    properties:\n      plan: [free, pro]\n", "")
+        .replace("      coupon: string?\n", "      coupon: string?\n      tax: number\n")
+    )
+    before = out.read_text()
+    code, output = run(str(plan), "-l", "python", "-o", str(out), "--check")
+    assert code == 1
+    assert f"{out}: out of date with {plan} (removed: TRACK 'Signed Up'; changed: TRACK " in output
+    assert "'Order Completed')" in output
+    assert out.read_text() == before  # --check writes nothing
+
+
+def test_check_of_a_missing_file_fails(tmp_path: Path) -> None:
+    code, output = run(str(SHOP), "-o", str(tmp_path / "none.ts"), "--check")
+    assert code == 1
+    assert "none.ts: missing" in output
+
+
+def test_settings_come_from_the_codegen_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "shop.yaml").write_text(SHOP.read_text())
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.segemu.codegen]\nplan = "plans/shop.yaml"\nlanguage = "python"\n'
+        'output = "src/tracking.py"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    code, output = run()
+    assert code == 0, output
+    assert "def order_completed(" in (tmp_path / "src" / "tracking.py").read_text()
+    assert run("--check")[0] == 0
+    # An option beats the table.
+    code, output = run("--sdk", "analytics-next", "-l", "typescript", "-o", "web.ts")
+    assert code == 0, output
+    assert "orderCompleted(properties: OrderCompleted" in (tmp_path / "web.ts").read_text()
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('language = "rust"', "language 'rust' is not one codegen writes"),
+        ('sdk = "analytics-ruby"', "sdk 'analytics-ruby' is not one the typescript client"),
+        ('outptu = "x.ts"', "unknown setting 'outptu'"),
+    ],
+)
+def test_a_bad_codegen_setting_is_named(tmp_path: Path, table: str, message: str) -> None:
+    config = tmp_path / "segemu.toml"
+    config.write_text(f'[codegen]\nplan = "{SHOP}"\n{table}\n')
+    code, output = run("--config", str(config))
+    assert code == 2
+    assert f"{config}: [codegen]" in output
+    assert message in output
+
+
+def test_a_wrong_sdk_for_the_language_is_refused() -> None:
+    code, output = run(str(SHOP), "-l", "python", "--sdk", "analytics-node")
+    assert code == 2
+    assert "sdk 'analytics-node' is not one the python client targets" in output
