@@ -347,7 +347,9 @@ def _literals(values: list[Any]) -> TypeNode:
     scalars = tuple(v for v in values if v is None or isinstance(v, str | int | float | bool))
     if len(scalars) != len(values) or not scalars:
         return ANY  # an enum of objects or arrays: no literal type holds it
-    return Literals(tuple(dict.fromkeys(scalars)))
+    # Deduplicated by type and value: in Python True == 1, in JSON Schema they differ.
+    unique = {(type(v), v): v for v in scalars}
+    return Literals(tuple(unique.values()))
 
 
 def union(members: Iterable[TypeNode]) -> TypeNode:

@@ -125,7 +125,7 @@ def _typed_dict(object_type: ObjectType) -> list[str]:
     out = [""]
     if object_type.extra is not None:
         out += _comment(
-            "The plan allows properties it does not list; a TypedDict cannot hold them "
+            "The plan allows properties it does not list; a TypedDict cannot type them\n"
             "(PEP 728 is not in Python 3.11), so only the listed ones are typed."
         )
     # total=False with Required[...]: the plan's `required` list, key by key.

@@ -78,3 +78,25 @@ def test_drift_names_the_calls_added_removed_and_changed() -> None:
     assert drift(before, before).describe() == (
         "the plan's calls are the same; the generated code differs"
     )
+
+
+def test_enum_values_that_python_thinks_equal_stay_apart() -> None:
+    # JSON Schema tells 1 from true and 0 from false; Python's == does not.
+    rules = [
+        {
+            "type": "TRACK",
+            "key": "E",
+            "jsonSchema": {
+                "properties": {
+                    "properties": {"properties": {"k": {"enum": [1, True, 0, False, "a", None]}}}
+                }
+            },
+        }
+    ]
+    plan = plan_from_data(rules, "p")
+    assert "k: Literal[1, True, 0, False, \"a\"] | None" in generate(
+        plan, Target("python", "analytics-python")
+    )
+    assert 'k?: 1 | true | 0 | false | "a" | null' in generate(
+        plan, Target("typescript", "analytics-node")
+    )
