@@ -409,7 +409,7 @@ def export(plan_file: Path, output: Path | None) -> None:
 
 # -- codegen -------------------------------------------------------------------------------------
 
-CODEGEN_KEYS = ("plan", "language", "sdk", "output")
+CODEGEN_KEYS = ("plan", "language", "sdk", "output", "validation")
 
 
 @plan.command()
@@ -432,6 +432,12 @@ CODEGEN_KEYS = ("plan", "language", "sdk", "output")
     help="Write the client here.  [default: the config's, else standard output]",
 )
 @click.option(
+    "--validation/--no-validation",
+    default=None,
+    help="Check each call against the plan at run time, in development builds, and call "
+    "onViolation (Python: set_on_violation).  [default: off]",
+)
+@click.option(
     "--check",
     is_flag=True,
     help="Write nothing; exit status 1 if the output file is not what the plan generates.",
@@ -443,12 +449,13 @@ def codegen(
     language: str | None,
     sdk: str | None,
     output: Path | None,
+    validation: bool | None,
     check: bool,
     config_file: str | None,
 ) -> None:
     """Generate a typed tracking client from a tracking plan (any format segemu reads): one
     function per planned event, typed identify and group traits. Settings not given as
-    options come from [codegen] in the config (plan, language, sdk, output)."""
+    options come from [codegen] in the config (plan, language, sdk, output, validation)."""
     from segemu.protocols.codegen import CodegenError, Target, drift, generate, read_plan
 
     config = load_config({}, config_file=config_file)
@@ -459,7 +466,10 @@ def codegen(
             raise PlanCommandError(
                 f"{origin}: unknown setting {key!r}; settings: {', '.join(CODEGEN_KEYS)}"
             )
-        if not isinstance(value, str) or not value:
+        if key == "validation":
+            if not isinstance(value, bool):
+                raise PlanCommandError(f"{origin}: validation must be true or false, got {value!r}")
+        elif not isinstance(value, str) or not value:
             raise PlanCommandError(f"{origin}: {key} must be a non-empty string, got {value!r}")
     base = Path(config.config_file).parent if config.config_file else Path.cwd()
     plan_file = plan_file or (base / table["plan"] if "plan" in table else None)
@@ -470,7 +480,8 @@ def codegen(
     if chosen is None:
         chosen = "python" if (sdk or table.get("sdk")) == "analytics-python" else "typescript"
     try:
-        target = Target.of(chosen, sdk or table.get("sdk"))
+        validating = bool(table.get("validation", False)) if validation is None else validation
+        target = Target.of(chosen, sdk or table.get("sdk"), validating)
     except CodegenError as exc:
         raise PlanCommandError(str(exc) if sdk or language else f"{origin}: {exc}") from None
     tracking_plan, version = read_plan(plan_file)

@@ -38,13 +38,16 @@ def assert_no_violations(segemu: SegemuClient, count: int) -> None:
 def test_python_client_sends_every_planned_event_without_violation(
     segemu: SegemuClient, tmp_path: Path
 ) -> None:
-    text = generated(STRESS, Target("python", "analytics-python"))
+    text = generated(STRESS, Target("python", "analytics-python", validation=True))
     (tmp_path / "tracking.py").write_text(text)
     spec = importlib.util.spec_from_file_location("tracking", tmp_path / "tracking.py")
     assert spec is not None
     assert spec.loader is not None
     tracking = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tracking)
+    # The client's own check of the plan agrees with segemu's.
+    seen: list[object] = []
+    tracking.set_on_violation(lambda _message, violations: seen.append(violations))
 
     errors: list[Exception] = []
     client = Client(
@@ -62,6 +65,7 @@ def test_python_client_sends_every_planned_event_without_violation(
     client.flush()
     client.join()
     assert errors == []
+    assert seen == []
     assert_no_violations(segemu, len(calls))
 
 

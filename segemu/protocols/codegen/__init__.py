@@ -31,9 +31,11 @@ class CodegenError(ValueError):
 class Target:
     language: str
     sdk: str
+    # The generated client checks each call against the plan in development builds.
+    validation: bool = False
 
     @classmethod
-    def of(cls, language: str, sdk: str | None) -> Target:
+    def of(cls, language: str, sdk: str | None, validation: bool = False) -> Target:
         if language not in LANGUAGES:
             raise CodegenError(
                 f"language {language!r} is not one codegen writes; languages: "
@@ -46,7 +48,7 @@ class Target:
             raise CodegenError(
                 f"sdk {sdk!r} is not one the {language} client targets; sdks: {', '.join(sdks)}"
             )
-        return cls(language, sdk)
+        return cls(language, sdk, validation)
 
     @property
     def suffix(self) -> str:
@@ -67,8 +69,8 @@ def read_plan(path: Path) -> tuple[TrackingPlan, str | None]:
 
 def generate(plan: TrackingPlan, target: Target, version: str | None = None) -> str:
     if target.language == "python":
-        return python.generate(plan, version, target.sdk)
-    return typescript.generate(plan, version, target.sdk)
+        return python.generate(plan, version, target.sdk, target.validation)
+    return typescript.generate(plan, version, target.sdk, target.validation)
 
 
 __all__ = ["LANGUAGES", "CodegenError", "Drift", "Target", "drift", "generate", "read_plan"]

@@ -91,6 +91,7 @@ class Call:
     pinned_version: int | None
     words: tuple[str, ...]  # the name, split into words; each language spells it its way
     payload: TypeNode  # the properties or traits
+    payload_schema: Mapping[str, Any]  # their JSON Schema, for runtime validation
     description: str | None
     fingerprint: str  # a short hash of the rule: the drift check names what changed
 
@@ -226,7 +227,15 @@ class _Builder:
             orjson.dumps(rule.to_segment(), option=orjson.OPT_SORT_KEYS)
         ).hexdigest()[:12]
         return Call(
-            rule.type, rule.key, rule.version, pinned, words, payload, description, fingerprint
+            rule.type,
+            rule.key,
+            rule.version,
+            pinned,
+            words,
+            payload,
+            payload_schema if isinstance(payload_schema, dict) else {},
+            description,
+            fingerprint,
         )
 
     def node(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import keyword
+import pprint
 
+from segemu.protocols.codegen import runtime
 from segemu.protocols.codegen.header import MARKER, header_lines
 from segemu.protocols.codegen.model import (
     ArrayOf,
@@ -55,17 +57,30 @@ OWN = frozenset(
 RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 
 
-def generate(plan: TrackingPlan, version: str | None, sdk: str = "analytics-python") -> str:
+def generate(
+    plan: TrackingPlan, version: str | None, sdk: str = "analytics-python", validation: bool = False
+) -> str:
     types = Names(RESERVED | OWN, fallback="T")
     model = build_model(plan, version, lambda words: types.take(pascal(words)))
-    functions = Names(RESERVED | OWN | {t.name for t in model.types} | {"_context"}, fallback="e")
-    out = [*(f"# {line}" for line in header_lines(model, f"python, {sdk}")), _PRELUDE]
+    functions = Names(RESERVED | OWN | {t.name for t in model.types}, fallback="e")
+    names = [functions.take(snake(call.function_words)) for call in model.calls]
+    target = f"python, {sdk}" + (", runtime validation" if validation else "")
+    out = [*(f"# {line}" for line in header_lines(model, target))]
+    out += (_PRELUDE_VALIDATING if validation else _PRELUDE).splitlines()
     for object_type in model.types:
         out += _typed_dict(object_type)
     out += ["", *_CLIENT.strip("\n").splitlines()]
+    if validation:
+        out += ["", "", *runtime.PYTHON.strip("\n").splitlines(), "", ""]
+        out.append("# Each call's properties or traits, as the plan states them.")
+        out.append("_SCHEMAS: dict[str, object] = {")
+        for call, name in zip(model.calls, names, strict=True):
+            literal = pprint.pformat(dict(call.payload_schema), width=88, sort_dicts=True)
+            out.append(f"    {name!r}: " + literal.replace("\n", "\n    ") + ",")
+        out.append("}")
     out += ["", ""]
-    for call in model.calls:
-        out += _function(call, functions.take(snake(call.function_words)))
+    for call, name in zip(model.calls, names, strict=True):
+        out += _function(call, name, validation)
     while out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
@@ -154,7 +169,7 @@ def _typed_dict(object_type: ObjectType) -> list[str]:
     return [*out, ""]
 
 
-def _function(call: Call, name: str) -> list[str]:
+def _function(call: Call, name: str, validation: bool) -> list[str]:
     payload = py_type(call.payload)
     doc = "\n\n".join(filter(None, [call.description, f"Sends {call.label} of the plan."]))
     context = (
@@ -225,6 +240,27 @@ def _function(call: Call, name: str) -> list[str]:
             f"        {rest},",
             "    )",
         ]
+    if validation:
+        container = "traits" if call.kind in ("IDENTIFY", "GROUP") else "properties"
+        if call.kind == "TRACK":
+            described = f'"event": {json.dumps(call.key)}, '
+        elif call.kind == "GROUP":
+            described = '"group_id": group_id, '
+        elif call.kind in ("PAGE", "SCREEN"):
+            described = f'"name": {"name" if call.key is None else json.dumps(call.key)}, '
+        else:
+            described = ""
+        message = f'{{"type": "{call.kind.lower()}", {described}"{container}": {container}}}'
+        at = next(n for n, line in enumerate(out) if line.startswith("    client."))
+        out[at:at] = [
+            "    if __debug__:  # python -O leaves the check out",
+            "        _validate(",
+            f'            _SCHEMAS["{name}"],',
+            f"            {container},",
+            f'            "{container}",',
+            f"            {message},",
+            "        )",
+        ]
     return [*out, "", ""]
 
 
@@ -232,6 +268,16 @@ _PRELUDE = """
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal, Protocol, Required, TypedDict
+"""
+
+_PRELUDE_VALIDATING = """
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Literal, Protocol, Required, TypedDict
 """

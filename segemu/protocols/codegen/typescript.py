@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 
+from segemu.protocols.codegen import runtime
 from segemu.protocols.codegen.header import MARKER, header_lines
 from segemu.protocols.codegen.model import (
     ArrayOf,
@@ -123,24 +124,29 @@ OWN = frozenset(
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
-def generate(plan: TrackingPlan, version: str | None, sdk: str) -> str:
+def generate(plan: TrackingPlan, version: str | None, sdk: str, validation: bool = False) -> str:
     types = Names(RESERVED | OWN, fallback="T")
     model = build_model(plan, version, lambda words: types.take(pascal(words)))
     functions = Names(RESERVED | OWN | {t.name for t in model.types}, fallback="e")
-    out = [
-        "/* eslint-disable */",
-        *(f"// {line}" for line in header_lines(model, f"typescript, {sdk}")),
-        "",
-    ]
+    names = [functions.take(camel(call.function_words)) for call in model.calls]
+    target = f"typescript, {sdk}" + (", runtime validation" if validation else "")
+    out = ["/* eslint-disable */", *(f"// {line}" for line in header_lines(model, target)), ""]
     for object_type in model.types:
         out += _interface(object_type)
-    out += (_NODE_PRELUDE if sdk == "analytics-node" else _BROWSER_PRELUDE).strip("\n").splitlines()
-    out.append("")
-    names: list[str] = []
-    for call in model.calls:
-        name = functions.take(camel(call.function_words))
-        names.append(name)
-        out += _function(call, name, sdk)
+    prelude = _NODE_PRELUDE if sdk == "analytics-node" else _BROWSER_PRELUDE
+    out += prelude.strip("\n").splitlines()
+    out += _options(sdk, validation)
+    if validation:
+        out += runtime.TYPESCRIPT.rstrip("\n").splitlines()
+        out += ["", "/** Each call's properties or traits, as the plan states them. */"]
+        out.append("const schemas: Record<string, unknown> = {")
+        out += [
+            f"  {name}: {json.dumps(call.payload_schema, sort_keys=True)},"
+            for call, name in zip(model.calls, names, strict=True)
+        ]
+        out += ["}", ""]
+    for call, name in zip(model.calls, names, strict=True):
+        out += _function(call, name, sdk, validation)
     out += [
         "/** Every generated function, as Typewriter's default export offered them. */",
         "const typewriter = {",
@@ -151,6 +157,38 @@ def generate(plan: TrackingPlan, version: str | None, sdk: str) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _options(sdk: str, validation: bool) -> list[str]:
+    node = sdk == "analytics-node"
+    out = ["", "export interface TypewriterOptions {"]
+    if node:
+        out += [
+            "  /** The analytics-node client every generated function sends through. */",
+            "  analytics: AnalyticsLike",
+        ]
+    else:
+        out += [
+            "  /** The client to send through; without one, the snippet's window.analytics. */",
+            "  analytics?: AnalyticsLike",
+        ]
+    if validation:
+        out += [
+            "  /** Called in development builds with a call that breaks the plan. */",
+            "  onViolation?: ViolationHandler",
+        ]
+    out += [
+        "}",
+        "",
+        "let analytics: AnalyticsLike | undefined",
+        "",
+        "/** Sets the client the generated functions send through; call it once at start-up. */",
+        "export function setTypewriterOptions(options: TypewriterOptions): void {",
+        "  analytics = options.analytics",
+    ]
+    if validation:
+        out.append("  if (options.onViolation !== undefined) onViolation = options.onViolation")
+    return [*out, "}", ""]
 
 
 def ts_type(node: TypeNode) -> str:
@@ -213,64 +251,64 @@ def _context(call: Call, options: str) -> str:
     return f"withEventVersion({options}, {call.pinned_version})"
 
 
-def _function(call: Call, name: str, sdk: str) -> list[str]:
+def _function(call: Call, name: str, sdk: str, validation: bool) -> list[str]:
     payload = ts_type(call.payload)
     doc = _doc("\n".join(filter(None, [call.description, f"Sends {call.label} of the plan."])))
-    out = [_marker(call), *doc]
+    kind = call.kind.lower()
+    key = json.dumps(call.key)
+    container = "traits" if call.kind in ("IDENTIFY", "GROUP") else "properties"
     if sdk == "analytics-node":
+        message = {
+            "TRACK": "TrackMessage",
+            "IDENTIFY": "IdentifyMessage",
+            "GROUP": "GroupMessage",
+        }.get(call.kind, "PageMessage")
+        signature = f"message: {message}<{payload}>"
         if call.kind == "TRACK":
-            out += [
-                f"export function {name}(message: TrackMessage<{payload}>): void {{",
-                f"  client().track({{ ...{_context(call, 'message')}, "
-                f"event: {json.dumps(call.key)} }})",
-            ]
-        elif call.kind in ("IDENTIFY", "GROUP"):
-            kind = call.kind.lower()
-            message = "IdentifyMessage" if kind == "identify" else "GroupMessage"
-            out += [
-                f"export function {name}(message: {message}<{payload}>): void {{",
-                f"  client().{kind}(message)",
-            ]
+            sent = f"{{ ...{_context(call, 'message')}, event: {key} }}"
+        elif call.key is not None:  # a named page or screen
+            sent = f"{{ ...message, name: {key} }}"
         else:
-            kind = call.kind.lower()
-            # The rule for any page takes the page's name from the caller.
-            named = f", name: {json.dumps(call.key)}" if call.key is not None else ""
-            out += [
-                f"export function {name}(message: PageMessage<{payload}>): void {{",
-                f"  client().{kind}({{ ...message{named} }})",
-            ]
+            sent = "message"
+        body = [f"  client().{kind}(call)"]
+        checked = f"call.{container}"
+        described = f'{{ type: "{kind}", ...call }}'
     else:
+        options = "options?: SegmentOptions"
         if call.kind == "TRACK":
-            out += [
-                f"export function {name}(properties: {payload}, options?: SegmentOptions): void {{",
-                f"  client()?.track({json.dumps(call.key)}, properties, "
-                f"{_context(call, 'options')})",
-            ]
+            signature = f"properties: {payload}, {options}"
+            body = [f"  client()?.track({key}, properties, {_context(call, 'options')})"]
+            described = f'{{ type: "track", event: {key}, properties }}'
         elif call.kind == "IDENTIFY":
-            out += [
-                f"export function {name}(userId: string | null, traits: {payload}, "
-                "options?: SegmentOptions): void {",
-                "  client()?.identify(userId, traits, options)",
-            ]
+            signature = f"userId: string | null, traits: {payload}, {options}"
+            body = ["  client()?.identify(userId, traits, options)"]
+            described = '{ type: "identify", userId, traits }'
         elif call.kind == "GROUP":
-            out += [
-                f"export function {name}(groupId: string, traits: {payload}, "
-                "options?: SegmentOptions): void {",
-                "  client()?.group(groupId, traits, options)",
-            ]
+            signature = f"groupId: string, traits: {payload}, {options}"
+            body = ["  client()?.group(groupId, traits, options)"]
+            described = '{ type: "group", groupId, traits }'
         elif call.key is not None:
-            out += [
-                f"export function {name}(properties: {payload}, options?: SegmentOptions): void {{",
-                f"  client()?.{call.kind.lower()}(null, {json.dumps(call.key)}, "
-                "properties, options)",
-            ]
+            signature = f"properties: {payload}, {options}"
+            body = [f"  client()?.{kind}(null, {key}, properties, options)"]
+            described = f'{{ type: "{kind}", name: {key}, properties }}'
         else:
-            out += [
-                f"export function {name}(category: string | null, name: string | null, "
-                f"properties: {payload}, options?: SegmentOptions): void {{",
-                f"  client()?.{call.kind.lower()}(category, name, properties, options)",
-            ]
-    return [*out, "}", ""]
+            signature = (
+                f"category: string | null, name: string | null, properties: {payload}, {options}"
+            )
+            body = [f"  client()?.{kind}(category, name, properties, options)"]
+            described = f'{{ type: "{kind}", category, name, properties }}'
+        sent = None
+        checked = container
+    out = [_marker(call), *doc, f"export function {name}({signature}): void {{"]
+    if sent is not None:
+        out.append(f"  const call = {sent}")
+    if validation:
+        out += [
+            '  if (process.env.NODE_ENV !== "production") {',
+            f'    validate(schemas.{name}, {checked}, "{container}", {described})',
+            "  }",
+        ]
+    return [*out, *body, "}", ""]
 
 
 _NODE_PRELUDE = """
@@ -304,18 +342,6 @@ export interface AnalyticsLike {
     void
   screen(message: MessageOptions & { name?: string; category?: string; properties?: object }):
     void
-}
-
-export interface TypewriterOptions {
-  /** The analytics-node client every generated function sends through. */
-  analytics: AnalyticsLike
-}
-
-let analytics: AnalyticsLike | undefined
-
-/** Sets the client the generated functions send through; call it once at start-up. */
-export function setTypewriterOptions(options: TypewriterOptions): void {
-  analytics = options.analytics
 }
 
 function client(): AnalyticsLike {
@@ -366,18 +392,6 @@ export interface AnalyticsLike {
     properties?: object,
     options?: object,
   ): unknown
-}
-
-export interface TypewriterOptions {
-  /** The client to send through; without one, the snippet's window.analytics. */
-  analytics?: AnalyticsLike
-}
-
-let analytics: AnalyticsLike | undefined
-
-/** Sets the client the generated functions send through. */
-export function setTypewriterOptions(options: TypewriterOptions): void {
-  analytics = options.analytics
 }
 
 function client(): AnalyticsLike | undefined {

@@ -80,6 +80,7 @@ def test_settings_come_from_the_codegen_table(
         ('language = "rust"', "language 'rust' is not one codegen writes"),
         ('sdk = "analytics-ruby"', "sdk 'analytics-ruby' is not one the typescript client"),
         ('outptu = "x.ts"', "unknown setting 'outptu'"),
+        ('validation = "yes"', "validation must be true or false, got 'yes'"),
     ],
 )
 def test_a_bad_codegen_setting_is_named(tmp_path: Path, table: str, message: str) -> None:
@@ -95,3 +96,15 @@ def test_a_wrong_sdk_for_the_language_is_refused() -> None:
     code, output = run(str(SHOP), "-l", "python", "--sdk", "analytics-node")
     assert code == 2
     assert "sdk 'analytics-node' is not one the python client targets" in output
+
+
+def test_validation_from_the_table_and_the_option(tmp_path: Path) -> None:
+    config = tmp_path / "segemu.toml"
+    config.write_text(f'[codegen]\nplan = "{SHOP}"\nlanguage = "python"\nvalidation = true\n')
+    code, output = run("--config", str(config))
+    assert code == 0, output
+    assert "def set_on_violation(" in output
+    assert "target: python, analytics-python, runtime validation" in output
+    code, output = run("--config", str(config), "--no-validation")
+    assert code == 0, output
+    assert "set_on_violation" not in output

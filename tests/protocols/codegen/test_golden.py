@@ -5,6 +5,7 @@ the golden files."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,15 @@ GOLDEN = Path(__file__).parent / "golden"
 def test_generated_client_matches_golden_file(plan_path: Path, target: Target) -> None:
     text = generated(plan_path, target)
     golden = GOLDEN / f"{plan_path.name}.{target.sdk}{target.suffix}.golden"
+    if os.environ.get("SEGEMU_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.sdk)
+def test_validating_client_matches_golden_file(target: Target) -> None:
+    text = generated(STRESS, replace(target, validation=True))
+    golden = GOLDEN / f"{STRESS.name}.{target.sdk}.validation{target.suffix}.golden"
     if os.environ.get("SEGEMU_UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
@@ -94,7 +104,7 @@ def test_enum_values_that_python_thinks_equal_stay_apart() -> None:
         }
     ]
     plan = plan_from_data(rules, "p")
-    assert "k: Literal[1, True, 0, False, \"a\"] | None" in generate(
+    assert 'k: Literal[1, True, 0, False, "a"] | None' in generate(
         plan, Target("python", "analytics-python")
     )
     assert 'k?: 1 | true | 0 | false | "a" | null' in generate(

@@ -15,7 +15,8 @@ import pytest
 from segemu.protocols.codegen import Target
 from tests.protocols.codegen.helpers import NODE_DIR, STRESS, generated, planned_calls
 
-PYTHON = Target("python", "analytics-python")
+# With runtime validation: the bundled validator must pass the type checkers too.
+PYTHON = Target("python", "analytics-python", validation=True)
 
 
 def mypy(directory: Path, *files: str) -> subprocess.CompletedProcess[str]:
@@ -149,7 +150,7 @@ NEXT_SETUP = [
 def test_generated_typescript_compiles_strict_and_wrong_calls_do_not(
     tmp_path: Path, sdk: str
 ) -> None:
-    text = generated(STRESS, Target("typescript", sdk))
+    text = generated(STRESS, Target("typescript", sdk, validation=True))
     (tmp_path / "tracking.ts").write_text(text)
     calls = planned_calls(STRESS, text)
     good = [ts_call(sdk, c.function, c.kind, c.payload) for c in calls]
