@@ -409,7 +409,7 @@ def export(plan_file: Path, output: Path | None) -> None:
 
 # -- codegen -------------------------------------------------------------------------------------
 
-CODEGEN_KEYS = ("plan", "language", "sdk", "output", "validation")
+WATCH_INTERVAL = 0.5  # seconds between two looks at the plan files; saving one is seen in time
 
 
 @plan.command()
@@ -438,10 +438,21 @@ CODEGEN_KEYS = ("plan", "language", "sdk", "output", "validation")
     "onViolation (Python: set_on_violation).  [default: off]",
 )
 @click.option(
+    "--typewriter",
+    "typewriter_file",
+    is_flag=False,
+    flag_value="typewriter.yml",
+    metavar="[FILE]",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the language, SDK and plans of a Typewriter project from its typewriter.yml "
+    "(each plan's plan.json), and write each client where Typewriter did.",
+)
+@click.option(
     "--check",
     is_flag=True,
-    help="Write nothing; exit status 1 if the output file is not what the plan generates.",
+    help="Write nothing; exit status 1 if an output file is not what its plan generates.",
 )
+@click.option("--watch", is_flag=True, help="Generate again each time a plan file changes.")
 @_config_option
 @_errors_named
 def codegen(
@@ -450,62 +461,79 @@ def codegen(
     sdk: str | None,
     output: Path | None,
     validation: bool | None,
+    typewriter_file: Path | None,
     check: bool,
+    watch: bool,
     config_file: str | None,
 ) -> None:
     """Generate a typed tracking client from a tracking plan (any format segemu reads): one
     function per planned event, typed identify and group traits. Settings not given as
     options come from [codegen] in the config (plan, language, sdk, output, validation)."""
-    from segemu.protocols.codegen import CodegenError, Target, drift, generate, read_plan
+    from segemu.protocols.codegen import CodegenError
+    from segemu.protocols.codegen.jobs import job_from_settings, jobs_from_typewriter
 
-    config = load_config({}, config_file=config_file)
-    table = dict(config.sections.get("codegen", {}))
-    origin = f"{config.config_file}: [codegen]"
-    for key, value in table.items():
-        if key not in CODEGEN_KEYS:
-            raise PlanCommandError(
-                f"{origin}: unknown setting {key!r}; settings: {', '.join(CODEGEN_KEYS)}"
-            )
-        if key == "validation":
-            if not isinstance(value, bool):
-                raise PlanCommandError(f"{origin}: validation must be true or false, got {value!r}")
-        elif not isinstance(value, str) or not value:
-            raise PlanCommandError(f"{origin}: {key} must be a non-empty string, got {value!r}")
-    base = Path(config.config_file).parent if config.config_file else Path.cwd()
-    plan_file = plan_file or (base / table["plan"] if "plan" in table else None)
-    output = output or (base / table["output"] if "output" in table else None)
-    if plan_file is None:
-        raise PlanCommandError("no tracking plan: pass PLAN, or set plan in [codegen]")
-    chosen = language or table.get("language")
-    if chosen is None:
-        chosen = "python" if (sdk or table.get("sdk")) == "analytics-python" else "typescript"
+    if check and watch:
+        raise PlanCommandError("--check and --watch do not go together")
     try:
-        validating = bool(table.get("validation", False)) if validation is None else validation
-        target = Target.of(chosen, sdk or table.get("sdk"), validating)
+        if typewriter_file is not None:
+            jobs = jobs_from_typewriter(typewriter_file, bool(validation))
+        else:
+            config = load_config({}, config_file=config_file)
+            base = Path(config.config_file).parent if config.config_file else Path.cwd()
+            options = {
+                "plan": plan_file,
+                "language": language,
+                "sdk": sdk,
+                "output": output,
+                "validation": validation,
+            }
+            table = config.sections.get("codegen", {})
+            jobs = [job_from_settings(options, table, base, f"{config.config_file}: [codegen]")]
     except CodegenError as exc:
-        raise PlanCommandError(str(exc) if sdk or language else f"{origin}: {exc}") from None
-    tracking_plan, version = read_plan(plan_file)
-    text = generate(tracking_plan, target, version)
+        raise PlanCommandError(str(exc)) from None
     if check:
-        if output is None:
+        if any(job.output is None for job in jobs):
             raise PlanCommandError("--check needs the file to compare: pass -o or set output")
-        try:
-            current = output.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            click.echo(f"{output}: missing; run `segemu plan codegen` to write it", err=True)
+        problems = [problem for job in jobs if (problem := job.stale(job.render()))]
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
             sys.exit(1)
-        if current != text:
-            click.echo(
-                f"{output}: out of date with {plan_file} ({drift(current, text).describe()}); "
-                "run `segemu plan codegen` to write it again",
-                err=True,
-            )
-            sys.exit(1)
-        click.echo(f"{output}: up to date with {plan_file}", err=True)
+        for job in jobs:
+            click.echo(f"{job.output}: up to date with {job.plan}", err=True)
         return
-    if output is None:
-        click.echo(text, nl=False)
+    for job in jobs:
+        if job.output is None:
+            if watch:
+                raise PlanCommandError("--watch needs a file to write: pass -o or set output")
+            click.echo(job.render(), nl=False)
+        else:
+            click.echo(job.write(job.render()), err=True)
+    if watch:
+        _watch_plans(jobs)
+
+
+def _watch_plans(jobs: list[Any]) -> None:
+    """Generate each job again when its plan file changes, until Ctrl-C. A plan saved half
+    written is reported and the next save counts."""
+    import time
+
+    from segemu.protocols.codegen.jobs import fingerprint
+    from segemu.protocols.plans import PlanError
+
+    seen = {id(job): fingerprint([job.plan]) for job in jobs}
+    click.echo(f"watching {', '.join(sorted({str(job.plan) for job in jobs}))}", err=True)
+    try:
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            for job in jobs:
+                now = fingerprint([job.plan])
+                if now == seen[id(job)]:
+                    continue
+                seen[id(job)] = now
+                try:
+                    click.echo(job.write(job.render()), err=True)
+                except PlanError as exc:
+                    click.echo(f"not written: {exc}", err=True)
+    except KeyboardInterrupt:
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output} ({target.language}, {target.sdk}) from {plan_file}", err=True)

@@ -3,6 +3,10 @@ in CI."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +112,102 @@ def test_validation_from_the_table_and_the_option(tmp_path: Path) -> None:
     code, output = run("--config", str(config), "--no-validation")
     assert code == 0, output
     assert "set_on_violation" not in output
+
+
+TYPEWRITER_YML = """\
+# Segment Typewriter Configuration
+scripts:
+  token: some-command-that-prints-a-token
+client:
+  sdk: {sdk}
+  language: typescript
+trackingPlans:
+  - id: rs_1
+    workspaceSlug: shop
+    path: ./src/analytics
+"""
+# What typewriter pulled into src/analytics/plan.json: TRACK schemas unwrapped to their
+# properties, with eventMetadata (segmentio/typewriter src/api/trackingplans.ts).
+TYPEWRITER_PLAN = {
+    "name": "Shop",
+    "rules": [
+        {
+            "type": "TRACK",
+            "key": "Signed Up",
+            "version": 1,
+            "jsonSchema": {
+                "type": "object",
+                "properties": {"plan": {"type": "string", "enum": ["free", "pro"]}},
+                "required": ["plan"],
+                "eventMetadata": {"name": "Signed Up", "type": "TRACK"},
+            },
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("sdk", "shape"),
+    [
+        ("analytics-node", "signedUp(message: TrackMessage<SignedUp>)"),
+        ("analytics.js", "signedUp(properties: SignedUp, options?: SegmentOptions)"),
+    ],
+)
+def test_a_typewriter_project_switches_with_one_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sdk: str, shape: str
+) -> None:
+    (tmp_path / "typewriter.yml").write_text(TYPEWRITER_YML.format(sdk=sdk))
+    (tmp_path / "src" / "analytics").mkdir(parents=True)
+    (tmp_path / "src" / "analytics" / "plan.json").write_text(json.dumps(TYPEWRITER_PLAN))
+    monkeypatch.chdir(tmp_path)
+    code, output = run("--typewriter")
+    assert code == 0, output
+    client = (tmp_path / "src" / "analytics" / "index.ts").read_text()
+    assert f"export function {shape}: void" in client
+    assert 'plan: "free" | "pro"' in client
+    assert run("--typewriter", "--check")[0] == 0
+
+
+def test_a_typewriter_sdk_segemu_does_not_write_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "typewriter.yml"
+    config.write_text(TYPEWRITER_YML.format(sdk="analytics-ios"))
+    code, output = run("--typewriter", str(config))
+    assert code == 2
+    assert "client.sdk 'analytics-ios': segemu writes clients for analytics.js, analytics-node" in (
+        output
+    )
+
+
+def test_watch_writes_the_client_again_when_the_plan_is_saved(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(SHOP.read_text())
+    out = tmp_path / "tracking.py"
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "segemu",
+            "plan",
+            "codegen",
+            str(plan),
+            "-l",
+            "python",
+            "-o",
+            str(out),
+            "--watch",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ) as process:
+        assert process.stderr is not None
+        try:
+            assert process.stderr.readline().startswith(f"wrote {out}")
+            assert process.stderr.readline().startswith("watching ")
+            plan.write_text("track: [not, a, plan\n")  # saved half written
+            assert process.stderr.readline().startswith(f"not written: {plan}: not valid YAML")
+            plan.write_text(SHOP.read_text().replace("  Signed Up:", "  Signed In:"))
+            assert process.stderr.readline().startswith(f"wrote {out}")
+            assert "def signed_in(" in out.read_text()
+        finally:
+            process.terminate()
