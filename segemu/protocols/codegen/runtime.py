@@ -5,9 +5,9 @@ bounds, minLength, maxLength, pattern, minItems, maxItems); `format` is left to 
 Paths are dotted as segemu writes them in a violation ("properties.products.0.price"), so the
 two can be compared line for line.
 
-Only in development builds: TypeScript checks behind `process.env.NODE_ENV !== "production"`,
-which bundlers replace, so minifiers drop the check; Python behind `if __debug__:`, which
-`python -O` removes when it compiles the file.
+Only in development builds: TypeScript checks unless `process.env.NODE_ENV` is "production"
+(bundlers replace it, so a production bundle skips the checks), Python behind `if __debug__:`,
+which `python -O` removes when it compiles the file.
 """
 
 from __future__ import annotations
@@ -23,6 +23,17 @@ export interface Violation {
 export type ViolationHandler = (message: Record<string, unknown>, violations: Violation[]) => void
 
 declare const process: { env: { NODE_ENV?: string } }
+
+// Bundlers replace process.env.NODE_ENV, so a production bundle reads "production" here and
+// skips every check (minifiers can then drop them); Node reads its environment; a page
+// without a bundler has no process at all, and is taken for development.
+const DEVELOPMENT: boolean = (() => {
+  try {
+    return process.env.NODE_ENV !== "production"
+  } catch {
+    return true
+  }
+})()
 
 let onViolation: ViolationHandler = (message, violations) => {
   const name = String(message.event ?? message.type)

@@ -304,7 +304,7 @@ def _function(call: Call, name: str, sdk: str, validation: bool) -> list[str]:
         out.append(f"  const call = {sent}")
     if validation:
         out += [
-            '  if (process.env.NODE_ENV !== "production") {',
+            "  if (DEVELOPMENT) {",
             f'    validate(schemas.{name}, {checked}, "{container}", {described})',
             "  }",
         ]
