@@ -417,7 +417,10 @@ WATCH_INTERVAL = 0.5  # seconds between two looks at the plan files; saving one 
     "plan_file", required=False, metavar="[PLAN]", type=click.Path(dir_okay=False, path_type=Path)
 )
 @click.option(
-    "--language", "-l", type=click.Choice(["typescript", "python"]), help="[default: typescript]"
+    "--language",
+    "-l",
+    type=click.Choice(["typescript", "javascript", "python"]),
+    help="JavaScript has JSDoc types.  [default: typescript]",
 )
 @click.option(
     "--sdk",

@@ -70,14 +70,18 @@ def test_python_client_sends_every_planned_event_without_violation(
 
 
 @pytest.mark.segemu(protocols={"tracking_plan": str(STRESS)})
-def test_typescript_client_sends_every_planned_event_through_analytics_node(
-    segemu: SegemuClient, tmp_path: Path
+@pytest.mark.parametrize("language", ["typescript", "javascript"])
+def test_node_client_sends_every_planned_event_through_analytics_node(
+    segemu: SegemuClient, tmp_path: Path, language: str
 ) -> None:
-    text = generated(STRESS, Target("typescript", "analytics-node"))
-    (tmp_path / "tracking.ts").write_text(text)
+    text = generated(STRESS, Target(language, "analytics-node", validation=True))
     (tmp_path / "package.json").write_text('{"type": "module"}')
-    compiled = tsc(tmp_path, ["tracking.ts"], emit=True)
-    assert compiled.returncode == 0, compiled.stdout
+    if language == "typescript":
+        (tmp_path / "tracking.ts").write_text(text)
+        compiled = tsc(tmp_path, ["tracking.ts"], emit=True)
+        assert compiled.returncode == 0, compiled.stdout
+    else:  # runs as generated
+        (tmp_path / "tracking.js").write_text(text)
     calls = []
     for call in planned_calls(STRESS, text):
         field = "traits" if call.kind in ("IDENTIFY", "GROUP") else "properties"
@@ -105,4 +109,5 @@ def test_typescript_client_sends_every_planned_event_through_analytics_node(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {"violations": []}
     assert_no_violations(segemu, len(calls))

@@ -1,5 +1,6 @@
 """Typed tracking clients from a tracking plan: what Segment's Typewriter generated, for
-TypeScript (analytics-node, analytics-next) and Python (segment-analytics-python).
+TypeScript and JavaScript with JSDoc types (analytics-node, analytics-next) and Python
+(segment-analytics-python).
 
 `model.py` reads the plan into language-neutral types; each language module only prints them;
 `header.py` stamps each file with the plan's name, version and hash and lets `--check` say
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from segemu.protocols.codegen import python, typescript
+from segemu.protocols.codegen import javascript, python, typescript
 from segemu.protocols.codegen.header import Drift, drift
 from segemu.protocols.codegen.model import plan_version
 from segemu.protocols.plans import PlanError, TrackingPlan, parse_file, plan_from_data
@@ -19,6 +20,7 @@ from segemu.protocols.plans import PlanError, TrackingPlan, parse_file, plan_fro
 # language -> (the SDKs it targets, the default first; the file suffix)
 LANGUAGES: dict[str, tuple[tuple[str, ...], str]] = {
     "typescript": (typescript.SDKS, ".ts"),
+    "javascript": (javascript.SDKS, ".js"),
     "python": (python.SDKS, ".py"),
 }
 
@@ -70,6 +72,8 @@ def read_plan(path: Path) -> tuple[TrackingPlan, str | None]:
 def generate(plan: TrackingPlan, target: Target, version: str | None = None) -> str:
     if target.language == "python":
         return python.generate(plan, version, target.sdk, target.validation)
+    if target.language == "javascript":
+        return javascript.generate(plan, version, target.sdk, target.validation)
     return typescript.generate(plan, version, target.sdk, target.validation)
 
 

@@ -5,8 +5,8 @@ typewriter.yml, so a Typewriter user can switch with one command.
 typewriter.yml, as Typewriter writes it (segmentio/typewriter, its typewriter.yml and
 tests/e2e/*/typewriter.yml): `client: {language, sdk}` and `trackingPlans: [{id,
 workspaceSlug, path}]`, where `path` is the directory holding the plan.json Typewriter pulled
-from the workspace and the client it generated (index.ts). segemu reads that plan.json and
-writes the client in the same place; the token script is not needed.
+from the workspace and the client it generated (index.ts or index.js). segemu reads that
+plan.json and writes the client in the same place; the token script is not needed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from segemu.protocols.plans import PlanError
 SETTINGS = ("plan", "language", "sdk", "output", "validation")
 # Typewriter's SDK names -> segemu's; languages it wrote that segemu writes too.
 TYPEWRITER_SDKS = {"analytics.js": "analytics-next", "analytics-node": "analytics-node"}
-TYPEWRITER_LANGUAGES = ("typescript",)
+TYPEWRITER_LANGUAGES = ("typescript", "javascript")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from segemu.protocols.codegen import runtime
 from segemu.protocols.codegen.header import MARKER, header_lines
@@ -240,7 +241,7 @@ def _interface(object_type: ObjectType) -> list[str]:
     return [*out, "}", ""]
 
 
-def _marker(call: Call) -> str:
+def marker(call: Call) -> str:
     return f"// {MARKER} {call.name} {call.fingerprint}"
 
 
@@ -251,9 +252,20 @@ def _context(call: Call, options: str) -> str:
     return f"withEventVersion({options}, {call.pinned_version})"
 
 
-def _function(call: Call, name: str, sdk: str, validation: bool) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class FunctionParts:
+    """One generated function, apart from its language's spelling of types."""
+
+    params: list[tuple[str, str, bool]]  # name, TypeScript type, optional
+    sent: str | None  # the message built before sending, as `call`
+    body: list[str]
+    container: str  # "properties" or "traits"
+    checked: str  # the expression holding them
+    described: str  # the message handed to onViolation
+
+
+def function_parts(call: Call, sdk: str) -> FunctionParts:
     payload = ts_type(call.payload)
-    doc = _doc("\n".join(filter(None, [call.description, f"Sends {call.label} of the plan."])))
     kind = call.kind.lower()
     key = json.dumps(call.key)
     container = "traits" if call.kind in ("IDENTIFY", "GROUP") else "properties"
@@ -263,52 +275,72 @@ def _function(call: Call, name: str, sdk: str, validation: bool) -> list[str]:
             "IDENTIFY": "IdentifyMessage",
             "GROUP": "GroupMessage",
         }.get(call.kind, "PageMessage")
-        signature = f"message: {message}<{payload}>"
         if call.kind == "TRACK":
             sent = f"{{ ...{_context(call, 'message')}, event: {key} }}"
         elif call.key is not None:  # a named page or screen
             sent = f"{{ ...message, name: {key} }}"
         else:
             sent = "message"
-        body = [f"  client().{kind}(call)"]
-        checked = f"call.{container}"
-        described = f'{{ type: "{kind}", ...call }}'
+        return FunctionParts(
+            [("message", f"{message}<{payload}>", False)],
+            sent,
+            [f"  client().{kind}(call)"],
+            container,
+            f"call.{container}",
+            f'{{ type: "{kind}", ...call }}',
+        )
+    options = ("options", "SegmentOptions", True)
+    if call.kind == "TRACK":
+        params = [("properties", payload, False), options]
+        body = [f"  client()?.track({key}, properties, {_context(call, 'options')})"]
+        described = f'{{ type: "track", event: {key}, properties }}'
+    elif call.kind == "IDENTIFY":
+        params = [("userId", "string | null", False), ("traits", payload, False), options]
+        body = ["  client()?.identify(userId, traits, options)"]
+        described = '{ type: "identify", userId, traits }'
+    elif call.kind == "GROUP":
+        params = [("groupId", "string", False), ("traits", payload, False), options]
+        body = ["  client()?.group(groupId, traits, options)"]
+        described = '{ type: "group", groupId, traits }'
+    elif call.key is not None:
+        params = [("properties", payload, False), options]
+        body = [f"  client()?.{kind}(null, {key}, properties, options)"]
+        described = f'{{ type: "{kind}", name: {key}, properties }}'
     else:
-        options = "options?: SegmentOptions"
-        if call.kind == "TRACK":
-            signature = f"properties: {payload}, {options}"
-            body = [f"  client()?.track({key}, properties, {_context(call, 'options')})"]
-            described = f'{{ type: "track", event: {key}, properties }}'
-        elif call.kind == "IDENTIFY":
-            signature = f"userId: string | null, traits: {payload}, {options}"
-            body = ["  client()?.identify(userId, traits, options)"]
-            described = '{ type: "identify", userId, traits }'
-        elif call.kind == "GROUP":
-            signature = f"groupId: string, traits: {payload}, {options}"
-            body = ["  client()?.group(groupId, traits, options)"]
-            described = '{ type: "group", groupId, traits }'
-        elif call.key is not None:
-            signature = f"properties: {payload}, {options}"
-            body = [f"  client()?.{kind}(null, {key}, properties, options)"]
-            described = f'{{ type: "{kind}", name: {key}, properties }}'
-        else:
-            signature = (
-                f"category: string | null, name: string | null, properties: {payload}, {options}"
-            )
-            body = [f"  client()?.{kind}(category, name, properties, options)"]
-            described = f'{{ type: "{kind}", category, name, properties }}'
-        sent = None
-        checked = container
-    out = [_marker(call), *doc, f"export function {name}({signature}): void {{"]
-    if sent is not None:
-        out.append(f"  const call = {sent}")
+        params = [
+            ("category", "string | null", False),
+            ("name", "string | null", False),
+            ("properties", payload, False),
+            options,
+        ]
+        body = [f"  client()?.{kind}(category, name, properties, options)"]
+        described = f'{{ type: "{kind}", category, name, properties }}'
+    return FunctionParts(params, None, body, container, container, described)
+
+
+def function_body(parts: FunctionParts, name: str, validation: bool) -> list[str]:
+    out = [f"  const call = {parts.sent}"] if parts.sent is not None else []
     if validation:
         out += [
             "  if (DEVELOPMENT) {",
-            f'    validate(schemas.{name}, {checked}, "{container}", {described})',
+            f'    validate(schemas.{name}, {parts.checked}, "{parts.container}", '
+            f"{parts.described})",
             "  }",
         ]
-    return [*out, *body, "}", ""]
+    return [*out, *parts.body, "}", ""]
+
+
+def call_doc(call: Call) -> str:
+    return "\n".join(filter(None, [call.description, f"Sends {call.label} of the plan."]))
+
+
+def _function(call: Call, name: str, sdk: str, validation: bool) -> list[str]:
+    parts = function_parts(call, sdk)
+    signature = ", ".join(
+        f"{param}{'?' if optional else ''}: {type_}" for param, type_, optional in parts.params
+    )
+    head = [marker(call), *_doc(call_doc(call)), f"export function {name}({signature}): void {{"]
+    return [*head, *function_body(parts, name, validation)]
 
 
 _NODE_PRELUDE = """

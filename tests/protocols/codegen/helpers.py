@@ -20,6 +20,8 @@ TARGETS = [
     Target("python", "analytics-python"),
     Target("typescript", "analytics-node"),
     Target("typescript", "analytics-next"),
+    Target("javascript", "analytics-node"),
+    Target("javascript", "analytics-next"),
 ]
 
 

@@ -120,7 +120,7 @@ scripts:
   token: some-command-that-prints-a-token
 client:
   sdk: {sdk}
-  language: typescript
+  language: {language}
 trackingPlans:
   - id: rs_1
     workspaceSlug: shop
@@ -147,35 +147,53 @@ TYPEWRITER_PLAN = {
 
 
 @pytest.mark.parametrize(
-    ("sdk", "shape"),
+    ("language", "sdk", "shape"),
     [
-        ("analytics-node", "signedUp(message: TrackMessage<SignedUp>)"),
-        ("analytics.js", "signedUp(properties: SignedUp, options?: SegmentOptions)"),
+        ("typescript", "analytics-node", "signedUp(message: TrackMessage<SignedUp>): void"),
+        (
+            "typescript",
+            "analytics.js",
+            "signedUp(properties: SignedUp, options?: SegmentOptions): void",
+        ),
+        ("javascript", "analytics-node", "signedUp(message)"),
     ],
 )
 def test_a_typewriter_project_switches_with_one_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sdk: str, shape: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str, sdk: str, shape: str
 ) -> None:
-    (tmp_path / "typewriter.yml").write_text(TYPEWRITER_YML.format(sdk=sdk))
+    (tmp_path / "typewriter.yml").write_text(TYPEWRITER_YML.format(sdk=sdk, language=language))
     (tmp_path / "src" / "analytics").mkdir(parents=True)
     (tmp_path / "src" / "analytics" / "plan.json").write_text(json.dumps(TYPEWRITER_PLAN))
     monkeypatch.chdir(tmp_path)
     code, output = run("--typewriter")
     assert code == 0, output
-    client = (tmp_path / "src" / "analytics" / "index.ts").read_text()
-    assert f"export function {shape}: void" in client
-    assert 'plan: "free" | "pro"' in client
+    suffix = ".ts" if language == "typescript" else ".js"
+    client = (tmp_path / "src" / "analytics" / f"index{suffix}").read_text()
+    assert f"export function {shape} {{" in client
+    assert '"free" | "pro"' in client
     assert run("--typewriter", "--check")[0] == 0
 
 
-def test_a_typewriter_sdk_segemu_does_not_write_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("language", "sdk", "message"),
+    [
+        ("swift", "analytics-ios", "client.language 'swift': segemu writes typescript, javascript"),
+        (
+            "typescript",
+            "analytics-react-native",
+            "client.sdk 'analytics-react-native': segemu writes clients for analytics.js, "
+            "analytics-node",
+        ),
+    ],
+)
+def test_a_typewriter_client_segemu_does_not_write_is_named(
+    tmp_path: Path, language: str, sdk: str, message: str
+) -> None:
     config = tmp_path / "typewriter.yml"
-    config.write_text(TYPEWRITER_YML.format(sdk="analytics-ios"))
+    config.write_text(TYPEWRITER_YML.format(sdk=sdk, language=language))
     code, output = run("--typewriter", str(config))
     assert code == 2
-    assert "client.sdk 'analytics-ios': segemu writes clients for analytics.js, analytics-node" in (
-        output
-    )
+    assert f"{config}: {message}" in output
 
 
 def test_watch_writes_the_client_again_when_the_plan_is_saved(tmp_path: Path) -> None:

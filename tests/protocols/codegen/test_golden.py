@@ -17,7 +17,7 @@ from tests.protocols.codegen.helpers import PLANS, STRESS, TARGETS, generated
 GOLDEN = Path(__file__).parent / "golden"
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.sdk)
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: f"{t.language}-{t.sdk}")
 @pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.name)
 def test_generated_client_matches_golden_file(plan_path: Path, target: Target) -> None:
     text = generated(plan_path, target)
@@ -27,7 +27,7 @@ def test_generated_client_matches_golden_file(plan_path: Path, target: Target) -
     assert text == golden.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.sdk)
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: f"{t.language}-{t.sdk}")
 def test_validating_client_matches_golden_file(target: Target) -> None:
     text = generated(STRESS, replace(target, validation=True))
     golden = GOLDEN / f"{STRESS.name}.{target.sdk}.validation{target.suffix}.golden"

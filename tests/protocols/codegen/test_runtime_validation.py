@@ -143,15 +143,18 @@ console.log(JSON.stringify({ sent, seen }))
 """
 
 
-def test_typescript_client_hands_a_bad_call_to_on_violation_in_development(
-    tmp_path: Path,
+@pytest.mark.parametrize("language", ["typescript", "javascript"])
+def test_node_client_hands_a_bad_call_to_on_violation_in_development(
+    tmp_path: Path, language: str
 ) -> None:
-    (tmp_path / "tracking.ts").write_text(
-        generated(STRESS, Target("typescript", "analytics-node", validation=True))
-    )
+    text = generated(STRESS, Target(language, "analytics-node", validation=True))
     (tmp_path / "package.json").write_text('{"type": "module"}')
-    compiled = tsc(tmp_path, ["tracking.ts"], emit=True)
-    assert compiled.returncode == 0, compiled.stdout
+    if language == "typescript":
+        (tmp_path / "tracking.ts").write_text(text)
+        compiled = tsc(tmp_path, ["tracking.ts"], emit=True)
+        assert compiled.returncode == 0, compiled.stdout
+    else:
+        (tmp_path / "tracking.js").write_text(text)
     (tmp_path / "driver.mjs").write_text(DRIVER)
 
     def run(node_env: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The generated clients hold up in the type checkers their users run: the Python client passes
 `mypy --strict` and mypy rejects calls that break the plan; the TypeScript clients compile with
-`tsc --strict` (TypeScript pinned in tests/compat/node's npm lock) and calls that break the plan
-do not compile (`@ts-expect-error` fails the build when the line compiles)."""
+`tsc --strict` (TypeScript pinned in tests/compat/node's npm lock), the JavaScript ones pass
+`tsc --checkJs --strict` on their JSDoc types, and calls that break the plan do not
+(`@ts-expect-error` fails the build when the line compiles)."""
 
 from __future__ import annotations
 
@@ -104,6 +105,9 @@ def tsc(
             "moduleResolution": "bundler",
             "skipLibCheck": True,
             "types": [],
+            # The JavaScript client's JSDoc types are checked as TypeScript's are.
+            "allowJs": True,
+            "checkJs": True,
             # The SDK's types, from the pinned install.
             "paths": {"@segment/*": [str(NODE_DIR / "node_modules" / "@segment" / "*")]},
         },
@@ -137,21 +141,22 @@ def ts_call(sdk: str, function: str, kind: str, payload: object) -> str:
 
 NODE_SETUP = [
     "import { Analytics } from '@segment/analytics-node'",
-    "import typewriter from './tracking'",
+    "import typewriter from './tracking.js'",
     "typewriter.setTypewriterOptions({ analytics: new Analytics({ writeKey: 'k' }) })",
 ]
 NEXT_SETUP = [
-    "import typewriter from './tracking'",
+    "import typewriter from './tracking.js'",
     "typewriter.setTypewriterOptions({})",
 ]
 
 
 @pytest.mark.parametrize("sdk", ["analytics-node", "analytics-next"])
+@pytest.mark.parametrize(("language", "suffix"), [("typescript", ".ts"), ("javascript", ".js")])
 def test_generated_typescript_compiles_strict_and_wrong_calls_do_not(
-    tmp_path: Path, sdk: str
+    tmp_path: Path, sdk: str, language: str, suffix: str
 ) -> None:
-    text = generated(STRESS, Target("typescript", sdk, validation=True))
-    (tmp_path / "tracking.ts").write_text(text)
+    text = generated(STRESS, Target(language, sdk, validation=True))
+    (tmp_path / f"tracking{suffix}").write_text(text)
     calls = planned_calls(STRESS, text)
     good = [ts_call(sdk, c.function, c.kind, c.payload) for c in calls]
     products = '[{ "product_id": "p-1" }]'
@@ -180,7 +185,7 @@ def test_generated_typescript_compiles_strict_and_wrong_calls_do_not(
     expected = [
         line for reason, call in wrong.items() for line in (f"// @ts-expect-error {reason}", call)
     ]
-    (tmp_path / "use.ts").write_text("\n".join([*setup, *good, *expected]) + "\n")
+    (tmp_path / f"use{suffix}").write_text("\n".join([*setup, *good, *expected]) + "\n")
 
-    result = tsc(tmp_path, ["tracking.ts", "use.ts"])
+    result = tsc(tmp_path, [f"tracking{suffix}", f"use{suffix}"])
     assert result.returncode == 0, result.stdout + result.stderr
