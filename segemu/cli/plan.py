@@ -513,30 +513,6 @@ def codegen(
         else:
             click.echo(job.write(job.render()), err=True)
     if watch:
-        _watch_plans(jobs)
+        from segemu.protocols.codegen.jobs import watch_plans
 
-
-def _watch_plans(jobs: list[Any]) -> None:
-    """Generate each job again when its plan file changes, until Ctrl-C. A plan saved half
-    written is reported and the next save counts."""
-    import time
-
-    from segemu.protocols.codegen.jobs import fingerprint
-    from segemu.protocols.plans import PlanError
-
-    seen = {id(job): fingerprint([job.plan]) for job in jobs}
-    click.echo(f"watching {', '.join(sorted({str(job.plan) for job in jobs}))}", err=True)
-    try:
-        while True:
-            time.sleep(WATCH_INTERVAL)
-            for job in jobs:
-                now = fingerprint([job.plan])
-                if now == seen[id(job)]:
-                    continue
-                seen[id(job)] = now
-                try:
-                    click.echo(job.write(job.render()), err=True)
-                except PlanError as exc:
-                    click.echo(f"not written: {exc}", err=True)
-    except KeyboardInterrupt:
-        return
+        watch_plans(jobs, lambda line: click.echo(line, err=True), WATCH_INTERVAL)

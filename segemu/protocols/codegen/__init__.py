@@ -2,9 +2,11 @@
 TypeScript and JavaScript with JSDoc types (analytics-node, analytics-next) and Python
 (segment-analytics-python).
 
-`model.py` reads the plan into language-neutral types; each language module only prints them;
-`header.py` stamps each file with the plan's name, version and hash and lets `--check` say
-which calls drifted.
+`model.py` reads the plan into language-neutral types; each language module (typescript.py with
+typescript_sdk.py, javascript.py, python.py) only prints them, with the runtime validator of
+validator_js.py or validator_py.py when asked; `header.py` stamps each file with the plan's
+name, version and hash and lets `--check` say which calls drifted; `jobs.py` says what one run
+writes, from the settings or a typewriter.yml.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from segemu.protocols.codegen import runtime
+from segemu.protocols.codegen import validator_js
 from segemu.protocols.codegen.header import header_lines
 from segemu.protocols.codegen.model import Names, ObjectType, build_model, camel, pascal
 from segemu.protocols.codegen.typescript import (
@@ -41,7 +41,7 @@ def generate(plan: TrackingPlan, version: str | None, sdk: str, validation: bool
     out += prelude.strip("\n").splitlines()
     out += _options(sdk, validation)
     if validation:
-        out += runtime.JAVASCRIPT.rstrip("\n").splitlines()
+        out += validator_js.JAVASCRIPT.rstrip("\n").splitlines()
         out += ["", "/** Each call's properties or traits, as the plan states them. */"]
         out.append("/** @type {Record<string, unknown>} */")
         out.append("const schemas = {")

@@ -12,7 +12,8 @@ plan.json and writes the client in the same place; the token script is not neede
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,29 @@ def jobs_from_typewriter(path: Path, validation: bool) -> list[Job]:
     return jobs
 
 
+def watch_plans(jobs: list[Job], report: Callable[[str], None], interval: float) -> None:
+    """Generate each job again when its plan file changes, until Ctrl-C; `report` gets one
+    line per file written. A plan saved half written is reported, and the next save counts.
+    Polling, as the emulator's plan reload does: no dependency, and quick enough for a save."""
+    seen = {id(job): fingerprint([job.plan]) for job in jobs}
+    # Said once the files are fingerprinted: a save after this line is never missed.
+    report(f"watching {', '.join(sorted({str(job.plan) for job in jobs}))}")
+    try:
+        while True:
+            time.sleep(interval)
+            for job in jobs:
+                now = fingerprint([job.plan])
+                if now == seen[id(job)]:
+                    continue
+                seen[id(job)] = now
+                try:
+                    report(job.write(job.render()))
+                except PlanError as exc:
+                    report(f"not written: {exc}")
+    except KeyboardInterrupt:
+        return
+
+
 def fingerprint(paths: Iterable[Path]) -> str:
     """Changes when any of the files changes (or appears, or goes): what --watch polls."""
     digest = hashlib.sha256()
@@ -137,4 +161,4 @@ def fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["Job", "PlanError", "fingerprint", "job_from_settings", "jobs_from_typewriter"]
+__all__ = ["Job", "fingerprint", "job_from_settings", "jobs_from_typewriter", "watch_plans"]

@@ -12,7 +12,7 @@ import json
 import keyword
 import pprint
 
-from segemu.protocols.codegen import runtime
+from segemu.protocols.codegen import validator_py
 from segemu.protocols.codegen.header import MARKER, header_lines
 from segemu.protocols.codegen.model import (
     ArrayOf,
@@ -71,7 +71,7 @@ def generate(
         out += _typed_dict(object_type)
     out += ["", *_CLIENT.strip("\n").splitlines()]
     if validation:
-        out += ["", "", *runtime.PYTHON.strip("\n").splitlines(), "", ""]
+        out += ["", "", *validator_py.PYTHON.strip("\n").splitlines(), "", ""]
         out.append("# Each call's properties or traits, as the plan states them.")
         out.append("_SCHEMAS: dict[str, object] = {")
         for call, name in zip(model.calls, names, strict=True):

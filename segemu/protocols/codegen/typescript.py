@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from segemu.protocols.codegen import runtime
+from segemu.protocols.codegen import validator_js
 from segemu.protocols.codegen.header import MARKER, header_lines
 from segemu.protocols.codegen.model import (
     ArrayOf,
@@ -32,6 +32,7 @@ from segemu.protocols.codegen.model import (
     camel,
     pascal,
 )
+from segemu.protocols.codegen.typescript_sdk import BROWSER_PRELUDE, NODE_PRELUDE
 from segemu.protocols.plans import TrackingPlan
 
 SDKS = ("analytics-node", "analytics-next")
@@ -134,11 +135,11 @@ def generate(plan: TrackingPlan, version: str | None, sdk: str, validation: bool
     out = ["/* eslint-disable */", *(f"// {line}" for line in header_lines(model, target)), ""]
     for object_type in model.types:
         out += _interface(object_type)
-    prelude = _NODE_PRELUDE if sdk == "analytics-node" else _BROWSER_PRELUDE
+    prelude = NODE_PRELUDE if sdk == "analytics-node" else BROWSER_PRELUDE
     out += prelude.strip("\n").splitlines()
     out += _options(sdk, validation)
     if validation:
-        out += runtime.TYPESCRIPT.rstrip("\n").splitlines()
+        out += validator_js.TYPESCRIPT.rstrip("\n").splitlines()
         out += ["", "/** Each call's properties or traits, as the plan states them. */"]
         out.append("const schemas: Record<string, unknown> = {")
         out += [
@@ -341,110 +342,3 @@ def _function(call: Call, name: str, sdk: str, validation: bool) -> list[str]:
     )
     head = [marker(call), *_doc(call_doc(call)), f"export function {name}({signature}): void {{"]
     return [*head, *function_body(parts, name, validation)]
-
-
-_NODE_PRELUDE = """
-/** Who a call is about, as analytics-node requires: a userId, an anonymousId, or both. */
-export type Identity =
-  | { userId: string; anonymousId?: string }
-  | { userId?: string; anonymousId: string }
-
-/** What analytics-node takes besides the properties or traits. */
-export type MessageOptions = Identity & {
-  context?: Record<string, unknown>
-  integrations?: Record<string, unknown>
-  timestamp?: Date | string
-  messageId?: string
-}
-export type TrackMessage<P> = MessageOptions & { properties: P }
-export type IdentifyMessage<T> = MessageOptions & { traits: T }
-export type GroupMessage<T> = MessageOptions & { groupId: string; traits: T }
-export type PageMessage<P> = MessageOptions & {
-  name?: string
-  category?: string
-  properties: P
-}
-
-/** The methods of analytics-node's `Analytics` that this file calls. */
-export interface AnalyticsLike {
-  track(message: MessageOptions & { event: string; properties?: object }): void
-  identify(message: MessageOptions & { traits?: object }): void
-  group(message: MessageOptions & { groupId: string; traits?: object }): void
-  page(message: MessageOptions & { name?: string; category?: string; properties?: object }):
-    void
-  screen(message: MessageOptions & { name?: string; category?: string; properties?: object }):
-    void
-}
-
-function client(): AnalyticsLike {
-  if (analytics === undefined) {
-    throw new Error("call setTypewriterOptions({ analytics }) before sending a planned event")
-  }
-  return analytics
-}
-
-function withEventVersion<M extends { context?: Record<string, unknown> }>(
-  message: M,
-  version: number,
-): M {
-  const protocols = {
-    ...(message.context?.protocols as object | undefined),
-    event_version: version,
-  }
-  return { ...message, context: { ...message.context, protocols } } as M
-}
-"""
-
-_BROWSER_PRELUDE = """
-/** What analytics-next takes besides the properties or traits (its Options). */
-export type SegmentOptions = {
-  context?: Record<string, unknown>
-  integrations?: Record<string, unknown>
-  timestamp?: Date | string
-  anonymousId?: string
-  userId?: string
-  [option: string]: unknown
-}
-
-/** The methods of analytics-next (AnalyticsBrowser, or the snippet's window.analytics) this
- * file calls. */
-export interface AnalyticsLike {
-  track(event: string, properties?: object, options?: object): unknown
-  identify(userId: string | null, traits?: object, options?: object): unknown
-  group(groupId: string, traits?: object, options?: object): unknown
-  page(
-    category: string | null,
-    name: string | null,
-    properties?: object,
-    options?: object,
-  ): unknown
-  screen(
-    category: string | null,
-    name: string | null,
-    properties?: object,
-    options?: object,
-  ): unknown
-}
-
-function client(): AnalyticsLike | undefined {
-  const found = analytics ?? (globalThis as { analytics?: AnalyticsLike }).analytics
-  if (found === undefined) {
-    // As Typewriter did: a page whose analytics.js was blocked keeps working.
-    console.warn(
-      "no analytics client: call setTypewriterOptions({ analytics }) or load analytics.js",
-    )
-  }
-  return found
-}
-
-function withEventVersion(
-  options: SegmentOptions | undefined,
-  version: number,
-): SegmentOptions {
-  const protocols = {
-    ...(options?.context?.protocols as object | undefined),
-    event_version: version,
-  }
-  return { ...options, context: { ...options?.context, protocols } }
-}
-"""

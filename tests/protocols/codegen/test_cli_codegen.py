@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -218,14 +220,28 @@ def test_watch_writes_the_client_again_when_the_plan_is_saved(tmp_path: Path) ->
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     ) as process:
-        assert process.stderr is not None
+        lines = _lines(process)
         try:
-            assert process.stderr.readline().startswith(f"wrote {out}")
-            assert process.stderr.readline().startswith("watching ")
+            assert lines.get(timeout=60).startswith(f"wrote {out}")
+            assert lines.get(timeout=60).startswith("watching ")
             plan.write_text("track: [not, a, plan\n")  # saved half written
-            assert process.stderr.readline().startswith(f"not written: {plan}: not valid YAML")
+            assert lines.get(timeout=60).startswith(f"not written: {plan}: not valid YAML")
             plan.write_text(SHOP.read_text().replace("  Signed Up:", "  Signed In:"))
-            assert process.stderr.readline().startswith(f"wrote {out}")
+            assert lines.get(timeout=60).startswith(f"wrote {out}")
             assert "def signed_in(" in out.read_text()
         finally:
             process.terminate()
+
+
+def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The process's standard error, line by line, as it comes: a test waits on the next line
+    (and fails after a minute rather than hang if it never comes)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
