@@ -44,6 +44,10 @@ _TABLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 LOCK_FILE = ".lock"
 # Marks a file whose last write or deletion failed: it matches no table, so it is redone.
 _UNWRITTEN: dict[str, Any] = {}
+# Stands for a table whose documents are on disk only (a deferred or released table): TinyDB
+# sees an empty table, and since it is the same object in `_data` and `_written`, the file is
+# never rewritten from it; dropping the table still deletes the file.
+_ON_DISK: dict[str, Any] = {}
 
 
 @dataclass(slots=True)
@@ -63,8 +67,11 @@ class StorageError(Exception):
 class TableFileStorage(Storage):
     """`TinyDB(path, storage=TableFileStorage)`; `path=None` keeps everything in memory."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, deferred_prefix: str | None = None) -> None:
         self.directory = Path(path) if path else None
+        # Tables whose names start with it are not read at open, but one at a time through
+        # `load_table`, so that their documents need never be in memory all at once.
+        self.deferred_prefix = deferred_prefix
         # Problems met while opening (corrupt files moved aside), for the caller to report.
         self.problems: list[str] = []
         self._lock: IO[bytes] | None = None
@@ -127,6 +134,45 @@ class TableFileStorage(Storage):
         self._in_flight = write
         return write
 
+    def on_disk(self, name: str) -> bool:
+        """Whether a table's documents are on disk only (deferred at open, or released)."""
+        return self._data.get(name) is _ON_DISK
+
+    def load_table(self, name: str) -> dict[str, Any] | None:
+        """The documents of a table that is on disk only, read now and not kept; None if the
+        file is damaged (it is then set aside, as at open, and the table is gone)."""
+        if self.directory is None or not self.on_disk(name):
+            return None
+        table = self._read(self.directory / f"{name}.json")
+        if table is None:
+            del self._data[name]
+            self._written.pop(name, None)
+        return table
+
+    def materialize(self, name: str, table: dict[str, Any] | None = None) -> None:
+        """Keep a table that is on disk in memory again (`table`, as read by `load_table`),
+        so that TinyDB can add documents to it."""
+        if not self.on_disk(name):
+            return
+        if table is None:
+            table = self.load_table(name)
+            if table is None:
+                return
+        self._data[name] = table
+        self._written[name] = table
+
+    def release(self, name: str) -> bool:
+        """Let go of a table's documents once its file holds them: the caller keeps them in
+        another form and never changes the table again (a full chunk of the event store).
+        False if the file is not written yet (try again after the next write)."""
+        self._settle()
+        table = self._data.get(name)
+        if table is None or table is _ON_DISK or self._written.get(name) is not table:
+            return False
+        self._data[name] = self._written[name] = _ON_DISK
+        self._encoded.pop(name, None)
+        return True
+
     def close(self) -> None:
         try:
             self._settle()
@@ -176,18 +222,27 @@ class TableFileStorage(Storage):
             leftover.unlink(missing_ok=True)
         for path in sorted(directory.glob("*.json")):
             name = path.stem
-            try:
-                content = orjson.loads(path.read_bytes())
-                table = content[name] if isinstance(content, dict) else None
-                if not isinstance(table, dict) or not all(
-                    isinstance(doc, dict) for doc in table.values()
-                ):
-                    raise ValueError(f"expected {{{name!r}: {{id: document}}}}")
-            except (OSError, ValueError, KeyError) as exc:
-                self._quarantine(path, exc)
+            if self.deferred_prefix is not None and name.startswith(self.deferred_prefix):
+                data[name] = _ON_DISK
                 continue
-            data[name] = table
+            table = self._read(path)
+            if table is not None:
+                data[name] = table
         return data
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        name = path.stem
+        try:
+            content = orjson.loads(path.read_bytes())
+            table = content[name] if isinstance(content, dict) else None
+            if not isinstance(table, dict) or not all(
+                isinstance(doc, dict) for doc in table.values()
+            ):
+                raise ValueError(f"expected {{{name!r}: {{id: document}}}}")
+        except (OSError, ValueError, KeyError) as exc:
+            self._quarantine(path, exc)
+            return None
+        return table
 
     def _quarantine(self, path: Path, exc: Exception) -> None:
         aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
