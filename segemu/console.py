@@ -13,7 +13,7 @@ import click
 from segemu import __version__
 from segemu.config import Config, ConfigError
 from segemu.emulator import Emulator, create_emulator
-from segemu.expectations import Expectation, evaluate
+from segemu.expectations import Expectation
 from segemu.gcpolicy import collect_periodically
 from segemu.http.cdn import LIBRARY
 from segemu.http.server import RunningServer, start_server
@@ -92,10 +92,7 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
             printing.cancel()
             printer.write_out()
         for expectation in expectations:
-            verdict = evaluate(
-                expectation,
-                emulator.scope(expectation.write_key, deliveries=expectation.reads_deliveries),
-            )
+            verdict = emulator.judge(expectation)
             click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
         click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -21,7 +21,13 @@ from segemu.config import Config, load_config
 from segemu.destinations.catalog import presets
 from segemu.destinations.config import parse_destination
 from segemu.destinations.delivery import DeliveryWorker
-from segemu.destinations.runtime import DELIVERY_STATUSES, Delivery, Destinations, describe
+from segemu.destinations.runtime import (
+    DELIVERY_STATUSES,
+    Delivery,
+    Destinations,
+    LiveDelivery,
+    describe,
+)
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.pipeline import Pipeline
@@ -60,11 +66,8 @@ class _Waiter:
     matches: Callable[[Record], bool]
     needed: int
     done: asyncio.Future[None]
-    # Ids already counted: a record can be seen again when its deliveries change.
+    # Ids already counted: a record can be seen again when its live deliveries change.
     seen: set[int] = field(default_factory=set)
-    # Whether `matches` looks at deliveries, which are computed on read and cost far more
-    # than the match itself: only then does the ingest call compute them.
-    deliveries: bool = False
 
 
 class Emulator:
@@ -75,10 +78,15 @@ class Emulator:
         # Tracking plans load here too, so a malformed plan stops start-up with its file named.
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
-        self.destinations.changed = self._delivery_changed
-        self.store = EventStore(None if config.in_memory else config.db, retention=config.retention)
-        self.pipeline = Pipeline(self.store, self.sources, self.protocols)
-        self._delivery = DeliveryWorker(self.destinations)
+        self.store = EventStore(
+            None if config.in_memory else config.db,
+            retention=config.retention,
+            on_evict=self.destinations.forget,
+        )
+        self.pipeline = Pipeline(
+            self.store, self.sources, self.protocols, self.destinations, notify=self._notify
+        )
+        self._delivery = DeliveryWorker(on_update=self._delivery_changed)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -92,8 +100,12 @@ class Emulator:
 
     def ingest(self, envelope: Envelope) -> list[Record]:
         """Run one Tracking API call through the pipeline; every item becomes a record."""
-        records = self.pipeline.process(envelope)
-        self.destinations.on_ingest(records)
+        return self.pipeline.process(envelope)
+
+    def _notify(self, records: list[Record]) -> None:
+        """The pipeline's last stage: live deliveries start, subscribers and waiters hear."""
+        for live in self.destinations.start(records):
+            self._delivery.schedule(live, 0.0)
         for subscriber in self._subscribers:
             try:
                 subscriber(records)
@@ -101,20 +113,13 @@ class Emulator:
                 log.exception("subscriber %r failed", subscriber)
         if self._waiters:
             self._wake(records)
-        return records
 
     def _wake(self, records: list[Record]) -> None:
         # Runs inside the ingest call, so a waiter resumes on the loop's next turn: the
         # wake-up latency of wait_for is one loop iteration, not a polling interval.
-        views: list[Record] | None = None
         for waiter in list(self._waiters):
-            candidates = records
-            if waiter.deliveries:
-                if views is None:
-                    views = [self.view(record) for record in records]
-                candidates = views
             try:
-                for record in candidates:
+                for record in map(self.readable, records):
                     if record["id"] not in waiter.seen and waiter.matches(record):
                         waiter.seen.add(record["id"])
                         waiter.needed -= 1
@@ -126,25 +131,55 @@ class Emulator:
                 if not waiter.done.done():
                     waiter.done.set_result(None)
 
-    def _delivery_changed(self, record: Record) -> None:
-        if self._waiters:
-            self._wake([record])
+    def _delivery_changed(self, live: LiveDelivery) -> None:
+        if self._waiters and self.store.get(live.record["id"]) is not None:
+            self._wake([self.readable(live.record)])
 
-    def view(self, record: Record) -> Record:
-        """A record as every surface shows it: with each destination's delivery."""
-        return {**record, "deliveries": self.destinations.deliveries(record)}
+    def readable(self, record: Record) -> Record:
+        """A stored record as readers see it: its routing with the live state of the
+        deliveries the worker carries out (a few records; every other one as stored)."""
+        if not self.destinations.is_live(record["id"]):
+            return record
+        return {**record, "routing": self.destinations.routing(record)}
+
+    def deliveries_of(self, record: Record) -> dict[str, Delivery]:
+        """What each destination would receive for one record, requests included: built for
+        the records a reader shows, not stored."""
+        return self.destinations.deliveries(record)
+
+    def with_deliveries(self, record: Record) -> Record:
+        """The record with `deliveries` (requests included), as the detail views show it."""
+        return {**self.readable(record), "deliveries": self.deliveries_of(record)}
 
     def deliveries(
-        self, destination_id: str, where: EventFilter | None = None, limit: int | None = None
+        self,
+        destination_id: str,
+        where: EventFilter | None = None,
+        limit: int | None = None,
+        status: str | None = None,
     ) -> list[tuple[Record, Delivery]]:
-        """One destination's deliveries, newest first, with the record each came from."""
+        """One destination's deliveries, newest first, with the record each came from.
+
+        The routing stored on each record picks them; requests are built only for those
+        returned. A mapping's failure shows only once its requests are built, so asking for
+        `failed` builds them for every delivered record scanned."""
         found: list[tuple[Record, Delivery]] = []
         for record in self.events(where):
-            delivery = record["deliveries"].get(destination_id)
-            if delivery is not None:
-                found.append((record, delivery))
-                if limit is not None and len(found) >= limit:
-                    break
+            verdict = (record.get("routing") or {}).get(destination_id)
+            if verdict is None:
+                continue
+            if (
+                status is not None
+                and verdict["status"] != status
+                and not (status == "failed" and verdict["status"] == "delivered")
+            ):
+                continue
+            delivery = self.deliveries_of(record)[destination_id]
+            if status is not None and delivery["status"] != status:
+                continue
+            found.append((record, delivery))
+            if limit is not None and len(found) >= limit:
+                break
         return found
 
     def set_destination(self, destination_id: str, entry: Any) -> dict[str, Any]:
@@ -176,19 +211,25 @@ class Emulator:
             }
             for d in self.destinations.current
         }
+        newest_delivered: dict[str, Record] = {}
         for record in self.events(limit=scan):
-            for destination_id, delivery in record["deliveries"].items():
+            for destination_id, verdict in (record.get("routing") or {}).items():
                 summary = summaries.get(destination_id)
                 if summary is None:
                     continue  # a destination removed since
-                summary["counts"][delivery["status"]] += 1
-                if delivery["status"] == "failed" and summary["lastError"] is None:
-                    summary["lastError"] = delivery["reason"]
-                if delivery["status"] == "delivered" and summary["lastDelivered"] is None:
-                    summary["lastDelivered"] = {
-                        "id": record["id"],
-                        "requests": delivery["requests"],
-                    }
+                summary["counts"][verdict["status"]] += 1
+                if verdict["status"] == "failed" and summary["lastError"] is None:
+                    summary["lastError"] = verdict["reason"]
+                if verdict["status"] == "delivered":
+                    newest_delivered.setdefault(destination_id, record)
+        # The requests are built for the one record each destination shows.
+        for destination_id, record in newest_delivered.items():
+            delivery = self.deliveries_of(record).get(destination_id)
+            if delivery is not None:
+                summaries[destination_id]["lastDelivered"] = {
+                    "id": record["id"],
+                    "requests": delivery["requests"],
+                }
         return [
             {**summary, "scanned": min(scan, len(self.store))} for summary in summaries.values()
         ]
@@ -227,24 +268,17 @@ class Emulator:
     def events(self, where: EventFilter | None = None, limit: int | None = None) -> list[Record]:
         """Stored records, newest first."""
         where = where or EventFilter()
-        if where.write_key is not None:
-            source = self.store.newest_first_for(where.write_key)
-        else:
-            source = self.store.newest_first()
-        if where.reads_deliveries:
-            # Deliveries are computed on read (destinations/runtime.py): a query about them
-            # needs them before matching; every other query matches the stored record.
-            return select(map(self.view, source), where, limit)
-        return [self.view(record) for record in select(source, where, limit)]
+        shown = self.with_deliveries if where.reads_requests else self.readable
+        return select(map(shown, self._newest_first(where.write_key)), where, limit)
 
-    def scope(self, write_key: str | None, *, deliveries: bool = True) -> list[Record]:
-        """Every stored record of one write key (all of them for None), newest first; with
-        `deliveries=False` as stored, without computing each destination's delivery."""
-        if deliveries:
-            return self.events(EventFilter(write_key=write_key))
+    def scope(self, write_key: str | None) -> list[Record]:
+        """Every stored record of one write key (all of them for None), newest first."""
+        return list(map(self.readable, self._newest_first(write_key)))
+
+    def _newest_first(self, write_key: str | None) -> Iterator[Record]:
         if write_key is None:
-            return list(self.store.newest_first())
-        return list(self.store.newest_first_for(write_key))
+            return self.store.newest_first()
+        return self.store.newest_first_for(write_key)
 
     async def wait_for(
         self, where: EventFilter, count: int = 1, timeout: float = 5.0
@@ -252,9 +286,13 @@ class Emulator:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
         present = {record["id"] for record in self.events(where, count)}
-        await self._wait_until(
-            where.matches, count - len(present), timeout, present, where.reads_deliveries
-        )
+        matches = where.matches
+        if where.reads_requests:
+
+            def matches(record: Record) -> bool:
+                return where.matches(self.with_deliveries(record))
+
+        await self._wait_until(matches, count - len(present), timeout, present)
         return self.events(where)
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
@@ -264,25 +302,43 @@ class Emulator:
         events (assert_no_events) is judged at once, since waiting could only make it fail
         later.
         """
-        deliveries = expectation.reads_deliveries
+        judged = self._judged(expectation)
         if timeout > 0 and expectation.needed > 0:
             present = {
                 r["id"]
-                for r in self.scope(expectation.write_key, deliveries=deliveries)
+                for r in map(judged, self.scope(expectation.write_key))
                 if expectation.matches(r)
             }
             write_key = expectation.write_key
 
             def matches(record: Record) -> bool:
                 in_scope = write_key is None or record["writeKey"] == write_key
-                return in_scope and expectation.matches(record)
+                return in_scope and expectation.matches(judged(record))
 
-            await self._wait_until(
-                matches, expectation.needed - len(present), timeout, present, deliveries
-            )
-        verdict = evaluate(expectation, self.scope(expectation.write_key, deliveries=deliveries))
+            await self._wait_until(matches, expectation.needed - len(present), timeout, present)
+        verdict = self.judge(expectation)
         self.verdicts.append((format_timestamp(datetime.now(UTC)), verdict))
         return verdict
+
+    def judge(self, expectation: Expectation) -> Verdict:
+        """The verdict on an expectation now, over every stored record in its scope."""
+        return evaluate(
+            expectation, map(self._judged(expectation), self.scope(expectation.write_key))
+        )
+
+    def _judged(self, expectation: Expectation) -> Callable[[Record], Record]:
+        """How an expectation sees a record: as stored, or, if it checks what a destination
+        received, with the requests built for the records that could match."""
+        if not expectation.reads_requests:
+            return self.readable
+
+        def judged(record: Record) -> Record:
+            record = self.readable(record)
+            if expectation.could_match(record):
+                return self.with_deliveries(record)
+            return record
+
+        return judged
 
     async def _wait_until(
         self,
@@ -290,16 +346,11 @@ class Emulator:
         needed: int,
         timeout: float,
         present: set[int],
-        deliveries: bool,
     ) -> None:
         if needed <= 0 or timeout <= 0 or self._closed:
             return
         waiter = _Waiter(
-            matches,
-            needed,
-            asyncio.get_running_loop().create_future(),
-            seen=set(present),
-            deliveries=deliveries,
+            matches, needed, asyncio.get_running_loop().create_future(), seen=set(present)
         )
         self._waiters.append(waiter)
         try:
@@ -321,6 +372,7 @@ class Emulator:
         self.protocols.reset(write_key)
         if write_key is None:
             self.destinations.forget()
+            self.pipeline.dedupe.forget()
             return self.store.reset_all()
         return self.store.reset_write_key(write_key)
 

@@ -110,9 +110,22 @@ class Expectation:
     payload: Any = None
 
     @property
-    def reads_deliveries(self) -> bool:
-        """Whether judging needs each record's deliveries (computed on read, and costly)."""
-        return self.destination is not None or self.where.reads_deliveries
+    def reads_requests(self) -> bool:
+        """Whether judging needs the requests a destination received: they are built when
+        read, and cost far more than the routing stored on the record."""
+        return self.destination is not None and self.payload is not None
+
+    def could_match(self, record: Record) -> bool:
+        """Everything but the requests matches: the record is worth building them for."""
+        routing = record.get("routing") or {}
+        verdict = routing.get(self.destination or "")
+        return (
+            verdict is not None
+            and verdict["status"] == "delivered"
+            and (self.status == "any" or record["status"] == self.status)
+            and (self.type is None or record["type"] == self.type)
+            and self.where.matches(record)
+        )
 
     @property
     def needed(self) -> int:
@@ -141,20 +154,18 @@ class Expectation:
     def _delivery_differences(self, record: Record) -> list[Difference]:
         destination = self.destination or ""
         path = f"deliveries.{destination}"
-        deliveries = record.get("deliveries") or {}
-        delivery = deliveries.get(destination)
-        if delivery is None:
-            known = ", ".join(deliveries) or "none"
-            return [
-                Difference(
-                    path,
-                    "a delivery",
-                    MISSING if deliveries else f"no destinations (configured: {known})",
-                )
-            ]
-        status = delivery.get("status")
+        # The routing decided at ingest says whether it was delivered; the requests, built
+        # when read, say what was sent (Emulator._judged adds them where they can matter).
+        routing = record.get("routing") or {}
+        verdict = routing.get(destination)
+        if verdict is None:
+            if record["status"] != "accepted":
+                return [Difference(path, "a delivery", f"none: the call was {record['status']}")]
+            return [Difference(path, "a delivery", MISSING if routing else "no destinations")]
+        delivery = (record.get("deliveries") or {}).get(destination) or {}
+        status = delivery.get("status", verdict["status"])
         if status != "delivered":
-            reason = delivery.get("reason")
+            reason = delivery.get("reason", verdict["reason"])
             return [
                 Difference(
                     f"{path}.status", "delivered", f"{status}" + (f" ({reason})" if reason else "")

@@ -59,8 +59,11 @@ class Record(TypedDict):
     duplicateOf: NotRequired[int]
     # The name of the source the write key belongs to (segemu/sources.py).
     source: NotRequired[str]
-    # Each destination's delivery, by destination id: added when a record is read
-    # (Emulator.view), never stored (segemu/destinations/runtime.py).
+    # Each destination's verdict on an accepted call, decided at ingest by the routing stage:
+    # {"mixpanel": {"status": "delivered" | "filtered", "reason": ...}} (destinations/runtime.py).
+    routing: NotRequired[dict[str, Any]]
+    # What each destination received, requests included: built when one record is shown
+    # (Emulator.with_deliveries), never stored.
     deliveries: NotRequired[dict[str, Any]]
     # Retries and arrival order (segemu/arrival.py); absent when there is nothing to say.
     arrival: NotRequired[Arrival]

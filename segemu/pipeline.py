@@ -1,91 +1,127 @@
-"""The stages one call goes through after the HTTP layer, in Segment's order.
+"""What happens to a call after the HTTP layer has decoded it, in Segment's order.
 
-Today: normalize (message.py), the batch-size rule, messageId dedupe, the tracking plan and
-lint rules (protocols/), store. Identity and routing to destinations slot in between dedupe
-and store.
+    decode          http/tracking.py: gzip, JSON whatever the Content-Type, the write key,
+                    Segment's size limits; one Envelope per request
+    normalize       message.py: type, ids, timestamps, the batch's context merged in
+    dedupe          dedupe.py: a messageId seen before marks a duplicate; retries and arrival
+                    order are noted
+    source          sources.py: the write key's source, or rejected as an unknown key
+    tracking plan   protocols/: violations, block / omit, lint; returns the calls it forwards
+                    ("Violation Generated", blocked calls sent to another source)
+    identity        the identity graph's slot (empty until identity resolution exists)
+    routing         destinations/: each destination's verdict, delivered or filtered and why
+    store           store.py: indexed now, on disk with the next flush
+    notify          the emulator's subscribers and waiters, then the live deliveries
+
+Each stage writes its verdict onto the record once, and nothing changes a record once stored:
+every surface reads the same record as plain data. Calls that a stage forwards run through the
+whole pipeline after the calls of the request, in the order they were made: a loop over a
+queue local to one `process`, never a recursion.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from segemu.arrival import ArrivalTracker
-from segemu.message import Envelope, Normalized, Record, format_timestamp, normalize
-from segemu.sources import Sources
+from segemu.dedupe import Dedupe
+from segemu.message import Envelope, Record, format_timestamp, normalize
+from segemu.sources import Source, Sources
 from segemu.store import EventStore
 
 if TYPE_CHECKING:
+    from segemu.destinations.runtime import Destinations
     from segemu.protocols import Protocols
 
 # DOCS http-api §Errors: a batch of more than 2,500 events is accepted with a 200 and dropped.
 # segemu drops the whole batch the same way and stores each item as rejected, with the reason.
 MAX_BATCH_EVENTS = 2500
 
+# A stage that looks at an accepted call and writes its verdict onto the record.
+Stage = Callable[[Record], None]
+Notify = Callable[[list[Record]], None]
+
 
 class Pipeline:
     def __init__(
-        self, store: EventStore, sources: Sources | None = None, protocols: Protocols | None = None
+        self,
+        store: EventStore,
+        sources: Sources,
+        protocols: Protocols,
+        destinations: Destinations,
+        *,
+        identity: Stage | None = None,
+        notify: Notify | None = None,
     ) -> None:
         self.store = store
-        self.sources = sources or Sources([])
-        self.arrivals = ArrivalTracker()
+        self.sources = sources
         self.protocols = protocols
+        self.destinations = destinations
+        self.identity = identity
+        self.notify = notify
+        self.dedupe = Dedupe(store)
 
     def process(self, envelope: Envelope) -> list[Record]:
-        received_at = format_timestamp(envelope.received_at)
-        oversized = len(envelope.items) > MAX_BATCH_EVENTS
+        """Run one request's calls, then the calls they made Segment forward; every call
+        becomes one stored record, returned in the order stored."""
         records: list[Record] = []
-        for item in envelope.items:
-            normalized = normalize(item, envelope, received_at)
-            if oversized:
-                normalized.reason = (
-                    f"batch has {len(envelope.items):,} events; Segment drops batches of more "
-                    f"than {MAX_BATCH_EVENTS:,}"
-                )
-            record = self._record(normalized, envelope, received_at)
-            self.arrivals.note(record, envelope)
-            self.store.add(record)
-            records.append(record)
-        if self.protocols is not None:
-            # "Violation Generated" calls go to the source named by forwardingViolationsTo,
-            # as new calls of that source (DOCS protocols/validate/forward-violations.md).
-            for forwarded in self.protocols.take_forwarded():
-                records.extend(self.process(forwarded))
+        pending = deque([envelope])
+        while pending:
+            current = pending.popleft()
+            received_at = format_timestamp(current.received_at)
+            dropped = _batch_too_large(current)
+            for item in current.items:
+                record = self._normalize(item, current, received_at, dropped)
+                self.dedupe(record, current)
+                source = self._source(record)
+                if source is not None:
+                    pending.extend(self.protocols.check(record, source))
+                    if self.identity is not None:
+                        self.identity(record)
+                    record["routing"] = self.destinations.route(record, source)
+                self.store.add(record)
+                records.append(record)
+        if self.notify is not None:
+            self.notify(records)
         return records
 
-    def _record(self, normalized: Normalized, envelope: Envelope, received_at: str) -> Record:
-        record: Record = {
+    def _normalize(
+        self, item: Any, envelope: Envelope, received_at: str, dropped: str | None
+    ) -> Record:
+        normalized = normalize(item, envelope, received_at)
+        reason = dropped or normalized.reason
+        return {
             "id": self.store.allocate_id(),
             "messageId": normalized.message_id,
             "writeKey": normalized.write_key,
             "type": normalized.type,
-            "status": "accepted",
-            "reason": normalized.reason,
+            "status": "accepted" if reason is None else "rejected",
+            "reason": reason,
             "receivedAt": received_at,
             "route": envelope.route,
             "raw": normalized.raw,
             "event": normalized.event,
             "warnings": normalized.warnings,
         }
-        if record["reason"] is not None:
-            record["status"] = "rejected"
-            return record
-        source = self.sources.for_write_key(normalized.write_key)
+
+    def _source(self, record: Record) -> Source | None:
+        """The source of an accepted call; a call with an unknown write key is rejected."""
+        if record["status"] != "accepted":
+            return None
+        source = self.sources.for_write_key(record["writeKey"])
         if source is None:
             record["status"] = "rejected"
-            record["reason"] = self.sources.unknown_key_reason(normalized.write_key)
-            return record
+            record["reason"] = self.sources.unknown_key_reason(record["writeKey"])
+            return None
         record["source"] = source.name
-        # DOCS guides/duplicate-data.md: Segment dedupes by messageId across all sources. A retry
-        # is kept, marked as a duplicate of the first call, so it stays visible.
-        first = (
-            None if envelope.forwarded else self.store.first_with_message_id(normalized.message_id)
-        )
-        if first is not None:
-            record["status"] = "duplicate"
-            record["reason"] = f"duplicate messageId; first received as record {first['id']}"
-            record["duplicateOf"] = first["id"]
-        elif self.protocols is not None:
-            # Protocols: the tracking plan (violations, block / omit) and the lint rules.
-            self.protocols.check(record, source)
-        return record
+        return source
+
+
+def _batch_too_large(envelope: Envelope) -> str | None:
+    if len(envelope.items) <= MAX_BATCH_EVENTS:
+        return None
+    return (
+        f"batch has {len(envelope.items):,} events; Segment drops batches of more "
+        f"than {MAX_BATCH_EVENTS:,}"
+    )

@@ -4,12 +4,15 @@ that says which retry it is; a browser call that arrives after a later one is ma
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from segemu.emulator import create_emulator
 from segemu.http.server import RunningServer
 from segemu.lines import format_line
+from segemu.message import Envelope
 from tests.conftest import get_json
 from tests.http.test_tracking import post
 
@@ -131,3 +134,30 @@ async def test_a_browser_resend_without_a_retry_count_says_why(
         f"it: a failed request, or a page left before the answer came, whose calls it "
         f"re-sends on the next page load; Segment keeps only the first call with a messageId"
     )
+
+
+def test_the_duplicate_reason_is_written_once_by_the_dedupe_stage() -> None:
+    # Dedupe and the arrival notes are one stage: the reason a retry gets names the retry and
+    # the first record, and nothing after it rewrites the record.
+    emulator = create_emulator(db=":memory:")
+    call = {"type": "track", "event": "E", "userId": "u", "messageId": "same"}
+
+    def sent(retry_count: int | None = None) -> Envelope:
+        return Envelope(
+            route="/v1/batch",
+            items=[call],
+            received_at=datetime.now(UTC),
+            header_write_key="wk",
+            retry_count=retry_count,
+        )
+
+    [first] = emulator.ingest(sent())
+    [retry] = emulator.ingest(sent(retry_count=2))
+    assert (retry["status"], retry["duplicateOf"]) == ("duplicate", first["id"])
+    assert retry["reason"] == (
+        f"retry 2 (X-Retry-Count) of record {first['id']}; "
+        "Segment keeps only the first call with a messageId"
+    )
+    assert retry["arrival"] == {"retryCount": 2}
+    assert "routing" not in retry  # a duplicate goes nowhere
+    assert emulator.store.get(retry["id"]) == retry

@@ -11,10 +11,21 @@ import orjson
 import pytest
 from tinydb import TinyDB
 
+from segemu.config import load_config
+from segemu.destinations.runtime import Destinations
 from segemu.message import Envelope
 from segemu.pipeline import Pipeline
+from segemu.protocols import Protocols
+from segemu.sources import load_sources
 from segemu.storage import StorageError
 from segemu.store import EventStore
+
+
+def pipeline_for(store: EventStore) -> Pipeline:
+    """The pipeline of an emulator on its defaults, around this store."""
+    config = load_config({}, env={}, discover=False)
+    sources = load_sources(config)
+    return Pipeline(store, sources, Protocols(config, sources), Destinations(config, sources))
 
 
 def ingest(store: EventStore, count: int, *, key: str = "wk", start: int = 0) -> None:
@@ -22,7 +33,7 @@ def ingest(store: EventStore, count: int, *, key: str = "wk", start: int = 0) ->
         {"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"}
         for i in range(start, start + count)
     ]
-    Pipeline(store).process(
+    pipeline_for(store).process(
         Envelope(
             route="/v1/batch", items=items, header_write_key=key, received_at=datetime.now(UTC)
         )

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import aiohttp
 
 from segemu.destinations.presets.webhook import encode
-from segemu.destinations.runtime import Destinations, LiveDelivery
+from segemu.destinations.runtime import LiveDelivery
 
 log = logging.getLogger("segemu.destinations")
 
@@ -32,12 +33,12 @@ def retryable(status: int | None) -> bool:
 
 
 class DeliveryWorker:
-    def __init__(self, destinations: Destinations) -> None:
-        self.destinations = destinations
+    def __init__(self, on_update: Callable[[LiveDelivery], None]) -> None:
+        # Told of every attempt's outcome: the emulator re-checks waiters against the record.
+        self.on_update = on_update
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        destinations.schedule = self.schedule
 
     def schedule(self, live: LiveDelivery, delay: float) -> None:
         if self._closed:
@@ -80,7 +81,7 @@ class DeliveryWorker:
             live.status = "failed"
             final = "not retried" if not retryable(status) else "no attempts left"
             live.reason = f"attempt {live.attempts} failed ({_describe(status, detail)}); {final}"
-        self.destinations.updated(live)
+        self.on_update(live)
 
     async def _post(self, live: LiveDelivery) -> tuple[int | None, str]:
         if self._session is None:

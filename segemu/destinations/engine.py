@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from segemu.destinations.base import Action, Preset, Request
-from segemu.destinations.fql import Predicate, compile_fql
+from segemu.destinations.fql import Predicate, compile_fql_reading
 from segemu.destinations.mapping import compile_transform
 
 
@@ -18,18 +18,21 @@ class CompiledAction:
     subscribed: Predicate
     # The action's field mappings, compiled: the mapped fields of an event.
     mapped: Callable[[Any], dict[str, Any]]
+    # The fields of the event the subscription reads.
+    reads: frozenset[str] = frozenset()
 
     def run(self, event: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
         return self.action.build(self.mapped(event), settings)
 
 
 @lru_cache(maxsize=256)
-def _compiled(subscribe: str) -> Predicate:
-    return compile_fql(subscribe)
+def _compiled(subscribe: str) -> tuple[Predicate, frozenset[str]]:
+    return compile_fql_reading(subscribe)
 
 
 def compile_action(action: Action) -> CompiledAction:
-    return CompiledAction(action, _compiled(action.subscribe), compile_transform(action.mapping))
+    subscribed, reads = _compiled(action.subscribe)
+    return CompiledAction(action, subscribed, compile_transform(action.mapping), reads)
 
 
 # Actions compiled for run_preset, by identity (an Action holds a dict, so it has no hash); the

@@ -74,6 +74,9 @@ class _Parser:
         self.text = text
         self.tokens = _lex(text)
         self.index = 0
+        # Every field the condition reads: a subscription that reads only the type and the
+        # event name gives the same answer for every call with those (destinations/runtime.py).
+        self.fields: set[str] = set()
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -126,6 +129,7 @@ class _Parser:
         if token.text in ("contains", "match") or (following and following.text == "("):
             return self.function(token)
         path = _field(token, self.text)
+        self.fields.add(path)
         operator = self.take("op").text
         return _compare(path, operator, self.value())
 
@@ -136,6 +140,7 @@ class _Parser:
             )
         self.take("punct", "(")
         path = _field(self.take("ident"), self.text)
+        self.fields.add(path)
         self.take("punct", ",")
         argument = self.value()
         self.take("punct", ")")
@@ -231,6 +236,12 @@ def _equals(expected: Any) -> Callable[[Any], bool]:
 
 def compile_fql(text: str) -> Predicate:
     """A predicate over one event (as Segment stores it) for an FQL condition."""
+    return compile_fql_reading(text)[0]
+
+
+def compile_fql_reading(text: str) -> tuple[Predicate, frozenset[str]]:
+    """The predicate of an FQL condition, and the fields of the event it reads."""
     if not isinstance(text, str) or not text.strip():
         raise FqlError("a condition must be a non-empty string")
-    return _Parser(text).parse()
+    parser = _Parser(text)
+    return parser.parse(), frozenset(parser.fields)

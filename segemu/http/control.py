@@ -47,7 +47,9 @@ async def get_event(request: web.Request) -> web.Response:
     if not records:
         return error_response(request, 404, "not_found", f"no event with messageId {message_id!r}")
     first, *later = records
-    return json_response(request, {**emulator.view(first), "duplicates": [r["id"] for r in later]})
+    # One record shown: what each destination received is built for it.
+    shown = emulator.with_deliveries(first)
+    return json_response(request, {**shown, "duplicates": [r["id"] for r in later]})
 
 
 async def reset(request: web.Request) -> web.Response:

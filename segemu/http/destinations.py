@@ -90,12 +90,10 @@ async def list_deliveries(request: web.Request) -> web.Response:
         limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
-    found = []
-    for record, delivery in emulator.deliveries(destination_id, where):
-        if status is None or delivery["status"] == status:
-            found.append(delivery_entry(record, delivery))
-            if limit is not None and len(found) >= limit:
-                break
+    found = [
+        delivery_entry(record, delivery)
+        for record, delivery in emulator.deliveries(destination_id, where, limit, status)
+    ]
     return json_response(
         request, {"destination": destination_id, "deliveries": found, "count": len(found)}
     )
@@ -108,7 +106,7 @@ async def event_routing(request: web.Request) -> web.Response:
     records = emulator.store.with_message_id(message_id)
     if not records:
         return error_response(request, 404, "not_found", f"no event with messageId {message_id!r}")
-    record = emulator.view(records[0])
+    record = emulator.with_deliveries(records[0])
     routing = [
         {
             "destination": delivery["destination"],

@@ -63,12 +63,12 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
     def on_records(records: list[Record]) -> None:
         nonlocal lost
-        matching = [record for record in records if where.matches(record)]
+        matching = [record for record in map(emulator.readable, records) if where.matches(record)]
         if not matching:
             return
         try:
-            # Viewed now, as the listing shows it: with each destination's delivery.
-            queue.put_nowait([emulator.view(record) for record in matching])
+            # As the listing shows them: each destination's routing, decided at ingest.
+            queue.put_nowait(matching)
         except asyncio.QueueFull:
             lost += len(matching)
 

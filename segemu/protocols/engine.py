@@ -4,7 +4,8 @@ lint rules, violation forwarding, and the reload of plan files while segemu runs
 The pipeline calls `check` once per accepted call, after the source is known and before the
 call is stored. It leaves on the record what every surface shows and routing needs:
 `violations`, `lint`, and `protocols` = {"blocked": reason or None, "omitted": [paths], ...};
-`forwarded_event(record)` gives the event as destinations receive it.
+`forwarded_event(record)` gives the event as destinations receive it. It returns the calls
+Segment would forward because of this one, for the pipeline to run next.
 """
 
 from __future__ import annotations
@@ -147,8 +148,6 @@ class Protocols:
                     settings.forward_blocked_to, sources, table_where, "forwardingBlockedEventsTo"
                 )
             self._policies[source.name] = Policy(slot, settings, forward_to, forward_blocked_to)
-        # Calls Protocols makes itself, with the write key and route they go with.
-        self._forwarded: list[tuple[dict[str, Any], str, str]] = []
         self._watcher: asyncio.Task[None] | None = None
 
     def _plan_path(self, value: Any, where: str) -> Path | None:
@@ -170,11 +169,14 @@ class Protocols:
 
     # -- the pipeline stage --------------------------------------------------------------
 
-    def check(self, record: Record, source: Source) -> None:
-        """Validate and lint one accepted call; leaves the verdicts on the record."""
+    def check(self, record: Record, source: Source) -> list[Envelope]:
+        """Validate and lint one accepted call; leaves the verdicts on the record and returns
+        the calls to forward: one "Violation Generated" call per violation to the source named
+        by forwardingViolationsTo (DOCS protocols/validate/forward-violations.md), and the
+        call itself, if blocked, to the source named by forwardingBlockedEventsTo."""
         if record["route"] in FORWARDED_ROUTES:
             record["violations"], record["lint"], record["protocols"] = [], [], dict(_NOTHING)
-            return
+            return []
         policy = self._policies.get(source.name)
         if policy is None or policy.slot is None:
             # No tracking plan: nothing to validate, block or forward; only the lint rules.
@@ -186,7 +188,7 @@ class Protocols:
                 "trackingPlan": None,
             }
             self._lint(record)
-            return
+            return []
         plan = policy.slot.plan
         try:
             outcome = check_event(
@@ -196,7 +198,7 @@ class Protocols:
             log.exception("checking record %s against the tracking plan failed", record["id"])
             record["violations"], record["protocols"] = [], dict(_NOTHING)
             self._lint(record)
-            return
+            return []
         record["violations"] = outcome.violations
         record["protocols"] = {
             "blocked": outcome.blocked,
@@ -205,19 +207,18 @@ class Protocols:
             "trackingPlan": plan.name,
         }
         self._lint(record)
+        forwarded: list[Envelope] = []
         if outcome.violations and policy.forward_to is not None:
-            for violation in outcome.violations:
-                self._forwarded.append(
-                    (
-                        violation_generated(record, violation, plan.name),
-                        policy.forward_to,
-                        VIOLATION_ROUTE,
-                    )
-                )
+            calls = [
+                violation_generated(record, violation, plan.name)
+                for violation in outcome.violations
+            ]
+            forwarded.append(_forwarded(calls, policy.forward_to, VIOLATION_ROUTE))
         if outcome.blocked is not None and policy.forward_blocked_to is not None:
-            self._forwarded.append(
-                (blocked_event(record), policy.forward_blocked_to, BLOCKED_ROUTE)
+            forwarded.append(
+                _forwarded([blocked_event(record)], policy.forward_blocked_to, BLOCKED_ROUTE)
             )
+        return forwarded
 
     def _lint(self, record: Record) -> None:
         try:
@@ -225,24 +226,6 @@ class Protocols:
         except Exception:  # a bug in a rule must not lose the call: keep it, say so in the log
             log.exception("linting record %s failed", record["id"])
             record["lint"] = []
-
-    def take_forwarded(self) -> list[Envelope]:
-        """The calls Protocols made since the last take ("Violation Generated" calls, blocked
-        calls), one envelope per target write key and route, for the pipeline to ingest as
-        calls of that source."""
-        if not self._forwarded:
-            return []
-        grouped: dict[tuple[str, str], list[Any]] = {}
-        for call, key, route in self._forwarded:
-            grouped.setdefault((key, route), []).append(call)
-        self._forwarded = []
-        now = datetime.now(UTC)
-        return [
-            Envelope(
-                route=route, items=calls, received_at=now, header_write_key=key, forwarded=True
-            )
-            for (key, route), calls in grouped.items()
-        ]
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -294,6 +277,17 @@ class Protocols:
 
     def describe(self) -> dict[str, Any]:
         return {"strict": self.strict, "plans": self.plans(), "lint": self.linter.describe()}
+
+
+def _forwarded(calls: list[Any], write_key: str, route: str) -> Envelope:
+    """Calls Protocols makes itself, as one request of the source they go to."""
+    return Envelope(
+        route=route,
+        items=calls,
+        received_at=datetime.now(UTC),
+        header_write_key=write_key,
+        forwarded=True,
+    )
 
 
 def _write_key_of(target: str, sources: Sources, where: str, setting: str) -> str:

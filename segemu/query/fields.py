@@ -127,9 +127,12 @@ _SHORTHANDS: dict[str, Getter] = {
 
 # Paths that start here look into the record beside the event: `raw.` (the call as sent), and
 # what the tracking plan and lint rules said (`violations.type:required`, `lint.rule:*`,
-# `protocols.blocked:*`; segemu/protocols), and each destination's delivery
-# (`deliveries.mixpanel.status:filtered`; Emulator.view adds them).
-_RECORD_ROOTS = frozenset({"raw", "violations", "lint", "protocols", "deliveries"})
+# `protocols.blocked:*`; segemu/protocols), and each destination's routing, decided at ingest
+# (`routing.mixpanel.status:filtered`). `deliveries.<id>.status` and `.reason` read the same
+# routing; the rest of a delivery (`deliveries.<id>.requests...`) is built when read, so a query
+# that reaches it is matched against records with their deliveries (Query.reads_requests).
+_RECORD_ROOTS = frozenset({"raw", "violations", "lint", "protocols", "routing", "deliveries"})
+_ROUTING_FIELDS = frozenset({"status", "reason"})
 
 
 def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
@@ -140,6 +143,8 @@ def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:
     root = "event"
     if first in _RECORD_ROOTS and not first_quoted:
         root, segments = first, segments[1:]
+        if root == "deliveries" and (len(segments) < 2 or segments[1][0] in _ROUTING_FIELDS):
+            root = "routing"
         if not segments:
             return _record_field(root), 1
     path = tuple(

@@ -27,8 +27,9 @@ class EventFilter:
     query: Query | None = None
 
     @property
-    def reads_deliveries(self) -> bool:
-        return self.query is not None and self.query.reads_deliveries
+    def reads_requests(self) -> bool:
+        """Whether matching needs what destinations received (built when read)."""
+        return self.query is not None and self.query.reads_requests
 
     def matches(self, record: Record) -> bool:
         event = record["event"]

@@ -204,10 +204,10 @@ class Query:
         return [term for term in self._terms if not term.predicate(record)]
 
     @property
-    def reads_deliveries(self) -> bool:
-        """Whether the query reads `deliveries.`: those are computed when a record is viewed
-        (Emulator.view), so the records it matches must be viewed first."""
-        return "deliveries" in self.text
+    def reads_requests(self) -> bool:
+        """Whether the query reads what a destination received beyond its routing
+        (`deliveries.<id>.requests...`): that is built when read, so matching needs it first."""
+        return _READS_REQUESTS.search(self.text) is not None
 
     def __str__(self) -> str:
         return self.text
@@ -223,6 +223,10 @@ def parse_query(text: str) -> Query:
 
 
 MATCH_ALL = parse_query("")
+# `deliveries.<id>.<field>` where the field is not the routing's status or reason.
+_READS_REQUESTS = re.compile(
+    r'(?<![\w."])deliveries\.(?:"[^"]*"|[^\s.:]+)\.(?!(?:status|reason)\b)\w'
+)
 
 _NEEDS_NO_QUOTES = re.compile(r'[^\s()"*:<>=!~\\-][^\s()"*:<>=!~\\]*')
 

@@ -65,7 +65,7 @@ BUSY_INTERVAL = 0.25
 RESOLVED_PER_BATCH = 5
 # How many of the newest events the destinations view reads (as GET /_segemu/destinations).
 DESTINATIONS_SCANNED = 1000
-OPTIONAL_COLUMNS = {"destinations": "deliveries", "violations": "violations"}
+OPTIONAL_COLUMNS = {"destinations": "routing", "violations": "violations"}
 
 
 class InspectorApp(App[None]):
@@ -278,11 +278,11 @@ class InspectorApp(App[None]):
             return capability
         key = OPTIONAL_COLUMNS[view]
         newest = self.event_log.shown_newest_first(0)
-        # Deliveries must name a destination: an emulator with none still adds an empty dict.
+        # Routing must name a destination: an emulator with none still adds an empty dict.
         if (
             newest is not None
             and key in newest
-            and (view != "destinations" or newest.get("deliveries"))
+            and (view != "destinations" or newest.get("routing"))
         ):
             return Capability(True)
         return capability

@@ -22,15 +22,12 @@ class LiveExpectation:
     # "file" or "ad hoc": the panel says where each came from.
     origin: str
     count: int = 0
-    # Deliveries are computed when a record is read, about a millisecond each the first time:
-    # only an expectation about them pays for that.
+    # Routing is stored on each record; the requests a destination received are built when
+    # read, about a millisecond each: only an expectation about a payload pays for that.
     needs_view: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        wanted = self.expectation
-        self.needs_view = "deliveries" in wanted.where.text or any(
-            path.split(".")[0] == "deliveries" for path in wanted.fields
-        )
+        self.needs_view = self.expectation.reads_requests
 
     @property
     def passed(self) -> bool:

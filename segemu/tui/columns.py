@@ -81,7 +81,9 @@ DELIVERY_MARKS = (
 
 
 def delivery_counts(record: Record) -> dict[str, int] | None:
-    deliveries = record.get("deliveries")
+    # What each destination received, where built for the row (a mapping can fail); else
+    # the routing decided at ingest.
+    deliveries = record.get("deliveries", record.get("routing"))
     if not isinstance(deliveries, dict):
         return None
     counts: dict[str, int] = {}

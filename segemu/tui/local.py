@@ -72,11 +72,12 @@ class InProcessBackend(Backend):
 
     def get(self, record_id: int) -> Record | None:
         record = self.emulator.store.get(record_id)
-        # As every surface shows it: deliveries are computed on read (Emulator.view).
-        return None if record is None else self.emulator.view(record)
+        # Shown in full: what each destination received is built for it.
+        return None if record is None else self.emulator.with_deliveries(record)
 
     def stored(self, record_id: int) -> Record | None:
-        return self.emulator.store.get(record_id)
+        record = self.emulator.store.get(record_id)
+        return None if record is None else self.emulator.readable(record)
 
     def held(self) -> int:
         return len(self.emulator.store)

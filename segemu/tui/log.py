@@ -17,15 +17,10 @@ from segemu.query import Query
 Lookup = Callable[[int], Record | None]
 
 
-def needs_deliveries(where: Query | None) -> bool:
-    # As Emulator.events decides: only a query about deliveries pays for computing them.
-    return where is not None and "deliveries" in where.text
-
-
 class EventLog:
     def __init__(self, lookup: Lookup, retention: int, view: Lookup | None = None) -> None:
-        # `lookup` gives a record as stored (cheap); `view` as every surface shows it, with
-        # what is computed on read (deliveries). Filters use the view only when they need it.
+        # `lookup` gives a record as stored, its routing included: what filters read. `view`
+        # adds what destinations received (built when read), for a filter that reads it.
         self.lookup = lookup
         self.view = view or lookup
         self.retention = retention
@@ -53,7 +48,7 @@ class EventLog:
             return 0
         shown = 0
         where = self.where
-        get = self.view if needs_deliveries(where) else self.lookup
+        get = self.view if where is not None and where.reads_requests else self.lookup
         for record in records:
             record_id = record["id"]
             if self.ids and record_id <= self.ids[-1]:
@@ -94,7 +89,7 @@ class EventLog:
         if where is None:
             self.shown = list(self.ids)
             return
-        lookup = self.view if needs_deliveries(where) else self.lookup
+        lookup = self.view if where.reads_requests else self.lookup
         shown = []
         for record_id in self.ids:
             record = lookup(record_id)

@@ -226,6 +226,8 @@ class EventTable(ScrollView, can_focus=True):
         mark_style = self.get_component_rich_style("event-table--marked")
         segments = [Segment("◆ " if marked else "  ", base + mark_style + overlay)]
         if (
+            # The routing is on the record; whether each mapping could build its requests
+            # shows once they are built, for the rows on screen.
             "destinations" in self.columns
             and "deliveries" not in record
             and self.full_record is not None

@@ -14,6 +14,7 @@ import pytest
 
 from segemu.emulator import Emulator, create_emulator
 from segemu.message import Envelope
+from segemu.query import EventFilter, parse_query
 
 RECORDER: dict[str, Any] = {
     "name": "Recorder",
@@ -45,7 +46,7 @@ def send(emulator: Emulator, **call: Any) -> dict[str, Any]:
     [record] = emulator.ingest(
         Envelope(route="/v1/track", items=[item], received_at=datetime.now(UTC))
     )
-    return emulator.view(record)["deliveries"]
+    return emulator.deliveries_of(record)
 
 
 def decisions(deliveries: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
@@ -110,7 +111,7 @@ def test_integrations_object_at_batch_level_applies_to_each_item() -> None:
         items=[{"type": "track", "event": "E", "userId": "u"}],
     )
     [record] = emulator.ingest(envelope)
-    assert emulator.view(record)["deliveries"]["a"]["status"] == "filtered"
+    assert emulator.deliveries_of(record)["a"]["status"] == "filtered"
 
 
 # -- consent -------------------------------------------------------------------------------
@@ -289,6 +290,7 @@ def test_rejected_and_duplicate_calls_are_not_routed() -> None:
 
 
 def test_a_tracking_plan_block_filters_every_destination() -> None:
+    # The routing stage reads the tracking plan stage's verdict, written on the record before.
     emulator = emulator_with({"rec": RECORDER})
     [record] = emulator.ingest(
         Envelope(
@@ -297,11 +299,11 @@ def test_a_tracking_plan_block_filters_every_destination() -> None:
             items=[{"type": "track", "event": "E", "userId": "u", "writeKey": "wk"}],
         )
     )
-    record["protocols"] = {"blocked": "unplanned event 'E'", "omitted": []}
-    emulator.destinations.forget()
-    assert (
-        emulator.view(record)["deliveries"]["rec"]["reason"] == "tracking plan: unplanned event 'E'"
-    )
+    blocked = {**record, "protocols": {"blocked": "unplanned event 'E'", "omitted": []}}
+    source = emulator.sources.for_write_key("wk")
+    assert source is not None
+    routing = emulator.destinations.route(blocked, source)  # type: ignore[arg-type]
+    assert routing["rec"] == {"status": "filtered", "reason": "tracking plan: unplanned event 'E'"}
 
 
 def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
@@ -312,7 +314,7 @@ def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
     assert before["rec"]["status"] == "delivered"
     assert after["rec"]["status"] == "filtered"
     [old, _new] = emulator.events()[::-1]
-    assert old["deliveries"]["rec"]["status"] == "delivered"
+    assert old["routing"]["rec"]["status"] == "delivered"
 
 
 @pytest.mark.parametrize(
@@ -355,3 +357,46 @@ def test_a_destination_whose_only_action_fails_has_failed() -> None:
     assert decisions(send(emulator)) == {
         "rec": ("failed", 'mapping failed: @case: operator must be "lower" or "upper"')
     }
+
+
+def test_calls_alike_share_one_routing_but_each_is_decided_on_what_it_says() -> None:
+    # Routing is decided once for calls alike (same source, type, name, integrations and
+    # consent) and shared; calls that differ in any of those are decided on their own.
+    emulator = emulator_with({"rec": recorder(consent_categories=["Marketing"])})
+    [first, second] = [
+        emulator.ingest(
+            Envelope(
+                route="/v1/track",
+                items=[{"type": "track", "event": "E", "userId": "u", "writeKey": "wk"}],
+                received_at=datetime.now(UTC),
+            )
+        )[0]
+        for _ in range(2)
+    ]
+    assert first["routing"] is second["routing"]
+    assert send(emulator, integrations={"Recorder": False})["rec"]["status"] == "filtered"
+    # 0 is not false: only `false` turns a destination off (DOCS spec/common.md §Integrations).
+    assert send(emulator, integrations={"Recorder": 0})["rec"]["status"] == "delivered"
+    denied = {"consent": {"categoryPreferences": {"Marketing": False}}}
+    granted = {"consent": {"categoryPreferences": {"Marketing": True}}}
+    assert send(emulator, context=denied)["rec"]["status"] == "filtered"
+    assert send(emulator, context=granted)["rec"]["status"] == "delivered"
+
+
+def test_queries_read_the_routing_and_reach_into_what_was_received() -> None:
+    # `deliveries.<id>.status` reads the routing stored at ingest; a query that reaches into the
+    # requests (README "Queries reach deliveries too") is matched with them built.
+    emulator = emulator_with({"rec": RECORDER})
+    send(emulator, event="Order Completed")
+    send(emulator, event="Signed Up", integrations={"Recorder": False})
+    routed = emulator.events(EventFilter(query=parse_query("deliveries.rec.status:delivered")))
+    assert [r["event"]["event"] for r in routed] == ["Order Completed"]
+    assert parse_query("routing.rec.status:filtered").matches(emulator.events()[0])
+    by_body = parse_query("deliveries.rec.requests.body.event:Signed*")
+    assert by_body.reads_requests
+    assert not parse_query("deliveries.rec.status:filtered").reads_requests
+    assert emulator.events(EventFilter(query=by_body)) == []  # filtered: nothing was sent
+    [found] = emulator.events(
+        EventFilter(query=parse_query('deliveries.rec.requests.body.event:"Order Completed"'))
+    )
+    assert found["deliveries"]["rec"]["requests"]

@@ -71,7 +71,7 @@ def track(emulator: Emulator, message_id: str = "m1") -> None:
 async def settled(emulator: Emulator, destination: str, status: str) -> dict[str, Any]:
     where = EventFilter(query=parse_query(f"deliveries.{destination}.status:{status}"))
     [record] = await emulator.wait_for(where, 1, timeout=10)
-    return record["deliveries"][destination]  # type: ignore[no-any-return]
+    return dict(emulator.deliveries_of(record)[destination])
 
 
 async def test_delivers_the_whole_event_signed_after_retrying_5xx(
@@ -177,9 +177,37 @@ async def test_injected_failures_on_a_recording_destination() -> None:
     try:
         track(emulator)
         [first] = emulator.events()
-        assert first["deliveries"]["rec"]["status"] in ("pending", "retrying")
+        assert first["routing"]["rec"]["status"] in ("pending", "retrying")
         delivery = await settled(emulator, "rec", "delivered")
     finally:
         await emulator.close()
     assert delivery["attempts"] == 3
     assert delivery["requests"][0]["body"] == {"e": "Order Completed"}
+
+
+async def test_live_delivery_state_goes_with_the_records_retention_drops() -> None:
+    # Live state is kept by record id beside the record's routing, and dropped when the store
+    # drops the record: with retention 3, five calls leave the state of three.
+    emulator = create_emulator(
+        db=":memory:",
+        retention=3,
+        destinations={
+            "rec": {
+                "actions": [{"name": "Send", "subscribe": 'type = "track"', "mapping": {"e": "x"}}],
+                "failures": {"status": 503, "times": -1},
+                "retry": {"backoff": 30, "max_attempts": 2},
+            }
+        },
+    )
+    await emulator.start()
+    try:
+        for number in range(5):
+            track(emulator, f"m{number}")
+        kept = [record["id"] for record in emulator.events()]
+        assert len(kept) == 3
+        assert emulator.destinations.live_records == 3
+        assert all(emulator.destinations.live(i, "rec") is not None for i in kept)
+        emulator.reset()
+        assert emulator.destinations.live_records == 0
+    finally:
+        await emulator.close()

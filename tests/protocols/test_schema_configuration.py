@@ -311,3 +311,33 @@ def test_forwarding_to_an_unknown_source_is_a_config_error(setting: str) -> None
         f"settings: [sources.web.protocols]: '{setting}' names no configured "
         "source: 'violatoins'; sources: 'web'"
     )
+
+
+def test_forwarded_calls_run_after_the_calls_of_the_request_in_order(plan: Path) -> None:
+    # The tracking plan stage returns the calls it forwards; the pipeline runs them after the
+    # request's own calls, in the order they were made (no queue on Protocols, no recursion).
+    emulator = create_emulator(
+        db=":memory:",
+        sources={
+            "web": {
+                "write_key": "wk_web",
+                "tracking_plan": str(plan),
+                "protocols": {"forwardingViolationsTo": "violations"},
+            },
+            "violations": {"write_key": "wk_violations"},
+        },
+    )
+    records = send(
+        emulator,
+        {**track("Order Completed", revenue="5"), "messageId": "m-1", "userId": "u_1"},
+        {**track("Order Completed", revenue=-1, order_id="o"), "messageId": "m-2"},
+        write_key="wk_web",
+    )
+    first, second, *forwarded = records
+    assert (first["messageId"], second["messageId"]) == ("m-1", "m-2")
+    assert [r["event"]["properties"]["eventMessageID"] for r in forwarded] == (
+        ["m-1"] * len(first["violations"]) + ["m-2"] * len(second["violations"])
+    )
+    assert [r["id"] for r in records] == sorted(r["id"] for r in records)
+    # Every record was stored once, forwarded ones included.
+    assert len(emulator.store) == len(records)

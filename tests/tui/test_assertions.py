@@ -127,3 +127,40 @@ async def test_assertions_made_through_the_control_api_show_with_their_verdicts(
         message = app.query_one("#verdict-message", Static)
         await until(pilot, lambda: "nearest misses" in str(message.render()), "its message")
         assert 'event: expected "Logged Out", got "Signed Up"' in str(message.render())
+
+
+async def test_an_expectation_about_a_destination_passes_in_the_inspector_too(
+    tmp_path: Path,
+) -> None:
+    # The same `--expect` entry passes through POST /_segemu/assert and in the inspector: both
+    # read the routing stored on the record (the inspector used to ignore `destination`).
+    path = tmp_path / "expect.json"
+    path.write_text(
+        json.dumps(
+            [
+                {"type": "track", "fields": {"event": "Signed Up"}, "destination": "mixpanel"},
+                {
+                    "type": "track",
+                    "fields": {"event": "Signed Up"},
+                    "destination": "mixpanel",
+                    "payload": {"event": "Signed Up"},
+                },
+            ]
+        )
+    )
+    emulator = create_emulator(db=":memory:", port=0)
+    app = create_app(
+        InProcessBackend(emulator), expectations=load_expectations(path), expect_file=str(path)
+    )
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("4")
+        checks = app.query_one("#checks-table", DataTable)
+        assert [row[0] for row in cells(checks)] == ["✗ fail", "✗ fail"]
+        await post(app.backend.url, "/v1/track", track("Signed Up"))
+        await until(
+            pilot,
+            lambda: [row[0] for row in cells(checks)] == ["✓ pass", "✓ pass"],
+            "both destination expectations to pass",
+        )
+        for expectation in load_expectations(path):
+            assert (await emulator.check(expectation)).passed

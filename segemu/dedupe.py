@@ -1,4 +1,9 @@
-"""How a call arrived, beside what it carried: SDK retries, re-sends and arrival order.
+"""The dedupe stage: messageId duplicates, and how a call arrived (SDK retries, re-sends and
+arrival order), decided in one place and written onto the record once.
+
+- Duplicates: Segment dedupes by messageId across all sources (DOCS guides/duplicate-data.md).
+  A retry is kept, marked as a duplicate of the first call, so it stays visible; the reason
+  says which retry it was and why it came.
 
 - Retries: analytics-next, analytics-node and analytics-python send a failed request again
   with the same messageIds and `X-Retry-Count: n`; analytics-next also puts
@@ -19,36 +24,52 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from segemu.message import Arrival, Envelope, Record, parse_timestamp
+
+if TYPE_CHECKING:
+    from segemu.store import EventStore
 
 # Browsers whose latest call is remembered for the order check: a bound on memory.
 REMEMBERED_BROWSERS = 10_000
 
 
-class ArrivalTracker:
-    def __init__(self, remembered: int = REMEMBERED_BROWSERS) -> None:
+class Dedupe:
+    def __init__(self, store: EventStore, remembered: int = REMEMBERED_BROWSERS) -> None:
+        self.store = store
         self.remembered = remembered
         # (writeKey, anonymousId or userId) -> (client time, record id) of the latest call.
         self._latest: OrderedDict[tuple[str | None, str], tuple[datetime, int]] = OrderedDict()
 
-    def note(self, record: Record, envelope: Envelope) -> None:
-        """Set `arrival` (and a duplicate's reason) on a record about to be stored."""
+    def __call__(self, record: Record, envelope: Envelope) -> None:
+        """Mark a duplicate messageId (status, reason, duplicateOf) and set `arrival`."""
         client = envelope.channel == "client"
-        if not client and envelope.retry_count is None and record["status"] != "duplicate":
+        # Calls Protocols forwards keep the messageId of the call they came from: the same
+        # call on another source, not a retry.
+        first = (
+            None
+            if envelope.forwarded or record["status"] != "accepted"
+            else self.store.first_with_message_id(record["messageId"])
+        )
+        if first is not None:
+            record["status"] = "duplicate"
+            record["duplicateOf"] = first["id"]
+            record["reason"] = _duplicate_reason(first["id"], envelope.retry_count, client)
+        elif not client and envelope.retry_count is None:
             return  # the server SDKs' common case: nothing to say
         arrival: Arrival = {}
         retry = envelope.retry_count or (_metadata_retry_count(record) if client else None)
         if retry:
             arrival["retryCount"] = retry
-        if record["status"] == "duplicate":
-            record["reason"] = _duplicate_reason(
-                record.get("duplicateOf"), envelope.retry_count, client
-            )
-        elif client and record["status"] == "accepted":
+        if client and record["status"] == "accepted":
             self._check_order(record, arrival)
         if arrival:
             record["arrival"] = arrival
+
+    def forget(self) -> None:
+        """Every call is gone (a reset): no browser's latest call is remembered."""
+        self._latest.clear()
 
     def _check_order(self, record: Record, arrival: Arrival) -> None:
         event = record["event"]
@@ -72,7 +93,7 @@ class ArrivalTracker:
             self._latest.popitem(last=False)
 
 
-def _duplicate_reason(first: int | None, retry: int | None, client: bool) -> str:
+def _duplicate_reason(first: int, retry: int | None, client: bool) -> str:
     """Why a call with a known messageId came again. A browser sends one again in two cases
     that look alike on the wire (X-Retry-Count from analytics-next 1.84 on, none before): a
     retry after a failed request, and the re-send on the next page load of a call that was
