@@ -19,8 +19,8 @@ from segemu import create_emulator
 from segemu.compact import Shapes, decode, encode
 from segemu.http.server import start_server
 from segemu.message import Envelope, Record, format_timestamp
-from segemu.pipeline import Pipeline
 from segemu.store import EventStore
+from tests.test_store import pipeline_for
 
 DATA = Path(__file__).parent / "data"
 PLAN = Path(__file__).parent.parent / "fixtures" / "plans" / "shop.yaml"
@@ -48,7 +48,17 @@ async def test_every_sdk_capture_reads_back_as_stored_before_and_after_a_restart
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "db"
-    emulator = create_emulator(db=str(db), protocols={"tracking_plan": str(PLAN)})
+    emulator = create_emulator(
+        db=str(db),
+        protocols={"tracking_plan": str(PLAN)},
+        destinations={
+            "mixpanel": {"preset": "mixpanel"},
+            "amplitude": {"preset": "amplitude"},
+            "tracks": {
+                "actions": [{"name": "Send", "subscribe": 'type = "track"', "mapping": {"e": "x"}}]
+            },
+        },
+    )
     originals: list[Record] = []
     emulator.subscribe(originals.extend)
     running = await start_server(emulator, "127.0.0.1", 0)
@@ -71,6 +81,10 @@ async def test_every_sdk_capture_reads_back_as_stored_before_and_after_a_restart
                     assert response.status == 200
         assert {r["status"] for r in originals} == {"accepted", "duplicate"}
         assert any(r.get("violations") for r in originals)
+        assert {v["status"] for r in originals for v in r.get("routing", {}).values()} >= {
+            "delivered",
+            "filtered",
+        }
         for original in originals:
             same(emulator.store.get(original["id"]), original)
     finally:
@@ -85,7 +99,7 @@ async def test_every_sdk_capture_reads_back_as_stored_before_and_after_a_restart
 def ingest(store: EventStore, items: list[Any], **fields: Any) -> list[Record]:
     fields.setdefault("header_write_key", "wk")
     envelope = Envelope(route="/v1/batch", items=items, received_at=RECEIVED, **fields)
-    return Pipeline(store).process(envelope)
+    return pipeline_for(store).process(envelope)
 
 
 CASES: dict[str, tuple[list[Any], dict[str, Any]]] = {
@@ -313,5 +327,5 @@ def test_any_call_reads_back_as_stored(
         channel=channel,
         ip="10.1.2.3",
     )
-    for original in Pipeline(store).process(envelope):
+    for original in pipeline_for(store).process(envelope):
         same(store.get(original["id"]), original)
