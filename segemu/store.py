@@ -188,11 +188,11 @@ class EventStore:
     def newest_first(self) -> Iterator[Record]:
         """Every stored record, newest first; records stored meanwhile are not included, and
         those removed meanwhile are skipped."""
-        return self._decoded(self._all_newest_first())
+        return self.iter_records(self._all_newest_first())
 
     def newest_first_for(self, write_key: str | None) -> Iterator[Record]:
         """The records of one write key, newest first, through its index."""
-        return self._decoded(self._iter_ids({"write_key": write_key}))
+        return self.iter_records(self._iter_ids({"write_key": write_key}))
 
     def ids(
         self,
@@ -420,7 +420,8 @@ class EventStore:
         at = bisect_left(ids, record_id, self._start)
         return at if at < len(ids) and ids[at] == record_id else None
 
-    def _decoded(self, ids: Iterator[int]) -> Iterator[Record]:
+    def iter_records(self, ids: Iterable[int]) -> Iterator[Record]:
+        """The stored records with these ids, decoded one at a time as the reader asks."""
         for record_id in ids:
             record = self.get(record_id)
             if record is not None:
@@ -448,7 +449,7 @@ class EventStore:
             current -= 1
 
     def _candidates(self, message_id: str) -> Iterator[Record]:
-        return self._decoded(iter(self._with_hash(hash(message_id))))
+        return self.iter_records(iter(self._with_hash(hash(message_id))))
 
     def _with_hash(self, hashed: int) -> list[int]:
         first = self._message_ids.get(hashed)
