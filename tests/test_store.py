@@ -244,7 +244,7 @@ def test_index_lookups_answer_what_a_scan_would_through_retention_and_resets() -
     assert len(store) == 300
     assert evicted
     assert not set(evicted) & {r["id"] for r in store.newest_first()}
-    for facets in (
+    lookups: list[dict[str, Any]] = [
         {},
         {"type": "track"},
         {"type": "page", "user_id": "u3"},
@@ -254,7 +254,8 @@ def test_index_lookups_answer_what_a_scan_would_through_retention_and_resets() -
         {"message_id": "m7"},
         {"source": "k0", "type": "identify"},
         {"user_id": "nobody"},
-    ):
+    ]
+    for facets in lookups:
         assert store.ids(**facets) == brute_force(store, **facets), facets
         assert store.ids(**facets, limit=3) == brute_force(store, **facets)[:3]
     everything = brute_force(store)
