@@ -172,7 +172,7 @@ def throughput(args: argparse.Namespace) -> None:
 
 async def scrolling(count: int) -> dict[str, float]:
     from segemu import create_emulator
-    from segemu.gcpolicy import collect_periodically
+    from segemu.cli.gc import collect_periodically
     from segemu.message import Envelope
     from segemu.tui.factory import create_app
     from segemu.tui.local import InProcessBackend
@@ -192,7 +192,7 @@ async def scrolling(count: int) -> dict[str, float]:
         ]
         emulator.ingest(Envelope("/v1/batch", items, started, header_write_key="bench"))
     app = create_app(InProcessBackend(emulator, listen=False))
-    # As `segemu run` does (segemu/gcpolicy.py): no full collection of 100,000 records
+    # As `segemu run` does (segemu/cli/gc.py): no full collection of 100,000 records
     # in the middle of a key press.
     collecting = asyncio.create_task(collect_periodically())
     began = time.perf_counter()

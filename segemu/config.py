@@ -17,11 +17,17 @@ from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7878
+# Where the client commands (`segemu events`, `segemu plan check`...) find a running segemu.
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 # The durable store lives beside the project being developed, like .pytest_cache.
 DEFAULT_DB = ".segemu/db"
 MEMORY_DB = ":memory:"
 DEFAULT_RETENTION = 100_000
 DEFAULT_FLUSH_INTERVAL = 0.2
+# What clients may hold open at once (http/stream.py, http/waits.py): each open stream and
+# each long-poll costs every ingested call a check, so more than this only slows ingest down.
+DEFAULT_MAX_STREAMS = 32
+DEFAULT_MAX_WAITS = 64
 ENV_PREFIX = "SEGEMU_"
 
 
@@ -46,6 +52,18 @@ class Config:
     # @segment/analytics-next (that file, its dist/umd directory or its package directory),
     # "builtin" for segemu's own small library; None looks in the project's node_modules.
     analytics_js: str | None = None
+    # Web origins (scheme://host[:port]) whose pages may call the control API (/_segemu/*)
+    # from a browser. None by default: any page the developer visits could otherwise read
+    # every stored event or wipe the store. The Tracking API answers every origin regardless.
+    allowed_origins: tuple[str, ...] = ()
+    # Host names the control API answers to, besides localhost, IP addresses and `host`
+    # (e.g. "host.docker.internal", a LAN name); "*" turns the check off. Against DNS
+    # rebinding: a page on a name its owner points at 127.0.0.1 is refused.
+    allowed_hosts: tuple[str, ...] = ()
+    # Open /_segemu/stream connections and pending long-polls (/_segemu/wait, /_segemu/assert
+    # with a timeout) at once; over them, a 503.
+    max_streams: int = DEFAULT_MAX_STREAMS
+    max_waits: int = DEFAULT_MAX_WAITS
     # Structured tables of the config file (sources, destinations, protocols, lint), by name.
     # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
     # segemu/protocols/) when the emulator is built, so its errors can name the entry at fault.
@@ -75,6 +93,10 @@ _TYPES: dict[str, type] = {
     "flush_interval": float,
     "quiet": bool,
     "analytics_js": str,
+    "allowed_origins": tuple,
+    "allowed_hosts": tuple,
+    "max_streams": int,
+    "max_waits": int,
 }
 # Settings that name a file: a relative path in a config file is relative to that file's
 # directory (from a flag or the environment, to the working directory).
@@ -87,6 +109,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     """Turn a raw value (TOML value or environment string) into the setting's type."""
     kind = _TYPES[name]
     problem = None
+    if kind is tuple:
+        return _names(name, value, origin)
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -132,11 +156,57 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     raise ConfigError(f"{origin}: setting '{name}' {problem}, got {value!r}")
 
 
+def _names(name: str, value: Any, origin: str) -> tuple[str, ...]:
+    """A list setting: a TOML array or a flag's tuple of strings, or a comma-separated string
+    (the environment, a single flag)."""
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ConfigError(f"{origin}: setting '{name}' must be a list of strings, got {value!r}")
+    found: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"{origin}: setting '{name}' must be a list of strings, got {item!r}")
+        item = item.strip()
+        if not item:
+            continue
+        checked = _origin(item, origin) if name == "allowed_origins" else _host_name(item, origin)
+        if checked not in found:
+            found.append(checked)
+    return tuple(found)
+
+
+def _origin(value: str, origin: str) -> str:
+    """An origin as browsers send it in the Origin header: scheme://host[:port], lower case,
+    no path (RFC 6454 §6.2)."""
+    scheme, separator, rest = value.lower().partition("://")
+    if not separator or scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+        raise ConfigError(
+            f"{origin}: setting 'allowed_origins' takes origins like http://localhost:3000 "
+            f"(scheme, host and port, no path), got {value!r}"
+        )
+    return f"{scheme}://{rest.rstrip('/')}"
+
+
+def _host_name(value: str, origin: str) -> str:
+    name = value.lower().rstrip(".")
+    if name != "*" and (not name or any(c in name for c in "/:@ ")):
+        raise ConfigError(
+            f"{origin}: setting 'allowed_hosts' takes host names without port or scheme "
+            f"(e.g. host.docker.internal), or '*' for any, got {value!r}"
+        )
+    return name
+
+
 def _check_range(name: str, value: float, origin: str) -> float:
     if name == "port" and not 0 <= value <= 65535:
         raise ConfigError(f"{origin}: setting 'port' must be between 0 and 65535, got {value}")
     if name == "retention" and value < 1:
         raise ConfigError(f"{origin}: setting 'retention' must be at least 1, got {value}")
+    if name in ("max_streams", "max_waits") and value < 1:
+        raise ConfigError(f"{origin}: setting '{name}' must be at least 1, got {value}")
     if name == "flush_interval" and not 0 < value <= 60:
         raise ConfigError(
             f"{origin}: setting 'flush_interval' must be above 0 and at most 60 seconds, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,17 +31,20 @@ from segemu.destinations.runtime import (
 )
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
+from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
 from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
-from segemu.store import EventStore
+from segemu.store import EventStore, flush_delay
 
 log = logging.getLogger("segemu")
 
 Subscriber = Callable[[list[Record]], None]
 # How many refused requests (400s) the summary keeps, newest last.
 REQUEST_ERRORS_KEPT = 50
+# How many recent writes of the store the flush schedule looks back on.
+FLUSH_TIMES_KEPT = 10
 # How many verdicts of assertions made through the control API are kept for the inspector.
 VERDICTS_KEPT = 200
 
@@ -71,7 +75,7 @@ class _Waiter:
 
 
 class Emulator:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, sender: Sender | None = None) -> None:
         self.config = config
         # Config mistakes surface before the store is opened: ConfigError names file and entry.
         self.sources = load_sources(config)
@@ -86,7 +90,8 @@ class Emulator:
         self.pipeline = Pipeline(
             self.store, self.sources, self.protocols, self.destinations, notify=self._notify
         )
-        self._delivery = DeliveryWorker(on_update=self._delivery_changed)
+        # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
+        self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -455,24 +460,38 @@ class Emulator:
         await self.close()
 
     async def _flush_periodically(self) -> None:
+        interval = self.config.flush_interval
+        # How long the recent writes took, each from the moment it should have started (the
+        # event loop may wake late while it answers requests) to the files on disk. The next
+        # flush starts the longest of them earlier (store.flush_delay): a write under load
+        # can take longer than the last one, never much longer than the longest recent one.
+        recent: deque[float] = deque([0.0], maxlen=FLUSH_TIMES_KEPT)
         while True:
-            await asyncio.sleep(self.config.flush_interval)
+            delay = flush_delay(interval, max(recent), self.store.pending_since, time.monotonic())
+            due = time.monotonic() + delay
+            await asyncio.sleep(delay)
             try:
                 write = self.store.prepare_flush()
-                # Encoding and disk I/O run on a thread, so requests keep being answered
-                # meanwhile; the next flush, or close(), finishes it first if still going.
-                await asyncio.to_thread(write.run)
+                if write.tables or write.deleted:
+                    # Encoding and disk I/O run on a thread, so requests keep being answered
+                    # meanwhile; the next flush, or close(), finishes it first if still going.
+                    await asyncio.to_thread(write.run)
+                    recent.append(time.monotonic() - due)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")
 
 
-def create_emulator(config: Config | None = None, **settings: Any) -> Emulator:
+def create_emulator(
+    config: Config | None = None, *, sender: Sender | None = None, **settings: Any
+) -> Emulator:
     """Build an Emulator from a Config, or from settings as `segemu run` flags would give them.
 
-    `create_emulator(db=":memory:")` is what tests use.
+    `create_emulator(db=":memory:")` is what tests use. `sender` is the HTTP client the
+    Webhook destination's deliveries go out through: a running server passes
+    `segemu.http.sender.HttpSender()`; without one, such deliveries fail and say why.
     """
     if config is None:
         config = load_config(settings, env={}, discover=False)
     elif settings:
         raise TypeError("pass a Config or settings, not both")
-    return Emulator(config)
+    return Emulator(config, sender)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -39,6 +38,7 @@ import orjson
 
 from segemu.message import EVENT_TYPES, STATUSES, Record
 from segemu.query import MATCH_ALL, Query, QueryError, parse_query
+from segemu.query.regex import RegexError, compile_regex
 
 # How many near misses a failed verdict shows.
 NEAREST_SHOWN = 3
@@ -228,9 +228,10 @@ class Expectation:
         kind = data.get("type")
         if kind is not None and kind not in EVENT_TYPES:
             raise ExpectationError(f"type must be one of {', '.join(EVENT_TYPES)}, got {kind!r}")
+        for name in ("where", "q"):  # both checked, though `where` wins
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ExpectationError(f"{name} must be a query string")
         where_text = data.get("where", data.get("q")) or ""
-        if not isinstance(where_text, str):
-            raise ExpectationError("where must be a query string")
         try:
             where = parse_query(where_text)
         except QueryError as exc:
@@ -245,7 +246,8 @@ class Expectation:
             _check_matchers(value, path)
         times = data.get("times", data.get("count"))
         at_least = data.get("atLeast", 1)
-        for name, value in (("times", times), ("atLeast", at_least)):
+        # `count` is checked even beside `times`, which wins: a bad value is never ignored.
+        for name, value in (("times", times), ("count", data.get("count")), ("atLeast", at_least)):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 0
             ):
@@ -402,11 +404,14 @@ def _compile_matcher(spec: Mapping[str, Any], path: str) -> Callable[[Any], bool
     if "$anyString" in spec:
         return lambda actual: isinstance(actual, str)
     if "$regex" in spec:
+        source = spec["$regex"]
+        if not isinstance(source, str):
+            raise ExpectationError(f"fields.{path}: $regex must be a string, got {source!r}")
         try:
-            pattern = re.compile(spec["$regex"])
-        except (re.error, TypeError) as exc:
-            raise ExpectationError(f"fields.{path}: bad $regex {spec['$regex']!r}: {exc}") from None
-        return lambda actual: isinstance(actual, str) and pattern.search(actual) is not None
+            pattern = compile_regex(source)
+        except RegexError as exc:
+            raise ExpectationError(f"fields.{path}: bad $regex {source!r}: {exc}") from None
+        return lambda actual: isinstance(actual, str) and pattern.search(actual)
     target, rel, abs_ = spec.get("$approx"), spec.get("rel", 1e-6), spec.get("abs", 1e-12)
     if not (_is_number(target) and _is_number(rel) and _is_number(abs_)):
         raise ExpectationError(f"fields.{path}: $approx, rel and abs must be numbers")

@@ -22,6 +22,7 @@ How it stays small and fast as it grows (DESIGN.md "Storage"; reference §B.11):
 
 from __future__ import annotations
 
+import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +35,7 @@ from tinydb import TinyDB
 from segemu.compact import CompactRecord, Shapes, decode, decode_with_shape, encode
 from segemu.indexes import Facet, HashedIds, Index, bounded, intersect
 from segemu.message import Record, parse_timestamp
+from segemu.record_check import record_problem, tombstone_problem
 from segemu.storage import FileWrite, StorageError, TableFileStorage
 
 CHUNK_SIZE = 1000
@@ -48,6 +50,22 @@ _RECEIVED_SKEW_MS = 10_000
 __all__ = ["CHUNK_SIZE", "EventStore", "StorageError"]
 
 OnEvict = Callable[[Iterable[int]], None]
+
+
+def flush_delay(interval: float, writing: float, oldest: float | None, now: float) -> float:
+    """Seconds to wait before the next flush starts, so that a call is on disk at most
+    `interval` seconds after it was acknowledged: the flush starts `writing` seconds (what a
+    write takes) before the oldest waiting call is `interval` old. Sleeping `interval` between
+    flushes instead let the write time add to the window.
+
+    A call acknowledged just after a write took the buffer waits for that write, then for its
+    own: the window holds while a write takes at most half the interval (bench/durability.py
+    measures it). With nothing waiting, a call may arrive at any moment: the delay is what
+    one arriving now could wait, but never under a tenth of the interval, so that slow writes
+    cannot make a busy loop of it."""
+    if oldest is None:
+        return max(interval - writing, interval / 10)
+    return max(interval - writing - (now - oldest), 0.0)
 
 
 def chunk_name(number: int) -> str:
@@ -123,6 +141,8 @@ class EventStore:
         # Chunk tables whose documents are in TinyDB's memory (the one being filled).
         self._materialized: set[int] = set()
         self._pending: list[Record] = []
+        # When the oldest record in the buffer was added (time.monotonic), None when empty.
+        self._pending_since: float | None = None
         self._next_id = 1
         self.evicted = 0
         self._load()
@@ -140,6 +160,12 @@ class EventStore:
         return len(self._pending)
 
     @property
+    def pending_since(self) -> float | None:
+        """When (time.monotonic) the oldest record not yet on its way to disk was added, that
+        is, about when its call was acknowledged; None when there is none."""
+        return self._pending_since
+
+    @property
     def next_id(self) -> int:
         """The id the next record will get."""
         return self._next_id
@@ -152,6 +178,8 @@ class EventStore:
     def add(self, record: Record) -> None:
         """Index a record now; it reaches TinyDB with the next flush. The record is never
         changed afterwards, by the store or anyone else."""
+        if not self._pending:
+            self._pending_since = time.monotonic()
         self._index(record)
         self._pending.append(record)
         if len(self) > self.retention:
@@ -348,6 +376,7 @@ class EventStore:
         self._shapes.clear()
         self._pending.clear()
         self._materialized.clear()
+        self._pending_since = None
         self._db.drop_tables()
         if gone and self.on_evict is not None:
             self.on_evict(gone)
@@ -359,22 +388,7 @@ class EventStore:
             return 0
         ids, lo, hi = run
         gone = list(ids[lo:hi])
-        by_value: dict[tuple[str, Any], list[int]] = {}
-        message_ids: dict[int, list[int]] = {}
-        for record_id in gone:
-            at = cast(int, self._position(record_id))
-            record, shape = decode_with_shape(self._compact[at], record_id, self._shapes)
-            for facet in _facets(record):
-                by_value.setdefault(facet, []).append(record_id)
-            message_ids.setdefault(hash(record["messageId"]), []).append(record_id)
-            if shape is not None:
-                self._shapes.release(shape)
-        for (field, value), record_ids in by_value.items():
-            self._indexes[field].remove(value, record_ids)
-        for hashed, record_ids in message_ids.items():
-            for record_id in record_ids:
-                self._remove_message_id(hashed, record_id)
-        self._remove_positions(gone)
+        self._remove(gone)
         self._pending = [r for r in self._pending if self._position(r["id"]) is not None]
         if self.path is not None:
             self._add_tombstone(write_key)
@@ -388,12 +402,14 @@ class EventStore:
         """Write buffered records to disk now; returns how many were written.
 
         If the disk write fails (disk full), TinyDB's data already holds the records and the
-        storage keeps the file marked as changed: the next flush writes it again.
+        storage keeps the file marked as changed: the next flush writes it again. A record
+        that cannot be encoded is left out and set aside (`_set_aside_unwritable`).
         """
         try:
             return self._commit()
         finally:
             self._storage.sync()
+            self._set_aside_unwritable()
 
     def prepare_flush(self) -> FileWrite:
         """Move buffered records into TinyDB; the returned FileWrite encodes and writes the
@@ -404,6 +420,7 @@ class EventStore:
         flush, as with `flush()`.
         """
         try:
+            self._set_aside_unwritable()  # what the last write could not encode
             self._commit()
         finally:
             write = self._storage.prepare()
@@ -600,6 +617,25 @@ class EventStore:
         del self._received_max[:start]
         self._start = 0
 
+    def _remove(self, gone: list[int]) -> None:
+        """Take stored records (ascending ids) out of the arrays and every index."""
+        by_value: dict[tuple[str, Any], list[int]] = {}
+        message_ids: dict[int, list[int]] = {}
+        for record_id in gone:
+            at = cast(int, self._position(record_id))
+            record, shape = decode_with_shape(self._compact[at], record_id, self._shapes)
+            for facet in _facets(record):
+                by_value.setdefault(facet, []).append(record_id)
+            message_ids.setdefault(hash(record["messageId"]), []).append(record_id)
+            if shape is not None:
+                self._shapes.release(shape)
+        for (field, value), record_ids in by_value.items():
+            self._indexes[field].remove(value, record_ids)
+        for hashed, record_ids in message_ids.items():
+            for record_id in record_ids:
+                self._remove_message_id(hashed, record_id)
+        self._remove_positions(gone)
+
     def _remove_positions(self, record_ids: list[int]) -> None:
         """Take some records (ascending ids) out of the arrays: rewritten from the first."""
         first = self._position(record_ids[0])
@@ -627,6 +663,7 @@ class EventStore:
             if self._position(record["id"]) is not None:  # not reset or evicted meanwhile
                 by_chunk.setdefault(record["id"] // self.chunk_size, []).append(record)
         self._pending = []
+        self._pending_since = None
         self._release_full_chunks(by_chunk)
         written = 0
         with self._storage.deferring():
@@ -652,6 +689,26 @@ class EventStore:
             ):
                 self._materialized.discard(number)
 
+    def _set_aside_unwritable(self) -> None:
+        """Take the records the storage could not encode out of the store: out of their chunk
+        (so no later write tries them again) and out of every index (so no page that would
+        hold one fails). The storage has reported each one, and kept it beside its file."""
+        unwritable = self._storage.take_unwritable()
+        if not unwritable:
+            return
+        with self._storage.deferring():  # the next flush writes the chunk without them
+            for left_out in unwritable:
+                table = self._storage.read().get(left_out.table, {})
+                document = table.get(left_out.doc_id)
+                if document is None:
+                    continue  # reset or dropped meanwhile
+                self._db.table(left_out.table).remove(doc_ids=[int(left_out.doc_id)])
+                record_id = document.get("id")
+                if isinstance(record_id, int) and self._position(record_id) is not None:
+                    self._remove([record_id])
+                    if self.on_evict is not None:
+                        self.on_evict((record_id,))
+
     def _drop_expired_chunks(self) -> None:
         """Drop chunk tables that hold only records older than the oldest one kept."""
         oldest = self._ids[self._start] if len(self) else self._next_id
@@ -676,41 +733,73 @@ class EventStore:
         table.insert({"writeKey": write_key, "beforeId": self._next_id})
 
     def _load(self) -> None:
+        """Index every record on disk. Each document is checked first (record_check.py): one
+        that is not a record this store could have written is set aside with its file and
+        the reason, and neither counted nor indexed, so that no page fails on it later."""
         data = self._storage.read()
-        hidden: dict[Any, int] = {
-            doc["writeKey"]: doc["beforeId"]
-            for doc in data.get(RESETS_TABLE, {}).values()
-            if isinstance(doc.get("beforeId"), int)
-        }
+        hidden = self._load_tombstones(data)
+        last_id = 0
         names = sorted(n for n in data if n.startswith(CHUNK_PREFIX))
         for position, name in enumerate(names):
+            number = name[len(CHUNK_PREFIX) :]
+            if not (number.isascii() and number.isdigit()) or chunk_name(int(number)) != name:
+                self._storage.set_aside_table(name, _NOT_A_CHUNK)
+                continue
             # One chunk at a time: its documents as dicts are let go before the next is read.
             table = self._storage.load_table(name)
             if table is None:
                 continue
-            for raw_id, doc in table.items():
-                record = cast(Record, doc)
-                try:
-                    record_id = record["id"]
-                    if not isinstance(record_id, int) or self._position(record_id) is not None:
-                        raise TypeError
-                    if record_id < hidden.get(record["writeKey"], 0):
-                        continue
-                    self._index(record)
-                except (ValueError, KeyError, TypeError):
-                    self._storage.problems.append(
-                        f"{name}.json: document {raw_id} is not a segemu record; skipped"
-                    )
+            bad: dict[str, str] = {}
+            records: list[Record] = []
+            for doc_id, document in table.items():
+                problem = _doc_id_problem(doc_id) or record_problem(document)
+                if problem is None:
+                    record_id = document["id"]
+                    if record_id // self.chunk_size != int(number):
+                        problem = f"its record id {record_id} belongs in another chunk"
+                    elif record_id <= last_id:
+                        problem = f"its record id {record_id} is not after the one before it"
+                if problem is not None:
+                    bad[doc_id] = problem
                     continue
-                self._next_id = max(self._next_id, record_id + 1)
+                last_id = document["id"]
+                records.append(cast(Record, document))
+            if bad:
+                table = self._storage.set_aside_documents(name, bad, table)
+            for record in records:
+                if record["id"] >= hidden.get(record["writeKey"], 0):
+                    self._index(record)
             # Retention as it goes, so that memory never holds more than it allows.
             while len(self) > self.retention:
                 self._evict_oldest()
             if position == len(names) - 1:
                 # The newest chunk may still be filled: TinyDB adds to it.
                 self._storage.materialize(name, table)
-                self._materialized.add(int(name[len(CHUNK_PREFIX) :]))
+                self._materialized.add(int(number))
+        # Not below a reset either: a record given an id it hides would vanish on a restart.
+        self._next_id = max([last_id + 1, *hidden.values()])
         self.evicted = 0
+
+    def _load_tombstones(self, data: dict[str, dict[str, Any]]) -> dict[str | None, int]:
+        """The resets of one write key: records before `beforeId` are hidden."""
+        bad = {
+            doc_id: problem
+            for doc_id, document in data.get(RESETS_TABLE, {}).items()
+            if (problem := _doc_id_problem(doc_id) or tombstone_problem(document))
+        }
+        if bad:
+            self._storage.set_aside_documents(RESETS_TABLE, bad)
+        return {doc["writeKey"]: doc["beforeId"] for doc in data.get(RESETS_TABLE, {}).values()}
+
+
+_NOT_A_CHUNK = f"is named like a chunk of events ({CHUNK_PREFIX}NNNNNN) but is not one"
+
+
+def _doc_id_problem(doc_id: str) -> str | None:
+    # TinyDB reads every document id as an integer.
+    if doc_id.isascii() and doc_id.isdigit():
+        return None
+    return f"its id {doc_id!r} is not a number"
 
 
 def _millis(moment: datetime) -> int:

@@ -9,9 +9,9 @@ from typing import Any
 
 import aiohttp
 
+from segemu.cli.lines import format_line
 from segemu.emulator import create_emulator
 from segemu.http.server import RunningServer
-from segemu.lines import format_line
 from segemu.message import Envelope
 from tests.conftest import get_json
 from tests.http.test_tracking import post

@@ -45,7 +45,11 @@ class Process:
             f"{self.url}{path}",
             data=json.dumps(body).encode(),
             method="POST",
-            headers={"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+            headers={
+                "Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+                # urllib would send a form's Content-Type, which the control API refuses.
+                "Content-Type": "application/json",
+            },
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)

@@ -24,6 +24,7 @@ from click.testing import CliRunner, Result
 from segemu.cli import cli
 from segemu.config import load_config
 from segemu.emulator import create_emulator
+from segemu.http.sender import HttpSender
 from segemu.http.server import RunningServer, start_server
 from segemu.testing.thread import ThreadedEmulator
 
@@ -39,7 +40,8 @@ class Emulator(ThreadedEmulator):
         self.port = port
 
     async def _start(self) -> RunningServer:
-        return await start_server(create_emulator(self.config), "127.0.0.1", self.port)
+        emulator = create_emulator(self.config, sender=HttpSender())
+        return await start_server(emulator, "127.0.0.1", self.port)
 
 
 @pytest.fixture

@@ -87,3 +87,44 @@ def test_env_booleans(tmp_path: Path) -> None:
 def test_missing_explicit_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config({}, env={}, cwd=tmp_path, config_file=tmp_path / "nope.toml")
+
+
+def test_allowed_origins_and_hosts_from_each_place(tmp_path: Path) -> None:
+    (tmp_path / "segemu.toml").write_text(
+        'allowed_origins = ["http://localhost:3000", "HTTPS://App.Test/"]\n'
+        'allowed_hosts = ["host.docker.internal"]\n'
+    )
+    config = load_config({}, env={}, cwd=tmp_path)
+    assert config.allowed_origins == ("http://localhost:3000", "https://app.test")
+    assert config.allowed_hosts == ("host.docker.internal",)
+    env = {"SEGEMU_ALLOWED_ORIGINS": "http://localhost:5173, http://localhost:8080"}
+    config = load_config({}, env=env, cwd=tmp_path)
+    assert config.allowed_origins == ("http://localhost:5173", "http://localhost:8080")
+    assert config.origins["allowed_origins"] == "env"
+    config = load_config({"allowed_origins": ("http://a.test",)}, env=env, cwd=tmp_path)
+    assert config.allowed_origins == ("http://a.test",)
+
+
+def test_defaults_allow_no_other_origin(tmp_path: Path) -> None:
+    config = load_config({}, env={}, cwd=tmp_path)
+    assert (config.allowed_origins, config.allowed_hosts) == ((), ())
+    assert (config.max_streams, config.max_waits) == (32, 64)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('allowed_origins = ["localhost:3000"]\n', "takes origins like http://localhost:3000"),
+        ('allowed_origins = ["http://a.test/app"]\n', "no path"),
+        ('allowed_origins = "http://a.test"\nx = 1\n', "unknown setting 'x'"),
+        ("allowed_origins = [1]\n", "must be a list of strings"),
+        ('allowed_hosts = ["a.test:80"]\n', "without port or scheme"),
+        ("max_streams = 0\n", "setting 'max_streams' must be at least 1"),
+    ],
+)
+def test_access_setting_mistakes(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "segemu.toml").write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, env={}, cwd=tmp_path)
+    assert str(caught.value).startswith(str(tmp_path / "segemu.toml"))
+    assert message in str(caught.value)

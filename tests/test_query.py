@@ -3,13 +3,17 @@ problem."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segemu.message import Record
 from segemu.query import MATCH_ALL, EventFilter, Query, QueryError, parse_query, quote, select
+from segemu.query.fields import Glob, _number
 
 
 def record(
@@ -450,7 +454,7 @@ def test_quoted_strings_keep_unknown_escapes() -> None:
         ("(:x)", "expected a field before ':'", 1),
         ("properties..x:1", "empty field segment", 11),
         ("properties.:1", "empty field segment", 11),
-        ('event~"a(b"', "bad regular expression: missing ), unterminated subpattern", 8),
+        ('event~"a(b"', "bad regular expression: missing ), unterminated group", 8),
         ("event~a[b", "bad regular expression: unterminated character set", 7),
         ("properties.revenue>*", "cannot use a wildcard with '>'; quote it to compare as text", 19),
         ("properties.revenue<=null", "cannot compare null with '<='", 20),
@@ -514,3 +518,46 @@ def test_matching_is_compiled_once() -> None:
     elapsed = time.perf_counter() - started
     assert matched == sum(1 for i in range(100_000) if i % 3 and i % 200 > 50)
     assert elapsed < 5, elapsed
+
+
+# -- linear matching (issue 13, finding 4) ------------------------------------------------------
+
+
+def _old_glob(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """How wildcards were matched before: a backtracking regex, the oracle on short texts."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), flags | re.DOTALL)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab*", min_size=1, max_size=8), st.text(alphabet="abB\n", max_size=12))
+def test_wildcards_match_as_the_backtracking_regex_did(pattern: str, text: str) -> None:
+    glob = Glob(pattern)
+    assert glob.fullmatch(text) == (_old_glob(pattern).fullmatch(text) is not None)
+    assert glob.search(text) == (_old_glob(pattern).search(text) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789.eE+-x", max_size=14))
+def test_numbers_are_read_as_before(text: str) -> None:
+    old = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+    assert (_number(text) is not None) == (old.fullmatch(text) is not None)
+
+
+def test_hostile_patterns_and_wildcards_match_in_linear_time() -> None:
+    # The issue's inputs, then longer ones that the backtracking engine would take hours on.
+    for name in ("a" * 26 + "!", "a" * 5000 + "!"):
+        assert not parse_query('event~"(a+)+$"').matches(record(event=name))
+        assert parse_query('event~"(a+)+!$"').matches(record(event=name))
+    for name in ("a" * 60, "a" * 5000):
+        assert not parse_query("*a*a*a*a*a*b").matches(record(event=name))
+        assert parse_query("*a*a*a*a*a*a").matches(record(event=name))
+        assert not parse_query("event:*a*a*a*a*a*b").matches(record(event=name))
+
+
+def test_regexes_use_re2_syntax() -> None:
+    # RE2 spells the end of the text \z, and its classes are ASCII.
+    assert parse_query(r'event~"ed\z"').matches(record(event="Order Completed"))
+    assert not parse_query(r'properties.n~"^\d$"').matches(record(properties={"n": "٣"}))
+    with pytest.raises(QueryError, match="look-behind '\\(\\?<=' is not supported") as caught:
+        parse_query('event~"(?<=Order )Completed"')
+    assert caught.value.position == 7

@@ -6,6 +6,9 @@ attempts). A failed attempt is retried like Segment retries cloud-mode deliverie
 and 429 answers and network errors are retried with exponential backoff; any other 4xx is a
 final failure (DOCS connections/destinations/index.md §Retries; the same split as the SDKs'
 retry rules in segment-wire-contract.md §3.2).
+
+Requests go out through the Sender the shell handed in (segemu/outbound.py): the core holds
+no HTTP client of its own.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-import aiohttp
-
 from segemu.destinations.presets.webhook import encode
 from segemu.destinations.runtime import LiveDelivery
+from segemu.outbound import OutboundRequest, Sender, SendError
 
 log = logging.getLogger("segemu.destinations")
 
@@ -33,10 +35,10 @@ def retryable(status: int | None) -> bool:
 
 
 class DeliveryWorker:
-    def __init__(self, on_update: Callable[[LiveDelivery], None]) -> None:
+    def __init__(self, on_update: Callable[[LiveDelivery], None], sender: Sender) -> None:
         # Told of every attempt's outcome: the emulator re-checks waiters against the record.
         self.on_update = on_update
-        self._session: aiohttp.ClientSession | None = None
+        self.sender = sender
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -84,23 +86,22 @@ class DeliveryWorker:
         self.on_update(live)
 
     async def _post(self, live: LiveDelivery) -> tuple[int | None, str]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT)
-            )
         status: int | None = 200
         detail = ""
         for request in live.requests:
+            outbound = OutboundRequest(
+                request["method"],
+                request["url"],
+                request["headers"],
+                encode(request["body"]),
+                ATTEMPT_TIMEOUT,
+            )
             try:
-                async with self._session.request(
-                    request["method"],
-                    request["url"],
-                    data=encode(request["body"]),
-                    headers=request["headers"],
-                ) as response:
-                    status, detail = response.status, (await response.text())[:200]
-            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                status, detail = None, f"{type(exc).__name__}: {exc}"
+                response = await self.sender.send(outbound)
+            except SendError as exc:
+                status, detail = None, str(exc)
+            else:
+                status, detail = response.status, response.text[:200]
             if status is None or status >= 300:
                 break
         return status, detail
@@ -112,9 +113,7 @@ class DeliveryWorker:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.sender.close()
 
 
 def _describe(status: int | None, detail: str) -> str:

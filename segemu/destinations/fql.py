@@ -54,9 +54,10 @@ class _Token:
 def _lex(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     position = 0
-    while position < len(text):
-        if text[position:].strip() == "":
-            break
+    # Where only whitespace is left, found once: testing the rest of the text for each token
+    # made a long condition quadratic to read.
+    end = len(text.rstrip())
+    while position < end:
         match = _TOKEN.match(text, position)
         if match is None or match.lastgroup is None:
             raise FqlError(

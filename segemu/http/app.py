@@ -8,15 +8,20 @@ from aiohttp import web
 
 from segemu.emulator import Emulator
 from segemu.http import cdn, control, destinations, openapi, protocols, stream, tracking, waits
+from segemu.http.edge import POLICY, edge
+from segemu.http.guard import AccessPolicy
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import not_found, preflight
 
 
-def create_app(emulator: Emulator) -> web.Application:
-    # No middleware on purpose: each one costs every request; handlers answer their own errors
-    # and catch-all routes give unknown paths a JSON 404.
-    app = web.Application()
+def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Application:
+    """`listen_host`: the address the server listens on, which the control API answers to
+    as Host (http/guard.py), besides localhost and IP addresses."""
+    # One middleware (http/edge.py), as each costs every request: handlers answer their own
+    # errors, catch-all routes give unknown paths a JSON 404 or 405.
+    app = web.Application(middlewares=[edge])
     app[EMULATOR] = emulator
+    app[POLICY] = AccessPolicy.from_config(emulator.config, listen_host)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await emulator.start()

@@ -1,4 +1,5 @@
-"""Reading a Tracking API body: size caps, gzip, JSON whatever the Content-Type, write key.
+"""Reading a Tracking API body: size caps, gzip, JSON whatever the Content-Type, write key;
+and the JSON body of a control API request, with the same nesting limit.
 
 Limits are Segment's (DOCS http-api §Max request size): 32 KB per call and per event, 500 KB per
 batch request, measured on the JSON after decompression. Over them Segment answers 400.
@@ -7,12 +8,13 @@ batch request, measured on the JSON after decompression. Over them Segment answe
 from __future__ import annotations
 
 import base64
-import binascii
 import zlib
 from typing import Any
 
 import orjson
 from aiohttp import web
+
+from segemu.jsonlimits import MAX_DEPTH, parsed_deeper_than, too_deep_message
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -86,17 +88,34 @@ def _decompress(data: bytes, encoding: str, limit: int, what: str) -> bytes:
     return out
 
 
-def parse_json_object(data: bytes) -> dict[str, Any]:
-    """Browsers send JSON as text/plain, so the Content-Type is never looked at."""
-    if not data:
-        raise BodyError("invalid_json", "body is empty; expected a JSON object")
+def parse_json(data: bytes, *, wrapping: int = 0, what: str = "the body") -> Any:
+    """Any JSON value, refused beyond MAX_DEPTH levels of nesting (segemu/jsonlimits.py): what
+    segemu could not encode again it must not accept. Every route that takes JSON reads it
+    here. `wrapping` levels around what the limit is for are allowed on top of it (a batch
+    holds its calls two levels down)."""
     try:
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BodyError("invalid_json", f"body is not valid JSON: {exc}") from None
+    if parsed_deeper_than(data, parsed, MAX_DEPTH + wrapping):
+        raise BodyError("too_deep", too_deep_message(what))
+    return parsed
+
+
+def parse_json_object(data: bytes, *, wrapping: int = 0, what: str = "the body") -> dict[str, Any]:
+    """Browsers send JSON as text/plain, so the Content-Type is never looked at."""
+    if not data:
+        raise BodyError("invalid_json", "body is empty; expected a JSON object")
+    parsed = parse_json(data, wrapping=wrapping, what=what)
     if not isinstance(parsed, dict):
         raise BodyError("invalid_json", "body must be a JSON object")
     return parsed
+
+
+async def read_json(request: web.Request) -> Any:
+    """The JSON body of a control API request (/_segemu/...), or None when there is none."""
+    data = await request.read()
+    return parse_json(data) if data.strip() else None
 
 
 # Authorization header -> write key. SDKs send the same header on every call, so decoding it
@@ -129,6 +148,6 @@ def _decode_authorization(authorization: str) -> str | None:
         return None
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII header bytes
         return None
     return decoded.partition(":")[0] or None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from segemu import __version__
+from segemu.http.body import BodyError, read_json
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, int_param
 from segemu.http.responses import error_response, json_response
@@ -56,12 +56,13 @@ async def reset(request: web.Request) -> web.Response:
     """POST /_segemu/reset: everything, or one write key with ?writeKey= or
     {"writeKey": "..."}."""
     write_key: Any = request.query.get("writeKey")
-    data = await request.read()
-    if data.strip():
-        try:
-            body = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            return error_response(request, 400, "invalid_json", f"body is not valid JSON: {exc}")
+    if write_key == "":  # checked even when the body names one, which wins
+        return error_response(request, 400, "invalid_query", "writeKey must be a non-empty string")
+    try:
+        body = await read_json(request)
+    except BodyError as error:
+        return error_response(request, 400, error.code, error.message)
+    if body is not None:
         if not isinstance(body, dict):
             return error_response(request, 400, "invalid_json", "body must be a JSON object")
         write_key = body.get("writeKey", write_key)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from segemu.config import ConfigError
 from segemu.destinations.runtime import DELIVERY_STATUSES, delivery_entry, describe
+from segemu.http.body import BodyError, read_json
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, int_param
 from segemu.http.responses import error_response, json_response
@@ -56,9 +56,9 @@ async def get_destination(request: web.Request) -> web.Response:
 async def put_destination(request: web.Request) -> web.Response:
     """PUT /_segemu/destinations/{id} with the JSON form of a [destinations.<id>] table."""
     try:
-        entry: Any = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        return error_response(request, 400, "invalid_json", f"body is not valid JSON: {exc}")
+        entry: Any = await read_json(request)
+    except BodyError as error:
+        return error_response(request, 400, error.code, error.message)
     try:
         described = request.app[EMULATOR].set_destination(request.match_info["destination"], entry)
     except ConfigError as exc:
@@ -176,7 +176,7 @@ def openapi_paths(prefix: str) -> dict[str, Any]:
                     param(
                         "scan",
                         "Count over the newest N calls (default 1000).",
-                        schema={"type": "integer"},
+                        schema={"type": "integer", "minimum": 1, "maximum": MAX_SCAN},
                     )
                 ],
                 "responses": {
@@ -237,7 +237,11 @@ def openapi_paths(prefix: str) -> dict[str, Any]:
                     ),
                     param("q", "A query over the calls, as on /events."),
                     param("writeKey", "Only this source."),
-                    param("limit", "At most this many (default 100).", schema={"type": "integer"}),
+                    param(
+                        "limit",
+                        "At most this many (default 100).",
+                        schema={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                    ),
                 ],
                 "responses": {
                     "200": answer(

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from segemu.emulator import Emulator
-from segemu.message import Record
 
 EMULATOR = web.AppKey("emulator", Emulator)
-# The queues of open /_segemu/stream responses, ended on shutdown.
-STREAMS = web.AppKey("streams", set[asyncio.Queue[list[Record] | None]])

@@ -39,6 +39,12 @@ def _param(
     }
 
 
+def _integer(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+# Record ids and paging cursors.
+MAX_ID = 2**62
 ERRORS = {"400": _json(_ref("Error"), "A client mistake, explained in `message`.")}
 FILTERS = [
     _param(
@@ -52,15 +58,16 @@ FILTERS = [
     _param("anonymousId", "Only this anonymousId."),
     _param("writeKey", "Only this source (write key)."),
     _param("status", "Only this status.", {"enum": list(STATUSES)}),
-    _param("since", "Received at or after this ISO-8601 time."),
-    _param("until", "Received at or before this ISO-8601 time."),
+    _param("since", "Received at or after this time.", {"type": "string", "format": "date-time"}),
+    _param("until", "Received at or before this time.", {"type": "string", "format": "date-time"}),
 ]
 TRACKING_BODY = {
     "required": True,
     "description": (
         "A Segment call as the SDKs send it. Parsed as JSON whatever the Content-Type; "
         "`Content-Encoding: gzip` or `deflate` is decoded. The write key comes from "
-        "`Authorization: Basic base64(writeKey:)` or the body's `writeKey`."
+        "`Authorization: Basic base64(writeKey:)` (what the SDKs send) or the body's "
+        "`writeKey`; without either the call is refused, as Segment refuses it."
     ),
     "content": {
         "application/json": {"schema": _ref("Message")},
@@ -109,7 +116,24 @@ def _tracking_paths() -> dict[str, Any]:
         "post": {
             "tags": ["Tracking API"],
             "summary": "The browser SDK's telemetry: counted, not stored",
-            "responses": {"200": _json(_ref("Success"), "Accepted.")},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    media: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "series": {"description": "The metrics; an array is counted."}
+                            },
+                        }
+                    }
+                    for media in ("application/json", "text/plain")
+                },
+            },
+            "responses": {
+                "200": _json(_ref("Success"), "Accepted."),
+                "400": _json(_ref("Error"), "An empty body, or not a JSON object."),
+            },
         }
     }
     paths["/v1/pixel/{type}"] = {
@@ -203,9 +227,9 @@ def _control_paths(prefix: str) -> dict[str, Any]:
                 "summary": "Stored calls, newest first",
                 "parameters": [
                     *FILTERS,
-                    _param("limit", "Page size (1-1000, default 100).", {"type": "integer"}),
+                    _param("limit", "Page size (1-1000, default 100).", _integer(1, 1000)),
                     _param(
-                        "before", "Only records with a smaller id (paging).", {"type": "integer"}
+                        "before", "Only records with a smaller id (paging).", _integer(1, MAX_ID)
                     ),
                 ],
                 "responses": {"200": _json(records, "A page of records."), **ERRORS},
@@ -232,8 +256,12 @@ def _control_paths(prefix: str) -> dict[str, Any]:
                 "summary": "Long-poll until `count` stored calls match, or `timeout` seconds pass",
                 "parameters": [
                     *FILTERS,
-                    _param("count", "How many (default 1).", {"type": "integer"}),
-                    _param("timeout", "Seconds, up to 300 (default 5).", {"type": "number"}),
+                    _param("count", "How many (default 1).", _integer(1, 100_000)),
+                    _param(
+                        "timeout",
+                        "Seconds, up to 300 (default 5).",
+                        {"type": "number", "minimum": 0, "maximum": 300},
+                    ),
                 ],
                 "responses": {
                     "200": _json(
@@ -290,13 +318,11 @@ def _control_paths(prefix: str) -> dict[str, Any]:
                 "summary": "New calls as server-sent events (`event: record`, `id` = record id)",
                 "parameters": [
                     *FILTERS,
-                    _param(
-                        "backlog", "Send the last N matching records first.", {"type": "integer"}
-                    ),
+                    _param("backlog", "Send the last N matching records first.", _integer(0, 1000)),
                     _param(
                         "after",
                         "Send the records after this id first (as `Last-Event-ID` does).",
-                        {"type": "integer"},
+                        _integer(0, MAX_ID),
                     ),
                 ],
                 "responses": {
@@ -312,14 +338,22 @@ def _control_paths(prefix: str) -> dict[str, Any]:
             "post": {
                 "tags": ["Control API"],
                 "summary": "Delete every stored call, or one write key's",
-                "parameters": [_param("writeKey", "Only this source.")],
+                "parameters": [
+                    _param("writeKey", "Only this source.", {"type": "string", "minLength": 1})
+                ],
                 "requestBody": {
                     "required": False,
                     "content": {
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"writeKey": {"type": "string"}},
+                                "properties": {
+                                    "writeKey": {
+                                        "type": ["string", "null"],
+                                        "minLength": 1,
+                                        "description": "Only this source (null: every one).",
+                                    }
+                                },
                             }
                         }
                     },
@@ -387,7 +421,7 @@ def _protocols_paths(prefix: str) -> dict[str, Any]:
                         "`violations` (default), `lint`, or `all`.",
                         {"enum": ["violations", "lint", "all"]},
                     ),
-                    _param("limit", "How many calls (1-1000, default 100).", {"type": "integer"}),
+                    _param("limit", "How many calls (1-1000, default 100).", _integer(1, 1000)),
                 ],
                 "responses": {
                     "200": _json(
@@ -493,6 +527,20 @@ def _protocols_paths(prefix: str) -> dict[str, Any]:
     }
 
 
+CALL_FIELDS: dict[str, Any] = {
+    "type": {"description": f"One of {', '.join(EVENT_TYPES)}; else from the route."},
+    "userId": {"description": "A string (or null)."},
+    "anonymousId": {"description": "A string (or null); one of the two ids is needed."},
+    "event": {"description": "The event name of a track call."},
+    "name": {"description": "The page or screen name."},
+    "properties": {"description": "An object."},
+    "traits": {"description": "An object."},
+    "context": {"description": "An object."},
+    "integrations": {"description": "An object."},
+    "messageId": {"description": "A string; SDK retries repeat it."},
+    "timestamp": {"description": "ISO-8601."},
+    "sentAt": {"description": "ISO-8601."},
+}
 SCHEMAS: dict[str, Any] = {
     "Success": {"type": "object", "properties": {"success": {"const": True}}},
     "Error": {
@@ -505,35 +553,55 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string"},
         },
     },
+    # What the Tracking API refuses is only what Segment refuses: a body that is not a JSON
+    # object, over the size limits, or without a write key. Any other call is answered 200 and
+    # stored (as rejected, with the reason, when Segment would drop it), so the fields below
+    # say what they hold without constraining their values.
     "Message": {
         "type": "object",
-        "description": "A Segment call (see Segment's Spec).",
+        "description": "A Segment call (see Segment's Spec), with its write key.",
+        "required": ["writeKey"],
         "properties": {
-            "type": {"enum": list(EVENT_TYPES)},
-            "userId": {"type": ["string", "null"]},
-            "anonymousId": {"type": ["string", "null"]},
-            "event": {"type": "string"},
-            "name": {"type": "string"},
-            "properties": {"type": "object"},
-            "traits": {"type": "object"},
-            "context": {"type": "object"},
-            "integrations": {"type": "object"},
-            "messageId": {"type": "string"},
-            "timestamp": {"type": "string"},
-            "sentAt": {"type": "string"},
-            "writeKey": {"type": "string"},
+            **CALL_FIELDS,
+            "writeKey": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The source's write key, unless sent as Authorization.",
+            },
         },
+    },
+    "Call": {
+        "description": (
+            "A Segment call (see Segment's Spec): an object; anything else is stored as "
+            "rejected, with the reason."
+        ),
+        "properties": CALL_FIELDS,
     },
     "Batch": {
         "type": "object",
         "required": ["batch"],
         "properties": {
-            "batch": {"type": "array", "items": _ref("Message")},
-            "writeKey": {"type": "string"},
-            "sentAt": {"type": "string"},
-            "context": {"type": "object"},
-            "integrations": {"type": "object"},
+            "batch": {"type": "array", "items": _ref("Call")},
+            "writeKey": {"type": "string", "minLength": 1},
+            "sentAt": {"description": "ISO-8601, when the SDK sent the batch."},
+            "context": {"description": "Merged into each call's context."},
+            "integrations": {"description": "Merged into each call's integrations."},
         },
+        # The write key: the batch's, or one call's, unless sent as Authorization.
+        "anyOf": [
+            {"required": ["writeKey"]},
+            {
+                "properties": {
+                    "batch": {
+                        "contains": {
+                            "type": "object",
+                            "required": ["writeKey"],
+                            "properties": {"writeKey": {"type": "string", "minLength": 1}},
+                        }
+                    }
+                }
+            },
+        ],
     },
     "Record": {
         "type": "object",
@@ -632,26 +700,47 @@ SCHEMAS: dict[str, Any] = {
     },
     "Expectation": {
         "type": "object",
+        "additionalProperties": False,
         "properties": {
-            "type": {"enum": list(EVENT_TYPES)},
-            "where": {"type": "string", "description": "A query that candidates must match."},
+            "type": {"enum": [*EVENT_TYPES, None]},
+            "where": {
+                "type": ["string", "null"],
+                "description": "A query that candidates must match (also `q`).",
+            },
+            "q": {"type": ["string", "null"], "description": "The same as `where`."},
             "fields": {
-                "type": "object",
+                "type": ["object", "null"],
                 "description": (
                     "Expected values by dotted path into the event, matched as a subset. "
                     'A value may be a matcher: {"$any": true}, {"$anyString": true}, '
                     '{"$regex": "..."}, {"$approx": 9.99, "rel": 1e-6}, {"$absent": true}.'
                 ),
             },
-            "exact": {"type": "boolean", "description": "properties/traits with no extra keys."},
-            "times": {"type": "integer", "description": "Exactly this many matching calls."},
-            "atLeast": {"type": "integer", "description": "At least this many (default 1)."},
-            "writeKey": {"type": "string", "description": "Only this source's calls."},
-            "description": {"type": "string"},
-            "timeout": {"type": "number", "description": "Seconds to wait for enough matches."},
+            "exact": {"description": "properties/traits with no extra keys (if truthy)."},
+            "times": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "Exactly this many matching calls (also `count`).",
+            },
+            "count": {"type": ["integer", "null"], "minimum": 0},
+            "atLeast": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "At least this many (default 1).",
+            },
+            "writeKey": {"type": ["string", "null"], "description": "Only this source's calls."},
+            "description": {"type": ["string", "null"]},
+            "status": {"enum": [*STATUSES, "any"], "description": "Default: accepted."},
+            "timeout": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 300,
+                "description": "Seconds to wait for enough matches.",
+            },
             "destination": {
-                "type": "string",
-                "description": ("The calls must have been delivered to this destination id."),
+                "type": ["string", "null"],
+                "minLength": 1,
+                "description": "The calls must have been delivered to this destination id.",
             },
             "payload": {
                 "description": (
@@ -698,6 +787,32 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# Every control API operation may be refused by http/guard.py; a state change also for a
+# form or text/plain body; a long-poll or stream when its cap is reached.
+REFUSED = _json(
+    _ref("Error"),
+    "A Host that is not localhost, an IP address or an allowed name (DNS rebinding), or an "
+    "Origin the user did not allow (allowed_origins).",
+)
+SIMPLE_BODY = _json(_ref("Error"), "A form or text/plain body: send application/json.")
+FULL = _json(_ref("Error"), "max_streams or max_waits reached; see Retry-After.")
+CAPPED = ("/wait", "/stream", "/assert")
+
+
+def _with_control_answers(paths: dict[str, Any], prefix: str) -> dict[str, Any]:
+    for path, item in paths.items():
+        if not path.startswith(prefix) or path == f"{prefix}/openapi.json":
+            continue
+        for method, operation in item.items():
+            answers = operation["responses"]
+            answers.setdefault("403", REFUSED)
+            if method in ("post", "put", "delete", "patch"):
+                answers.setdefault("415", SIMPLE_BODY)
+            if path.endswith(CAPPED):
+                answers.setdefault("503", FULL)
+    return paths
+
+
 def document(prefix: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -718,12 +833,15 @@ def document(prefix: str) -> dict[str, Any]:
                 "description": "What each mock destination received, and why.",
             },
         ],
-        "paths": {
-            **_tracking_paths(),
-            **_cdn_paths(),
-            **_control_paths(prefix),
-            **destinations.openapi_paths(prefix),
-        },
+        "paths": _with_control_answers(
+            {
+                **_tracking_paths(),
+                **_cdn_paths(),
+                **_control_paths(prefix),
+                **destinations.openapi_paths(prefix),
+            },
+            prefix,
+        ),
         "components": {"schemas": SCHEMAS},
     }
 

@@ -35,12 +35,17 @@ async def start_server(emulator: Emulator, host: str, port: int) -> RunningServe
 
     Request bodies are decompressed by segemu itself, with a cap (http/body.py), so aiohttp's
     automatic decompression, which has none, is off.
+
+    A handler whose client hangs up is cancelled: a stream or long-poll nobody waits for any
+    more gives its place under max_streams / max_waits back at once, not at its next write or
+    at its timeout.
     """
     runner = web.AppRunner(
-        create_app(emulator),
+        create_app(emulator, host),
         access_log=None,
         auto_decompress=False,
         handle_signals=False,
+        handler_cancellation=True,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
     await runner.setup()

@@ -2,76 +2,186 @@
 to a remote emulator, and browser dev tools (EventSource).
 
 Each record is one `event: record` message whose `id` is the record id, so a client that
-reconnects with `Last-Event-ID` (EventSource does so by itself) gets what it missed. A client
-too slow to keep up is told how many records it lost (`event: lagged`) instead of slowing
-ingest down.
+reconnects with `Last-Event-ID` (EventSource does so by itself) gets what it missed.
+
+What clients hold open is bounded, so that no number of them slows ingest down:
+- at most `max_streams` streams are open at once; one more is answered 503;
+- one subscriber (the hub) serves every stream: a record is viewed and encoded once, however
+  many streams show it, and each stream only tests its filter;
+- a client that does not read (its unsent messages pass STREAM_BUFFER_BYTES) is dropped, and
+  what was queued for it released; `segemu tail`, the TUI and EventSource reconnect with the
+  last id they saw, and get what they missed from the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
 
-from segemu.http.keys import EMULATOR, STREAMS
+from segemu.emulator import Emulator
+from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, int_param
 from segemu.http.responses import cors_headers, error_response
 from segemu.message import Record
 from segemu.query import EventFilter
 
-# Batches of records queued per client before it counts as lagging.
-QUEUE_SIZE = 1000
 HEARTBEAT_SECONDS = 15.0
 MAX_BACKLOG = 1000
-
-StreamQueue = asyncio.Queue[list[Record] | None]
+# Unsent bytes one stream may hold before its client counts as gone: a few seconds of a flood
+# for a client that reads, a bounded cost for one that never does.
+STREAM_BUFFER_BYTES = 8 * 1024 * 1024
 
 
 def _message(record: Record) -> bytes:
     return b"id: %d\nevent: record\ndata: %s\n\n" % (record["id"], orjson.dumps(record))
 
 
-def _backlog(request: web.Request, where: EventFilter) -> list[Record]:
-    """What the client asked to see first, oldest first: what it missed, or the last N."""
+@dataclass(eq=False, slots=True)
+class StreamClient:
+    """One open stream: its filter, and the messages not yet written to it."""
+
+    where: EventFilter
+    transport: asyncio.Transport | None
+    pending: list[bytes] = field(default_factory=list)
+    pending_bytes: int = 0
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Why the stream ends: "stopping" (the server), "dropped" (the client fell behind).
+    ended: str | None = None
+
+    def push(self, message: bytes) -> None:
+        if self.ended is not None:
+            return
+        self.pending.append(message)
+        self.pending_bytes += len(message)
+        if self.pending_bytes > STREAM_BUFFER_BYTES:
+            self.end("dropped")
+            if self.transport is not None:
+                # What the socket still holds goes too; the handler's write then fails.
+                self.transport.abort()
+        self.ready.set()
+
+    def take(self) -> bytes:
+        chunk = b"".join(self.pending)
+        self.pending.clear()
+        self.pending_bytes = 0
+        self.ready.clear()
+        return chunk
+
+    def end(self, reason: str) -> None:
+        self.ended = reason
+        self.pending.clear()
+        self.pending_bytes = 0
+        self.ready.set()
+
+
+class StreamHub:
+    """The open streams, fed by one subscription to the emulator while any is open."""
+
+    def __init__(self, emulator: Emulator, limit: int) -> None:
+        self.emulator = emulator
+        self.limit = limit
+        self.clients: set[StreamClient] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def open(self, client: StreamClient) -> bool:
+        """Add a client; False when `limit` streams are open already."""
+        if len(self.clients) >= self.limit:
+            return False
+        self.clients.add(client)
+        if self._unsubscribe is None:
+            self._unsubscribe = self.emulator.subscribe(self.on_records)
+        return True
+
+    def close(self, client: StreamClient) -> None:
+        client.end(client.ended or "closed")
+        self.clients.discard(client)
+        if not self.clients and self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def on_records(self, records: list[Record]) -> None:
+        # As the listing shows them: each destination's routing, decided at ingest. Read and
+        # encoded once for every stream that shows them.
+        readable = [self.emulator.readable(record) for record in records]
+        encoded: dict[int, bytes] = {}
+        for client in tuple(self.clients):
+            for record in readable:
+                if not client.where.matches(record):
+                    continue
+                message = encoded.get(record["id"])
+                if message is None:
+                    message = encoded[record["id"]] = _message(record)
+                client.push(message)
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.end("stopping")
+
+
+HUB = web.AppKey("stream_hub", StreamHub)
+
+
+def _after(request: web.Request) -> int | None:
+    """The id the client saw last: Last-Event-ID (EventSource, on reconnecting) or `after`."""
+    header = request.headers.get("Last-Event-ID")
+    if header:
+        if not (header.isascii() and header.isdigit()):
+            raise ParamError(f"Last-Event-ID must be a record id, got {header!r}")
+        return int(header)
+    return int_param(request, "after", None, 0, 2**62)
+
+
+def _backlog(request: web.Request, where: EventFilter) -> tuple[list[Record], int]:
+    """What the client asked to see first, oldest first: what it missed (the newest
+    MAX_BACKLOG of it), or the last N; and how many missed records were left out."""
     emulator = request.app[EMULATOR]
-    last_seen = request.headers.get("Last-Event-ID") or request.query.get("after")
-    if last_seen and last_seen.isdigit():
-        after = int(last_seen)
-        missed: list[Record] = []
-        for record in emulator.events(where):
-            if record["id"] <= after:
-                break
+    after = _after(request)
+    if after is None:
+        count = int_param(request, "backlog", 0, 0, MAX_BACKLOG) or 0
+        return (emulator.events(where, count)[::-1] if count else []), 0
+    # Newest first, down to the last id the client saw: the cost is what it missed, not the
+    # store. A client that missed more than MAX_BACKLOG gets the newest, and is told how many
+    # older ones it did not get (at most: those newer than its id that the scan did not reach).
+    missed: list[Record] = []
+    scanned = 0
+    for record in map(emulator.readable, emulator.store.newest_first()):
+        if record["id"] <= after:
+            break
+        scanned += 1
+        if where.matches(record):
             missed.append(record)
-        return missed[::-1]
-    count = int_param(request, "backlog", 0, 0, MAX_BACKLOG) or 0
-    return emulator.events(where, count)[::-1] if count else []
+            if len(missed) >= MAX_BACKLOG:
+                break
+    newer = max(emulator.store.next_id - 1 - after, 0)
+    left_out = min(newer, len(emulator.store)) - scanned if len(missed) >= MAX_BACKLOG else 0
+    return missed[::-1], max(left_out, 0)
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """GET /_segemu/stream?q=&writeKey=&backlog=N (plus every /events filter)."""
     try:
         where = event_filter(request)
-        backlog = _backlog(request, where)
+        backlog, left_out = _backlog(request, where)
     except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
 
-    queue: StreamQueue = asyncio.Queue(QUEUE_SIZE)
-    lost = 0
-    emulator = request.app[EMULATOR]
-
-    def on_records(records: list[Record]) -> None:
-        nonlocal lost
-        matching = [record for record in map(emulator.readable, records) if where.matches(record)]
-        if not matching:
-            return
-        try:
-            # As the listing shows them: each destination's routing, decided at ingest.
-            queue.put_nowait(matching)
-        except asyncio.QueueFull:
-            lost += len(matching)
-
+    hub = request.app[HUB]
+    client = StreamClient(where, request.transport)
+    if not hub.open(client):
+        answer = error_response(
+            request,
+            503,
+            "too_many_streams",
+            f"{hub.limit} streams are open, the most segemu serves at once (max_streams); "
+            f"close one, or raise max_streams",
+        )
+        answer.headers["Retry-After"] = "1"
+        return answer
     response = web.StreamResponse(
         headers={
             **cors_headers(request),
@@ -80,46 +190,41 @@ async def stream(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
-    await response.prepare(request)
-    streams = request.app[STREAMS]
-    unsubscribe = emulator.subscribe(on_records)
-    streams.add(queue)
     try:
+        await response.prepare(request)
+        lagged = b"event: lagged\ndata: %s\n\n" % orjson.dumps({"lost": left_out})
         await response.write(
-            b"retry: 1000\n: connected\n\n" + b"".join(_message(r) for r in backlog)
+            b"retry: 1000\n: connected\n\n"
+            + (lagged if left_out else b"")
+            + b"".join(_message(r) for r in backlog)
         )
+        del backlog
         while True:
-            try:
-                batch = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
-            except TimeoutError:
-                await response.write(b": keepalive\n\n")
-                continue
-            if batch is None:  # the server is stopping
+            if not client.pending and client.ended is None:
+                try:
+                    async with asyncio.timeout(HEARTBEAT_SECONDS):
+                        await client.ready.wait()
+                except TimeoutError:
+                    await response.write(b": keepalive\n\n")
+                    continue
+            if client.ended is not None:
                 break
-            chunk = b"".join(_message(r) for r in batch)
-            if lost:
-                chunk = b'event: lagged\ndata: {"lost":%d}\n\n' % lost + chunk
-                lost = 0
-            await response.write(chunk)
-    except ConnectionResetError:
-        pass  # the client went away
+            await response.write(client.take())
+    except ConnectionError:
+        pass  # the client went away, or was dropped for not reading
     finally:
-        unsubscribe()
-        streams.discard(queue)
-    with contextlib.suppress(ConnectionResetError):
+        hub.close(client)
+    with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
 
 
 async def close_streams(app: web.Application) -> None:
     """on_shutdown: end every open stream, or a stop would wait for them to time out."""
-    for queue in app[STREAMS]:
-        while not queue.empty():
-            queue.get_nowait()
-        queue.put_nowait(None)
+    app[HUB].stop()
 
 
 def setup_routes(app: web.Application, prefix: str) -> None:
-    app[STREAMS] = set()
+    app[HUB] = StreamHub(app[EMULATOR], app[EMULATOR].config.max_streams)
     app.on_shutdown.append(close_streams)
     app.router.add_get(f"{prefix}/stream", stream)

@@ -30,6 +30,7 @@ from segemu.http.body import (
 )
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import cors_headers, cors_headers_without_origin, error_response
+from segemu.jsonlimits import MAX_DEPTH, deeper_than, parsed_deeper_than, too_deep_message
 from segemu.message import EVENT_TYPES, Channel, Envelope
 
 log = logging.getLogger("segemu.http")
@@ -134,10 +135,13 @@ async def batch(request: web.Request) -> web.Response:
     route = _route(request)
     try:
         data = await read_body(request, MAX_BATCH_BYTES, "the batch")
-        body = parse_json_object(data)
+        # Each call sits two levels down, in {"batch": [...]}: the calls get the same limit as
+        # a single call, and so does what the batch lends them.
+        body = parse_json_object(data, wrapping=2, what="a call in the batch")
         items = body.get("batch")
         if not isinstance(items, list):
             raise BodyError("invalid_batch", 'body must have a "batch" array of events')
+        _check_shared_depth(body)
         if len(data) > MAX_EVENT_BYTES:  # only then can one event be over the limit
             _check_event_sizes(items)
         envelope = _envelope(
@@ -154,6 +158,13 @@ async def batch(request: web.Request) -> web.Response:
         return _refused(request, emulator, error)
     emulator.ingest(envelope)
     return _success(request)
+
+
+def _check_shared_depth(body: dict[str, Any]) -> None:
+    """The batch's context and integrations are merged into each call, at the call's level."""
+    shared = {name: body.get(name) for name in ("context", "integrations")}
+    if deeper_than(shared, MAX_DEPTH):
+        raise BodyError("too_deep", too_deep_message("the batch's context or integrations"))
 
 
 def _check_event_sizes(items: list[Any]) -> None:
@@ -204,10 +215,16 @@ def _decode_pixel_data(data: str) -> dict[str, Any] | None:
     padded = data + "=" * (-len(data) % 4)
     for decode in (base64.b64decode, base64.urlsafe_b64decode):
         try:
-            parsed = orjson.loads(decode(padded))
+            text = decode(padded)
+            parsed = orjson.loads(text)
         except (binascii.Error, ValueError):
             continue
-        return parsed if isinstance(parsed, dict) else None
+        # Too deep to be stored: refused like data that cannot be read (still a gif).
+        return (
+            parsed
+            if isinstance(parsed, dict) and not parsed_deeper_than(text, parsed, MAX_DEPTH)
+            else None
+        )
     return None
 
 

@@ -3,16 +3,21 @@
 `GET /_segemu/wait` is a server-side long-poll: it answers within one loop turn of the event
 that satisfies it, so no test suite needs a polling loop. `POST /_segemu/assert` judges an
 expectation (segemu/expectations.py) and answers pass or fail with the nearest misses.
+
+Every pending wait costs each ingested call a check, so at most `max_waits` are pending at
+once (a wait, or an assert with a timeout); one more is answered 503.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-import orjson
 from aiohttp import web
 
 from segemu.expectations import Expectation, ExpectationError
+from segemu.http.body import BodyError, read_json
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, float_param, int_param
 from segemu.http.responses import error_response, json_response
@@ -22,6 +27,42 @@ MAX_TIMEOUT = 300.0
 DEFAULT_TIMEOUT = 5.0
 # Events returned by a wait, newest first.
 WAIT_EVENTS_SHOWN = 100
+
+
+class WaitSlots:
+    """How many long-polls are pending, against the cap."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[bool]:
+        """Yields False (holding nothing) when all slots are taken."""
+        if self.held >= self.limit:
+            yield False
+            return
+        self.held += 1
+        try:
+            yield True
+        finally:
+            self.held -= 1
+
+
+WAIT_SLOTS = web.AppKey("wait_slots", WaitSlots)
+
+
+def _full(request: web.Request) -> web.Response:
+    limit = request.app[WAIT_SLOTS].limit
+    answer = error_response(
+        request,
+        503,
+        "too_many_waits",
+        f"{limit} waits are pending, the most segemu holds at once (max_waits); retry when "
+        f"one has answered, or raise max_waits",
+    )
+    answer.headers["Retry-After"] = "1"
+    return answer
 
 
 async def wait(request: web.Request) -> web.Response:
@@ -34,7 +75,10 @@ async def wait(request: web.Request) -> web.Response:
         return error_response(request, 400, "invalid_query", str(exc))
     assert count is not None
     started = time.perf_counter()
-    found = await request.app[EMULATOR].wait_for(where, count, timeout)
+    with request.app[WAIT_SLOTS].hold() as held:
+        if not held:
+            return _full(request)
+        found = await request.app[EMULATOR].wait_for(where, count, timeout)
     return json_response(
         request,
         {
@@ -50,9 +94,9 @@ async def wait(request: web.Request) -> web.Response:
 async def check(request: web.Request) -> web.Response:
     """POST /_segemu/assert with an expectation; `timeout` (seconds) waits for it first."""
     try:
-        body = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        return error_response(request, 400, "invalid_json", f"body is not valid JSON: {exc}")
+        body = await read_json(request)
+    except BodyError as error:
+        return error_response(request, 400, error.code, error.message)
     try:
         expectation = Expectation.from_json(body)
         timeout = body.get("timeout", 0)
@@ -66,7 +110,13 @@ async def check(request: web.Request) -> web.Response:
             )
     except ExpectationError as exc:
         return error_response(request, 400, "invalid_expectation", str(exc))
-    verdict = await request.app[EMULATOR].check(expectation, float(timeout))
+    if not timeout:
+        verdict = await request.app[EMULATOR].check(expectation)
+    else:
+        with request.app[WAIT_SLOTS].hold() as held:
+            if not held:
+                return _full(request)
+            verdict = await request.app[EMULATOR].check(expectation, float(timeout))
     return json_response(request, verdict.to_json())
 
 
@@ -79,6 +129,7 @@ async def verdicts(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application, prefix: str) -> None:
+    app[WAIT_SLOTS] = WaitSlots(app[EMULATOR].config.max_waits)
     app.router.add_get(f"{prefix}/wait", wait)
     app.router.add_post(f"{prefix}/assert", check)
     app.router.add_get(f"{prefix}/assertions", verdicts)

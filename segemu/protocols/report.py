@@ -3,6 +3,7 @@ them: shared by `segemu plan`, the pytest plugin's failures and the control API'
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,54 @@ def violation_entry(record: Mapping[str, Any]) -> dict[str, Any]:
         "violations": record.get("violations", []),
         "lint": record.get("lint", []),
         "protocols": record.get("protocols"),
+    }
+
+
+# What a violations listing can be about: tracking-plan violations, lint findings, or either.
+LISTING_KINDS = ("violations", "lint", "all")
+
+
+def listing_kind_problem(kind: str) -> str | None:
+    if kind in LISTING_KINDS:
+        return None
+    return f"kind must be one of {', '.join(LISTING_KINDS)}, got {kind!r}"
+
+
+def violations_listing(
+    records: Iterable[Mapping[str, Any]], kind: str, limit: int, strict: bool
+) -> dict[str, Any]:
+    """The answer of GET /_segemu/violations (and of every fixture's `violations()`): the
+    newest `limit` records with violations (or lint findings, by `kind`), and totals over all
+    of them."""
+    by_type: Counter[str] = Counter()
+    by_rule: Counter[str] = Counter()
+    found: list[dict[str, Any]] = []
+    for record in records:
+        violations = record.get("violations") or []
+        findings = record.get("lint") or []
+        wanted = (
+            violations
+            if kind == "violations"
+            else findings
+            if kind == "lint"
+            else violations or findings
+        )
+        if not wanted:
+            continue
+        by_type.update(v["type"] for v in violations)
+        by_rule.update(f["rule"] for f in findings)
+        if len(found) < limit:
+            found.append(violation_entry(record))
+    return {
+        "events": found,
+        "count": len(found),
+        "totals": {
+            "violations": sum(by_type.values()),
+            "byType": dict(by_type),
+            "lint": sum(by_rule.values()),
+            "byRule": dict(by_rule),
+        },
+        "strict": strict,
     }
 
 

@@ -31,8 +31,10 @@ Comparisons
     field>value    also >=, <, <=: numbers compare as numbers, other text as text (timestamps
                    sort correctly as text because segemu writes them all in one format);
                    a missing field or a type mismatch (number vs text) never matches
-    field~regex    Python `re.search` on the value's text form (`true`/`false` for booleans,
-                   JSON for objects); case-sensitive unless the pattern says `(?i)`
+    field~regex    the regex found anywhere in the value's text form (`true`/`false` for
+                   booleans, JSON for objects); case-sensitive unless the pattern says `(?i)`.
+                   RE2 syntax, matched in linear time (segemu/query/regex.py): no look-around
+                   or backreferences, `\z` for the end of the text
 
 Values
 ------
@@ -77,7 +79,8 @@ with `-`.
 """
 
 # The package's parts, in the order a query passes through them: `errors` (QueryError and its
-# caret), `fields` (resolving a field to a getter; lists and typed values), `compare` (what one
+# caret), `fields` (resolving a field to a getter; lists, typed values and wildcards), `regex`
+# (patterns users write, on RE2), `compare` (what one
 # term tests), `lexer` (text to tokens, each term compiled as it is read), `parser` (tokens to
 # one predicate; Query, parse_query, quote) and `filters` (EventFilter, select).
 

@@ -4,7 +4,6 @@ term's search, each compiled once to a predicate of the record."""
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,14 +13,15 @@ from segemu.query.errors import QueryError
 from segemu.query.fields import (
     _MISSING,
     Getter,
+    Glob,
     Predicate,
     _any,
     _Fanout,
-    _glob,
     _is_number,
     _number,
     _text,
 )
+from segemu.query.regex import RegexError, compile_regex
 
 # -- compiling terms ----------------------------------------------------------------------------
 
@@ -58,14 +58,14 @@ def _comparison(query: str, get: Getter, op: str, value: _Value) -> Predicate:
         return _equality(get, value)
     if op == "~":
         try:
-            pattern = re.compile(value.text)
-        except re.error as exc:
-            at = value.source_position(exc.pos) if exc.pos is not None else value.position
-            raise QueryError(f"bad regular expression: {exc.msg}", query, at) from None
+            pattern = compile_regex(value.text)
+        except RegexError as exc:
+            at = value.source_position(exc.position)
+            raise QueryError(f"bad regular expression: {exc.message}", query, at) from None
 
         def search(candidate: Any) -> bool:
             text = _text(candidate)
-            return text is not None and pattern.search(text) is not None
+            return text is not None and pattern.search(text)
 
         return lambda record: _any(get(record), search)
 
@@ -114,11 +114,11 @@ def _equality(get: Getter, value: _Value) -> Predicate:
 
             return null
         if "*" in text:
-            pattern = _glob(text)
+            pattern = Glob(text)
 
             def glob(candidate: Any) -> bool:
                 candidate_text = _text(candidate)
-                return candidate_text is not None and pattern.fullmatch(candidate_text) is not None
+                return candidate_text is not None and pattern.fullmatch(candidate_text)
 
             return lambda record: _any(get(record), glob)
         number = _number(text)
@@ -153,10 +153,11 @@ def _equality(get: Getter, value: _Value) -> Predicate:
 
 def _search(value: _Value) -> Predicate:
     if not value.quoted and "*" in value.text:
-        pattern = _glob(value.text, re.IGNORECASE)
+        # Case-insensitive like the plain search below: both sides lowered.
+        pattern = Glob(value.text.lower())
 
         def found(text: str) -> bool:
-            return pattern.search(text) is not None
+            return pattern.search(text.lower())
     else:
         needle = value.text.lower()
 

@@ -196,7 +196,9 @@ def _any(value: Any, test: Callable[[Any], bool]) -> bool:
     return False
 
 
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+# Unambiguous, so a long run of digits that fails at its end is not retried split in two ways
+# (`[0-9]+\.?[0-9]*` was quadratic in the run).
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
 def _number(text: str) -> int | float | None:
@@ -213,5 +215,45 @@ def _is_number(value: Any) -> bool:
     return type(value) is int or type(value) is float
 
 
-def _glob(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), flags | re.DOTALL)
+class Glob:
+    """A pattern where `*` stands for any run of characters, matched without a regex.
+
+    `*`s joined into a regex (`a.*a.*a.*b`) backtrack: `*a*a*a*a*a*b` against 60 characters took
+    seconds. Finding each literal part in turn, leftmost first, gives the same answer (an earlier
+    place for a part never leaves less room for the parts after it) in time linear in the text.
+    """
+
+    __slots__ = ("_first", "_last", "_middle", "_minimum", "_pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+        parts = pattern.split("*")
+        self._first, self._last = parts[0], parts[-1] if len(parts) > 1 else ""
+        self._middle = tuple(part for part in parts[1:-1] if part)
+        self._minimum = len(self._first) + len(self._last)
+
+    def fullmatch(self, text: str) -> bool:
+        """The whole text fits the pattern."""
+        if "*" not in self._pattern:
+            return text == self._pattern
+        if (
+            len(text) < self._minimum
+            or not text.startswith(self._first)
+            or not text.endswith(self._last)
+        ):
+            return False
+        return self._in_order(text, len(self._first), len(text) - len(self._last))
+
+    def search(self, text: str) -> bool:
+        """Some part of the text fits the pattern."""
+        return self._in_order(text, 0, len(text), (self._first, *self._middle, self._last))
+
+    def _in_order(
+        self, text: str, start: int, end: int, parts: tuple[str, ...] | None = None
+    ) -> bool:
+        for part in self._middle if parts is None else parts:
+            found = text.find(part, start, end)
+            if found < 0:
+                return False
+            start = found + len(part)
+        return True

@@ -14,7 +14,8 @@ from segemu.testing.matchers import ABSENT, ANY, ANY_STRING, Matcher, approx, re
 
 if TYPE_CHECKING:
     from segemu.testing.aclient import AsyncSegemuClient
-    from segemu.testing.api import ControlApiError, SegemuAssertionError, WaitTimeout
+    from segemu.testing.api import SegemuAssertionError, WaitTimeout
+    from segemu.testing.calls import ControlApiError
     from segemu.testing.client import SegemuClient
     from segemu.testing.local import LocalSegemu
 
@@ -37,7 +38,7 @@ _LAZY = {
     "AsyncSegemuClient": "aclient",
     "SegemuClient": "client",
     "LocalSegemu": "local",
-    "ControlApiError": "api",
+    "ControlApiError": "calls",
     "SegemuAssertionError": "api",
     "WaitTimeout": "api",
 }

@@ -1,26 +1,47 @@
-"""The API every segemu fixture offers, whatever carries it: HTTP from a sync test, HTTP from an
-async test, or direct calls on an in-process Emulator.
+"""The one API every segemu fixture offers, whatever carries it: HTTP from a sync test
+(SegemuClient), HTTP from an async test (AsyncSegemuClient), or direct calls on an Emulator
+in the test's own loop (LocalSegemu).
 
-`Assertions[R]` holds the assertion helpers once: each builds an expectation (expect.py) and
-hands it to `_judge`, which returns None (sync) or an awaitable (async).
+What each method does is written once, as a plan: a generator that yields the control-API
+calls it needs (calls.py) and receives their answers. `SegemuApi` runs plans synchronously,
+`AsyncSegemuApi` awaits each call; a flavour only says how one call is carried (`_call`). The
+assertion helpers are written once too (assertions.py). tests/testing/test_fixture_api.py runs
+one suite against all three flavours.
 """
 
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from segemu.testing import expect
+from segemu.expectations import summarize
+from segemu.message import Record
+from segemu.testing.assertions import Assertions
+from segemu.testing.calls import (
+    PAGE,
+    Assert,
+    Call,
+    Deliveries,
+    EventsPage,
+    Page,
+    Reset,
+    Violations,
+    Wait,
+    WaitAnswer,
+)
 from segemu.testing.expect import Spec
+from segemu.testing.snapshot import SnapshotStore, normalize
 
-R = TypeVar("R")
-# Seconds a positive assertion waits for its events by default: an SDK that sends from a
-# background thread (or a browser) may still be on the way. It returns as soon as they arrive.
-DEFAULT_ASSERT_TIMEOUT = 2.0
+T = TypeVar("T")
+# A fixture method's logic: yields calls, is sent their answers, returns the result.
+Plan = Generator[Call, Any, T]
+
 DEFAULT_WAIT_TIMEOUT = 5.0
+# How many recent calls a wait_for failure lists.
+RECENT_SHOWN = 10
 
 
 class SegemuAssertionError(AssertionError):
@@ -54,236 +75,10 @@ def wait_failure(
     )
 
 
-class Assertions(ABC, Generic[R]):
-    write_key: str
-    assert_timeout: float = DEFAULT_ASSERT_TIMEOUT
-
-    @abstractmethod
-    def _judge(self, spec: Spec, timeout: float) -> R:
-        """Send the expectation (scoped to this write key) and fail if it does not hold."""
-
-    def _timeout(self, timeout: float | None) -> float:
-        return self.assert_timeout if timeout is None else timeout
-
-    def assert_tracked(
-        self,
-        event: str,
-        *,
-        properties: Mapping[str, Any] | None = None,
-        user_id: Any = None,
-        anonymous_id: Any = None,
-        context: Mapping[str, Any] | None = None,
-        times: int | None = None,
-        exact: bool = False,
-        where: str | None = None,
-        timeout: float | None = None,
-    ) -> R:
-        """A track call named `event` whose fields include these (all of them, with
-        `exact=True`); `times` asks for exactly that many."""
-        __tracebackhide__ = True
-        return self._judge(
-            expect.tracked(
-                event,
-                properties=properties,
-                user_id=user_id,
-                anonymous_id=anonymous_id,
-                context=context,
-                times=times,
-                exact=exact,
-                where=where,
-            ),
-            self._timeout(timeout),
-        )
-
-    def assert_identified(
-        self,
-        user_id: Any = None,
-        *,
-        traits: Mapping[str, Any] | None = None,
-        anonymous_id: Any = None,
-        context: Mapping[str, Any] | None = None,
-        times: int | None = None,
-        exact: bool = False,
-        where: str | None = None,
-        timeout: float | None = None,
-    ) -> R:
-        __tracebackhide__ = True
-        return self._judge(
-            expect.identified(
-                user_id,
-                traits=traits,
-                anonymous_id=anonymous_id,
-                context=context,
-                times=times,
-                exact=exact,
-                where=where,
-            ),
-            self._timeout(timeout),
-        )
-
-    def assert_page(
-        self,
-        name: str | None = None,
-        *,
-        category: str | None = None,
-        properties: Mapping[str, Any] | None = None,
-        user_id: Any = None,
-        anonymous_id: Any = None,
-        context: Mapping[str, Any] | None = None,
-        times: int | None = None,
-        exact: bool = False,
-        where: str | None = None,
-        timeout: float | None = None,
-    ) -> R:
-        __tracebackhide__ = True
-        return self._judge(
-            expect.viewed(
-                "page",
-                name,
-                category=category,
-                properties=properties,
-                user_id=user_id,
-                anonymous_id=anonymous_id,
-                context=context,
-                times=times,
-                exact=exact,
-                where=where,
-            ),
-            self._timeout(timeout),
-        )
-
-    def assert_screen(
-        self,
-        name: str | None = None,
-        *,
-        properties: Mapping[str, Any] | None = None,
-        user_id: Any = None,
-        anonymous_id: Any = None,
-        context: Mapping[str, Any] | None = None,
-        times: int | None = None,
-        exact: bool = False,
-        where: str | None = None,
-        timeout: float | None = None,
-    ) -> R:
-        __tracebackhide__ = True
-        return self._judge(
-            expect.viewed(
-                "screen",
-                name,
-                properties=properties,
-                user_id=user_id,
-                anonymous_id=anonymous_id,
-                context=context,
-                times=times,
-                exact=exact,
-                where=where,
-            ),
-            self._timeout(timeout),
-        )
-
-    def assert_grouped(
-        self,
-        group_id: Any = None,
-        *,
-        traits: Mapping[str, Any] | None = None,
-        user_id: Any = None,
-        anonymous_id: Any = None,
-        context: Mapping[str, Any] | None = None,
-        times: int | None = None,
-        exact: bool = False,
-        where: str | None = None,
-        timeout: float | None = None,
-    ) -> R:
-        __tracebackhide__ = True
-        return self._judge(
-            expect.grouped(
-                group_id,
-                traits=traits,
-                user_id=user_id,
-                anonymous_id=anonymous_id,
-                context=context,
-                times=times,
-                exact=exact,
-                where=where,
-            ),
-            self._timeout(timeout),
-        )
-
-    def assert_aliased(
-        self,
-        user_id: Any = None,
-        previous_id: Any = None,
-        *,
-        times: int | None = None,
-        where: str | None = None,
-        timeout: float | None = None,
-    ) -> R:
-        __tracebackhide__ = True
-        return self._judge(
-            expect.aliased(user_id, previous_id, times=times, where=where), self._timeout(timeout)
-        )
-
-    def assert_event(
-        self,
-        where: str,
-        *,
-        times: int | None = None,
-        at_least: int = 1,
-        timeout: float | None = None,
-    ) -> R:
-        """Any call matching a query, e.g. `assert_event("type:page name:Home", times=1)`."""
-        __tracebackhide__ = True
-        return self._judge(
-            expect.matching(where, times=times, at_least=at_least), self._timeout(timeout)
-        )
-
-    def assert_no_events(self, where: str | None = None) -> R:
-        """No accepted call (matching `where`, if given) arrived. Judged at once."""
-        __tracebackhide__ = True
-        return self._judge(expect.no_events(where), 0.0)
-
-    def assert_delivered(
-        self,
-        destination: str,
-        *,
-        event: str | None = None,
-        payload: Any = None,
-        where: str | None = None,
-        times: int | None = None,
-        timeout: float | None = None,
-    ) -> R:
-        """An event (named `event`, matching `where`) that `destination` received, with a
-        request whose body includes `payload` (a subset; matchers allowed)."""
-        __tracebackhide__ = True
-        return self._judge(
-            expect.delivered(destination, event=event, payload=payload, where=where, times=times),
-            self._timeout(timeout),
-        )
-
-    def assert_not_delivered(
-        self, destination: str, *, event: str | None = None, where: str | None = None
-    ) -> R:
-        """No event (named `event`, matching `where`) was delivered to `destination`: it was
-        filtered (see the delivery's reason) or never sent. Judged at once."""
-        __tracebackhide__ = True
-        return self._judge(expect.not_delivered(destination, event=event, where=where), 0.0)
-
-    def assert_no_rejections(self) -> R:
-        """No call was rejected (see each record's `reason`). Judged at once."""
-        __tracebackhide__ = True
-        return self._judge(expect.no_rejections(), 0.0)
-
-    def assert_no_violations(self) -> R:
-        """No accepted call broke its source's tracking plan: the failure lists each call with
-        its violations. Judged at once."""
-        __tracebackhide__ = True
-        return self._judge(expect.no_violations(), 0.0)
-
-    def assert_no_lint(self, rule: str | None = None) -> R:
-        """No accepted call got a lint finding (of `rule`, e.g. "dynamic-event-name").
-        Judged at once."""
-        __tracebackhide__ = True
-        return self._judge(expect.no_lint(rule), 0.0)
+def verdict_failure(verdict: dict[str, Any]) -> SegemuAssertionError | None:
+    if verdict.get("passed"):
+        return None
+    return SegemuAssertionError(str(verdict.get("message")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,63 +110,198 @@ class Received:
         return [delivery for delivery in self.deliveries if delivery["status"] == "filtered"]
 
 
-def deliveries_params(write_key: str | None, q: str | None) -> dict[str, str]:
-    return events_params(write_key, q, limit=PAGE)
+class Plans:
+    """The fixture API's logic, free of I/O; the public methods below only run these."""
+
+    # "" reads every source: what the CLI's client does.
+    write_key: str
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    # Flushes the SDKs the test wired up, so a read sees every call they queued. Sync on
+    # purpose, for the async fixture too: flushing the Python SDK blocks until it is sent.
+    before_read: Callable[[], None] | None = None
+    # Set by the pytest fixture (one place per test); None until then.
+    snapshots: SnapshotStore | None = None
+
+    @property
+    def _scope(self) -> str | None:
+        return self.write_key or None
+
+    def _events(self, q: str | None, limit: int | None) -> Plan[list[Record]]:
+        size = PAGE if limit is None else min(limit, PAGE)
+        found: list[Record] = []
+        before = None
+        while True:
+            page: Page = yield EventsPage(self._scope, q, size, before)
+            found.extend(page.events)
+            if not page.more or (limit is not None and len(found) >= limit):
+                break
+            before = page.events[-1]["id"]
+        return (found if limit is None else found[:limit])[::-1]
+
+    def _wait_for(self, q: str | None, count: int, timeout: float | None) -> Plan[list[Record]]:
+        __tracebackhide__ = True
+        seconds = self.wait_timeout if timeout is None else timeout
+        answer: WaitAnswer = yield Wait(self._scope, q, count, seconds)
+        if not answer.satisfied:
+            recent: Page = yield EventsPage(self._scope, None, RECENT_SHOWN)
+            received = [summarize(record) for record in recent.events]
+            raise wait_failure(q, count, answer.matched, seconds, received)
+        return answer.events[::-1]
+
+    def _destination(self, destination_id: str, q: str | None) -> Plan[Received]:
+        deliveries: list[dict[str, Any]] = yield Deliveries(destination_id, self._scope, q, PAGE)
+        return Received(destination_id, deliveries[::-1])
+
+    def _violations(self, kind: str, limit: int) -> Plan[dict[str, Any]]:
+        listing: dict[str, Any] = yield Violations(self._scope, kind, limit)
+        return listing
+
+    def _reset(self) -> Plan[int]:
+        removed: int = yield Reset(self._scope)
+        return removed
+
+    def _verdict(self, spec: Spec, timeout: float) -> Plan[dict[str, Any]]:
+        verdict: dict[str, Any] = yield Assert(spec, self._scope, timeout)
+        return verdict
+
+    def _check(self, spec: Spec, timeout: float) -> Plan[None]:
+        __tracebackhide__ = True
+        failure = verdict_failure((yield from self._verdict(spec, timeout)))
+        if failure is not None:
+            raise failure
+
+    def _snapshot(self, q: str | None) -> Plan[list[dict[str, Any]]]:
+        return normalize((yield from self._events(q, None)), self._scope)
+
+    def _assert_snapshot(self, name: str | None, q: str | None) -> Plan[None]:
+        __tracebackhide__ = True
+        if self.snapshots is None:
+            raise RuntimeError(
+                "no snapshot location: use the pytest fixture, or set "
+                ".snapshots = SnapshotStore(path)"
+            )
+        self.snapshots.check((yield from self._snapshot(q)), name)
 
 
-class ControlApiError(RuntimeError):
-    """segemu answered a control-API call with an error (a bad query, say), or was unreachable."""
+class SegemuApi(Plans, Assertions[None]):
+    """The fixture API for sync code; a flavour says how one call is carried."""
+
+    @abstractmethod
+    def _call(self, call: Call) -> Any:
+        """Make one control-API call and return what `call.read` would."""
+
+    def _run(self, plan: Plan[T], *, read: bool = True) -> T:
+        __tracebackhide__ = True
+        if read and self.before_read is not None:
+            self.before_read()
+        try:
+            call = next(plan)
+            while True:
+                call = plan.send(self._call(call))
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def _judge(self, spec: Spec, timeout: float) -> None:
+        __tracebackhide__ = True
+        self._run(self._check(spec, timeout))
+
+    def events(self, q: str | None = None, *, limit: int | None = None) -> list[Record]:
+        """This write key's calls matching `q`, in the order they arrived."""
+        return self._run(self._events(q, limit))
+
+    def wait_for(
+        self, q: str | None = None, count: int = 1, timeout: float | None = None
+    ) -> list[Record]:
+        """Block until `count` calls match `q`; returns them in arrival order. The server
+        answers within milliseconds of the event that satisfies it (a long-poll)."""
+        __tracebackhide__ = True
+        return self._run(self._wait_for(q, count, timeout))
+
+    def destination(self, destination_id: str, q: str | None = None) -> Received:
+        """What `destination_id` received for this write key's calls (matching `q`):
+        `.received` is the list of request bodies, oldest first."""
+        return self._run(self._destination(destination_id, q))
+
+    def violations(self, kind: str = "violations", limit: int = 1000) -> dict[str, Any]:
+        """This write key's calls that broke the tracking plan (GET /_segemu/violations):
+        `events` (newest first, each with `violations` and `lint`), `totals`, `strict`."""
+        return self._run(self._violations(kind, limit))
+
+    def reset(self) -> int:
+        """Forget this write key's calls (every call, for a client with no write key)."""
+        return self._run(self._reset(), read=False)
+
+    def verdict(self, spec: Spec, timeout: float = 0.0) -> dict[str, Any]:
+        """Judge an expectation (the body of POST /_segemu/assert) without failing."""
+        return self._run(self._verdict(spec, timeout))
+
+    def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
+        """This write key's calls in arrival order, volatile fields normalized
+        (segemu/testing/snapshot.py)."""
+        return self._run(self._snapshot(q))
+
+    def assert_snapshot(self, name: str | None = None, q: str | None = None) -> None:
+        """Compare this write key's calls with the stored snapshot; pytest writes it with
+        --segemu-update-snapshots."""
+        __tracebackhide__ = True
+        self._run(self._assert_snapshot(name, q))
 
 
-def events_params(write_key: str | None, q: str | None, **extra: Any) -> dict[str, str]:
-    params = {"writeKey": write_key, "q": q, **extra}
-    return {name: str(value) for name, value in params.items() if value not in (None, "")}
+class AsyncSegemuApi(Plans, Assertions[Awaitable[None]]):
+    """The same API, awaited; a flavour says how one call is carried."""
 
+    @abstractmethod
+    async def _call(self, call: Call) -> Any:
+        """Make one control-API call and return what `call.read` would."""
 
-def scoped(spec: Spec, write_key: str | None, timeout: float) -> Spec:
-    return {**spec, "writeKey": write_key, "timeout": timeout}
+    async def _run(self, plan: Plan[T], *, read: bool = True) -> T:
+        __tracebackhide__ = True
+        if read and self.before_read is not None:
+            self.before_read()
+        try:
+            call = next(plan)
+            while True:
+                call = plan.send(await self._call(call))
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
+    def _judge(self, spec: Spec, timeout: float) -> Awaitable[None]:
+        return self._run(self._check(spec, timeout))
 
-def verdict_failure(verdict: Mapping[str, Any]) -> SegemuAssertionError | None:
-    if verdict.get("passed"):
-        return None
-    return SegemuAssertionError(str(verdict.get("message")))
+    async def events(self, q: str | None = None, *, limit: int | None = None) -> list[Record]:
+        """This write key's calls matching `q`, in the order they arrived."""
+        return await self._run(self._events(q, limit))
 
+    async def wait_for(
+        self, q: str | None = None, count: int = 1, timeout: float | None = None
+    ) -> list[Record]:
+        """Wait until `count` calls match `q`; returns them in arrival order."""
+        __tracebackhide__ = True
+        return await self._run(self._wait_for(q, count, timeout))
 
-def api_error(status: int, body: Any, what: str) -> ControlApiError:
-    message = body.get("message") if isinstance(body, dict) else None
-    return ControlApiError(f"{what} failed ({status}): {message or body!r}")
+    async def destination(self, destination_id: str, q: str | None = None) -> Received:
+        """What `destination_id` received for this write key's calls (matching `q`)."""
+        return await self._run(self._destination(destination_id, q))
 
+    async def violations(self, kind: str = "violations", limit: int = 1000) -> dict[str, Any]:
+        """This write key's calls that broke the tracking plan (GET /_segemu/violations)."""
+        return await self._run(self._violations(kind, limit))
 
-# Records per page when a client reads a whole listing.
-PAGE = 1000
-# How many recent calls a wait_for failure lists.
-RECENT_SHOWN = 10
+    async def reset(self) -> int:
+        """Forget this write key's calls."""
+        return await self._run(self._reset(), read=False)
 
+    async def verdict(self, spec: Spec, timeout: float = 0.0) -> dict[str, Any]:
+        """Judge an expectation (the body of POST /_segemu/assert) without failing."""
+        return await self._run(self._verdict(spec, timeout))
 
-class EventPages:
-    """Reading `GET /_segemu/events` page by page, without the I/O, so the sync and async
-    clients share it: while `params` is not None, fetch it and `add` the answer."""
+    async def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
+        """This write key's calls in arrival order, volatile fields normalized."""
+        return await self._run(self._snapshot(q))
 
-    def __init__(self, write_key: str | None, q: str | None, limit: int | None) -> None:
-        self.limit = limit
-        self.found: list[Any] = []
-        self.params: dict[str, str] | None = events_params(write_key, q, limit=PAGE)
-
-    def add(self, page: Mapping[str, Any]) -> None:
-        assert self.params is not None
-        self.found.extend(page["events"])
-        full = self.limit is not None and len(self.found) >= self.limit
-        if full or not page["next"]:
-            self.params = None
-        else:
-            self.params["before"] = str(page["events"][-1]["id"])
-
-    def in_arrival_order(self) -> list[Any]:
-        found = self.found if self.limit is None else self.found[: self.limit]
-        return found[::-1]
-
-
-def recent_params(write_key: str | None) -> dict[str, str]:
-    """The listing a wait_for failure shows: the write key's latest calls."""
-    return events_params(write_key, None, limit=RECENT_SHOWN)
+    async def assert_snapshot(self, name: str | None = None, q: str | None = None) -> None:
+        """Compare this write key's calls with the stored snapshot."""
+        __tracebackhide__ = True
+        await self._run(self._assert_snapshot(name, q))

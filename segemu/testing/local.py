@@ -1,33 +1,40 @@
 """The in-process fixture's object: an Emulator in the test's own event loop, no sockets.
 
 For code that wants the Emulator itself: mount `create_app(local.emulator)` on pytest-aiohttp's
-`aiohttp_client`, hand `local.send` calls, or read `local.emulator.store` directly. The
-assertions are the same as the other fixtures', judged by the same evaluator.
+`aiohttp_client`, hand `local.send` calls, or read `local.emulator.store` directly. Its API is
+the clients' (api.py): each control-API call is answered here, from the same functions and with
+the same shape of answer as the HTTP route gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from segemu.destinations.runtime import delivery_entry
 from segemu.emulator import Emulator
-from segemu.expectations import Expectation, summarize
+from segemu.expectations import Expectation, ExpectationError
+from segemu.http.waits import WAIT_EVENTS_SHOWN
 from segemu.message import Envelope, Record
-from segemu.query import EventFilter, parse_query
-from segemu.testing.api import (
-    DEFAULT_WAIT_TIMEOUT,
-    Assertions,
-    Received,
-    scoped,
-    verdict_failure,
-    wait_failure,
+from segemu.protocols.report import listing_kind_problem, violations_listing
+from segemu.query import EventFilter, QueryError, parse_query
+from segemu.testing.api import DEFAULT_WAIT_TIMEOUT, AsyncSegemuApi
+from segemu.testing.calls import (
+    Assert,
+    Call,
+    ControlApiError,
+    Deliveries,
+    EventsPage,
+    Page,
+    Reset,
+    Violations,
+    Wait,
+    WaitAnswer,
 )
-from segemu.testing.expect import Spec
 
 
-class LocalSegemu(Assertions[Awaitable[None]]):
+class LocalSegemu(AsyncSegemuApi):
     def __init__(
         self,
         emulator: Emulator,
@@ -42,9 +49,6 @@ class LocalSegemu(Assertions[Awaitable[None]]):
         if assert_timeout is not None:
             self.assert_timeout = assert_timeout
 
-    def _filter(self, q: str | None) -> EventFilter:
-        return EventFilter(write_key=self.write_key, query=parse_query(q) if q else None)
-
     async def send(self, *calls: Mapping[str, Any], route: str = "/v1/batch") -> list[Record]:
         """Run calls through the pipeline as if an SDK had sent them with this write key."""
         envelope = Envelope(
@@ -55,53 +59,57 @@ class LocalSegemu(Assertions[Awaitable[None]]):
         )
         return self.emulator.ingest(envelope)
 
-    async def events(self, q: str | None = None, *, limit: int | None = None) -> list[Record]:
-        return self.emulator.events(self._filter(q), limit)[::-1]
+    async def _call(self, call: Call) -> Any:
+        # A mistake the control API answers with a 4xx raises the same ControlApiError here.
+        try:
+            return await answer(self.emulator, call)
+        except ExpectationError as exc:
+            raise ControlApiError(str(exc)) from None
 
-    async def wait_for(
-        self, q: str | None = None, count: int = 1, timeout: float | None = None
-    ) -> list[Record]:
-        __tracebackhide__ = True
-        seconds = self.wait_timeout if timeout is None else timeout
-        found = await self.emulator.wait_for(self._filter(q), count, seconds)
-        if len(found) < count:
-            recent = self.emulator.events(EventFilter(write_key=self.write_key), 10)
-            raise wait_failure(q, count, len(found), seconds, [summarize(r) for r in recent])
-        return found[::-1]
 
-    async def destination(self, destination_id: str, q: str | None = None) -> Received:
-        """What `destination_id` received for this write key's calls (matching `q`)."""
-        found = self.emulator.deliveries(destination_id, self._filter(q))
-        return Received(destination_id, [delivery_entry(r, d) for r, d in found][::-1])
+async def answer(emulator: Emulator, call: Call) -> Any:
+    """What the control API would answer `call` with, read as `call.read` does."""
+    match call:
+        case EventsPage():
+            found = emulator.events(_filter(call.write_key, call.q, call.before), call.size + 1)
+            return Page(found[: call.size], len(found) > call.size)
+        case Wait():
+            where = _filter(call.write_key, call.q)
+            matched = await emulator.wait_for(where, call.count, call.timeout)
+            return WaitAnswer(len(matched) >= call.count, len(matched), matched[:WAIT_EVENTS_SHOWN])
+        case Deliveries():
+            if emulator.destinations.get(call.destination) is None:
+                known = ", ".join(d.id for d in emulator.destinations.current) or "none"
+                raise ControlApiError(f"no destination {call.destination!r}; configured: {known}")
+            where = _filter(call.write_key, call.q)
+            pairs = emulator.deliveries(call.destination, where, call.limit)
+            return [delivery_entry(record, delivery) for record, delivery in pairs]
+        case Violations():
+            return violations_now(emulator, call.write_key, call.kind, call.limit)
+        case Reset():
+            return emulator.reset(call.write_key)
+        case Assert():
+            expectation = Expectation.from_json(call.body)
+            verdict = await emulator.check(expectation, call.timeout)
+            return verdict.to_json()
+    raise TypeError(f"no in-process answer to {call!r}")
 
-    async def violations(self, kind: str = "violations") -> list[Record]:
-        """This write key's calls with violations (or lint findings: kind "lint", "all"),
-        in arrival order."""
 
-        def wanted(record: Record) -> bool:
-            found = (
-                record.get("violations")
-                if kind == "violations"
-                else (
-                    record.get("lint")
-                    if kind == "lint"
-                    else record.get("violations") or record.get("lint")
-                )
-            )
-            return bool(found)
+def violations_now(
+    emulator: Emulator, write_key: str | None, kind: str = "violations", limit: int = 1000
+) -> dict[str, Any]:
+    """GET /_segemu/violations for one write key, read in this process (also what strict mode
+    checks after an in-process test)."""
+    problem = listing_kind_problem(kind)
+    if problem is not None:
+        raise ControlApiError(problem)
+    records = emulator.events(_filter(write_key, None))
+    return violations_listing(records, kind, limit, emulator.protocols.strict)
 
-        return [r for r in self.emulator.scope(self.write_key) if wanted(r)][::-1]
 
-    async def reset(self) -> int:
-        return self.emulator.reset(self.write_key)
-
-    async def _check(self, spec: Spec, timeout: float) -> None:
-        __tracebackhide__ = True
-        expectation = Expectation.from_json(scoped(spec, self.write_key, timeout))
-        verdict = await self.emulator.check(expectation, timeout)
-        failure = verdict_failure(verdict.to_json())
-        if failure is not None:
-            raise failure
-
-    def _judge(self, spec: Spec, timeout: float) -> Awaitable[None]:
-        return self._check(spec, timeout)
+def _filter(write_key: str | None, q: str | None, before: int | None = None) -> EventFilter:
+    try:
+        query = parse_query(q) if q and q.strip() else None
+    except QueryError as exc:  # worded as the control API words it (http/params.py)
+        raise ControlApiError(f"q: {exc}") from None
+    return EventFilter(write_key=write_key or None, query=query, before_id=before)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from segemu.query.regex import compile_regex
+
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
@@ -34,9 +36,12 @@ ABSENT = Matcher({"$absent": True})
 
 
 def regex(pattern: str | re.Pattern[str]) -> Matcher:
-    """A string in which `pattern` is found (re.search)."""
+    """A string in which `pattern` is found, anywhere (like re.search).
+
+    The server matches with RE2 (segemu/query/regex.py), in linear time: look-around and
+    backreferences are refused."""
     text = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
-    re.compile(text)  # a bad pattern fails here, in the test, not on the server
+    compile_regex(text)  # a bad pattern fails here, in the test, not on the server
     return Matcher({"$regex": text})
 
 

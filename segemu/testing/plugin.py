@@ -451,20 +451,24 @@ if HAS_ASYNCIO:
         """An Emulator in this test's loop, no sockets: `.emulator`, `.send(...)`, and the
         same awaited API as `segemu_async`."""
         from segemu.emulator import create_emulator
+        from segemu.http.sender import HttpSender
         from segemu.testing.local import LocalSegemu
 
         settings = request.config.stash[SETTINGS]
         options = marker_options(request)
         config = emulator_config(options.settings, settings.config_file)
         check_config(config)
-        emulator = create_emulator(config)
+        # No sockets of its own, but a Webhook destination still really sends.
+        emulator = create_emulator(config, sender=HttpSender())
         await emulator.start()
+        local = LocalSegemu(
+            emulator,
+            options.write_key,
+            wait_timeout=settings.wait_timeout,
+            assert_timeout=settings.assert_timeout,
+        )
+        local.snapshots = _snapshots(request)
         try:
-            yield LocalSegemu(
-                emulator,
-                options.write_key,
-                wait_timeout=settings.wait_timeout,
-                assert_timeout=settings.assert_timeout,
-            )
+            yield local
         finally:
             await emulator.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 from segemu.config import Config
 from segemu.emulator import Emulator, create_emulator
+from segemu.http.sender import HttpSender
 from segemu.http.server import RunningServer, start_server
 
 STARTUP_TIMEOUT = 30.0
@@ -77,7 +78,8 @@ class ThreadedEmulator:
         return self
 
     async def _start(self) -> RunningServer:
-        return await start_server(create_emulator(self.config), "127.0.0.1", 0)
+        emulator = create_emulator(self.config, sender=HttpSender())
+        return await start_server(emulator, "127.0.0.1", 0)
 
     def call(self, coroutine: Any, timeout: float = STARTUP_TIMEOUT) -> Any:
         """Run a coroutine on the server's loop and wait for its result."""

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import click
 
+from segemu.cli.gc import collect_periodically
+from segemu.cli.serve import kept_where, listen, open_emulator
 from segemu.config import Config
-from segemu.console import kept_where, listen, open_emulator
 from segemu.expectations import Expectation
-from segemu.gcpolicy import collect_periodically
 from segemu.tui.factory import create_app
 from segemu.tui.local import InProcessBackend
 

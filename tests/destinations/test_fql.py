@@ -65,3 +65,11 @@ def test_conditions(condition: str, expected: bool) -> None:
 def test_mistakes_are_explained(condition: str, message: str) -> None:
     with pytest.raises(FqlError, match=re.escape(message)):
         compile_fql(condition)
+
+
+def test_a_long_condition_is_read_in_linear_time() -> None:
+    # The lexer once tested the whole rest of the text for each token.
+    condition = " or ".join(f'event = "Event {i}"' for i in range(4000))
+    matches = compile_fql(condition)
+    assert matches({**EVENT, "event": "Event 3999"})
+    assert not matches(EVENT)

@@ -15,7 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from segemu.emulator import Emulator, create_emulator
+from segemu.http.sender import HttpSender
 from segemu.message import Envelope
+from segemu.outbound import OutboundRequest, OutboundResponse
 from segemu.query import EventFilter, parse_query
 
 
@@ -43,8 +45,10 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     await server.close()
 
 
-async def started(destinations: dict[str, Any]) -> Emulator:
-    emulator = create_emulator(db=":memory:", destinations=destinations)
+async def started(destinations: dict[str, Any], sender: Any = None) -> Emulator:
+    emulator = create_emulator(
+        db=":memory:", destinations=destinations, sender=sender or HttpSender()
+    )
     await emulator.start()
     return emulator
 
@@ -211,3 +215,55 @@ async def test_live_delivery_state_goes_with_the_records_retention_drops() -> No
         assert emulator.destinations.live_records == 0
     finally:
         await emulator.close()
+
+
+class RecordingSender:
+    """A Sender of the test's own: the core sends through whatever the shell hands in."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundRequest] = []
+        self.closed = False
+
+    async def send(self, request: OutboundRequest) -> OutboundResponse:
+        self.sent.append(request)
+        return OutboundResponse(202, "accepted")
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_deliveries_go_out_through_the_sender_handed_in() -> None:
+    sender = RecordingSender()
+    url = "http://127.0.0.1:9/hook"
+    emulator = await started({"hook": {"preset": "webhook", "settings": {"url": url}}}, sender)
+    try:
+        track(emulator)
+        delivery = await settled(emulator, "hook", "delivered")
+    finally:
+        await emulator.close()
+    assert delivery["attempts"] == 1
+    [request] = sender.sent
+    assert (request.method, request.url) == ("POST", url)
+    assert b'"messageId":"m1"' in request.body
+    assert sender.closed
+
+
+async def test_an_emulator_built_without_a_sender_says_why_nothing_was_sent() -> None:
+    emulator = create_emulator(
+        db=":memory:",
+        destinations={
+            "hook": {
+                "preset": "webhook",
+                "settings": {"url": "http://127.0.0.1:9/hook"},
+                "retry": {"max_attempts": 1},
+            }
+        },
+    )
+    await emulator.start()
+    try:
+        track(emulator)
+        delivery = await settled(emulator, "hook", "failed")
+    finally:
+        await emulator.close()
+    assert "no HTTP client" in delivery["reason"]
+    assert "sender=HttpSender()" in delivery["reason"]

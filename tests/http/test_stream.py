@@ -14,6 +14,8 @@ import orjson
 import pytest
 
 from segemu.http.server import RunningServer
+from segemu.http.stream import MAX_BACKLOG
+from tests.http.test_control import auth
 from tests.http.test_waits import PROMPT, track, url
 
 # Seconds any one read from the stream may take before the test fails instead of hanging.
@@ -117,11 +119,12 @@ async def test_headers(server: RunningServer, http: aiohttp.ClientSession) -> No
     async with stream(http, server) as events:
         headers = events.response.headers
         assert headers["Content-Type"].startswith("text/event-stream")
-        assert headers["Access-Control-Allow-Origin"] == "*"
+        # The control API grants no other origin (tests/http/test_access.py).
+        assert "Access-Control-Allow-Origin" not in headers
         assert headers["Cache-Control"] == "no-cache"
-    origin = {"Origin": "http://localhost:3000"}
-    async with stream(http, server, headers=origin) as events:
-        assert events.response.headers["Access-Control-Allow-Origin"] == origin["Origin"]
+    own = {"Origin": server.url}
+    async with stream(http, server, headers=own) as events:
+        assert events.response.headers["Access-Control-Allow-Origin"] == server.url
 
 
 @pytest.mark.parametrize(
@@ -194,6 +197,29 @@ async def test_reconnecting_resends_what_was_missed(
         assert [(await events.record())["messageId"] for _ in range(2)] == ["missed1", "missed2"]
         await track(http, server, "Clicked", messageId="live")
         assert (await events.record())["messageId"] == "live"
+
+
+async def test_a_reconnect_that_missed_more_than_the_backlog_gets_the_newest_and_a_count(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    # The resend is bounded: at most MAX_BACKLOG records, the newest, after an `event: lagged`
+    # that says how many older ones were left out (segemu tail and the TUI show it).
+    batch = {"batch": [{"type": "track", "event": "E", "userId": "u"} for _ in range(1200)]}
+    async with http.post(
+        f"{server.url}/v1/batch", data=orjson.dumps(batch), headers=auth("key_a")
+    ) as response:
+        assert response.status == 200
+    async with http.get(url(server, "stream", after=0)) as response:
+        events = Stream(response)
+        await events.next()  # connected
+        lagged = await events.next()
+        assert lagged is not None
+        assert (lagged.event, lagged.json) == ("lagged", {"lost": 200})
+        first = await events.record()
+        assert first["id"] == 201
+        for _ in range(MAX_BACKLOG - 1):
+            last = await events.record()
+        assert last["id"] == 1200
 
 
 async def test_the_stream_ends_when_the_server_stops(

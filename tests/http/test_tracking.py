@@ -396,9 +396,9 @@ async def test_preflight_allows_what_analytics_next_sends(server: RunningServer,
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/v1/track"), ("POST", "/v1/m"), ("GET", "/v1/nope"), ("GET", "/_segemu/events")],
+    [("POST", "/v1/track"), ("POST", "/v1/m"), ("GET", "/v1/nope"), ("GET", "/v1/track")],
 )
-async def test_every_response_carries_cors(
+async def test_every_tracking_response_carries_cors(
     server: RunningServer, http: Any, method: str, path: str
 ) -> None:
     async with http.request(method, f"{server.url}{path}", data=b"{}") as response:
@@ -407,10 +407,9 @@ async def test_every_response_carries_cors(
 
 async def test_unknown_routes_get_a_json_404(server: RunningServer, http: Any) -> None:
     for method, path in [
-        ("GET", "/v1/track"),
         ("POST", "/v2/track"),
         ("GET", "/"),
-        ("DELETE", "/v1/batch"),
+        ("GET", "/_segemu/nope"),
     ]:
         async with http.request(method, f"{server.url}{path}") as response:
             assert response.status == 404, path

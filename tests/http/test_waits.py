@@ -181,7 +181,9 @@ async def test_wait_q_uses_the_query_language(
         ({"timeout": -1}, "timeout must be between 0 and 300, got -1"),
         ({"timeout": "abc"}, "timeout must be a number of seconds, got 'abc'"),
         ({"timeout": 301}, "timeout must be between 0 and 300"),
-        ({"timeout": "nan"}, "timeout must be between 0 and 300"),
+        ({"timeout": "nan"}, "timeout must be a number of seconds"),
+        ({"timeout": "1_0"}, "timeout must be a number of seconds"),
+        ({"timeout": ""}, "timeout must be a number of seconds"),
         ({"status": "lost"}, "status must be one of"),
     ],
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, Static
 
 from segemu import create_emulator
-from segemu.expectation_file import load_expectations
+from segemu.cli.expect_file import load_expectations
 from segemu.tui.factory import create_app
 from segemu.tui.local import InProcessBackend
 from tests.tui.helpers import post, track, until

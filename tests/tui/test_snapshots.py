@@ -17,8 +17,8 @@ import pytest
 from textual.pilot import Pilot
 
 from segemu import create_emulator
+from segemu.cli.expect_file import load_expectations
 from segemu.emulator import Emulator
-from segemu.expectation_file import load_expectations
 from segemu.tui.app import InspectorApp
 from segemu.tui.factory import create_app
 from segemu.tui.local import InProcessBackend

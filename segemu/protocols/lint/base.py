@@ -13,6 +13,13 @@ from segemu.message import Record
 from segemu.protocols.violations import LintFinding
 
 V = TypeVar("V")
+# How much of one text the rules read, so that a call within Segment's limits (32 KB) never
+# costs seconds, whatever it holds: the first NAME_CHARS characters of an event or page name
+# (the name rules), and the first VALUE_CHARS of each property or trait value (personal data,
+# timestamps). Names and values of normal size are read whole; past the cap, a dynamic part
+# or an email address goes unseen. Every rule is also linear in what it reads.
+NAME_CHARS = 1024
+VALUE_CHARS = 4096
 # How many keys (write key, anonymousId, ...) a stateful rule remembers; the least recently
 # seen go first, so memory stays bounded however long `segemu run` runs.
 STATE_KEPT = 50_000

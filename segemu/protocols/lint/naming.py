@@ -15,14 +15,18 @@ from functools import lru_cache
 from typing import Any
 
 from segemu.message import Record
-from segemu.protocols.lint.base import Bounded, LintRule
+from segemu.protocols.lint.base import NAME_CHARS, Bounded, LintRule
 from segemu.protocols.lint.spec_names import SPEC_EVENTS
 from segemu.protocols.violations import LintFinding
 
 # -- dynamic-event-name -------------------------------------------------------------------------
 
+# Each pattern is linear in the name: `search` tries every start, so a pattern whose every
+# try runs to the end of a long run is quadratic. The email's try starts only where a run of
+# [^\s@] starts (the leftmost match starts there anyway): `[^\s@]+@` tried from every "a" of
+# "a" * 31000 took 1.5 s.
 _DYNAMIC = (
-    ("an email address", re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")),
+    ("an email address", re.compile(r"(?<![^\s@])[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")),
     ("a URL", re.compile(r"(?i)\b(?:https?://|www\.)\S+|(?:^|\s)/[\w.-]+/\S*")),
     ("a UUID", re.compile(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")),
     # A run of 3+ digits, or a long token mixing letters and digits: an id, an order number,
@@ -37,9 +41,13 @@ _DYNAMIC = (
 )
 
 
-@lru_cache(maxsize=4096)
 def dynamic_part(name: str) -> tuple[str, str] | None:
-    """(what it looks like, the text) of the first dynamic value inside a name."""
+    """(what it looks like, the text) of the first dynamic value in a name's first NAME_CHARS."""
+    return _dynamic_part(name[:NAME_CHARS])
+
+
+@lru_cache(maxsize=4096)
+def _dynamic_part(name: str) -> tuple[str, str] | None:
     for what, pattern in _DYNAMIC:
         match = pattern.search(name)
         if match:
@@ -97,14 +105,19 @@ _CAMEL_SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
 def words(name: str) -> list[str]:
-    parts = re.split(r"[\s_\-.:/]+", name.strip())
+    """The words of a name's first NAME_CHARS characters."""
+    parts = re.split(r"[\s_\-.:/]+", name[:NAME_CHARS].strip())
     return [w for part in parts for w in _CAMEL_SPLIT.findall(part)]
 
 
-@lru_cache(maxsize=4096)
 def casing(name: str) -> str | None:
-    """The casing style of a name; None when it has a single word, which fits several, or
-    mixes styles, which is no convention to compare with."""
+    """The casing style of a name (its first NAME_CHARS characters); None when it has a single
+    word, which fits several, or mixes styles, which is no convention to compare with."""
+    return _casing(name[:NAME_CHARS])
+
+
+@lru_cache(maxsize=4096)
+def _casing(name: str) -> str | None:
     if " " in name.strip():
         letters = [t for t in name.split() if t[:1].isalpha()]
         if not letters:
@@ -171,7 +184,8 @@ class EventNameCasing(LintRule):
 
     @staticmethod
     def _judge(name: str, names: _SourceNames) -> str | None:
-        spelled = tuple(w.lower() for w in words(name))
+        # Past NAME_CHARS two names are no longer told apart: a longer name has no twin.
+        spelled = tuple(w.lower() for w in words(name)) if len(name) <= NAME_CHARS else ()
         twin = names.by_words.setdefault(spelled, name) if spelled else name
         style = casing(name)
         verdict = None

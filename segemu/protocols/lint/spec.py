@@ -38,6 +38,8 @@ def _spellings(names: frozenset[str]) -> dict[str, str]:
 _TRACK_NAMES: dict[str, frozenset[str]] = {
     name: spec.properties | TRACK_RESERVED for name, spec in SPEC_EVENTS.items()
 }
+# And where each is defined, for the messages: a string built per call costs as much as the rule.
+_WHERE: dict[str, str] = {name: f"in {name!r} ({spec.page})" for name, spec in SPEC_EVENTS.items()}
 
 
 class SpecPropertyNames(LintRule):
@@ -57,7 +59,7 @@ class SpecPropertyNames(LintRule):
                     properties, TRACK_RESERVED, "properties", "reserved for every track call", found
                 )
                 return
-            where = f"in {name!r} ({spec.page})"
+            where = _WHERE[name]
             self._names(properties, _TRACK_NAMES[name], "properties", where, found)
             for nested, keys in spec.nested.items():
                 value = properties.get(nested)

@@ -1,4 +1,5 @@
-"""The `segemu` command. Importing this module stays cheap: commands import what they use."""
+"""The `segemu` commands (`segemu plan` is in plan.py). Importing this module stays cheap: each
+command imports what it uses."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 
 from segemu import __version__
-from segemu.config import DEFAULT_DB, DEFAULT_PORT, MEMORY_DB, ConfigError, load_config
+from segemu.config import (
+    DEFAULT_DB,
+    DEFAULT_PORT,
+    DEFAULT_URL,
+    MEMORY_DB,
+    ConfigError,
+    load_config,
+)
 
 if TYPE_CHECKING:
     from segemu.testing.client import SegemuClient
@@ -58,7 +66,7 @@ def _inspector_options(function: FC) -> FC:
 def _expectations(path: str | None) -> list[Any]:
     if path is None:
         return []
-    from segemu.expectation_file import load_expectations
+    from segemu.cli.expect_file import load_expectations
 
     try:
         return list(load_expectations(path))
@@ -106,6 +114,22 @@ def _expectations(path: str | None) -> list[Any]:
     "[default: node_modules/@segment/analytics-next if found, else builtin]",
 )
 @click.option(
+    "--allow-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="A web origin (http://localhost:3000) whose pages may call the control API; "
+    "repeatable.  [default: none]",
+)
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name the control API answers to, besides localhost and IP addresses "
+    "(host.docker.internal); repeatable.",
+)
+@click.option(
     "--no-ui", is_flag=True, help="Headless, even in a terminal: print one line per received call."
 )
 @click.option(
@@ -120,6 +144,8 @@ def run(
     flush_interval: float | None,
     config_file: str | None,
     analytics_js: str | None,
+    allowed_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     no_ui: bool,
     quiet: bool | None,
     expect_file: str | None,
@@ -139,6 +165,8 @@ def run(
         "flush_interval": flush_interval,
         "quiet": quiet,
         "analytics_js": analytics_js,
+        "allowed_origins": allowed_origins or None,
+        "allowed_hosts": allowed_hosts or None,
     }
     try:
         config = load_config(flags, config_file=config_file)
@@ -157,7 +185,7 @@ def run(
             )
         )
         return
-    from segemu.console import serve
+    from segemu.cli.serve import serve
 
     asyncio.run(serve(config, expectations))
 
@@ -256,8 +284,6 @@ def snippet(
 
 # -- commands for any test runner, against a running emulator ---------------------------------
 
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
-
 
 def _url_option(function: FC) -> FC:
     function = click.option(
@@ -312,7 +338,7 @@ def _print(records: list[Any], as_json: bool) -> None:
 
         click.echo(json.dumps(records, indent=2))
         return
-    from segemu.lines import format_line
+    from segemu.cli.lines import format_line
 
     for record in records:
         click.echo(format_line(record))
@@ -324,7 +350,7 @@ def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        from segemu.testing.api import ControlApiError
+        from segemu.testing.calls import ControlApiError
 
         try:
             return function(*args, **kwargs)
@@ -370,7 +396,7 @@ def tail(url: str, write_key: str | None, where: str | None, backlog: int, as_js
     """Print calls as they arrive, until Ctrl-C. Survives restarts of segemu."""
     import contextlib
 
-    from segemu.tailing import follow
+    from segemu.cli.tail import follow
 
     with contextlib.suppress(KeyboardInterrupt):
         follow(url, write_key, where, backlog, as_json)
@@ -527,7 +553,7 @@ def deliveries(
     as_json: bool,
 ) -> None:
     """What DESTINATION received (or why not), oldest first."""
-    from segemu.testing.api import events_params
+    from segemu.testing.calls import events_params
 
     params = events_params(write_key, where, limit=limit, deliveryStatus=status)
     answer = _client(url, None).request("GET", f"/destinations/{destination}/deliveries", params)
@@ -566,16 +592,3 @@ def routing(url: str, write_key: str | None, message_id: str, as_json: bool) -> 
         why = f"  {item['reason']}" if item["reason"] else ""
         actions = f"  ({', '.join(item['actions'])})" if item["actions"] else ""
         click.echo(f"{item['destination']:<14} {item['status']:<10}{actions}{why}")
-
-
-def _register_plan_commands() -> None:
-    from segemu.cli_plan import plan
-
-    cli.add_command(plan)
-
-
-_register_plan_commands()
-
-
-def main() -> None:
-    cli(prog_name="segemu")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import click
 
-from segemu.lines import format_line
+from segemu.cli.lines import format_line
 from segemu.message import Record
 
 RECONNECT_SECONDS = 1.0

@@ -11,13 +11,14 @@ from typing import TextIO
 import click
 
 from segemu import __version__
+from segemu.cli.gc import collect_periodically
+from segemu.cli.lines import format_line
 from segemu.config import Config, ConfigError
 from segemu.emulator import Emulator, create_emulator
 from segemu.expectations import Expectation
-from segemu.gcpolicy import collect_periodically
 from segemu.http.cdn import LIBRARY
+from segemu.http.sender import HttpSender
 from segemu.http.server import RunningServer, start_server
-from segemu.lines import format_line
 from segemu.message import Record
 from segemu.storage import StorageError
 
@@ -25,7 +26,7 @@ from segemu.storage import StorageError
 def open_emulator(config: Config) -> Emulator:
     """Build the emulator of `segemu run`; a config or store mistake is a one-line error."""
     try:
-        emulator = create_emulator(config)
+        emulator = create_emulator(config, sender=HttpSender())
     except (StorageError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     for problem in emulator.store.problems:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 
 import click
 
-from segemu.config import ConfigError, load_config
+from segemu.config import DEFAULT_URL, ConfigError, load_config
 
 if TYPE_CHECKING:
     from segemu.config import Config
@@ -42,7 +42,7 @@ def _errors_named(function: Callable[P, None]) -> Callable[P, None]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         from segemu.protocols.plans import PlanError
         from segemu.protocols.report import CallsFileError
-        from segemu.testing.api import ControlApiError
+        from segemu.testing.calls import ControlApiError
 
         try:
             return function(*args, **kwargs)
@@ -68,8 +68,6 @@ def _config_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _events_source(function: Callable[..., Any]) -> Callable[..., Any]:
-    from segemu.cli import DEFAULT_URL
-
     function = click.option(
         "--write-key", "-k", metavar="KEY", help="Only this source's stored calls."
     )(function)

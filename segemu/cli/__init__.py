@@ -1,0 +1,19 @@
+"""The `segemu` command line: the commands (commands.py, plan.py) and what they print or run
+(serve.py for the headless `segemu run`, tail.py, lines.py, gc.py, expect_file.py).
+
+Importing this package stays cheap: each command imports what it uses when it runs.
+"""
+
+from __future__ import annotations
+
+from segemu.cli.commands import cli
+from segemu.cli.plan import plan
+
+cli.add_command(plan)
+
+
+def main() -> None:
+    cli(prog_name="segemu")
+
+
+__all__ = ["cli", "main"]
