@@ -165,7 +165,8 @@ def _encode(record: Record, shapes: Shapes) -> bytes:
 
     number = shapes.intern(key, build)
     try:
-        return _exact(orjson.dumps([number, raw, values]))
+        # Not copied to its own size (see _exact): Blobs copies it into a shared buffer.
+        return orjson.dumps([number, raw, values])
     except BaseException:
         shapes.release(number)
         raise
@@ -178,17 +179,17 @@ def _exact(encoded: bytes) -> bytes:
     return memoryview(encoded).tobytes()
 
 
-def decode(compact: CompactRecord, record_id: int, shapes: Shapes) -> Record:
+def decode(compact: CompactRecord | memoryview, record_id: int, shapes: Shapes) -> Record:
     """The Record a compact form stands for, as a fresh dict."""
     return decode_with_shape(compact, record_id, shapes)[0]
 
 
 def decode_with_shape(
-    compact: CompactRecord, record_id: int, shapes: Shapes
+    compact: CompactRecord | memoryview, record_id: int, shapes: Shapes
 ) -> tuple[Record, int | None]:
     """The Record, and the number of its shape (None for a record kept as it is)."""
-    if type(compact) is not bytes:
-        return cast(Record, compact), None
+    if isinstance(compact, dict):
+        return compact, None
     number, raw, values = orjson.loads(compact)
     shape = shapes.get(number)
     record: dict[str, Any] = orjson.loads(shape.template)
@@ -296,3 +297,75 @@ def _same(a: Any, b: Any) -> bool:
     if kind is list:
         return len(a) == len(b) and all(map(_same, a, b))
     return bool(a == b)
+
+
+# -- where compact records live ----------------------------------------------------------------
+
+# Compact records are packed into shared buffers of about this size.
+SEGMENT_BYTES = 1 << 20
+
+
+class Blobs:
+    """The compact records, packed end to end into buffers of about SEGMENT_BYTES.
+
+    One `bytes` object per record would be one small allocation per record, made among the
+    short-lived objects of the call that brought it; each keeps its allocator pool, and so the
+    memory those short-lived objects used, for as long as the record is stored. Packed, a
+    stored record costs its length plus 12 bytes (where it is), and a buffer is freed whole
+    once retention or a reset has taken all of its records. A record kept as it is (orjson
+    could not encode it) waits in a dict instead.
+
+    A record is found by its span, `segment << 32 | offset`, and its length (-1: kept as is).
+    """
+
+    __slots__ = ("_filling", "_kept", "_live", "_number", "_segments")
+
+    def __init__(self) -> None:
+        self._segments: dict[int, bytes | bytearray] = {}
+        self._live: dict[int, int] = {}
+        self._number = 0
+        self._filling = bytearray()
+        self._segments[0] = self._filling
+        self._live[0] = 0
+        self._kept: dict[int, Record] = {}
+
+    def put(self, compact: CompactRecord) -> tuple[int, int]:
+        if type(compact) is not bytes:
+            span = -1 - len(self._kept)
+            while span in self._kept:
+                span -= 1
+            self._kept[span] = cast(Record, compact)
+            return span, -1
+        if len(self._filling) >= SEGMENT_BYTES:
+            # A full buffer is copied once to its exact size: a bytearray keeps room to grow.
+            self._segments[self._number] = bytes(self._filling)
+            self._number += 1
+            self._filling = bytearray()
+            self._segments[self._number] = self._filling
+            self._live[self._number] = 0
+        offset = len(self._filling)
+        self._filling += compact
+        self._live[self._number] += 1
+        return self._number << 32 | offset, len(compact)
+
+    def get(self, span: int, length: int) -> CompactRecord | memoryview:
+        if length < 0:
+            return self._kept[span]
+        offset = span & 0xFFFFFFFF
+        return memoryview(self._segments[span >> 32])[offset : offset + length]
+
+    def release(self, span: int, length: int) -> None:
+        if length < 0:
+            self._kept.pop(span, None)
+            return
+        number = span >> 32
+        self._live[number] -= 1
+        if not self._live[number] and number != self._number:
+            del self._segments[number], self._live[number]
+
+    def clear(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def size(self) -> int:
+        """Bytes held by the buffers."""
+        return sum(len(segment) for segment in self._segments.values())

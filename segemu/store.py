@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from tinydb import TinyDB
 
-from segemu.compact import CompactRecord, Shapes, decode, decode_with_shape, encode
+from segemu.compact import Blobs, CompactRecord, Shapes, decode, decode_with_shape, encode
 from segemu.indexes import Facet, HashedIds, Index, bounded, intersect
 from segemu.message import Record, parse_timestamp
 from segemu.record_check import record_problem, tombstone_problem
@@ -126,10 +126,14 @@ class EventStore:
         self._db = TinyDB(path, storage=TableFileStorage, deferred_prefix=CHUNK_PREFIX)
         self._storage = cast(TableFileStorage, self._db.storage)
         self._shapes = Shapes()
-        # The stored records, oldest first from `_start`: ids ascending, each record's compact
-        # form, its receivedAt (ms since the epoch) and the highest receivedAt up to it.
+        # The stored records, oldest first from `_start`: ids ascending, where each record's
+        # compact form is, its receivedAt (ms since the epoch) and the highest receivedAt up
+        # to it.
         self._ids = array("q")
-        self._compact: list[CompactRecord] = []
+        # Where each record's compact form is in `_blobs`: its span and length.
+        self._blobs = Blobs()
+        self._spans = array("q")
+        self._lengths = array("q")
         self._received = array("q")
         self._received_max = array("q")
         self._start = 0
@@ -192,7 +196,7 @@ class EventStore:
     def get(self, record_id: int) -> Record | None:
         """The stored record with this id; None once evicted or reset."""
         at = self._position(record_id)
-        return None if at is None else decode(self._compact[at], record_id, self._shapes)
+        return None if at is None else decode(self._compact(at), record_id, self._shapes)
 
     def records(self, ids: Iterable[int]) -> list[Record]:
         """The stored records with these ids, in that order (those still stored)."""
@@ -365,7 +369,9 @@ class EventStore:
         removed = len(self)
         gone = list(self._ids[self._start :])
         self._ids = array("q")
-        self._compact = []
+        self._blobs.clear()
+        self._spans = array("q")
+        self._lengths = array("q")
         self._received = array("q")
         self._received_max = array("q")
         self._start = 0
@@ -410,6 +416,7 @@ class EventStore:
         finally:
             self._storage.sync()
             self._set_aside_unwritable()
+            self._release_full_chunks({})  # written now: no need to wait for the next flush
 
     def prepare_flush(self) -> FileWrite:
         """Move buffered records into TinyDB; the returned FileWrite encodes and writes the
@@ -431,6 +438,9 @@ class EventStore:
         self._db.close()
 
     # -- internals -----------------------------------------------------------------------
+
+    def _compact(self, at: int) -> CompactRecord | memoryview:
+        return self._blobs.get(self._spans[at], self._lengths[at])
 
     def _position(self, record_id: int) -> int | None:
         ids = self._ids
@@ -567,7 +577,9 @@ class EventStore:
         ids = self._ids
         if len(ids) == self._start or ids[-1] < record_id:
             ids.append(record_id)
-            self._compact.append(compact)
+            span, length = self._blobs.put(compact)
+            self._spans.append(span)
+            self._lengths.append(length)
             self._received.append(received)
             top = self._received_max[-1] if len(self._received_max) > self._start else received
             self._received_max.append(max(top, received))
@@ -584,7 +596,9 @@ class EventStore:
         if at < len(self._ids) and self._ids[at] == record_id:
             raise ValueError(f"record {record_id} is already stored")
         self._ids.insert(at, record_id)
-        self._compact.insert(at, compact)
+        span, length = self._blobs.put(compact)
+        self._spans.insert(at, span)
+        self._lengths.insert(at, length)
         self._received.insert(at, received)
         top = self._received_max[at - 1] if at > self._start else received
         self._received_max.insert(at, max(top, received))
@@ -596,13 +610,13 @@ class EventStore:
     def _evict_oldest(self) -> int:
         start = self._start
         record_id = self._ids[start]
-        record, shape = decode_with_shape(self._compact[start], record_id, self._shapes)
+        record, shape = decode_with_shape(self._compact(start), record_id, self._shapes)
         for field, value in _facets(record):
             self._indexes[field].drop_oldest(value, record_id)
         self._remove_message_id(hash(record["messageId"]), record_id)
         if shape is not None:
             self._shapes.release(shape)
-        self._compact[start] = b""  # let it go now; the slot goes with the next cut
+        self._blobs.release(self._spans[start], self._lengths[start])
         self._start = start + 1
         if self._start >= _CUT_AT and self._start * 2 >= len(self._ids):
             self._cut()
@@ -612,7 +626,8 @@ class EventStore:
     def _cut(self) -> None:
         start = self._start
         del self._ids[:start]
-        del self._compact[:start]
+        del self._spans[:start]
+        del self._lengths[:start]
         del self._received[:start]
         del self._received_max[:start]
         self._start = 0
@@ -623,7 +638,8 @@ class EventStore:
         message_ids: dict[int, list[int]] = {}
         for record_id in gone:
             at = cast(int, self._position(record_id))
-            record, shape = decode_with_shape(self._compact[at], record_id, self._shapes)
+            record, shape = decode_with_shape(self._compact(at), record_id, self._shapes)
+            self._blobs.release(self._spans[at], self._lengths[at])
             for facet in _facets(record):
                 by_value.setdefault(facet, []).append(record_id)
             message_ids.setdefault(hash(record["messageId"]), []).append(record_id)
@@ -644,12 +660,14 @@ class EventStore:
         gone = set(record_ids)
         keep = [at for at in range(first, len(self._ids)) if self._ids[at] not in gone]
         ids = array("q", (self._ids[at] for at in keep))
-        compact = [self._compact[at] for at in keep]
+        spans = array("q", (self._spans[at] for at in keep))
+        lengths = array("q", (self._lengths[at] for at in keep))
         received = array("q", (self._received[at] for at in keep))
-        del self._ids[first:], self._compact[first:], self._received[first:]
+        del self._ids[first:], self._spans[first:], self._lengths[first:], self._received[first:]
         del self._received_max[first:]
         self._ids.extend(ids)
-        self._compact.extend(compact)
+        self._spans.extend(spans)
+        self._lengths.extend(lengths)
         self._received.extend(received)
         top = self._received_max[-1] if len(self._received_max) > self._start else None
         for value in received:
