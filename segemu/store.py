@@ -2,7 +2,8 @@
 
 How it stays small and fast as it grows (DESIGN.md "Storage"; reference §B.11):
 - A record is kept in compact form (segemu/compact.py: the call as sent once, what the record
-  adds as a difference) and decoded on read; ids and receivedAt sit beside it in arrays.
+  adds as a difference), packed with others into shared buffers, and decoded on read; ids
+  and receivedAt sit beside it in arrays.
 - Indexes (segemu/indexes.py) hold, for each field a lookup can pin (type, event name, userId,
   anonymousId, write key, status, messageId, source, each destination's routing status), the
   ids of the records that have each value; their sizes are the running counts.
@@ -81,7 +82,8 @@ _EVENT_FIELDS = (("event", "event"), ("user_id", "userId"), ("anonymous_id", "an
 
 
 def _facets(record: Record) -> list[tuple[str, Any]]:
-    """(field, value) of every index a record is in, messageId and routing apart."""
+    """(field, value) of every index a record is in (messageId apart): routing as
+    ("destination", (destination id, status))."""
     fields = cast(dict[str, Any], record)
     event = fields.get("event")
     found: list[tuple[str, Any]] = [
@@ -90,11 +92,7 @@ def _facets(record: Record) -> list[tuple[str, Any]]:
         ("status", fields.get("status")),
     ]
     if type(event) is dict:
-        for field, key in (
-            ("event", "event"),
-            ("user_id", "userId"),
-            ("anonymous_id", "anonymousId"),
-        ):
+        for field, key in _EVENT_FIELDS:
             value = event.get(key)
             if type(value) is str:
                 found.append((field, value))
