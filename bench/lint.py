@@ -6,7 +6,7 @@ A mix of calls shaped like the SDKs' (reference/sdk-captures/): analytics-python
 browser page and track calls with their context, identify calls with traits, one in ten with a
 value a rule fires on (an email in properties, a naive timestamp, a spec property misspelled).
 Figures, best of the rounds, in CPU microseconds per call, with the garbage collector off as
-`segemu run` has it (segemu/gcpolicy.py), so that a collection does not land on one figure:
+`segemu run` has it (segemu/cli/gc.py), so that a collection does not land on one figure:
 1. the whole linter (Linter.run), and each rule alone;
 2. the pipeline's ingest per call (Emulator.ingest, in-memory store) with lint on and off, and
    the share of ingest that lint costs.

@@ -274,7 +274,20 @@ class Emulator:
         """Stored records, newest first."""
         where = where or EventFilter()
         shown = self.with_deliveries if where.reads_requests else self.readable
-        return select(map(shown, self._newest_first(where.write_key)), where, limit)
+        # The structured filters pin the store's indexes: only the records they find are
+        # decoded and matched.
+        found = self.store.iter_ids(
+            type=where.type,
+            event=where.event,
+            user_id=where.user_id,
+            anonymous_id=where.anonymous_id,
+            write_key=where.write_key,
+            status=where.status,
+            before=where.before_id,
+            received_since=where.since,
+            received_until=where.until,
+        )
+        return select(map(shown, self.store.iter_records(found)), where, limit)
 
     def scope(self, write_key: str | None) -> list[Record]:
         """Every stored record of one write key (all of them for None), newest first."""
@@ -382,13 +395,14 @@ class Emulator:
         return self.store.reset_write_key(write_key)
 
     def summary(self) -> dict[str, Any]:
-        statuses: Counter[str] = Counter()
+        # Running counts kept by the store's indexes: no scan.
+        statuses = self.store.counts("status")
         types: Counter[str] = Counter()
+        for value, count in self.store.counts("type").items():
+            types[value or "(none)"] += count
         write_keys: Counter[str] = Counter()
-        for record in self.store.newest_first():
-            statuses[record["status"]] += 1
-            types[record["type"] or "(none)"] += 1
-            write_keys[record["writeKey"] or "(none)"] += 1
+        for value, count in self.store.counts("write_key").items():
+            write_keys[value or "(none)"] += count
         return {
             "version": __version__,
             "startedAt": format_timestamp(self.started_at),
@@ -397,7 +411,7 @@ class Emulator:
             "stored": len(self.store),
             "pendingWrite": self.store.pending,
             "evicted": self.store.evicted,
-            "byStatus": {status: statuses[status] for status in STATUSES},
+            "byStatus": {status: statuses.get(status, 0) for status in STATUSES},
             "byType": dict(types),
             "byWriteKey": dict(write_keys),
             "requests": self.counters.requests,

@@ -48,6 +48,10 @@ LOCK_FILE = ".lock"
 MAX_PROBLEMS = 100
 # Marks a file whose last write or deletion failed: it matches no table, so it is redone.
 _UNWRITTEN: dict[str, Any] = {}
+# Stands for a table whose documents are on disk only (a deferred or released table): TinyDB
+# sees an empty table, and since it is the same object in `_data` and `_written`, the file is
+# never rewritten from it; dropping the table still deletes the file.
+_ON_DISK: dict[str, Any] = {}
 
 
 @dataclass(slots=True)
@@ -78,8 +82,11 @@ class StorageError(Exception):
 class TableFileStorage(Storage):
     """`TinyDB(path, storage=TableFileStorage)`; `path=None` keeps everything in memory."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, deferred_prefix: str | None = None) -> None:
         self.directory = Path(path) if path else None
+        # Tables whose names start with it are not read at open, but one at a time through
+        # `load_table`, so that their documents need never be in memory all at once.
+        self.deferred_prefix = deferred_prefix
         # Problems met while opening (corrupt files moved aside), for the caller to report.
         self.problems: list[str] = []
         self._lock: IO[bytes] | None = None
@@ -144,6 +151,46 @@ class TableFileStorage(Storage):
         self._in_flight = write
         return write
 
+    def on_disk(self, name: str) -> bool:
+        """Whether a table's documents are on disk only (deferred at open, or released)."""
+        return self._data.get(name) is _ON_DISK
+
+    def load_table(self, name: str) -> dict[str, Any] | None:
+        """The documents of a table that is on disk only, read now and not kept. A damaged
+        file is handled as at open: its intact documents are given (the file rewritten with
+        them, the damaged one kept aside), or None and the table is gone."""
+        if self.directory is None or not self.on_disk(name):
+            return None
+        table = self._read(self.directory / f"{name}.json")
+        if table is None:
+            del self._data[name]
+            self._written.pop(name, None)
+        return table
+
+    def materialize(self, name: str, table: dict[str, Any] | None = None) -> None:
+        """Keep a table that is on disk in memory again (`table`, as read by `load_table`),
+        so that TinyDB can add documents to it."""
+        if not self.on_disk(name):
+            return
+        if table is None:
+            table = self.load_table(name)
+            if table is None:
+                return
+        self._data[name] = table
+        self._written[name] = table
+
+    def release(self, name: str) -> bool:
+        """Let go of a table's documents once its file holds them: the caller keeps them in
+        another form and never changes the table again (a full chunk of the event store).
+        False if the file is not written yet (try again after the next write)."""
+        self._settle()
+        table = self._data.get(name)
+        if table is None or table is _ON_DISK or self._written.get(name) is not table:
+            return False
+        self._data[name] = self._written[name] = _ON_DISK
+        self._encoded.pop(name, None)
+        return True
+
     def close(self) -> None:
         try:
             self._settle()
@@ -200,35 +247,52 @@ class TableFileStorage(Storage):
             leftover.unlink(missing_ok=True)
         for path in sorted(directory.glob("*.json")):
             name = path.stem
-            try:
-                content = path.read_bytes()
-                data[name] = _table(name, orjson.loads(content))
-            except (OSError, ValueError) as exc:
-                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                problem = f"is truncated or corrupt ({detail})"
-                # A write cut short, or damage further on: the documents before it are kept.
-                recovered = _recover(name, content) if isinstance(exc, ValueError) else None
-                self._quarantine(path, problem, recovered or None)
-                if recovered:
-                    data[name] = recovered
+            if self.deferred_prefix is not None and name.startswith(self.deferred_prefix):
+                data[name] = _ON_DISK
+                continue
+            table = self._read(path)
+            if table is not None:
+                data[name] = table
         return data
 
-    def set_aside_documents(self, name: str, reasons: dict[str, str]) -> None:
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        """A table's file; None if it is damaged beyond use (then it is moved aside)."""
+        name = path.stem
+        content = b""
+        try:
+            content = path.read_bytes()
+            return _table(name, orjson.loads(content))
+        except (OSError, ValueError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            problem = f"is truncated or corrupt ({detail})"
+            # A write cut short, or damage further on: the documents before it are kept.
+            recovered = _recover(name, content) if isinstance(exc, ValueError) else None
+            self._quarantine(path, problem, recovered or None)
+            return recovered or None
+
+    def set_aside_documents(
+        self, name: str, reasons: dict[str, str], read: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """While opening: take these documents out of a table, for these reasons (the caller
-        found them damaged); the file as it was is kept beside the rewritten one."""
-        table = {doc_id: doc for doc_id, doc in self._data[name].items() if doc_id not in reasons}
-        self._data[name] = self._written[name] = table
+        found them damaged); the file as it was is kept beside the rewritten one. `read` is
+        the table as `load_table` gave it, for a table that stays on disk only; returns the
+        documents kept."""
+        documents = self._data[name] if read is None else read
+        table = {doc_id: doc for doc_id, doc in documents.items() if doc_id not in reasons}
+        if read is None:
+            self._data[name] = self._written[name] = table
         listed = "; ".join(f"document {doc_id}: {why}" for doc_id, why in list(reasons.items())[:5])
         if len(reasons) > 5:
             listed += f"; and {len(reasons) - 5} more"
-        if self.directory is None:
-            return
-        path = self.directory / f"{name}.json"
-        self._quarantine(path, f"holds documents that are not segemu records ({listed})", table)
+        if self.directory is not None:
+            path = self.directory / f"{name}.json"
+            problem = f"holds documents that are not segemu records ({listed})"
+            self._quarantine(path, problem, table)
+        return table
 
     def set_aside_table(self, name: str, problem: str) -> None:
         """While opening: drop a whole table the caller cannot use, its file moved aside."""
-        del self._data[name]
+        self._data.pop(name, None)
         self._written.pop(name, None)
         if self.directory is not None:
             self._quarantine(self.directory / f"{name}.json", problem)

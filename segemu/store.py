@@ -1,35 +1,56 @@
-"""The event store: TinyDB on disk (or in memory), memory indexes for every read.
+"""The event store: TinyDB on disk (or in memory), compact records and indexes in memory.
 
-How it stays fast as it grows (DESIGN.md "Storage"; reference §B.11):
-- Records are indexed in memory the moment they arrive, and buffered for TinyDB.
-- One flush (every `flush_interval`, and at close) inserts the buffer with `insert_multiple`,
-  one call per chunk table of `CHUNK_SIZE` records, so TinyDB's rebuild of the table it writes
-  is bounded by the chunk size, and TableFileStorage rewrites only that chunk's file, from the
-  bytes of the records it already holds (each record is encoded once).
+How it stays small and fast as it grows (DESIGN.md "Storage"; reference §B.11):
+- A record is kept in compact form (segemu/compact.py: the call as sent once, what the record
+  adds as a difference), packed with others into shared buffers, and decoded on read; ids
+  and receivedAt sit beside it in arrays.
+- Indexes (segemu/indexes.py) hold, for each field a lookup can pin (type, event name, userId,
+  anonymousId, write key, status, messageId, source, each destination's routing status), the
+  ids of the records that have each value; their sizes are the running counts.
+- Records are buffered for TinyDB. One flush (every `flush_interval`, and at close) inserts the
+  buffer with `insert_multiple`, one call per chunk table of `CHUNK_SIZE` records, so TinyDB's
+  rebuild of the table it writes is bounded by the chunk size, and TableFileStorage rewrites
+  only that chunk's file, from the bytes of the records it already holds.
+- A chunk is in TinyDB's memory only while it is the one being filled: once its file is
+  written the storage lets its documents go (the store has them in compact form). At open,
+  chunks are read one at a time, so a restart never holds every record as dicts at once.
 - The periodic flush changes memory on the event loop and leaves encoding and disk I/O to a
   thread (`prepare_flush`); `flush()` and `close()` write before they return.
-- Full chunks are never written again. Retention drops whole chunks, oldest first.
+- Full chunks are never written again. Retention drops the oldest records, and whole chunks
+  once they hold nothing newer.
 - A reset of one write key appends a tombstone instead of rewriting old chunks.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, cast
 
 from tinydb import TinyDB
 
-from segemu.message import Record
+from segemu.compact import Blobs, CompactRecord, Shapes, decode, decode_with_shape, encode
+from segemu.indexes import Facet, HashedIds, Index, bounded, intersect
+from segemu.message import Record, parse_timestamp
 from segemu.record_check import record_problem, tombstone_problem
 from segemu.storage import FileWrite, StorageError, TableFileStorage
 
 CHUNK_SIZE = 1000
 CHUNK_PREFIX = "events_"
 RESETS_TABLE = "resets"
+# Records at the start of the arrays that retention dropped; cut off once this many and half.
+_CUT_AT = 1024
+# How far out of arrival order receivedAt may be and still bound a lookup by time exactly:
+# receivedAt is taken when a request comes in and requests are handled concurrently.
+_RECEIVED_SKEW_MS = 10_000
 
 __all__ = ["CHUNK_SIZE", "EventStore", "StorageError"]
+
+OnEvict = Callable[[Iterable[int]], None]
 
 
 def flush_delay(interval: float, writing: float, oldest: float | None, now: float) -> float:
@@ -53,6 +74,39 @@ def chunk_name(number: int) -> str:
     return f"{CHUNK_PREFIX}{number:06d}"
 
 
+# The fields a lookup can pin, as `ids()` names them.
+_FIELDS = ("type", "event", "user_id", "anonymous_id", "write_key", "status", "source")
+
+
+_EVENT_FIELDS = (("event", "event"), ("user_id", "userId"), ("anonymous_id", "anonymousId"))
+
+
+def _facets(record: Record) -> list[tuple[str, Any]]:
+    """(field, value) of every index a record is in (messageId apart): routing as
+    ("destination", (destination id, status))."""
+    fields = cast(dict[str, Any], record)
+    event = fields.get("event")
+    found: list[tuple[str, Any]] = [
+        ("type", fields.get("type")),
+        ("write_key", fields.get("writeKey")),
+        ("status", fields.get("status")),
+    ]
+    if type(event) is dict:
+        for field, key in _EVENT_FIELDS:
+            value = event.get(key)
+            if type(value) is str:
+                found.append((field, value))
+    source = fields.get("source")
+    if type(source) is str:
+        found.append(("source", source))
+    routing = fields.get("routing")
+    if type(routing) is dict:
+        for destination_id, verdict in routing.items():
+            status = verdict.get("status") if type(verdict) is dict else None
+            found.append(("destination", (destination_id, status)))
+    return found
+
+
 class EventStore:
     def __init__(
         self,
@@ -60,21 +114,34 @@ class EventStore:
         *,
         retention: int,
         chunk_size: int = CHUNK_SIZE,
-        on_evict: Callable[[Iterable[int]], None] | None = None,
+        on_evict: OnEvict | None = None,
     ) -> None:
         self.path = path
-        # Told the ids of records that retention or a write key's reset removed, so that
-        # state kept beside them (live deliveries) goes with them.
-        self.on_evict = on_evict
         self.retention = retention
         self.chunk_size = chunk_size
-        self._db = TinyDB(path, storage=TableFileStorage)
+        # Told the ids of records that retention or a reset removed.
+        self.on_evict = on_evict
+        self._db = TinyDB(path, storage=TableFileStorage, deferred_prefix=CHUNK_PREFIX)
         self._storage = cast(TableFileStorage, self._db.storage)
-        self._records: OrderedDict[int, Record] = OrderedDict()
-        # Every record that carried a messageId, first one first (dedupe and lookup).
-        self._by_message_id: dict[str, list[int]] = {}
-        # Insertion-ordered sets of record ids per write key (None: calls without a key).
-        self._by_write_key: dict[str | None, dict[int, None]] = {}
+        self._shapes = Shapes()
+        # The stored records, oldest first from `_start`: ids ascending, where each record's
+        # compact form is, its receivedAt (ms since the epoch) and the highest receivedAt up
+        # to it.
+        self._ids = array("q")
+        # Where each record's compact form is in `_blobs`: its span and length.
+        self._blobs = Blobs()
+        self._spans = array("q")
+        self._lengths = array("q")
+        self._received = array("q")
+        self._received_max = array("q")
+        self._start = 0
+        self._indexes: dict[str, Index] = {name: Index() for name in (*_FIELDS, "destination")}
+        # By hash(messageId): the first record that carried it, and the others (retries);
+        # a candidate is confirmed against its record (two messageIds may share a hash).
+        self._message_ids = HashedIds()
+        self._message_repeats = Index()
+        # Chunk tables whose documents are in TinyDB's memory (the one being filled).
+        self._materialized: set[int] = set()
         self._pending: list[Record] = []
         # When the oldest record in the buffer was added (time.monotonic), None when empty.
         self._pending_since: float | None = None
@@ -88,7 +155,7 @@ class EventStore:
         return self._storage.problems
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._ids) - self._start
 
     @property
     def pending(self) -> int:
@@ -111,55 +178,229 @@ class EventStore:
         return record_id
 
     def add(self, record: Record) -> None:
-        """Index a record now; it reaches TinyDB with the next flush."""
+        """Index a record now; it reaches TinyDB with the next flush. The record is never
+        changed afterwards, by the store or anyone else."""
         if not self._pending:
             self._pending_since = time.monotonic()
         self._index(record)
         self._pending.append(record)
-        while len(self._records) > self.retention:
-            self._evict_oldest()
+        if len(self) > self.retention:
+            evicted = [self._evict_oldest() for _ in range(len(self) - self.retention)]
+            if self.on_evict is not None:
+                self.on_evict(evicted)
 
-    def with_message_id(self, message_id: str) -> list[Record]:
-        """Every stored record that carried this messageId: the original first, then retries."""
-        return [self._records[i] for i in self._by_message_id.get(message_id, ())]
+    # -- reads -----------------------------------------------------------------------------
 
     def get(self, record_id: int) -> Record | None:
         """The stored record with this id; None once evicted or reset."""
-        return self._records.get(record_id)
+        at = self._position(record_id)
+        return None if at is None else decode(self._compact(at), record_id, self._shapes)
+
+    def records(self, ids: Iterable[int]) -> list[Record]:
+        """The stored records with these ids, in that order (those still stored)."""
+        found = []
+        for record_id in ids:
+            record = self.get(record_id)
+            if record is not None:
+                found.append(record)
+        return found
+
+    def with_message_id(self, message_id: str) -> list[Record]:
+        """Every stored record that carried this messageId: the original first, then retries."""
+        return [r for r in self._candidates(message_id) if r["messageId"] == message_id]
 
     def first_with_message_id(self, message_id: str) -> Record | None:
-        ids = self._by_message_id.get(message_id)
-        return self._records[ids[0]] if ids else None
+        for record in self._candidates(message_id):
+            if record["messageId"] == message_id:
+                return record
+        return None
 
     def newest_first(self) -> Iterator[Record]:
-        return reversed(self._records.values())
+        """Every stored record, newest first; records stored meanwhile are not included, and
+        those removed meanwhile are skipped."""
+        return self.iter_records(self._all_newest_first())
 
     def newest_first_for(self, write_key: str | None) -> Iterator[Record]:
         """The records of one write key, newest first, through its index."""
-        for record_id in reversed(self._by_write_key.get(write_key, {})):
-            yield self._records[record_id]
+        return self.iter_records(self._iter_ids({"write_key": write_key}))
+
+    def ids(
+        self,
+        *,
+        type: str | None = None,
+        event: str | None = None,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        write_key: str | None = None,
+        status: str | None = None,
+        message_id: str | None = None,
+        source: str | None = None,
+        destination: str | None = None,
+        delivery_status: str | None = None,
+        since_id: int | None = None,
+        until_id: int | None = None,
+        before: int | None = None,
+        received_since: datetime | None = None,
+        received_until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Ids of the stored records that match every argument given, newest first.
+
+        Each argument pins an index: the answer costs in proportion to the smallest of them
+        (or to `limit`), never to the store. `before` is the paging cursor (ids below it);
+        `since_id` and `until_id` are inclusive, and so are the receivedAt bounds.
+        `delivery_status` without `destination` matches records routed with that status to
+        any destination.
+        """
+        found = self.iter_ids(
+            type=type,
+            event=event,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            write_key=write_key,
+            status=status,
+            message_id=message_id,
+            source=source,
+            destination=destination,
+            delivery_status=delivery_status,
+            since_id=since_id,
+            until_id=until_id,
+            before=before,
+            received_since=received_since,
+            received_until=received_until,
+        )
+        return list(islice(found, limit) if limit is not None else found)
+
+    def iter_ids(
+        self,
+        *,
+        type: str | None = None,
+        event: str | None = None,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        write_key: str | None = None,
+        status: str | None = None,
+        message_id: str | None = None,
+        source: str | None = None,
+        destination: str | None = None,
+        delivery_status: str | None = None,
+        since_id: int | None = None,
+        until_id: int | None = None,
+        before: int | None = None,
+        received_since: datetime | None = None,
+        received_until: datetime | None = None,
+    ) -> Iterator[int]:
+        """`ids()` as a lazy iterator, for a reader that pages or stops early."""
+        pinned = {
+            "type": type,
+            "event": event,
+            "user_id": user_id,
+            "anonymous_id": anonymous_id,
+            "write_key": write_key,
+            "status": status,
+            "source": source,
+        }
+        return self._iter_ids(
+            {field: value for field, value in pinned.items() if value is not None},
+            message_id=message_id,
+            destination=destination,
+            delivery_status=delivery_status,
+            since_id=since_id,
+            until_id=until_id,
+            before=before,
+            received_since=received_since,
+            received_until=received_until,
+        )
+
+    def _iter_ids(
+        self,
+        pinned: dict[str, Any],
+        *,
+        message_id: str | None = None,
+        destination: str | None = None,
+        delivery_status: str | None = None,
+        since_id: int | None = None,
+        until_id: int | None = None,
+        before: int | None = None,
+        received_since: datetime | None = None,
+        received_until: datetime | None = None,
+    ) -> Iterator[int]:
+        """The lookup behind `iter_ids`: `pinned` maps fields to the value they must have
+        (None included: `newest_first_for(None)` wants the calls without a write key)."""
+        lowest, highest = since_id, until_id
+        if before is not None:
+            highest = before - 1 if highest is None else min(highest, before - 1)
+        exact_times = received_since is not None or received_until is not None
+        if exact_times:
+            lowest, highest = self._received_bounds(received_since, received_until, lowest, highest)
+        facets: list[Facet] = []
+        for field, value in pinned.items():
+            run = self._indexes[field].run(value)
+            if run is None:
+                return iter(())
+            facets.append(Facet([bounded(run, lowest, highest)]))
+        if destination is not None or delivery_status is not None:
+            facets.append(self._routing_facet(destination, delivery_status, lowest, highest))
+        if message_id is not None:
+            candidates = self._with_hash(hash(message_id))
+            if not candidates:
+                return iter(())
+            facets.append(Facet([bounded((candidates, 0, len(candidates)), lowest, highest)]))
+        found = intersect(facets) if facets else self._all_newest_first(lowest, highest)
+        if message_id is not None:
+            found = (i for i in found if self._message_id_of(i) == message_id)
+        if exact_times:
+            found = self._within_times(found, received_since, received_until)
+        return found
+
+    def counts(self, field: str) -> dict[Any, int]:
+        """How many stored records have each value of a field (`ids()` names): running counts,
+        no scan. For "destination", keys are (destination id, routing status)."""
+        return self._indexes[field].counts()
+
+    def count(self, field: str, value: Any) -> int:
+        return self._indexes[field].count(value)
+
+    # -- resets ----------------------------------------------------------------------------
 
     def reset_all(self) -> int:
-        removed = len(self._records)
-        self._records.clear()
-        self._by_message_id.clear()
-        self._by_write_key.clear()
+        removed = len(self)
+        gone = list(self._ids[self._start :])
+        self._ids = array("q")
+        self._blobs.clear()
+        self._spans = array("q")
+        self._lengths = array("q")
+        self._received = array("q")
+        self._received_max = array("q")
+        self._start = 0
+        for index in self._indexes.values():
+            index.clear()
+        self._message_ids.clear()
+        self._message_repeats.clear()
+        self._shapes.clear()
         self._pending.clear()
+        self._materialized.clear()
         self._pending_since = None
         self._db.drop_tables()
+        if gone and self.on_evict is not None:
+            self.on_evict(gone)
         return removed
 
     def reset_write_key(self, write_key: str | None) -> int:
-        ids = self._by_write_key.pop(write_key, {})
-        for record_id in ids:
-            self._forget(self._records.pop(record_id))
-        if ids and self.on_evict is not None:
-            self.on_evict(ids)
-        if ids:
-            self._pending = [r for r in self._pending if r["id"] in self._records]
-            if self.path is not None:
-                self._add_tombstone(write_key)
-        return len(ids)
+        run = self._indexes["write_key"].run(write_key)
+        if run is None:
+            return 0
+        ids, lo, hi = run
+        gone = list(ids[lo:hi])
+        self._remove(gone)
+        self._pending = [r for r in self._pending if self._position(r["id"]) is not None]
+        if self.path is not None:
+            self._add_tombstone(write_key)
+        if self.on_evict is not None:
+            self.on_evict(gone)
+        return len(gone)
+
+    # -- writing ---------------------------------------------------------------------------
 
     def flush(self) -> int:
         """Write buffered records to disk now; returns how many were written.
@@ -173,6 +414,7 @@ class EventStore:
         finally:
             self._storage.sync()
             self._set_aside_unwritable()
+            self._release_full_chunks({})  # written now: no need to wait for the next flush
 
     def prepare_flush(self) -> FileWrite:
         """Move buffered records into TinyDB; the returned FileWrite encodes and writes the
@@ -195,28 +437,273 @@ class EventStore:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _compact(self, at: int) -> CompactRecord | memoryview:
+        return self._blobs.get(self._spans[at], self._lengths[at])
+
+    def _position(self, record_id: int) -> int | None:
+        ids = self._ids
+        at = bisect_left(ids, record_id, self._start)
+        return at if at < len(ids) and ids[at] == record_id else None
+
+    def iter_records(self, ids: Iterable[int]) -> Iterator[Record]:
+        """The stored records with these ids, decoded one at a time as the reader asks."""
+        for record_id in ids:
+            record = self.get(record_id)
+            if record is not None:
+                yield record
+
+    def _all_newest_first(
+        self, lowest: int | None = None, highest: int | None = None
+    ) -> Iterator[int]:
+        """Every stored id in [lowest, highest], newest first; robust to records added or
+        removed while a reader pauses between two (it looks each position up again)."""
+        ids = self._ids
+        upper = bisect_right(ids, highest, self._start) if highest is not None else len(ids)
+        if upper <= self._start:
+            return
+        current = ids[upper - 1]
+        while True:
+            ids = self._ids
+            at = bisect_right(ids, current, self._start) - 1
+            if at < self._start:
+                return
+            current = ids[at]
+            if lowest is not None and current < lowest:
+                return
+            yield current
+            current -= 1
+
+    def _candidates(self, message_id: str) -> Iterator[Record]:
+        return self.iter_records(iter(self._with_hash(hash(message_id))))
+
+    def _with_hash(self, hashed: int) -> list[int]:
+        first = self._message_ids.get(hashed)
+        if not first:
+            return []
+        run = self._message_repeats.run(hashed)
+        if run is None:
+            return [first]
+        # Sorted: a record may be stored after a newer one (store.add takes any order).
+        return sorted([first, *run[0][run[1] : run[2]]])
+
+    def _add_message_id(self, hashed: int, record_id: int) -> None:
+        if self._message_ids.get(hashed):
+            self._message_repeats.add(hashed, record_id)
+        else:
+            self._message_ids.set(hashed, record_id)
+
+    def _remove_message_id(self, hashed: int, record_id: int) -> None:
+        if self._message_ids.get(hashed) != record_id:
+            self._message_repeats.remove(hashed, [record_id])
+            return
+        run = self._message_repeats.run(hashed)
+        if run is None:
+            self._message_ids.remove(hashed)
+        else:  # the oldest retry takes the first's place
+            following = run[0][run[1]]
+            self._message_ids.set(hashed, following)
+            self._message_repeats.drop_oldest(hashed, following)
+
+    def _message_id_of(self, record_id: int) -> Any:
+        record = self.get(record_id)
+        return None if record is None else record["messageId"]
+
+    def _routing_facet(
+        self,
+        destination: str | None,
+        status: str | None,
+        lowest: int | None,
+        highest: int | None,
+    ) -> Facet:
+        index = self._indexes["destination"]
+        runs = []
+        for key in index.terms:
+            if (destination is None or key[0] == destination) and (
+                status is None or key[1] == status
+            ):
+                run = index.run(key)
+                if run is not None:
+                    runs.append(bounded(run, lowest, highest))
+        return Facet(runs)
+
+    def _received_bounds(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        lowest: int | None,
+        highest: int | None,
+    ) -> tuple[int | None, int | None]:
+        """Narrow an id range to receivedAt bounds, through the running maximum of receivedAt
+        (ids ascend with arrival; receivedAt almost does)."""
+        start, ids, top = self._start, self._ids, self._received_max
+        if since is not None:
+            at = bisect_left(top, _millis(since), start)
+            first = ids[at] if at < len(ids) else self._next_id
+            lowest = first if lowest is None else max(lowest, first)
+        if until is not None:
+            at = bisect_right(top, _millis(until) + _RECEIVED_SKEW_MS, start)
+            last = ids[at - 1] if at > start else 0
+            highest = last if highest is None else min(highest, last)
+        return lowest, highest
+
+    def _within_times(
+        self, ids: Iterator[int], since: datetime | None, until: datetime | None
+    ) -> Iterator[int]:
+        low = _millis(since) if since is not None else None
+        high = _millis(until) if until is not None else None
+        for record_id in ids:
+            at = self._position(record_id)
+            if at is None:
+                continue
+            received = self._received[at]
+            if received < 0 or (low is not None and received < low):
+                continue
+            if high is not None and received > high:
+                continue
+            yield record_id
+
+    def _index(self, record: Record) -> None:
+        record_id = record["id"]
+        # Everything that can fail on a malformed record (one read from a damaged file) is
+        # done before anything changes.
+        facets = _facets(record)
+        for _field, value in facets:
+            hash(value)
+        hashed = hash(record["messageId"])
+        compact = encode(record, self._shapes)
+        received = _received_millis(record.get("receivedAt"))
+        ids = self._ids
+        if len(ids) == self._start or ids[-1] < record_id:
+            ids.append(record_id)
+            span, length = self._blobs.put(compact)
+            self._spans.append(span)
+            self._lengths.append(length)
+            self._received.append(received)
+            top = self._received_max[-1] if len(self._received_max) > self._start else received
+            self._received_max.append(max(top, received))
+        else:
+            self._insert(record_id, compact, received)
+        for field, value in facets:
+            self._indexes[field].add(value, record_id)
+        self._add_message_id(hashed, record_id)
+
+    def _insert(self, record_id: int, compact: CompactRecord, received: int) -> None:
+        """A record older than the newest stored one (ids are allocated before a record is
+        complete): into its place, keeping the arrays sorted."""
+        at = bisect_left(self._ids, record_id, self._start)
+        if at < len(self._ids) and self._ids[at] == record_id:
+            raise ValueError(f"record {record_id} is already stored")
+        self._ids.insert(at, record_id)
+        span, length = self._blobs.put(compact)
+        self._spans.insert(at, span)
+        self._lengths.insert(at, length)
+        self._received.insert(at, received)
+        top = self._received_max[at - 1] if at > self._start else received
+        self._received_max.insert(at, max(top, received))
+        for later in range(at + 1, len(self._received_max)):
+            if self._received_max[later] >= self._received_max[later - 1]:
+                break
+            self._received_max[later] = self._received_max[later - 1]
+
+    def _evict_oldest(self) -> int:
+        start = self._start
+        record_id = self._ids[start]
+        record, shape = decode_with_shape(self._compact(start), record_id, self._shapes)
+        for field, value in _facets(record):
+            self._indexes[field].drop_oldest(value, record_id)
+        self._remove_message_id(hash(record["messageId"]), record_id)
+        if shape is not None:
+            self._shapes.release(shape)
+        self._blobs.release(self._spans[start], self._lengths[start])
+        self._start = start + 1
+        if self._start >= _CUT_AT and self._start * 2 >= len(self._ids):
+            self._cut()
+        self.evicted += 1
+        return record_id
+
+    def _cut(self) -> None:
+        start = self._start
+        del self._ids[:start]
+        del self._spans[:start]
+        del self._lengths[:start]
+        del self._received[:start]
+        del self._received_max[:start]
+        self._start = 0
+
+    def _remove(self, gone: list[int]) -> None:
+        """Take stored records (ascending ids) out of the arrays and every index."""
+        by_value: dict[tuple[str, Any], list[int]] = {}
+        message_ids: dict[int, list[int]] = {}
+        for record_id in gone:
+            at = cast(int, self._position(record_id))
+            record, shape = decode_with_shape(self._compact(at), record_id, self._shapes)
+            self._blobs.release(self._spans[at], self._lengths[at])
+            for facet in _facets(record):
+                by_value.setdefault(facet, []).append(record_id)
+            message_ids.setdefault(hash(record["messageId"]), []).append(record_id)
+            if shape is not None:
+                self._shapes.release(shape)
+        for (field, value), record_ids in by_value.items():
+            self._indexes[field].remove(value, record_ids)
+        for hashed, record_ids in message_ids.items():
+            for record_id in record_ids:
+                self._remove_message_id(hashed, record_id)
+        self._remove_positions(gone)
+
+    def _remove_positions(self, record_ids: list[int]) -> None:
+        """Take some records (ascending ids) out of the arrays: rewritten from the first."""
+        first = self._position(record_ids[0])
+        if first is None:
+            return
+        gone = set(record_ids)
+        keep = [at for at in range(first, len(self._ids)) if self._ids[at] not in gone]
+        ids = array("q", (self._ids[at] for at in keep))
+        spans = array("q", (self._spans[at] for at in keep))
+        lengths = array("q", (self._lengths[at] for at in keep))
+        received = array("q", (self._received[at] for at in keep))
+        del self._ids[first:], self._spans[first:], self._lengths[first:], self._received[first:]
+        del self._received_max[first:]
+        self._ids.extend(ids)
+        self._spans.extend(spans)
+        self._lengths.extend(lengths)
+        self._received.extend(received)
+        top = self._received_max[-1] if len(self._received_max) > self._start else None
+        for value in received:
+            top = value if top is None else max(top, value)
+            self._received_max.append(top)
+
     def _commit(self) -> int:
         """Insert the buffer into TinyDB (memory only: the caller writes the files)."""
         by_chunk: dict[int, list[Record]] = {}
         for record in self._pending:
-            if record["id"] in self._records:  # not reset or evicted meanwhile
+            if self._position(record["id"]) is not None:  # not reset or evicted meanwhile
                 by_chunk.setdefault(record["id"] // self.chunk_size, []).append(record)
         self._pending = []
         self._pending_since = None
+        self._release_full_chunks(by_chunk)
         written = 0
         with self._storage.deferring():
             for number, records in by_chunk.items():
                 name = chunk_name(number)
-                doc_ids = self._db.table(name).insert_multiple(records)
-                # TinyDB stores a shallow copy of each document: index that copy and let the
-                # original go, so a stored record costs one dict, not two.
-                stored = self._storage.read()[name]
-                for doc_id, record in zip(doc_ids, records, strict=True):
-                    if record["id"] in self._records:
-                        self._records[record["id"]] = cast(Record, stored[str(doc_id)])
+                # A record that comes after its chunk was let go (its id was allocated long
+                # before it was complete) takes the chunk back into memory first.
+                self._storage.materialize(name)
+                self._db.table(name).insert_multiple(records)
+                self._materialized.add(number)
                 written += len(records)
             self._drop_expired_chunks()
         return written
+
+    def _release_full_chunks(self, filling: dict[int, list[Record]]) -> None:
+        """Let TinyDB's copy of the chunks behind the one being filled go, once written."""
+        current = (self._next_id - 1) // self.chunk_size
+        for number in sorted(self._materialized):
+            if (
+                number < current
+                and number not in filling
+                and self._storage.release(chunk_name(number))
+            ):
+                self._materialized.discard(number)
 
     def _set_aside_unwritable(self) -> None:
         """Take the records the storage could not encode out of the store: out of their chunk
@@ -233,57 +720,22 @@ class EventStore:
                     continue  # reset or dropped meanwhile
                 self._db.table(left_out.table).remove(doc_ids=[int(left_out.doc_id)])
                 record_id = document.get("id")
-                if self._records.get(record_id) is document:
-                    self._discard(record_id)
+                if isinstance(record_id, int) and self._position(record_id) is not None:
+                    self._remove([record_id])
                     if self.on_evict is not None:
                         self.on_evict((record_id,))
 
-    def _discard(self, record_id: int) -> None:
-        record = self._records.pop(record_id)
-        keyed = self._by_write_key.get(record["writeKey"])
-        if keyed is not None:
-            keyed.pop(record_id, None)
-            if not keyed:
-                del self._by_write_key[record["writeKey"]]
-        self._forget(record)
-
-    def _index(self, record: Record) -> None:
-        record_id = record["id"]
-        self._records[record_id] = record
-        # Not setdefault: it would build an empty container for every record.
-        keyed = self._by_write_key.get(record["writeKey"])
-        if keyed is None:
-            keyed = self._by_write_key[record["writeKey"]] = {}
-        keyed[record_id] = None
-        retries = self._by_message_id.get(record["messageId"])
-        if retries is None:
-            self._by_message_id[record["messageId"]] = [record_id]
-        else:
-            retries.append(record_id)
-
-    def _forget(self, record: Record) -> None:
-        ids = self._by_message_id.get(record["messageId"])
-        if ids is not None:
-            ids.remove(record["id"])
-            if not ids:
-                del self._by_message_id[record["messageId"]]
-
-    def _evict_oldest(self) -> None:
-        record_id = next(iter(self._records))
-        self._discard(record_id)
-        self.evicted += 1
-        if self.on_evict is not None:
-            self.on_evict((record_id,))
-
     def _drop_expired_chunks(self) -> None:
         """Drop chunk tables that hold only records older than the oldest one kept."""
-        oldest = next(iter(self._records), self._next_id)
+        oldest = self._ids[self._start] if len(self) else self._next_id
         dropped = False
         for name in self._db.tables():
             if name.startswith(CHUNK_PREFIX):
-                last_id = (int(name[len(CHUNK_PREFIX) :]) + 1) * self.chunk_size - 1
+                number = int(name[len(CHUNK_PREFIX) :])
+                last_id = (number + 1) * self.chunk_size - 1
                 if last_id < oldest:
                     self._db.drop_table(name)
+                    self._materialized.discard(number)
                     dropped = True
         if dropped and RESETS_TABLE in self._db.tables():
             # Tombstones that hide nothing any more can go.
@@ -303,14 +755,19 @@ class EventStore:
         data = self._storage.read()
         hidden = self._load_tombstones(data)
         last_id = 0
-        for name in sorted(n for n in data if n.startswith(CHUNK_PREFIX)):
+        names = sorted(n for n in data if n.startswith(CHUNK_PREFIX))
+        for position, name in enumerate(names):
             number = name[len(CHUNK_PREFIX) :]
             if not (number.isascii() and number.isdigit()) or chunk_name(int(number)) != name:
                 self._storage.set_aside_table(name, _NOT_A_CHUNK)
                 continue
+            # One chunk at a time: its documents as dicts are let go before the next is read.
+            table = self._storage.load_table(name)
+            if table is None:
+                continue
             bad: dict[str, str] = {}
             records: list[Record] = []
-            for doc_id, document in data[name].items():
+            for doc_id, document in table.items():
                 problem = _doc_id_problem(doc_id) or record_problem(document)
                 if problem is None:
                     record_id = document["id"]
@@ -324,15 +781,19 @@ class EventStore:
                 last_id = document["id"]
                 records.append(cast(Record, document))
             if bad:
-                self._storage.set_aside_documents(name, bad)
+                table = self._storage.set_aside_documents(name, bad, table)
             for record in records:
                 if record["id"] >= hidden.get(record["writeKey"], 0):
                     self._index(record)
+            # Retention as it goes, so that memory never holds more than it allows.
+            while len(self) > self.retention:
+                self._evict_oldest()
+            if position == len(names) - 1:
+                # The newest chunk may still be filled: TinyDB adds to it.
+                self._storage.materialize(name, table)
+                self._materialized.add(int(number))
         # Not below a reset either: a record given an id it hides would vanish on a restart.
         self._next_id = max([last_id + 1, *hidden.values()])
-        # Chunks were read in name order, ids ascend within each: the index is oldest-first.
-        while len(self._records) > self.retention:
-            self._evict_oldest()
         self.evicted = 0
 
     def _load_tombstones(self, data: dict[str, dict[str, Any]]) -> dict[str | None, int]:
@@ -355,3 +816,35 @@ def _doc_id_problem(doc_id: str) -> str | None:
     if doc_id.isascii() and doc_id.isdigit():
         return None
     return f"its id {doc_id!r} is not a number"
+
+
+def _millis(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The epoch milliseconds of each second seen lately ("2026-11-22T04:21:28"): receivedAt texts
+# come in bursts within one second (bounded, as message.format_timestamp's cache is).
+_SECONDS: dict[str, int] = {}
+_SECONDS_KEPT = 1024
+
+
+def _received_millis(text: Any) -> int:
+    """receivedAt as ms since the epoch; -1 if it is not a timestamp."""
+    if type(text) is str and len(text) == 24 and text[19] == "." and text[23] == "Z":
+        millis = text[20:23]
+        if millis.isdigit():
+            second = _SECONDS.get(text[:19])
+            if second is None:
+                moment = parse_timestamp(text[:19])
+                if moment is None:
+                    return -1
+                if len(_SECONDS) >= _SECONDS_KEPT:
+                    _SECONDS.clear()
+                second = _SECONDS[text[:19]] = _millis(moment)
+            return second + int(millis)
+    moment = parse_timestamp(text)
+    return -1 if moment is None else _millis(moment)

@@ -3,7 +3,7 @@ damaged file with a clear message."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +192,108 @@ def test_memory_store_behaves_the_same() -> None:
     assert store.reset_write_key("wk") == 120
     assert len(store) == 0
     store.close()
+
+
+def brute_force(store: EventStore, **facets: Any) -> list[int]:
+    """What `ids()` must answer, by reading every record."""
+    fields = {
+        "type": lambda r: r["type"],
+        "event": lambda r: r["event"].get("event"),
+        "user_id": lambda r: r["event"].get("userId"),
+        "anonymous_id": lambda r: r["event"].get("anonymousId"),
+        "write_key": lambda r: r["writeKey"],
+        "status": lambda r: r["status"],
+        "message_id": lambda r: r["messageId"],
+        "source": lambda r: r.get("source"),
+    }
+    return [
+        r["id"]
+        for r in store.newest_first()
+        if all(fields[name](r) == value for name, value in facets.items())
+    ]
+
+
+def test_index_lookups_answer_what_a_scan_would_through_retention_and_resets() -> None:
+    evicted: list[int] = []
+    store = EventStore(None, retention=300, chunk_size=50, on_evict=evicted.extend)
+    pipeline = pipeline_for(store)
+    for number in range(12):
+        items = [
+            {
+                "type": ("track", "page", "identify")[i % 3],
+                "event": f"E{i % 4}",
+                "userId": f"u{i % 5}",
+                "anonymousId": f"a{i % 2}",
+                # Retries of one messageId, and calls that Segment drops.
+                "messageId": f"m{i % 90}",
+            }
+            if i % 11
+            else {"type": "track"}
+            for i in range(number * 40, number * 40 + 40)
+        ]
+        pipeline.process(
+            Envelope(
+                route="/v1/batch",
+                items=items,
+                header_write_key=f"k{number % 3}",
+                received_at=datetime.now(UTC),
+            )
+        )
+        if number == 8:
+            store.reset_write_key("k1")
+    assert len(store) == 300
+    assert evicted
+    assert not set(evicted) & {r["id"] for r in store.newest_first()}
+    lookups: list[dict[str, Any]] = [
+        {},
+        {"type": "track"},
+        {"type": "page", "user_id": "u3"},
+        {"event": "E2", "anonymous_id": "a0", "write_key": "k2"},
+        {"status": "duplicate"},
+        {"status": "rejected", "type": "track"},
+        {"message_id": "m7"},
+        {"source": "k0", "type": "identify"},
+        {"user_id": "nobody"},
+    ]
+    for facets in lookups:
+        assert store.ids(**facets) == brute_force(store, **facets), facets
+        assert store.ids(**facets, limit=3) == brute_force(store, **facets)[:3]
+    everything = brute_force(store)
+    middle = everything[len(everything) // 2]
+    assert store.ids(before=middle, limit=5) == [i for i in everything if i < middle][:5]
+    assert store.ids(since_id=middle) == [i for i in everything if i >= middle]
+    assert store.counts("status") == {
+        status: len(brute_force(store, status=status))
+        for status in ("accepted", "duplicate", "rejected")
+        if brute_force(store, status=status)
+    }
+    assert [r["id"] for r in store.with_message_id("m7")] == sorted(
+        brute_force(store, message_id="m7")
+    )
+    store.reset_all()
+    assert store.ids() == []
+    assert store.counts("type") == {}
+
+
+def test_a_time_range_is_answered_from_the_index() -> None:
+    store = EventStore(None, retention=1000)
+    pipeline = pipeline_for(store)
+    start = datetime(2026, 11, 22, 4, 0, 0, tzinfo=UTC)
+    for minute in range(10):
+        pipeline.process(
+            Envelope(
+                route="/v1/batch",
+                items=[{"type": "track", "event": "E", "userId": "u"}] * 3,
+                header_write_key="wk",
+                received_at=start + timedelta(minutes=minute),
+            )
+        )
+    since, until = start + timedelta(minutes=3), start + timedelta(minutes=5)
+    expected = [
+        r["id"]
+        for r in store.newest_first()
+        if since <= datetime.fromisoformat(r["receivedAt"]) <= until
+    ]
+    assert len(expected) == 9
+    assert store.ids(received_since=since, received_until=until) == expected
+    assert store.ids(received_since=since, received_until=until, type="track") == expected

@@ -11,7 +11,7 @@ from typing import TextIO
 import click
 
 from segemu import __version__
-from segemu.cli.gc import collect_periodically
+from segemu.cli.gc import collect_periodically, return_large_blocks
 from segemu.cli.lines import format_line
 from segemu.config import Config, ConfigError
 from segemu.emulator import Emulator, create_emulator
@@ -25,6 +25,7 @@ from segemu.storage import StorageError
 
 def open_emulator(config: Config) -> Emulator:
     """Build the emulator of `segemu run`; a config or store mistake is a one-line error."""
+    return_large_blocks()  # before the store loads what is on disk
     try:
         emulator = create_emulator(config, sender=HttpSender())
     except (StorageError, ConfigError) as exc:

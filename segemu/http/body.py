@@ -112,10 +112,14 @@ def parse_json_object(data: bytes, *, wrapping: int = 0, what: str = "the body")
     return parsed
 
 
-async def read_json(request: web.Request) -> Any:
-    """The JSON body of a control API request (/_segemu/...), or None when there is none."""
+# What read_json answers for a request with no body, where a JSON `null` must be told apart.
+NO_BODY: Any = object()
+
+
+async def read_json(request: web.Request, *, empty: Any = None) -> Any:
+    """The JSON body of a control API request (/_segemu/...), or `empty` when there is none."""
     data = await request.read()
-    return parse_json(data) if data.strip() else None
+    return parse_json(data) if data.strip() else empty
 
 
 # Authorization header -> write key. SDKs send the same header on every call, so decoding it

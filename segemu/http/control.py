@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http.body import BodyError, read_json
+from segemu.http.body import NO_BODY, BodyError, read_json
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, int_param
 from segemu.http.responses import error_response, json_response
@@ -59,10 +59,10 @@ async def reset(request: web.Request) -> web.Response:
     if write_key == "":  # checked even when the body names one, which wins
         return error_response(request, 400, "invalid_query", "writeKey must be a non-empty string")
     try:
-        body = await read_json(request)
+        body = await read_json(request, empty=NO_BODY)
     except BodyError as error:
         return error_response(request, 400, error.code, error.message)
-    if body is not None:
+    if body is not NO_BODY:
         if not isinstance(body, dict):
             return error_response(request, 400, "invalid_json", "body must be a JSON object")
         write_key = body.get("writeKey", write_key)

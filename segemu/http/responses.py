@@ -12,6 +12,7 @@ have been refused otherwise), and never with credentials: it reads no cookies.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -52,9 +53,19 @@ def control_cors_headers(origin: str | None) -> dict[str, str]:
     return headers
 
 
+def _encode(data: Any) -> bytes:
+    """JSON for an answer. Messages can quote what a client sent in a header or a query string,
+    which aiohttp hands over with undecodable bytes as lone surrogates: orjson refuses those,
+    the standard library writes them as \\u escapes."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, default=str).encode()
+
+
 def json_response(request: web.Request, data: Any, status: int = 200) -> web.Response:
     return web.Response(
-        body=orjson.dumps(data),
+        body=_encode(data),
         status=status,
         content_type="application/json",
         headers=cors_headers(request),
