@@ -54,7 +54,8 @@ def _errors_named(function: Callable[P, None]) -> Callable[P, None]:
 
 @click.group(name="plan")
 def plan() -> None:
-    """Tracking plans: infer one from calls, check calls against one, lint calls."""
+    """Tracking plans: infer one from calls, check calls against one, lint calls, generate a
+    typed tracking client from one."""
 
 
 def _config_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -404,3 +405,114 @@ def export(plan_file: Path, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+# -- codegen -------------------------------------------------------------------------------------
+
+WATCH_INTERVAL = 0.5  # seconds between two looks at the plan files; saving one is seen in time
+
+
+@plan.command()
+@click.argument(
+    "plan_file", required=False, metavar="[PLAN]", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--language",
+    "-l",
+    type=click.Choice(["typescript", "javascript", "python"]),
+    help="JavaScript has JSDoc types.  [default: typescript]",
+)
+@click.option(
+    "--sdk",
+    type=click.Choice(["analytics-node", "analytics-next", "analytics-python"]),
+    help="The SDK the client sends through.  [default: analytics-node for TypeScript]",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the client here.  [default: the config's, else standard output]",
+)
+@click.option(
+    "--validation/--no-validation",
+    default=None,
+    help="Check each call against the plan at run time, in development builds, and call "
+    "onViolation (Python: set_on_violation).  [default: off]",
+)
+@click.option(
+    "--typewriter",
+    "typewriter_file",
+    is_flag=False,
+    flag_value="typewriter.yml",
+    metavar="[FILE]",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the language, SDK and plans of a Typewriter project from its typewriter.yml "
+    "(each plan's plan.json), and write each client where Typewriter did.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit status 1 if an output file is not what its plan generates.",
+)
+@click.option("--watch", is_flag=True, help="Generate again each time a plan file changes.")
+@_config_option
+@_errors_named
+def codegen(
+    plan_file: Path | None,
+    language: str | None,
+    sdk: str | None,
+    output: Path | None,
+    validation: bool | None,
+    typewriter_file: Path | None,
+    check: bool,
+    watch: bool,
+    config_file: str | None,
+) -> None:
+    """Generate a typed tracking client from a tracking plan (any format segemu reads): one
+    function per planned event, typed identify and group traits. Settings not given as
+    options come from [codegen] in the config (plan, language, sdk, output, validation)."""
+    from segemu.protocols.codegen import CodegenError
+    from segemu.protocols.codegen.jobs import job_from_settings, jobs_from_typewriter
+
+    if check and watch:
+        raise PlanCommandError("--check and --watch do not go together")
+    try:
+        if typewriter_file is not None:
+            jobs = jobs_from_typewriter(typewriter_file, bool(validation))
+        else:
+            config = load_config({}, config_file=config_file)
+            base = Path(config.config_file).parent if config.config_file else Path.cwd()
+            options = {
+                "plan": plan_file,
+                "language": language,
+                "sdk": sdk,
+                "output": output,
+                "validation": validation,
+            }
+            table = config.sections.get("codegen", {})
+            jobs = [job_from_settings(options, table, base, f"{config.config_file}: [codegen]")]
+    except CodegenError as exc:
+        raise PlanCommandError(str(exc)) from None
+    if check:
+        if any(job.output is None for job in jobs):
+            raise PlanCommandError("--check needs the file to compare: pass -o or set output")
+        problems = [problem for job in jobs if (problem := job.stale(job.render()))]
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            sys.exit(1)
+        for job in jobs:
+            click.echo(f"{job.output}: up to date with {job.plan}", err=True)
+        return
+    for job in jobs:
+        if job.output is None:
+            if watch:
+                raise PlanCommandError("--watch needs a file to write: pass -o or set output")
+            click.echo(job.render(), nl=False)
+        else:
+            click.echo(job.write(job.render()), err=True)
+    if watch:
+        from segemu.protocols.codegen.jobs import watch_plans
+
+        watch_plans(jobs, lambda line: click.echo(line, err=True), WATCH_INTERVAL)
