@@ -45,6 +45,8 @@ Subscriber = Callable[[list[Record]], None]
 REQUEST_ERRORS_KEPT = 50
 # How many recent writes of the store the flush schedule looks back on.
 FLUSH_TIMES_KEPT = 10
+# How many matching records a wait answers with at most (more when it waited for more).
+WAIT_ANSWER_KEPT = 1000
 # How many verdicts of assertions made through the control API are kept for the inspector.
 VERDICTS_KEPT = 200
 
@@ -311,7 +313,8 @@ class Emulator:
                 return where.matches(self.with_deliveries(record))
 
         await self._wait_until(matches, count - len(present), timeout, present)
-        return self.events(where)
+        # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
+        return self.events(where, max(count, WAIT_ANSWER_KEPT))
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
         """Evaluate an expectation, first waiting up to `timeout` for enough matching events.
