@@ -45,6 +45,9 @@ Subscriber = Callable[[list[Record]], None]
 REQUEST_ERRORS_KEPT = 50
 # How many recent writes of the store the flush schedule looks back on.
 FLUSH_TIMES_KEPT = 10
+# How long a read that must scan holds the event loop before it lets ingest and other
+# requests in (Emulator.scan; DESIGN.md "Bounded work").
+SCAN_SLICE_SECONDS = 0.004
 # How many matching records a wait answers with at most (more when it waited for more).
 WAIT_ANSWER_KEPT = 1000
 # How many verdicts of assertions made through the control API are kept for the inspector.
@@ -291,6 +294,47 @@ class Emulator:
         )
         return select(map(shown, self.store.iter_records(found)), where, limit)
 
+    async def scan(
+        self,
+        where: EventFilter | None = None,
+        limit: int | None = None,
+        keep: Callable[[Record], Any] | None = None,
+    ) -> list[Record]:
+        """`events()` for a reader on the event loop: the same records, newest first (those
+        `keep` accepts, if given), found in slices of SCAN_SLICE_SECONDS with a pause between
+        two, so that a query that must look at every stored record never holds ingest or
+        /_segemu/health for longer than a slice. Each slice takes up again just below the last
+        record it read, through the indexes: records stored or dropped meanwhile are fine."""
+        where = where or EventFilter()
+        shown = self.with_deliveries if where.reads_requests else self.readable
+        found: list[Record] = []
+        before = where.before_id
+        while True:
+            ids = self.store.iter_ids(
+                type=where.type,
+                event=where.event,
+                user_id=where.user_id,
+                anonymous_id=where.anonymous_id,
+                write_key=where.write_key,
+                status=where.status,
+                before=before,
+                received_since=where.since,
+                received_until=where.until,
+            )
+            deadline = time.perf_counter() + SCAN_SLICE_SECONDS
+            for read, stored in enumerate(self.store.iter_records(ids), 1):
+                before = stored["id"]
+                record = shown(stored)
+                if where.matches(record) and (keep is None or keep(record)):
+                    found.append(record)
+                    if limit is not None and len(found) >= limit:
+                        return found
+                if read % 32 == 0 and time.perf_counter() > deadline:
+                    break
+            else:
+                return found
+            await asyncio.sleep(0)
+
     def scope(self, write_key: str | None) -> list[Record]:
         """Every stored record of one write key (all of them for None), newest first."""
         return list(map(self.readable, self._newest_first(write_key)))
@@ -305,7 +349,7 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
-        present = {record["id"] for record in self.events(where, count)}
+        present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
         if where.reads_requests:
 
@@ -314,7 +358,7 @@ class Emulator:
 
         await self._wait_until(matches, count - len(present), timeout, present)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
-        return self.events(where, max(count, WAIT_ANSWER_KEPT))
+        return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
         """Evaluate an expectation, first waiting up to `timeout` for enough matching events.

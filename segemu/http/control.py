@@ -30,7 +30,7 @@ async def list_events(request: web.Request) -> web.Response:
     except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
     assert limit is not None
-    found = request.app[EMULATOR].events(where, limit + 1)
+    found = await request.app[EMULATOR].scan(where, limit + 1)
     page = found[:limit]
     next_url = None
     if len(found) > limit:

@@ -29,7 +29,9 @@ async def list_violations(request: web.Request) -> web.Response:
         return error_response(request, 400, "invalid_query", str(exc))
     assert limit is not None
     emulator = request.app[EMULATOR]
-    listing = violations_listing(emulator.events(where), kind, limit, emulator.protocols.strict)
+    # Only the records with something to report are kept while the store is scanned.
+    noted = await emulator.scan(where, keep=lambda r: r.get("violations") or r.get("lint"))
+    listing = violations_listing(noted, kind, limit, emulator.protocols.strict)
     return json_response(request, listing)
 
 
