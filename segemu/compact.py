@@ -71,6 +71,10 @@ class Shape:
     # event is kept whole in `values`.
     patch: Any
     references: int = 0
+    # What `indexed_fields` reads without decoding the whole record: the template as data
+    # (read only), and whether the event's name, ids and messageId are the call's own.
+    fields: dict[str, Any] | None = None
+    event_as_sent: bool = False
 
 
 class Shapes:
@@ -161,7 +165,10 @@ def _encode(record: Record, shapes: Shapes) -> bytes:
 
     def build() -> Shape:
         template_bytes = _exact(orjson.dumps(template))
-        return Shape(_exact(key), template_bytes, tuple(own), message_id_from_event, patch)
+        shape = Shape(_exact(key), template_bytes, tuple(own), message_id_from_event, patch)
+        shape.fields = orjson.loads(template_bytes)
+        shape.event_as_sent = patch is not None and not _touches(patch, _INDEXED_EVENT_FIELDS)
+        return shape
 
     number = shapes.intern(key, build)
     try:
@@ -177,6 +184,47 @@ def _exact(encoded: bytes) -> bytes:
     them into, 4 KiB or more whatever their length (orjson 3.x), which a record kept for the
     session would hold on to."""
     return memoryview(encoded).tobytes()
+
+
+# The event's fields the store indexes, beside messageId.
+_INDEXED_EVENT_FIELDS = frozenset(("event", "userId", "anonymousId", "messageId"))
+
+
+def _touches(patch: Any, keys: frozenset[str]) -> bool:
+    """Whether a top-level patch removes, sets or patches any of `keys`."""
+    removed, sets, nested = patch
+    return (
+        any(key in keys for key in removed)
+        or any(entry[0] in keys for entry in sets)
+        or any(entry[0] in keys for entry in nested)
+    )
+
+
+def indexed_fields(
+    compact: CompactRecord | memoryview, record_id: int, shapes: Shapes
+) -> tuple[Record, int | None]:
+    """What the store's indexes read of a record (type, writeKey, status, source, routing,
+    messageId, and the event's name, userId and anonymousId), and its shape number: for
+    dropping a record from the indexes without building all of it. Other fields may be
+    missing; where the record's event is not the call's own for those fields, the whole
+    record is decoded."""
+    if isinstance(compact, dict):
+        return compact, None
+    number, raw, values = orjson.loads(compact)
+    shape = shapes.get(number)
+    if shape.fields is None or not shape.event_as_sent or type(raw) is not dict:
+        return decode_with_shape(compact, record_id, shapes)
+    fields = shape.fields
+    light: dict[str, Any] = {
+        key: fields.get(key) for key in ("type", "writeKey", "status", "source", "routing")
+    }
+    event = {key: raw[key] for key in ("event", "userId", "anonymousId") if key in raw}
+    light["event"] = event
+    if "messageId" in shape.own:
+        light["messageId"] = values[shape.own.index("messageId")]
+    else:
+        light["messageId"] = raw.get("messageId") if shape.message_id_from_event else None
+    return cast(Record, light), number
 
 
 def decode(compact: CompactRecord | memoryview, record_id: int, shapes: Shapes) -> Record:

@@ -33,7 +33,7 @@ from typing import Any, cast
 
 from tinydb import TinyDB
 
-from segemu.compact import Blobs, CompactRecord, Shapes, decode, decode_with_shape, encode
+from segemu.compact import Blobs, CompactRecord, Shapes, decode, encode, indexed_fields
 from segemu.indexes import Facet, HashedIds, Index, bounded, intersect
 from segemu.message import Record, parse_timestamp
 from segemu.record_check import record_problem, tombstone_problem
@@ -82,8 +82,10 @@ _EVENT_FIELDS = (("event", "event"), ("user_id", "userId"), ("anonymous_id", "an
 
 
 def _facets(record: Record) -> list[tuple[str, Any]]:
-    """(field, value) of every index a record is in (messageId apart): routing as
-    ("destination", (destination id, status))."""
+    """(field, value) of every index a record is in (messageId apart): the routing as one
+    ("destination", ((destination id, status), ...)). Calls alike share their routing
+    (destinations/runtime.py), so it is one posting list for them all, not one per destination:
+    a lookup by destination and status reads the few routings that have it."""
     fields = cast(dict[str, Any], record)
     event = fields.get("event")
     found: list[tuple[str, Any]] = [
@@ -100,10 +102,16 @@ def _facets(record: Record) -> list[tuple[str, Any]]:
     if type(source) is str:
         found.append(("source", source))
     routing = fields.get("routing")
-    if type(routing) is dict:
-        for destination_id, verdict in routing.items():
-            status = verdict.get("status") if type(verdict) is dict else None
-            found.append(("destination", (destination_id, status)))
+    if type(routing) is dict and routing:
+        found.append(
+            (
+                "destination",
+                tuple(
+                    (destination_id, verdict.get("status") if type(verdict) is dict else None)
+                    for destination_id, verdict in routing.items()
+                ),
+            )
+        )
     return found
 
 
@@ -355,7 +363,7 @@ class EventStore:
 
     def counts(self, field: str) -> dict[Any, int]:
         """How many stored records have each value of a field (`ids()` names): running counts,
-        no scan. For "destination", keys are (destination id, routing status)."""
+        no scan. For "destination", keys are whole routings: ((destination id, status), ...)."""
         return self._indexes[field].counts()
 
     def count(self, field: str, value: Any) -> int:
@@ -518,8 +526,10 @@ class EventStore:
         index = self._indexes["destination"]
         runs = []
         for key in index.terms:
-            if (destination is None or key[0] == destination) and (
-                status is None or key[1] == status
+            if any(
+                (destination is None or routed == destination)
+                and (status is None or routed_status == status)
+                for routed, routed_status in key
             ):
                 run = index.run(key)
                 if run is not None:
@@ -608,7 +618,7 @@ class EventStore:
     def _evict_oldest(self) -> int:
         start = self._start
         record_id = self._ids[start]
-        record, shape = decode_with_shape(self._compact(start), record_id, self._shapes)
+        record, shape = indexed_fields(self._compact(start), record_id, self._shapes)
         for field, value in _facets(record):
             self._indexes[field].drop_oldest(value, record_id)
         self._remove_message_id(hash(record["messageId"]), record_id)
@@ -636,7 +646,7 @@ class EventStore:
         message_ids: dict[int, list[int]] = {}
         for record_id in gone:
             at = cast(int, self._position(record_id))
-            record, shape = decode_with_shape(self._compact(at), record_id, self._shapes)
+            record, shape = indexed_fields(self._compact(at), record_id, self._shapes)
             self._blobs.release(self._spans[at], self._lengths[at])
             for facet in _facets(record):
                 by_value.setdefault(facet, []).append(record_id)

@@ -104,3 +104,36 @@ async def test_a_scan_survives_ingest_and_eviction_between_its_slices(
     assert ids[0] == 600
     assert set(ids) <= set(range(1, 601))
     assert len(emulator.store) == 600
+
+
+def test_lookups_by_destination_and_routing_status_answer_what_a_scan_would() -> None:
+    # Routings are indexed whole (calls alike share one); a lookup by destination and status
+    # reads every routing that has it, through retention too.
+    emulator = create_emulator(db=":memory:", retention=150)
+    items = [
+        {
+            "type": "track" if n % 3 else "page",
+            "event": "Signed Up",
+            "name": "Home",
+            "userId": "u",
+            "integrations": {"All": False} if n % 4 == 0 else {},
+        }
+        for n in range(200)
+    ]
+    emulator.ingest(
+        Envelope(
+            route="/v1/batch", items=items, header_write_key="wk", received_at=datetime.now(UTC)
+        )
+    )
+    stored = emulator.events()
+    for destination in ("mixpanel", "ga4", "warehouse", "nowhere"):
+        for status in ("delivered", "filtered", None):
+            expected = [
+                r["id"]
+                for r in stored
+                if destination in r["routing"]
+                and (status is None or r["routing"][destination]["status"] == status)
+            ]
+            found = emulator.store.ids(destination=destination, delivery_status=status)
+            assert found == expected, (destination, status)
+    assert emulator.store.ids(destination="mixpanel", delivery_status="filtered")
