@@ -157,12 +157,10 @@ class Facet:
 
     def newest_first(self) -> Iterator[int]:
         if len(self.runs) == 1:
-            ids, lo, hi = self.runs[0]
-            return (ids[i] for i in range(hi - 1, lo - 1, -1))
-        return heapq.merge(
-            *((ids[i] for i in range(hi - 1, lo - 1, -1)) for ids, lo, hi in self.runs),
-            reverse=True,
-        )
+            return _descending(*self.runs[0])
+        # One generator per run, each bound to its own run (a generator expression over the
+        # runs would bind every one to the last run).
+        return heapq.merge(*(_descending(*run) for run in self.runs), reverse=True)
 
     def __contains__(self, record_id: int) -> bool:
         for ids, lo, hi in self.runs:
@@ -170,6 +168,10 @@ class Facet:
             if at < hi and ids[at] == record_id:
                 return True
         return False
+
+
+def _descending(ids: Sequence[int], lo: int, hi: int) -> Iterator[int]:
+    return (ids[i] for i in range(hi - 1, lo - 1, -1))
 
 
 def intersect(facets: list[Facet]) -> Iterator[int]:
