@@ -33,7 +33,8 @@ from segemu.sources import Source, Sources
 
 DELIVERY_STATUSES: tuple[str, ...] = ("delivered", "filtered", "failed", "retrying", "pending")
 # How many records' built deliveries are kept; older ones are built again when read. A record's
-# deliveries for the default destinations weigh some 10 KB: this bounds the cache near 20 MB.
+# deliveries for the four default destinations cost about 6.5 KB of memory (measured for an
+# analytics-python track call): this bounds the cache near 13 MB.
 CACHED_RECORDS = 2_000
 # Routings remembered for calls alike (see Destinations.route); bounded, as names are free.
 _ROUTINGS_KEPT = 10_000
