@@ -156,7 +156,7 @@ def _encode(record: Record, shapes: Shapes) -> bytes:
     patch: Any = None
     if "event" in fields:
         if type(raw) is dict and type(event) is dict:
-            patch = _diff(raw, event, received_at, top=True)
+            patch = _top_patch(raw, event, received_at)
             if patch is not None:
                 _own_values(event, patch, values)
         if patch is None:
@@ -286,6 +286,51 @@ def _diff(base: dict[str, Any], target: dict[str, Any], received_at: Any, top: b
                     continue
         sets.append(_how(key, value, base, received_at, top))
     return [removed, sets, nested]
+
+
+# Patches of calls alike, by the keys of the call and of its event, each with its sets by key: a
+# remembered patch is used again once checked to build this very event, which costs a third of
+# working it out again. Only flat patches (no nested object patched) are remembered.
+_PATCHES: dict[tuple[tuple[Any, ...], tuple[Any, ...]], tuple[Any, dict[Any, list[Any]]]] = {}
+_PATCHES_KEPT = 1024
+
+
+def _top_patch(raw: dict[str, Any], event: dict[str, Any], received_at: Any) -> Any:
+    key = (tuple(raw), tuple(event))
+    known = _PATCHES.get(key)
+    if known is not None and _fits(known[1], raw, event, received_at):
+        return known[0]
+    patch = _diff(raw, event, received_at, top=True)
+    if patch is not None and not patch[2]:
+        if len(_PATCHES) >= _PATCHES_KEPT:
+            _PATCHES.clear()
+        _PATCHES[key] = (patch, {entry[0]: entry for entry in patch[1]})
+    return patch
+
+
+def _fits(
+    sets: dict[Any, list[Any]], raw: dict[str, Any], event: dict[str, Any], received_at: Any
+) -> bool:
+    """Whether a flat patch, made for a call with the same keys, builds `event` from `raw`:
+    what it keeps is the same, and what it sets has the value it says."""
+    for key, value in event.items():
+        entry = sets.get(key)
+        if entry is None:
+            if not _same(raw[key], value):
+                return False
+            continue
+        how, argument = entry[1], entry[2]
+        if how == _VALUE:
+            continue
+        if how == _CONSTANT:
+            if type(value) is not type(argument) or value != argument:
+                return False
+        elif how == _RECEIVED_AT:
+            if type(value) is not str or value != received_at:
+                return False
+        elif type(value) is not str or raw.get(argument) != value:  # _COPY
+            return False
+    return True
 
 
 def _own_values(target: dict[str, Any], patch: Any, values: list[Any]) -> None:

@@ -339,3 +339,27 @@ def test_any_call_reads_back_as_stored(
     for original in pipeline_for(store).process(envelope):
         same(store.get(original["id"]), original)
         round_trip(original)
+
+
+def test_calls_alike_but_for_one_value_each_read_back_as_stored() -> None:
+    # Patches are remembered for calls with the same keys; one remembered for a server call
+    # (channel "server", a timestamp copied) must not be taken for a browser call or for a
+    # call whose timestamp normalization changed.
+    store = EventStore(None, retention=100)
+    pipeline = pipeline_for(store)
+    call = {"type": "track", "event": "E", "userId": "u", "timestamp": "2026-11-22T04:21:28.000Z"}
+    for channel, timestamp in [
+        ("server", "2026-11-22T04:21:28.000Z"),
+        ("client", "2026-11-22T04:21:28.000Z"),
+        ("server", "2026-11-22T04:21:28+01:00"),
+        ("server", "not a time"),
+    ]:
+        envelope = Envelope(
+            route="/v1/batch",
+            items=[{**call, "timestamp": timestamp}],
+            received_at=RECEIVED,
+            header_write_key="wk",
+            channel=channel,  # type: ignore[arg-type]
+        )
+        for original in pipeline.process(envelope):
+            same(store.get(original["id"]), original)
