@@ -278,21 +278,27 @@ class Emulator:
     def events(self, where: EventFilter | None = None, limit: int | None = None) -> list[Record]:
         """Stored records, newest first."""
         where = where or EventFilter()
-        shown = self.with_deliveries if where.reads_requests else self.readable
-        # The structured filters pin the store's indexes: only the records they find are
-        # decoded and matched.
-        found = self.store.iter_ids(
+        found = self._pinned_ids(where, where.before_id)
+        return select(map(self._shown(where), self.store.iter_records(found)), where, limit)
+
+    def _pinned_ids(self, where: EventFilter, before: int | None) -> Iterator[int]:
+        """The ids the structured filters pin through the store's indexes, newest first, below
+        `before`: only the records they find are decoded and matched."""
+        return self.store.iter_ids(
             type=where.type,
             event=where.event,
             user_id=where.user_id,
             anonymous_id=where.anonymous_id,
             write_key=where.write_key,
             status=where.status,
-            before=where.before_id,
+            before=before,
             received_since=where.since,
             received_until=where.until,
         )
-        return select(map(shown, self.store.iter_records(found)), where, limit)
+
+    def _shown(self, where: EventFilter) -> Callable[[Record], Record]:
+        """How a filter reads a record: with the requests built, if it reaches into them."""
+        return self.with_deliveries if where.reads_requests else self.readable
 
     async def scan(
         self,
@@ -306,21 +312,11 @@ class Emulator:
         /_segemu/health for longer than a slice. Each slice takes up again just below the last
         record it read, through the indexes: records stored or dropped meanwhile are fine."""
         where = where or EventFilter()
-        shown = self.with_deliveries if where.reads_requests else self.readable
+        shown = self._shown(where)
         found: list[Record] = []
         before = where.before_id
         while True:
-            ids = self.store.iter_ids(
-                type=where.type,
-                event=where.event,
-                user_id=where.user_id,
-                anonymous_id=where.anonymous_id,
-                write_key=where.write_key,
-                status=where.status,
-                before=before,
-                received_since=where.since,
-                received_until=where.until,
-            )
+            ids = self._pinned_ids(where, before)
             deadline = time.perf_counter() + SCAN_SLICE_SECONDS
             for read, stored in enumerate(self.store.iter_records(ids), 1):
                 before = stored["id"]
