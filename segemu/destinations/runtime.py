@@ -427,7 +427,10 @@ def describe(destination: Destination, *, full: bool = False) -> dict[str, Any]:
         "enabled": destination.enabled,
         "sends": destination.sends,
         "consentCategories": list(destination.consent_categories),
-        "filters": [{"name": f.name, "action": f.action} for f in destination.filters],
+        "filters": [
+            {"name": f.name, "actions": [a.type for a in f.actions], "only": f.negated}
+            for f in destination.filters
+        ],
         "actions": [
             {"name": a.action.name, "subscribe": a.action.subscribe} for a in destination.actions
         ],

@@ -50,16 +50,16 @@ else = "free"
         ),
         (
             '[destinations.x]\nactions = []\n[[destinations.x.filters]]\nname = "f"\n'
-            "if = 'evnt = \"a\"'\ndrop = true\n",
-            "[destinations.x].filters[0]: bad filter condition: unknown field 'evnt'",
+            "if = 'event == \"a\"'\ndrop = true\n",
+            "[destinations.x].filters[0]: bad filter condition: expected a value",
         ),
         (
             '[destinations.x]\nactions = []\n[[destinations.x.filters]]\nname = "f"\n',
-            "a filter takes exactly one action",
+            "a filter takes 'actions' (Segment's Public API form) or one of",
         ),
         (
             "[destinations.x]\nactions = []\n[[destinations.x.filters]]\nsample = 120\n",
-            "'sample' is a percentage from 0 to 100",
+            "'sample' is Segment's { percent = 0.1, path = \"userId\" }",
         ),
         (
             "[destinations.x]\nactions = []\nfailures = { status = 99 }\n",
