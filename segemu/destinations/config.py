@@ -110,6 +110,25 @@ def load_destinations(config: Config) -> list[Destination]:
     ]
 
 
+def check_connections(destinations: tuple[Destination, ...], config: Config) -> None:
+    """A source that names a destination no one defined is a mistake, not a silent gap: in
+    Segment a source can only be connected to a destination that exists. (The [sources]
+    entries are already checked by sources.load_sources.)"""
+    origin = config.config_file or "settings"
+    known = [destination.id for destination in destinations]
+    for key, entry in config.sections.get("sources", {}).items():
+        names = entry.get("destinations") if isinstance(entry, dict) else None
+        for name in names if isinstance(names, list) else ():
+            if name not in known:
+                close = difflib.get_close_matches(str(name), known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(
+                    f"{origin}: [sources.{key}]: 'destinations' names '{name}'{hint}, which "
+                    f"is not defined: add a [destinations.{name}] table (defined: "
+                    f"{', '.join(known) or 'none'})"
+                )
+
+
 def _from_preset(id_: str, preset: Preset) -> Destination:
     return Destination(
         id=id_,
