@@ -17,11 +17,25 @@ from segemu.destinations.presets import (
     customerio,
     ga4,
     intercom,
+    iterable,
     mixpanel,
+    segment_profiles,
+    slack,
     webhook,
 )
 
-_MODULES = (mixpanel, amplitude, ga4, braze, customerio, intercom)
+_MODULES = (
+    mixpanel,
+    amplitude,
+    ga4,
+    braze,
+    customerio,
+    intercom,
+    # The wider catalog: one module each, citing the action-destinations files it follows.
+    iterable,
+    slack,
+    segment_profiles,
+)
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
 ACTIONS: dict[str, Mapping[str, Action]] = {
