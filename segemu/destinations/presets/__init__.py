@@ -16,9 +16,11 @@ from segemu.destinations.presets import (
     braze,
     customerio,
     ga4,
+    hubspot,
     intercom,
     iterable,
     mixpanel,
+    salesforce,
     segment_profiles,
     slack,
     webhook,
@@ -35,6 +37,8 @@ _MODULES = (
     iterable,
     slack,
     segment_profiles,
+    hubspot,
+    salesforce,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
