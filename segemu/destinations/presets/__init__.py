@@ -15,6 +15,7 @@ from segemu.destinations.presets import (
     amplitude,
     braze,
     customerio,
+    facebook_conversions,
     ga4,
     hubspot,
     intercom,
@@ -39,6 +40,7 @@ _MODULES = (
     segment_profiles,
     hubspot,
     salesforce,
+    facebook_conversions,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
