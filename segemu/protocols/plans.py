@@ -70,8 +70,37 @@ class Rule:
             "type": self.type,
             "key": self.key,
             "version": self.version,
-            "jsonSchema": self.json_schema,
+            "jsonSchema": _with_property_ids(self.json_schema),
         }
+
+
+def _with_property_ids(schema: Any) -> Any:
+    """The schema with an `id` on each of its `properties.properties` (and `traits`) entries,
+    `/properties/properties/properties/<name>` as Segment's Public API writes them: Typewriter
+    reads a plan.json by calling `.id.replace(...)` on each property of a Track rule
+    (segmentio/typewriter src/api/trackingplans.ts `sanitizeTrackingPlan`), so an export
+    without them cannot be its input."""
+    outer = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(outer, dict):
+        return schema
+    sections = {}
+    for section in ("properties", "traits"):
+        inner = outer.get(section)
+        fields = inner.get("properties") if isinstance(inner, dict) else None
+        if not isinstance(fields, dict):
+            continue
+        sections[section] = {
+            **inner,
+            "properties": {
+                name: {"id": f"/properties/{section}/properties/{name}", **value}
+                if isinstance(value, dict) and "id" not in value
+                else value
+                for name, value in fields.items()
+            },
+        }
+    if not sections:
+        return schema
+    return {**schema, "properties": {**outer, **sections}}
 
 
 @dataclass(frozen=True, slots=True)
