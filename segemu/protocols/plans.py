@@ -83,12 +83,12 @@ def _with_property_ids(schema: Any) -> Any:
     outer = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(outer, dict):
         return schema
-    sections = {}
+    sections: dict[str, Any] = {}
     for section in ("properties", "traits"):
         inner = outer.get(section)
-        fields = inner.get("properties") if isinstance(inner, dict) else None
-        if not isinstance(fields, dict):
+        if not isinstance(inner, dict) or not isinstance(inner.get("properties"), dict):
             continue
+        fields: dict[str, Any] = inner["properties"]
         sections[section] = {
             **inner,
             "properties": {
