@@ -70,7 +70,7 @@ class Rule:
             "type": self.type,
             "key": self.key,
             "version": self.version,
-            "jsonSchema": _with_property_ids(self.json_schema),
+            "jsonSchema": self.json_schema,
         }
 
 
@@ -146,7 +146,11 @@ class TrackingPlan:
 
     def to_segment(self) -> dict[str, Any]:
         """The plan in Segment's format: what `GET /tracking-plans/{id}` and its rules give."""
-        return {"name": self.name, "rules": [rule.to_segment() for rule in self.rules]}
+        rules = [
+            {**rule.to_segment(), "jsonSchema": _with_property_ids(rule.json_schema)}
+            for rule in self.rules
+        ]
+        return {"name": self.name, "rules": rules}
 
 
 def load_plan(path: Path) -> TrackingPlan:

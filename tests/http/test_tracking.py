@@ -470,3 +470,9 @@ async def test_a_raw_http_call_is_stored_as_segment_stores_it(
     # The library reaches the destinations as it does from Segment.
     assert mixpanel["body"][0]["properties"]["mp_lib"] == "Segment Actions: unknown"
     assert amplitude["body"]["events"][0]["library"] == "unknown"
+    # No made-up original_timestamp column in the warehouse either.
+    tracks = next(
+        r for r in shown["deliveries"]["warehouse"]["requests"] if r["action"] == "tracks"
+    )
+    assert "original_timestamp" not in tracks["body"]
+    assert tracks["body"]["context_library_name"] == "unknown"
