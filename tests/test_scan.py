@@ -45,13 +45,8 @@ async def one_turn() -> None:
     await turn
 
 
-async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_does(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)  # a pause every 32 reads
-    emulator = create_emulator(db=":memory:")
-    send(emulator, 1000)
-    where = EventFilter(query=parse_query("properties.n<100 user~^u3$"))  # no index pins it
+async def _turns_during(work: Awaitable[T]) -> tuple[T, int]:
+    """What `work` answers, and how often other work ran on the loop while it ran."""
     turns = 0
 
     async def other_work() -> None:
@@ -62,9 +57,20 @@ async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_doe
 
     other = asyncio.create_task(other_work())
     try:
-        found = await emulator.scan(where)
+        result = await work
     finally:
         other.cancel()
+    return result, turns
+
+
+async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)  # a pause every 32 reads
+    emulator = create_emulator(db=":memory:")
+    send(emulator, 1000)
+    where = EventFilter(query=parse_query("properties.n<100 user~^u3$"))  # no index pins it
+    found, turns = await _turns_during(emulator.scan(where))
     assert [r["id"] for r in found] == [r["id"] for r in emulator.events(where)]
     assert [r["event"]["properties"]["n"] for r in found] == [
         94,
@@ -143,24 +149,6 @@ def test_lookups_by_destination_and_routing_status_answer_what_a_scan_would() ->
             found = emulator.store.ids(destination=destination, delivery_status=status)
             assert found == expected, (destination, status)
     assert emulator.store.ids(destination="mixpanel", delivery_status="filtered")
-
-
-async def _turns_during(work: Awaitable[T]) -> tuple[T, int]:
-    """What `work` answers, and how often other work ran on the loop while it ran."""
-    turns = 0
-
-    async def other_work() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await one_turn()
-
-    other = asyncio.create_task(other_work())
-    try:
-        result = await work
-    finally:
-        other.cancel()
-    return result, turns
 
 
 async def test_an_assertion_over_the_whole_store_is_judged_in_slices(
