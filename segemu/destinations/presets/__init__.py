@@ -17,6 +17,7 @@ from segemu.destinations.presets import (
     customerio,
     facebook_conversions,
     ga4,
+    google_ads,
     hubspot,
     intercom,
     iterable,
@@ -41,6 +42,7 @@ _MODULES = (
     hubspot,
     salesforce,
     facebook_conversions,
+    google_ads,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
