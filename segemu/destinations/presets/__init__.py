@@ -21,6 +21,7 @@ from segemu.destinations.presets import (
     hubspot,
     intercom,
     iterable,
+    klaviyo,
     mixpanel,
     salesforce,
     segment_profiles,
@@ -43,6 +44,7 @@ _MODULES = (
     salesforce,
     facebook_conversions,
     google_ads,
+    klaviyo,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
