@@ -26,6 +26,7 @@ from segemu.destinations.presets import (
     salesforce,
     segment_profiles,
     slack,
+    tiktok,
     webhook,
 )
 
@@ -45,6 +46,7 @@ _MODULES = (
     facebook_conversions,
     google_ads,
     klaviyo,
+    tiktok,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
