@@ -23,6 +23,7 @@ from segemu.destinations.presets import (
     iterable,
     klaviyo,
     mixpanel,
+    pinterest,
     salesforce,
     segment_profiles,
     slack,
@@ -47,6 +48,7 @@ _MODULES = (
     google_ads,
     klaviyo,
     tiktok,
+    pinterest,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
