@@ -26,6 +26,7 @@ from segemu.destinations.presets import (
     pinterest,
     salesforce,
     segment_profiles,
+    sendgrid,
     slack,
     tiktok,
     webhook,
@@ -49,6 +50,7 @@ _MODULES = (
     klaviyo,
     tiktok,
     pinterest,
+    sendgrid,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
