@@ -454,7 +454,9 @@ PLACEHOLDER_CONVERSION_ACTION = 123456789
 PRESET = preset(
     slug="google-ads-conversions",
     name="Google Ads Conversions",
-    aliases=("Google Ads Conversions", "Google Enhanced Conversions"),
+    # index.ts: the name the destination was created under, which its own session attributes
+    # default reads in the integrations object.
+    aliases=("Google Ads Conversions",),
     actions=(
         UPLOAD_CLICK_CONVERSION.action(
             mapping={"conversion_action": PLACEHOLDER_CONVERSION_ACTION}
