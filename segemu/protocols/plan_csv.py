@@ -179,7 +179,7 @@ def _events(
         if not any(value.strip() for value in row):
             continue
         count += 1
-        if count >= MAX_ROWS:
+        if count + 1 >= MAX_ROWS:  # the header row counts too
             raise CsvPlanError(
                 f"line {line}: Segment takes tracking plan CSVs of fewer than {MAX_ROWS:,} rows"
             )
