@@ -30,6 +30,7 @@ from segemu.destinations.runtime import (
     describe,
 )
 from segemu.expectations import Expectation, Verdict, evaluate
+from segemu.functions.service import Functions
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -95,8 +96,13 @@ class Emulator:
         self.pipeline = Pipeline(
             self.store, self.sources, self.protocols, self.destinations, notify=self._notify
         )
+        sender = sender or NoSender()
+        # Source, Destination and Insert Functions; finds Node now if any is configured.
+        self.functions = Functions(config, self.sources, self.destinations, sender, self.ingest)
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
-        self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
+        self._delivery = DeliveryWorker(
+            self._delivery_changed, sender, functions=self.functions.attempt
+        )
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -196,7 +202,7 @@ class Emulator:
         """Add or replace a destination at runtime (the control API's PUT), for events
         received from now on. A mistake raises ConfigError and changes nothing."""
         destination = parse_destination(
-            destination_id, entry, presets(), f"destination '{destination_id}'"
+            destination_id, entry, presets(), f"destination '{destination_id}'", self.config
         )
         kept = [d for d in self.destinations.current if d.id != destination_id]
         self.destinations.replace([*kept, destination], self.store.next_id)
@@ -474,6 +480,7 @@ class Emulator:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
         self.protocols.start()  # reloads tracking plan files when they change
+        await self.functions.start()  # the Node workers, with every function loaded
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -482,6 +489,7 @@ class Emulator:
         self._closed = True
         self.release_waiters()
         await self._delivery.close()
+        await self.functions.close()
         await self.protocols.stop()
         if self._flusher is not None:
             self._flusher.cancel()

@@ -37,6 +37,7 @@ from segemu.destinations.catalog import DEFAULT_DESTINATIONS, presets
 from segemu.destinations.engine import CompiledAction, compile_action
 from segemu.destinations.fql import FqlError, Predicate, compile_fql
 from segemu.destinations.mapping import check as check_mapping
+from segemu.functions.config import DestinationFunctions, destination_functions
 
 _KEYS = (
     "preset",
@@ -49,6 +50,10 @@ _KEYS = (
     "actions",
     "aliases",
     "retry",
+    # Destination and Insert Functions: parsed by segemu/functions/config.py.
+    "function",
+    "insert_function",
+    "batching",
 )
 _FILTER_ACTIONS = (
     "drop",
@@ -103,12 +108,19 @@ class Destination:
     # Names the integrations object may use for this destination.
     aliases: tuple[str, ...] = field(default=())
     retry: Retry = field(default_factory=Retry)
+    # A Destination Function and/or an Insert Function (segemu/functions).
+    functions: DestinationFunctions | None = None
 
     @property
     def sends(self) -> bool:
         """Whether deliveries really go out over HTTP (the Webhook with a URL), or are
         recorded only."""
         return self.preset.slug == "webhook" and bool(self.settings.get("url"))
+
+    @property
+    def live(self) -> bool:
+        """Whether the delivery worker carries its deliveries out after the ack."""
+        return self.sends or self.failures is not None or self.functions is not None
 
 
 def load_destinations(config: Config) -> list[Destination]:
@@ -120,7 +132,7 @@ def load_destinations(config: Config) -> list[Destination]:
             _from_preset(slug, catalog[slug]) for slug in DEFAULT_DESTINATIONS if slug in catalog
         ]
     return [
-        parse_destination(id_, entry, catalog, f"{origin}: [destinations.{id_}]")
+        parse_destination(id_, entry, catalog, f"{origin}: [destinations.{id_}]", config)
         for id_, entry in table.items()
     ]
 
@@ -141,14 +153,26 @@ def _from_preset(id_: str, preset: Preset) -> Destination:
 
 
 def parse_destination(
-    id_: str, entry: Any, catalog: Mapping[str, Preset], where: str
+    id_: str,
+    entry: Any,
+    catalog: Mapping[str, Preset],
+    where: str,
+    config: Config | None = None,
 ) -> Destination:
-    """One [destinations.<id>] entry, checked; ConfigError names `where` and the problem."""
+    """One [destinations.<id>] entry, checked; ConfigError names `where` and the problem.
+    `config` is the base of relative function paths (the working directory without one)."""
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table, got {entry!r}")
     _known_keys(entry, _KEYS, where)
+    functions = destination_functions(config or Config(), id_, entry, where)
     preset_name = entry.get("preset", id_ if id_ in catalog else None)
-    if preset_name is not None:
+    if functions is not None and functions.function is not None:
+        if preset_name is not None and "preset" in entry:
+            raise ConfigError(f"{where}: a destination 'function' takes no 'preset'")
+        from segemu.functions.deliver import function_preset
+
+        preset = function_preset(str(entry.get("name", id_)))
+    elif preset_name is not None:
         if preset_name not in catalog:
             close = difflib.get_close_matches(str(preset_name), list(catalog), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -194,6 +218,7 @@ def parse_destination(
         actions=tuple(compile_action(action) for action in actions),
         aliases=aliases,
         retry=_retry(entry.get("retry"), where),
+        functions=functions,
     )
 
 
