@@ -136,6 +136,8 @@ class FunctionDeliveries:
         handler = HANDLERS.get(str(event.get("type")), "onTrack")
         info = live.function if live.function is not None else {"invocations": []}
         live.function = info
+        # The requests are what this attempt sends: none until the functions ran.
+        live.requests = []
         if bound.insert is not None:
             result, fetches = await self.functions.invoke(bound.insert, handler, [event])
             info["invocations"].append(invocation_entry("insert", handler, result, fetches))
