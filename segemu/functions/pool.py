@@ -88,7 +88,8 @@ class Worker:
         stdin = self.process.stdin
         if stdin is None or self.dead:
             return
-        stdin.write(orjson.dumps(message) + b"\n")
+        # Settings from TOML may hold dates, headers may be istr keys: all become strings.
+        stdin.write(orjson.dumps(message, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n")
 
     async def _read(self) -> None:
         stdout = self.process.stdout

@@ -72,7 +72,7 @@ async def _run(request: web.Request, source: Source) -> web.Response:
         source,
         request.method,
         str(request.url),
-        dict(request.headers),
+        {str(name): value for name, value in request.headers.items()},
         data.decode("utf-8", errors="replace"),
     )
     return json_response(request, answer.body, answer.status)
