@@ -74,13 +74,15 @@ def run_function(
         functions = load_functions_settings(config)
         node = find_node(config.node)
         settings = _settings(settings_json, settings_pairs)
+        path = file.resolve()
+        code = path.read_text(encoding="utf-8")
         request = event = None
         if request_file is not None:
             request = webhook_request(_read_json(request_file), str(request_file))
         else:
             assert event_file is not None
             event = _read_json(event_file)
-    except ConfigError as exc:
+    except (ConfigError, OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(str(exc)) from None
 
     async def go() -> dict[str, Any]:
@@ -88,7 +90,8 @@ def run_function(
         try:
             return await run_once(
                 node,
-                file.resolve(),
+                path,
+                code,
                 settings,
                 functions,
                 sender,

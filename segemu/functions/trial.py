@@ -46,6 +46,7 @@ def webhook_request(raw: Any, where: str) -> dict[str, Any]:
 async def run_once(
     node: str,
     path: Path,
+    code: str,
     settings: dict[str, Any],
     functions: FunctionsSettings,
     sender: Sender,
@@ -58,9 +59,10 @@ async def run_once(
     pool = WorkerPool(node, 1, functions.modules)
     await pool.start()
     try:
-        loaded = await pool.load("trial", str(path), path.read_text(encoding="utf-8"))
+        loaded = await pool.load("trial", str(path), code)
         if not loaded.ok:
             return {"file": str(path), "outcome": "does not compile", "error": loaded.error}
+        args: list[Any]
         if request is not None:
             handler, args = "onRequest", [request, settings]
         elif isinstance(event, list):

@@ -18,8 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
+from segemu.functions.requests import invoke_by_name
 from segemu.functions.service import MAX_WEBHOOK_BYTES
-from segemu.http.body import BodyError, read_body
+from segemu.http.body import BodyError, read_body, read_json
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, int_param
 from segemu.http.responses import error_response, json_response
@@ -78,6 +79,24 @@ async def _run(request: web.Request, source: Source) -> web.Response:
     return json_response(request, answer.body, answer.status)
 
 
+async def invoke(request: web.Request) -> web.Response:
+    """POST /_segemu/functions/<name>/requests {method, headers, query, body}: run the
+    Source Function on this webhook and answer with the invocation (the pytest API's
+    function_request)."""
+    try:
+        payload = await read_json(request)
+    except BodyError as error:
+        return error_response(request, 400, error.code, error.message)
+    name = request.match_info["name"]
+    base = f"{request.scheme}://{request.host}"
+    invocation, problem = await invoke_by_name(request.app[EMULATOR], name, payload, base)
+    if problem is not None:
+        status = 404 if problem.startswith("no Source Function") else 400
+        code = "unknown_function" if status == 404 else "invalid_request"
+        return error_response(request, status, code, problem)
+    return json_response(request, invocation)
+
+
 async def list_functions(request: web.Request) -> web.Response:
     functions = request.app[EMULATOR].functions
     base = f"{request.scheme}://{request.host}"
@@ -103,6 +122,7 @@ def setup_routes(app: web.Application, prefix: str) -> None:
     app.router.add_post("/", segment_webhook)
     app.router.add_get(f"{prefix}/functions", list_functions)
     app.router.add_get(f"{prefix}/functions/invocations", list_invocations)
+    app.router.add_post(f"{prefix}/functions/{{name}}/requests", invoke)
 
 
 def openapi_paths(prefix: str) -> dict[str, Any]:
@@ -163,6 +183,44 @@ def openapi_paths(prefix: str) -> dict[str, Any]:
                 "tags": tag,
                 "summary": "Each function (file, handlers, URL, compile error) and the runtime",
                 "responses": {"200": {"description": "`functions` and `runtime`.", **anything}},
+            }
+        },
+        f"{prefix}/functions/{{name}}/requests": {
+            "post": {
+                "tags": tag,
+                "summary": "Run a Source Function on a webhook given as data; the invocation",
+                "parameters": [param("name", "The source's name.", "path", {"type": "string"})],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "method": {"type": "string"},
+                                    "body": {"type": "string"},
+                                    "headers": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                    "query": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The invocation: status, emitted, records, logs, "
+                        "fetches, error.",
+                        **anything,
+                    },
+                    "400": {"description": "A malformed request.", **error},
+                    "404": {"description": "No such Source Function.", **error},
+                },
             }
         },
         f"{prefix}/functions/invocations": {
