@@ -89,3 +89,31 @@ async def test_an_error_is_the_answer_and_nothing_is_emitted(function_request: R
 async def test_an_unknown_function_is_a_control_api_error(function_request: Request) -> None:
     with pytest.raises(ControlApiError, match="no Source Function named 'strype'"):
         await function_request("strype", json={})
+
+
+def test_the_pytest_fixtures_call_a_source_function(pytester: pytest.Pytester) -> None:
+    # As docs/functions.md shows it: a marker configures the function, the fixture calls it.
+    stripe = FIXTURES / "stripe.js"
+    pytester.makepyfile(f"""
+        import pytest
+
+        CHARGE = {{"type": "charge.succeeded", "data": {{"object": {{
+            "id": "ch_1", "amount": 4999, "currency": "usd", "customer": "cus_1"}}}}}}
+
+        @pytest.mark.segemu(sources={{"stripe": {{"function": {str(stripe)!r}}}}})
+        def test_sync(segemu):
+            result = segemu.function_request("stripe", json=CHARGE)
+            assert result.status == 200
+            result.assert_emitted("track", event="Order Completed",
+                                  properties={{"revenue": 49.99}})
+            assert result.records[0]["routing"]["mixpanel"]["status"] == "delivered"
+
+        @pytest.mark.segemu(sources={{"stripe": {{"function": {str(stripe)!r}}}}})
+        async def test_in_process(segemu_emulator):
+            result = await segemu_emulator.function_request("stripe", json=CHARGE)
+            result.assert_emitted("track", count=1, userId="cus_1")
+    """)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-o", "asyncio_mode=auto", timeout=120
+    )
+    result.assert_outcomes(passed=2)
