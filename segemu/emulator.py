@@ -351,14 +351,29 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
-        present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
         if where.reads_requests:
 
             def matches(record: Record) -> bool:
                 return where.matches(self.with_deliveries(record))
 
-        await self._wait_until(matches, count - len(present), timeout, present)
+        # The waiter listens before the scan: the scan yields between slices, and a record
+        # that comes to match meanwhile (a live delivery finishing) must not be missed.
+        waiter = _Waiter(matches, count, asyncio.get_running_loop().create_future())
+        if not self._closed and timeout > 0:
+            self._waiters.append(waiter)
+        try:
+            for record in await self.scan(where, count):
+                if record["id"] not in waiter.seen:
+                    waiter.seen.add(record["id"])
+                    waiter.needed -= 1
+            if waiter.needed > 0 and waiter in self._waiters and not waiter.done.done():
+                await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
         return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
 

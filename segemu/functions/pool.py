@@ -282,22 +282,28 @@ class WorkerPool:
                 "timeout": int(timeout * 1000),
             }
         )
+        # A watchdog per invocation, cheaper than a wait_for task: the worker answers its own
+        # timeout unless its event loop is blocked, and then the watchdog replaces it.
+        watchdog = asyncio.get_running_loop().call_later(
+            timeout + HANG_GRACE, self._hung, worker, invocation_id, handler, timeout
+        )
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout + HANG_GRACE)
-        except TimeoutError:
-            # The worker did not answer even its own timeout: its event loop is blocked.
-            reason = (
-                f"{handler} did not return within {timeout:g} s and blocked its Node worker "
-                "(a synchronous loop?); the worker was replaced"
-            )
-            await self.replace(worker, reason)
-            return Result(False, error={"name": "Timeout", "message": reason, "line": None})
+            return await future
+        finally:
+            watchdog.cancel()
 
-    async def replace(self, worker: Worker, reason: str) -> None:
-        if worker.dead:
+    def _hung(self, worker: Worker, invocation_id: int, handler: str, timeout: float) -> None:
+        pending = worker.pending.pop(invocation_id, None)
+        if pending is None or pending.future.done():
             return
-        worker.fail_all(reason)
-        await worker.stop()
+        reason = (
+            f"{handler} did not return within {timeout:g} s and blocked its Node worker "
+            "(a synchronous loop?); the worker was replaced"
+        )
+        pending.future.set_result(
+            Result(False, error={"name": "Timeout", "message": reason, "line": None})
+        )
+        # Out of the pool at once, so no new invocation goes to the blocked worker.
         self.lost(worker, reason)
 
     def lost(self, worker: Worker, reason: str) -> None:
