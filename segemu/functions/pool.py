@@ -225,6 +225,10 @@ class WorkerPool:
             env=env,
             cwd=str(RUNTIME_DIR.parent),
             limit=MAX_LINE,
+            # Its own session: Ctrl-C in segemu's terminal stops segemu, which then stops its
+            # workers, instead of killing them under it. A worker whose segemu died sees its
+            # stdin close and exits.
+            start_new_session=True,
         )
         worker = Worker(self, process)
         ready = await asyncio.wait_for(worker.ready, 30)

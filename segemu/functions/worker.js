@@ -244,6 +244,10 @@ function describeError(err, file) {
   if (err === null || typeof err !== 'object') {
     return { name: 'Error', message: String(err), line: null }
   }
+  if (err.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+    // vm stopped a synchronous loop: Segment's Timeout, which is retried.
+    return { name: 'Timeout', message: String(err.message), line: null }
+  }
   return {
     name: String(err.name || (err.constructor && err.constructor.name) || 'Error'),
     message: String(err.message === undefined ? err : err.message),

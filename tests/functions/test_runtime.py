@@ -163,6 +163,7 @@ async def test_a_synchronous_loop_is_stopped_and_a_blocked_worker_replaced(
     finally:
         await emulator.close()
     assert start.error is not None
+    assert start.error["name"] == "Timeout"
     assert "timed out" in start.error["message"]
     assert later.error is not None
     assert later.error["name"] == "Timeout"
