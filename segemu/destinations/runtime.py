@@ -364,10 +364,10 @@ class Destinations:
                 merged[destination_id]["function"] = state.function
         return merged
 
-    def requests_for(self, record: Record, destination: Destination) -> list[Request]:
-        """The requests of a destination's mapping for `record` as given (an Insert
-        Function's changed call, segemu/functions/deliver.py)."""
-        return self._build(record, destination)["requests"]
+    def delivery_for(self, record: Record, destination: Destination) -> Delivery:
+        """A destination's delivery of `record` as given (an Insert Function's changed call,
+        segemu/functions/deliver.py): its requests, or why its mapping failed."""
+        return self._build(record, destination)
 
     def _build(self, record: Record, destination: Destination) -> Delivery:
         """The requests of every subscribed action, for a call routed to `destination`."""

@@ -155,7 +155,12 @@ class FunctionDeliveries:
             event = result.value
         if bound.function is None:
             # The destination's own mapping, on the call as the insert function left it.
-            live.requests = self.functions.requests_for(live.record, destination, event)
+            delivery = self.functions.delivery_for(live.record, destination, event)
+            live.requests = delivery["requests"]
+            if delivery["status"] == "failed":
+                return FunctionAttempt("failed", delivery["reason"])
+            if delivery["status"] == "filtered":
+                return FunctionAttempt("filtered", delivery["reason"])
             return FunctionAttempt("delivered")
         if bound.batching is not None and "onBatch" in self.functions.handlers(bound.function):
             verdict, entry = await self._batched(bound.function, bound.batching, event)

@@ -36,7 +36,7 @@ from segemu.outbound import Sender
 
 if TYPE_CHECKING:
     from segemu.destinations.config import Destination
-    from segemu.destinations.runtime import Destinations, LiveDelivery
+    from segemu.destinations.runtime import Delivery, Destinations, LiveDelivery
     from segemu.functions.deliver import FunctionAttempt, FunctionDeliveries
     from segemu.sources import Source, Sources
 
@@ -266,14 +266,14 @@ class Functions:
         event = forwarded_event(record) if protocols else record["event"]
         return decide(destination, source, event, blocked).event
 
-    def requests_for(
+    def delivery_for(
         self, record: Record, destination: Destination, event: dict[str, Any]
-    ) -> list[Any]:
-        """The destination's own requests for the call an insert function returned."""
+    ) -> Delivery:
+        """The destination's own delivery of the call an insert function returned."""
         # The event is already as the tracking plan let it through: no protocols to apply.
         changed: Record = {**record, "event": event}
         changed.pop("protocols", None)
-        return self.destinations.requests_for(changed, destination)
+        return self.destinations.delivery_for(changed, destination)
 
     # -- Source Functions -----------------------------------------------------------------
 

@@ -267,3 +267,18 @@ async def test_insert_function_drops_a_call() -> None:
     )
     assert routing["insertFunction"]["before"]["event"] == "Internal Test"
     assert "after" not in routing["insertFunction"]
+
+
+async def test_a_mapping_that_fails_on_the_changed_call_fails_the_delivery(
+    tmp_path: Path,
+) -> None:
+    fn = tmp_path / "insert.js"
+    fn.write_text("async function onTrack(event) { delete event.event; return event }\n")
+    emulator = await started(destinations={"mixpanel": {"insert_function": str(fn)}})
+    try:
+        send(emulator, {"type": "track", "event": "Signed Up"})
+        [delivery] = await settled(emulator, "mixpanel", "failed")
+    finally:
+        await emulator.close()
+    assert delivery["requests"] == []
+    assert delivery["reason"].startswith("attempt 1 failed (mapping failed: ")
