@@ -272,7 +272,19 @@ function makeRequest(raw) {
   }
 }
 
+let inflight = 0
+
 async function invoke(message) {
+  inflight++
+  try {
+    await run(message)
+  } finally {
+    inflight--
+    if (closing && inflight === 0) process.exit(0)
+  }
+}
+
+async function run(message) {
   const { id, key, handler, args, timeout } = message
   const store = { id, logs: [], logChars: 0, emitted: [] }
   const entry = contexts.get(key)
@@ -339,6 +351,11 @@ lines.on('line', (line) => {
   else if (message.op === 'invoke') invoke(message)
   else if (message.op === 'fetched') fetched(message)
 })
-lines.on('close', () => process.exit(0))
+// segemu closed our stdin (it stopped, or died): finish what is in flight, then exit.
+let closing = false
+lines.on('close', () => {
+  closing = true
+  if (inflight === 0) process.exit(0)
+})
 process.on('unhandledRejection', () => {}) // a function's stray promise must not kill the worker
 send({ op: 'ready', node: process.version, libraries: Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, v.ok])) })

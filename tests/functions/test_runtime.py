@@ -266,3 +266,44 @@ def test_no_node_stops_start_up_saying_how_to_install_it(tmp_path: Path) -> None
 def test_a_missing_function_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[sources.hook\]: function file 'nope.js' not found"):
         create_emulator(db=":memory:", sources={"hook": {"function": "nope.js"}})
+
+
+def test_a_missing_library_says_how_to_install_it(tmp_path: Path) -> None:
+    # The worker alone, where no runtime/node_modules sits beside it.
+    import json
+    import shutil
+    import subprocess
+
+    from segemu.functions.node import WORKER
+
+    worker = tmp_path / "worker.js"
+    shutil.copy(WORKER, worker)
+    node = shutil.which("node")
+    assert node is not None
+    lines = [
+        {
+            "op": "load",
+            "key": "k",
+            "file": "f.js",
+            "code": "async function onTrack() {\n  return typeof btoa + ' ' + _.chunk([1], 1)\n}\n",
+        },
+        {"op": "invoke", "id": 1, "key": "k", "handler": "onTrack", "args": [{}], "timeout": 5000},
+    ]
+    env = {**os.environ, "SEGEMU_FUNCTIONS_MODULES": "", "SEGEMU_FUNCTIONS_INSTALL": "npm ci"}
+    out = subprocess.run(
+        [node, str(worker)],
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=True,
+    ).stdout
+    messages = [json.loads(line) for line in out.splitlines()]
+    ready, loaded, result = messages[0], messages[1], messages[-1]
+    assert ready["libraries"]["_"] is False
+    assert loaded["ok"] is True
+    assert result["error"]["name"] == "ReferenceError"
+    assert result["error"]["message"] == (
+        "lodash is not installed for segemu's Functions runtime: run `npm ci`"
+    )
