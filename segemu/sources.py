@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segemu.config import Config, ConfigError
-from segemu.functions.config import FunctionFile, function_file
+from segemu.functions.config import FunctionFile, base_dir, function_file
 
 DEFAULT_SOURCE_NAME = "default"
 _KEYS = (
@@ -101,7 +101,9 @@ def load_sources(config: Config) -> Sources:
                     f"{where}: unknown key '{key}'{hint}; known keys: {', '.join(_KEYS)}"
                 )
         function = (
-            function_file(config, "source", name, entry["function"], entry.get("settings"), where)
+            function_file(
+                base_dir(config), "source", name, entry["function"], entry.get("settings"), where
+            )
             if "function" in entry
             else None
         )

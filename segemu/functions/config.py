@@ -106,11 +106,12 @@ def base_dir(config: Config) -> Path:
 
 
 def function_file(
-    config: Config, kind: str, name: str, raw: Any, settings: Any, where: str
+    base: Path, kind: str, name: str, raw: Any, settings: Any, where: str
 ) -> FunctionFile:
+    """A function's file, relative to `base` (the config file's folder)."""
     if not isinstance(raw, str) or not raw:
         raise ConfigError(f"{where}: a function must be a path to a .js file, got {raw!r}")
-    path = (base_dir(config) / Path(raw).expanduser()).resolve()
+    path = (base / Path(raw).expanduser()).resolve()
     if not path.is_file():
         raise ConfigError(f"{where}: function file {raw!r} not found (looked at {path})")
     if settings is None:
@@ -121,7 +122,7 @@ def function_file(
 
 
 def destination_functions(
-    config: Config, destination_id: str, entry: Mapping[str, Any], where: str
+    base: Path, destination_id: str, entry: Mapping[str, Any], where: str
 ) -> DestinationFunctions | None:
     """The function keys of one [destinations.<id>] entry, or None when it has none."""
     function, insert = entry.get("function"), entry.get("insert_function")
@@ -145,12 +146,12 @@ def destination_functions(
         raise ConfigError(f"{where}: 'batching' must be true, false or a table")
     return DestinationFunctions(
         function=(
-            function_file(config, "destination", destination_id, function, settings, where)
+            function_file(base, "destination", destination_id, function, settings, where)
             if function is not None
             else None
         ),
         insert=(
-            function_file(config, "insert", destination_id, insert, settings, where)
+            function_file(base, "insert", destination_id, insert, settings, where)
             if insert is not None
             else None
         ),
