@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from segemu import __version__
-from segemu.config import Config, load_config
+from segemu.config import Config, ConfigError, load_config
 from segemu.destinations.catalog import presets
 from segemu.destinations.config import parse_destination
 from segemu.destinations.delivery import DeliveryWorker
@@ -30,6 +30,7 @@ from segemu.destinations.runtime import (
     describe,
 )
 from segemu.expectations import Expectation, Verdict, evaluate
+from segemu.faults import FaultError, Faults
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -97,6 +98,13 @@ class Emulator:
         )
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
         self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
+        # Faults on the Tracking API (segemu/faults): the config's rules, more added at runtime.
+        self.faults = Faults()
+        try:
+            origin = config.config_file or "settings"
+            self.faults.add_all(config.sections.get("faults") or {}, origin)
+        except FaultError as exc:
+            raise ConfigError(str(exc)) from None
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -114,6 +122,7 @@ class Emulator:
 
     def _notify(self, records: list[Record]) -> None:
         """The pipeline's last stage: live deliveries start, subscribers and waiters hear."""
+        self.faults.arrived(records)  # links calls that got through after a fault
         for live in self.destinations.start(records):
             self._delivery.schedule(live, 0.0)
         for subscriber in self._subscribers:
