@@ -88,6 +88,13 @@ class Emulator:
         # Tracking plans load here too, so a malformed plan stops start-up with its file named.
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
+        # Faults on the Tracking API (segemu/faults): the config's rules, more added at runtime.
+        self.faults = Faults()
+        try:
+            origin = config.config_file or "settings"
+            self.faults.add_all(config.sections.get("faults") or {}, origin)
+        except FaultError as exc:
+            raise ConfigError(str(exc)) from None
         self.store = EventStore(
             None if config.in_memory else config.db,
             retention=config.retention,
@@ -98,13 +105,6 @@ class Emulator:
         )
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
         self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
-        # Faults on the Tracking API (segemu/faults): the config's rules, more added at runtime.
-        self.faults = Faults()
-        try:
-            origin = config.config_file or "settings"
-            self.faults.add_all(config.sections.get("faults") or {}, origin)
-        except FaultError as exc:
-            raise ConfigError(str(exc)) from None
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
