@@ -3,12 +3,14 @@ requests, and checking that every call arrived exactly once."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 
 from segemu.http.server import RunningServer
+from segemu.message import Record
 from tests.conftest import get_json
 
 
@@ -35,10 +37,10 @@ def gaps(entries: list[dict[str, Any]], last: str | None = None) -> list[float]:
     times = [datetime.fromisoformat(entry["at"]) for entry in entries]
     if last is not None:
         times.append(datetime.fromisoformat(last))
-    return [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
+    return [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
 
 
-def arrived_once(server: RunningServer, message_ids: list[str]) -> list[dict[str, Any]]:
+def arrived_once(server: RunningServer, message_ids: list[str]) -> list[Record]:
     """Each messageId stored once and accepted (retries that got through after a success
     would be stored as duplicates: there must be none). Returns the records in order."""
     records = []

@@ -70,7 +70,8 @@ async def test_a_503_burst_is_retried_with_backoff_and_every_call_arrives_once(
     assert second >= 0.5
     assert third >= 1.0
     assert first < second
-    assert attempts[-1]["arrived"] == {m: r["id"] for m, r in zip(message_ids, records)}
+    linked = {r["messageId"]: r["id"] for r in records}
+    assert attempts[-1]["arrived"] == linked
 
 
 async def test_a_429_with_retry_after_waits_that_long_and_is_not_counted(
