@@ -90,6 +90,11 @@ class Backend(ABC):
         """GET /_segemu/destinations' `destinations`, where the emulator answers it."""
         return None
 
+    async def faults(self) -> dict[str, Any] | None:
+        """GET /_segemu/faults: the fault rules and the requests they failed, newest first;
+        None where the emulator has no faults."""
+        return None
+
     @property
     def problem(self) -> str | None:
         """What keeps the backend from receiving right now (shown in the footer)."""
