@@ -255,9 +255,9 @@ class InspectorApp(App[None]):
             if not self._shutting_down():  # the app may have closed meanwhile
                 view.show_verdicts(verdicts)
         elif active == "faults":
-            listing = await self.backend.faults()
+            faults = await self.backend.faults()
             if not self._shutting_down():
-                self.faults_view.show(listing)
+                self.faults_view.show(faults)
 
     @work(exclusive=True, group="views")
     async def _refresh_views(self) -> None:
