@@ -3,8 +3,9 @@ pipeline, and the control API that manages the rules (/_segemu/faults).
 
 Effects, as an SDK sees them:
 - status: the code, a JSON body like segemu's other refusals, and Retry-After when the rule has
-  one. Retry-After is exposed to pages (Access-Control-Expose-Headers): a cross-origin fetch
-  reads only safelisted headers otherwise, and analytics-next reads it (fetch-dispatcher.ts).
+  one (and X-RateLimit-Reset, as Segment sends both). They are exposed to pages
+  (Access-Control-Expose-Headers): a cross-origin fetch reads only safelisted headers
+  otherwise, and analytics-next reads Retry-After (fetch-dispatcher.ts).
 - timeout: no answer; after the rule's seconds (bounded, MAX_HOLD_SECONDS) the connection is
   closed without one. At most MAX_HELD requests are held at once; past that, closed at once.
 - reset: the connection is reset (TCP RST, SO_LINGER 0): the SDK sees ECONNRESET.
@@ -101,9 +102,11 @@ def _status_answer(request: web.Request, faulted: Faulted) -> web.Response:
     message = f"{faulted.entry['reason']} (segemu fault, not a problem with the request)"
     answer = error_response(request, rule.status, "fault", message)
     if rule.retry_after is not None:
-        # DOCS http-api §Rate limits: a 429 says when to come back in Retry-After.
+        # DOCS http-api §Rate limits: a 429 says when to come back, in Retry-After and
+        # X-RateLimit-Reset (seconds); analytics-next before 1.84 read only the latter.
         answer.headers["Retry-After"] = str(rule.retry_after)
-        answer.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        answer.headers["X-RateLimit-Reset"] = str(rule.retry_after)
+        answer.headers["Access-Control-Expose-Headers"] = "Retry-After, X-RateLimit-Reset"
     return answer
 
 

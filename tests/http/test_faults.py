@@ -45,6 +45,7 @@ async def test_a_429_burst_then_the_retry_gets_through_and_is_linked(
     first = await post_batch(http, server, call("m1"))
     assert first.status == 429
     assert first.headers["Retry-After"] == "1"  # the rule's default for a 429
+    assert first.headers["X-RateLimit-Reset"] == "1"
     second = await post_batch(http, server, call("m1"), retry=1)
     assert second.status == 429
     third = await post_batch(http, server, call("m1"), retry=2)
