@@ -109,10 +109,10 @@ class Faults:
     ) -> Faulted | None:
         """The first rule that fires on this request, logged; None lets it through. Called
         only while there are rules (the edge checks `self.rules` first)."""
-        items = [call for call in calls if isinstance(call, dict)]
         now = self._clock()
         for rule in self.rules:
-            if rule.selects(route, write_key, items) and rule.fires(now):
+            if rule.selects(route, write_key, calls) and rule.fires(now):
+                items = [call for call in calls if isinstance(call, dict)]
                 return Faulted(rule, self._record(rule, route, write_key, items, retry_count))
         return None
 

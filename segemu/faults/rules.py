@@ -98,7 +98,7 @@ class FaultRule:
         # Seeded: the same requests in the same order fire the same way in every run.
         self._random = random.Random(self.seed if self.seed is not None else self.id)
 
-    def selects(self, route: str, write_key: str | None, calls: list[dict[str, Any]]) -> bool:
+    def selects(self, route: str, write_key: str | None, calls: list[Any]) -> bool:
         """Whether the selectors pick this request: its route and write key, and at least one
         of its calls for the type, event and query (a batch is one request)."""
         if self.route is not None and not _route_matches(self.route, route):
@@ -107,7 +107,9 @@ class FaultRule:
             return False
         if self.type is None and self.event is None and self.where is None:
             return True
-        return any(self._selects_call(route, write_key, call) for call in calls)
+        return any(
+            self._selects_call(route, write_key, call) for call in calls if isinstance(call, dict)
+        )
 
     def _selects_call(self, route: str, write_key: str | None, call: dict[str, Any]) -> bool:
         if self.type is not None and call.get("type") != self.type:
