@@ -7,8 +7,12 @@ from __future__ import annotations
 import base64
 
 import aiohttp
+import pytest
 from textual.widgets import DataTable
 
+from segemu.http.server import RunningServer
+from segemu.tui.factory import create_app
+from segemu.tui.remote import RemoteBackend
 from tests.tui.helpers import WRITE_KEY, in_process_app, track, until
 
 
@@ -52,3 +56,20 @@ async def test_the_panel_shows_rules_refused_requests_and_what_arrived_later() -
         assert oldest[5] == "-"  # the first attempt sends no X-Retry-Count
         assert newest[7] == "all 1 arrived later"
         assert app.query_one("#faulted").has_focus
+
+
+async def test_the_attached_inspector_shows_the_same_panel(server: RunningServer) -> None:
+    server.emulator.faults.add({"id": "flaky", "reset": True, "every": 2})
+    assert await send(server.url, "r-1") == 200
+    app = create_app(RemoteBackend(server.url))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("5")
+        faulted = app.query_one("#faulted", DataTable)
+        rules = app.query_one("#fault-rules", DataTable)
+        with pytest.raises(aiohttp.ClientConnectionError):  # the reset, as a client sees it
+            await send(server.url, "r-2")
+        await until(pilot, lambda: faulted.row_count == 1, "the faulted request")
+        assert cells(rules)[0][:2] == ["flaky", "connection reset"]
+        [entry] = cells(faulted)
+        assert entry[1:3] == ["flaky", "connection reset"]
+        assert entry[7] == "1 of 1 missing"
