@@ -11,7 +11,9 @@ Effects, as an SDK sees them:
 - reset: the connection is reset (TCP RST, SO_LINGER 0): the SDK sees ECONNRESET.
 - close: the connection is closed (FIN) before any answer.
 - partial: `200 {"success": true}`, but only the first N calls of the batch are kept.
-- latency: the answer (the normal one, or the effect) comes that many seconds late.
+- latency: the answer comes that many seconds late; alone, the calls are stored as they
+  arrive (a client that gives up first and retries sends a duplicate); before another effect,
+  that effect comes late.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -70,7 +73,10 @@ def write_key_of(envelope: Envelope) -> str | None:
 
 
 async def intercept(
-    request: web.Request, emulator: Emulator, envelope: Envelope
+    request: web.Request,
+    emulator: Emulator,
+    envelope: Envelope,
+    success: Callable[[web.Request], web.StreamResponse],
 ) -> web.StreamResponse | None:
     """Apply the first fault that fires on this request: an answer to send instead of
     ingesting it, or None to ingest `envelope` (whose items a partial fault may have cut)."""
@@ -80,6 +86,12 @@ async def intercept(
     if faulted is None:
         return None
     rule = faulted.rule
+    if rule.effect == "latency":
+        # A slow answer, not a slow arrival: the calls are stored now, as a server that got
+        # the whole body would, so a client that gives up and retries sends a duplicate.
+        emulator.ingest(envelope)
+        await asyncio.sleep(rule.latency)
+        return success(request)
     if rule.latency:
         await asyncio.sleep(rule.latency)
     match rule.effect:

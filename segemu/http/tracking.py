@@ -126,7 +126,7 @@ async def single(request: web.Request) -> web.StreamResponse:
     except BodyError as error:
         return _refused(request, emulator, error)
     if emulator.faults.rules:  # one attribute test while no fault is set
-        faulted = await intercept(request, emulator, envelope)
+        faulted = await intercept(request, emulator, envelope, _success)
         if faulted is not None:
             return faulted
     emulator.ingest(envelope)
@@ -162,7 +162,7 @@ async def batch(request: web.Request) -> web.StreamResponse:
     except BodyError as error:
         return _refused(request, emulator, error)
     if emulator.faults.rules:
-        faulted = await intercept(request, emulator, envelope)
+        faulted = await intercept(request, emulator, envelope, _success)
         if faulted is not None:
             return faulted
     emulator.ingest(envelope)

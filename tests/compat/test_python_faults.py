@@ -25,6 +25,7 @@ import pytest
 from segment.analytics import Client
 
 from segemu.http.server import RunningServer
+from segemu.query import EventFilter, parse_query
 from tests.compat.faulted import add_fault, arrived_once, faulted, gaps
 
 pytestmark = pytest.mark.compat
@@ -148,3 +149,24 @@ async def test_a_partial_batch_loses_calls_the_sdk_cannot_see(
     [attempt] = await faulted(http, server, "py_partial")
     assert attempt["missing"] == message_ids[1:]
     assert [r["messageId"] for r in server.emulator.events()] == message_ids[:1]
+
+
+async def test_a_late_answer_makes_the_sdk_send_twice_and_segemu_keeps_one(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    # The first request is answered after 2 s; the SDK gives up on it after its 1 s timeout
+    # and retries at once. Both reach the pipeline: the one that arrives second is stored as a
+    # duplicate of the first, by messageId (DOCS http-api: Segment deduplicates on messageId).
+    await add_fault(http, server, latency=2, times=1, writeKey="py_late")
+    message_ids, errors = await send(server, "py_late", timeout=1)
+    assert errors == []
+    duplicates = EventFilter(write_key="py_late", query=parse_query("status:duplicate"))
+    await server.emulator.wait_for(duplicates, len(message_ids), timeout=10)
+    for message_id in message_ids:
+        stored = server.emulator.store.with_message_id(message_id)
+        assert sorted(r["status"] for r in stored) == ["accepted", "duplicate"]
+    accepted = server.emulator.events(EventFilter(write_key="py_late", status="accepted"))
+    assert len(accepted) == len(message_ids)  # each call counted once
+    [attempt] = await faulted(http, server, "py_late")
+    assert attempt["effect"] == "latency"
+    assert attempt["refused"] == 0  # late, not refused
