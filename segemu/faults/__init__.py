@@ -106,12 +106,13 @@ class Faults:
         write_key: str | None,
         calls: list[Any],
         retry_count: int | None,
+        route_type: str | None = None,
     ) -> Faulted | None:
         """The first rule that fires on this request, logged; None lets it through. Called
         only while there are rules (the edge checks `self.rules` first)."""
         now = self._clock()
         for rule in self.rules:
-            if rule.selects(route, write_key, calls) and rule.fires(now):
+            if rule.selects(route, write_key, calls, route_type) and rule.fires(now):
                 items = [call for call in calls if isinstance(call, dict)]
                 return Faulted(rule, self._record(rule, route, write_key, items, retry_count))
         return None

@@ -98,9 +98,12 @@ class FaultRule:
         # Seeded: the same requests in the same order fire the same way in every run.
         self._random = random.Random(self.seed if self.seed is not None else self.id)
 
-    def selects(self, route: str, write_key: str | None, calls: list[Any]) -> bool:
+    def selects(
+        self, route: str, write_key: str | None, calls: list[Any], route_type: str | None = None
+    ) -> bool:
         """Whether the selectors pick this request: its route and write key, and at least one
-        of its calls for the type, event and query (a batch is one request)."""
+        of its calls for the type, event and query (a batch is one request). `route_type`:
+        the type a single-call route gives its call (`/v1/track`) when the body has none."""
         if self.route is not None and not _route_matches(self.route, route):
             return False
         if self.write_key is not None and write_key != self.write_key:
@@ -108,11 +111,15 @@ class FaultRule:
         if self.type is None and self.event is None and self.where is None:
             return True
         return any(
-            self._selects_call(route, write_key, call) for call in calls if isinstance(call, dict)
+            self._selects_call(route, write_key, call, call.get("type") or route_type)
+            for call in calls
+            if isinstance(call, dict)
         )
 
-    def _selects_call(self, route: str, write_key: str | None, call: dict[str, Any]) -> bool:
-        if self.type is not None and call.get("type") != self.type:
+    def _selects_call(
+        self, route: str, write_key: str | None, call: dict[str, Any], kind: Any
+    ) -> bool:
+        if self.type is not None and kind != self.type:
             return False
         if self.event is not None and call.get("event") != self.event:
             return False
@@ -120,7 +127,7 @@ class FaultRule:
             return True
         # What the query reads, before normalization: the call as sent stands for the event.
         record: Any = {
-            "type": call.get("type"),
+            "type": kind,
             "writeKey": write_key,
             "route": route,
             "messageId": call.get("messageId"),

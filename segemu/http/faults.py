@@ -81,7 +81,11 @@ async def intercept(
     """Apply the first fault that fires on this request: an answer to send instead of
     ingesting it, or None to ingest `envelope` (whose items a partial fault may have cut)."""
     faulted = emulator.faults.decide(
-        request.path, write_key_of(envelope), envelope.items, envelope.retry_count
+        request.path,
+        write_key_of(envelope),
+        envelope.items,
+        envelope.retry_count,
+        envelope.route_type,
     )
     if faulted is None:
         return None

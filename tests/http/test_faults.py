@@ -138,6 +138,10 @@ async def test_selectors_pick_by_event_type_and_query(
     assert (await post_batch(http, server, call("s2", "Signed Up"))).status == 500
     identify = {"type": "identify", "userId": "u", "traits": {}, "properties": {"plan": "pro"}}
     assert (await post_batch(http, server, {**identify, "messageId": "s3"})).status == 502
+    # /v1/identify says the type when the body does not.
+    body = {"userId": "u", "traits": {}, "properties": {"plan": "pro"}, "messageId": "s5"}
+    async with http.post(f"{server.url}/v1/identify", json=body, headers=AUTH) as response:
+        assert response.status == 502
     routed = await add(http, server, id="t-only", status=400, route="/v1/t")
     assert routed["route"] == "/v1/t"
     async with http.post(f"{server.url}/v1/t", json=call("s4"), headers=AUTH) as response:
