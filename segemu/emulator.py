@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from segemu import __version__
-from segemu.config import Config, load_config
+from segemu.config import Config, ConfigError, load_config
 from segemu.destinations.catalog import presets
 from segemu.destinations.config import parse_destination
 from segemu.destinations.delivery import DeliveryWorker
@@ -30,6 +30,7 @@ from segemu.destinations.runtime import (
     describe,
 )
 from segemu.expectations import Expectation, Judging, Verdict
+from segemu.faults import FaultError, Faults
 from segemu.functions.service import Functions
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
@@ -88,6 +89,13 @@ class Emulator:
         # Tracking plans load here too, so a malformed plan stops start-up with its file named.
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
+        # Faults on the Tracking API (segemu/faults): the config's rules, more added at runtime.
+        self.faults = Faults()
+        try:
+            origin = config.config_file or "settings"
+            self.faults.add_all(config.sections.get("faults") or {}, origin)
+        except FaultError as exc:
+            raise ConfigError(str(exc)) from None
         self.store = EventStore(
             None if config.in_memory else config.db,
             retention=config.retention,
@@ -120,6 +128,7 @@ class Emulator:
 
     def _notify(self, records: list[Record]) -> None:
         """The pipeline's last stage: live deliveries start, subscribers and waiters hear."""
+        self.faults.arrived(records)  # links calls that got through after a fault
         for live in self.destinations.start(records):
             self._delivery.schedule(live, 0.0)
         for subscriber in self._subscribers:

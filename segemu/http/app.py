@@ -11,6 +11,7 @@ from segemu.http import (
     cdn,
     control,
     destinations,
+    faults,
     functions,
     openapi,
     protocols,
@@ -54,6 +55,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
     functions.setup_routes(app, control.PREFIX)
+    faults.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

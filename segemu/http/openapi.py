@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, functions
+from segemu.http import destinations, faults, functions
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -833,6 +833,7 @@ def document(prefix: str) -> dict[str, Any]:
                 "description": "What each mock destination received, and why.",
             },
             {"name": "Functions", "description": "Source, Destination and Insert Functions."},
+            {"name": "Faults", "description": "Failures injected into the Tracking API."},
         ],
         "paths": _with_control_answers(
             {
@@ -841,6 +842,7 @@ def document(prefix: str) -> dict[str, Any]:
                 **_control_paths(prefix),
                 **destinations.openapi_paths(prefix),
                 **functions.openapi_paths(prefix),
+                **faults.openapi_paths(prefix),
             },
             prefix,
         ),
