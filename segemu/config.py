@@ -81,7 +81,14 @@ class Config:
 
 
 # Tables, not settings: a file's [sources.*] or a marker's destinations={...}.
-SECTIONS: tuple[str, ...] = ("sources", "destinations", "protocols", "lint", "codegen")
+SECTIONS: tuple[str, ...] = (
+    "sources",
+    "destinations",
+    "protocols",
+    "lint",
+    "codegen",
+    "spaces",  # identity resolution and profiles: segemu/identity/settings.py
+)
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
 )
