@@ -394,3 +394,86 @@ def setup_routes(app: web.Application) -> None:
         ("links", links),
     ):
         app.router.add_get(f"{PREFIX}/{name}", route(handler))
+
+
+def openapi_paths() -> dict[str, Any]:
+    """These routes, for /_segemu/openapi.json (segemu/http/openapi.py)."""
+    error = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    answers = {
+        "200": {"description": "Segment's answer shape.", **error},
+        "400": {"description": "validation_error or invalid_request_error.", **error},
+        "401": {"description": "authentication_error.", **error},
+        "403": {"description": "Refused: another origin, or a foreign Host.", **error},
+        "404": {"description": "not_found: no such profile or space.", **error},
+    }
+
+    def path_param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": description,
+            "schema": schema,
+        }
+
+    def query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "schema": schema,
+        }
+
+    text = {"type": "string"}
+    day = {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"}
+    schemas: dict[str, dict[str, Any]] = {
+        "include": text,
+        "exclude": text,
+        "verbose": {"enum": ["true", "false"]},
+        "class": {"enum": list(TRAIT_CLASSES)},
+        "sort": {"enum": ["asc", "desc"]},
+        "start": day,
+        "end": day,
+        "next": text,
+        "limit": {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT[1]},
+    }
+    limits = {"traits": TRAITS_LIMIT[1], "links": LINKS_LIMIT[1]}
+    common = [
+        path_param("space_id", "The space's id or name (`default`).", {"type": "string"}),
+        path_param("collection", "users or accounts.", {"enum": list(COLLECTIONS)}),
+        path_param(
+            "external_id",
+            "type:value, e.g. user_id:u1 (types are lower-case).",
+            {"type": "string", "pattern": "^[a-z0-9_.\\-]+:.+$"},
+        ),
+    ]
+    extra = {
+        "traits": ["include", "limit", "class", "verbose"],
+        "external_ids": ["include", "limit", "verbose"],
+        "events": ["start", "end", "include", "exclude", "limit", "sort"],
+        "metadata": ["verbose"],
+        "links": ["limit"],
+    }
+
+    def parameters(name: str, names: list[str]) -> list[dict[str, Any]]:
+        found = []
+        for q in names:
+            schema = schemas[q]
+            if q == "limit":
+                schema = {**schema, "maximum": limits.get(name, LIST_LIMIT[1])}
+            found.append(query(q, f"Segment's `{q}`.", schema))
+        return [*common, *found]
+
+    return {
+        f"{PREFIX}/{name}": {
+            "get": {
+                "tags": ["Profile API"],
+                "summary": f"A profile's {name.replace('_', ' ')} (Segment's Profile API)",
+                "security": [{"accessToken": []}],
+                "parameters": parameters(name, params),
+                "responses": answers,
+            }
+        }
+        for name, params in extra.items()
+    }

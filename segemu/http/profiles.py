@@ -76,7 +76,8 @@ async def get_profile(request: web.Request) -> web.Response:
     if isinstance(collection, web.Response):
         return collection
     external_id = request.match_info["external_id"]
-    if ":" not in external_id.strip(":"):
+    id_type, _, value = external_id.partition(":")
+    if not id_type or not value:
         return error_response(
             request,
             400,
@@ -119,3 +120,90 @@ def setup_routes(app: web.Application, prefix: str) -> None:
     app.router.add_get(f"{prefix}/profiles", list_profiles)
     app.router.add_get(f"{prefix}/profiles/{{external_id}}", get_profile)
     app.router.add_get(f"{prefix}/events/{{message_id}}/identity", call_identity)
+
+
+def openapi_paths(prefix: str) -> dict[str, Any]:
+    """These routes, for /_segemu/openapi.json (segemu/http/openapi.py)."""
+    tag = ["Profiles"]
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    bad = {"400": {"description": "A client mistake, explained in `message`.", **error}}
+    missing = {"404": {"description": "No such profile, space or call.", **error}}
+    answer = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+    def query(name: str, description: str, schema: dict[str, Any] | None = None) -> Any:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "schema": schema or {"type": "string"},
+        }
+
+    space = query("space", "A space's name or space id (the default space if absent).")
+    collection = query(
+        "collection", "users (default) or accounts.", {"enum": ["users", "accounts"]}
+    )
+    return {
+        f"{prefix}/profiles": {
+            "get": {
+                "tags": tag,
+                "summary": "Profiles, most recently updated first; search with q",
+                "parameters": [
+                    query("q", "Text an identifier, the segment id or a trait contains."),
+                    query("id", "One external id (type:value): that profile in detail."),
+                    space,
+                    collection,
+                    query(
+                        "limit",
+                        "Page size.",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                    ),
+                    query(
+                        "next", "The cursor of the next page.", {"type": "integer", "minimum": 0}
+                    ),
+                ],
+                "responses": {
+                    "200": {"description": "`profiles`, `count`, `next`.", **answer},
+                    **bad,
+                    **missing,
+                },
+            }
+        },
+        f"{prefix}/profiles/{{external_id}}": {
+            "get": {
+                "tags": tag,
+                "summary": "One profile: traits with history, identifiers, calls, merges",
+                "parameters": [
+                    {
+                        "name": "external_id",
+                        "in": "path",
+                        "required": True,
+                        "description": "type:value, e.g. user_id:u1 or segment_id:use_...",
+                        "schema": {"type": "string", "pattern": "^[^:]+:.+$"},
+                    },
+                    space,
+                    collection,
+                ],
+                "responses": {"200": {"description": "The profile.", **answer}, **bad, **missing},
+            }
+        },
+        f"{prefix}/events/{{message_id}}/identity": {
+            "get": {
+                "tags": tag,
+                "summary": "The profile one call resolved to, and its identity changes",
+                "parameters": [
+                    {
+                        "name": "message_id",
+                        "in": "path",
+                        "required": True,
+                        "description": "The call's messageId.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "`identity` and the `profiles` it names.", **answer},
+                    **missing,
+                },
+            }
+        },
+    }
