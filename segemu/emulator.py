@@ -31,6 +31,7 @@ from segemu.destinations.runtime import (
 )
 from segemu.expectations import Expectation, Verdict, evaluate
 from segemu.identity import Identity, load_spaces
+from segemu.identity.views import query_view
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -168,8 +169,20 @@ class Emulator:
         return self.destinations.deliveries(record)
 
     def with_deliveries(self, record: Record) -> Record:
-        """The record with `deliveries` (requests included), as the detail views show it."""
-        return {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        """The record with `deliveries` (requests included) and its `profile` as it is now,
+        as the detail views show it."""
+        shown: Record = {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        return self._add_profile(shown)
+
+    def with_profile(self, record: Record) -> Record:
+        """The record with its `profile` as it is now (what `profile.` query paths read)."""
+        return self._add_profile({**self.readable(record)})
+
+    def _add_profile(self, shown: Record) -> Record:
+        profile = query_view(self.identity, shown)
+        if profile is not None:
+            shown["profile"] = profile
+        return shown
 
     def deliveries(
         self,
@@ -307,8 +320,11 @@ class Emulator:
         )
 
     def _shown(self, where: EventFilter) -> Callable[[Record], Record]:
-        """How a filter reads a record: with the requests built, if it reaches into them."""
-        return self.with_deliveries if where.reads_requests else self.readable
+        """How a filter reads a record: with the requests built, if it reaches into them, and
+        with its profile, if it reads `profile.`."""
+        if where.reads_requests:
+            return self.with_deliveries
+        return self.with_profile if where.reads_profile else self.readable
 
     async def scan(
         self,
@@ -357,10 +373,11 @@ class Emulator:
         newest first, which are fewer than `count` if `timeout` ran out first."""
         present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
-        if where.reads_requests:
+        if where.reads_view:
+            shown = self._shown(where)
 
             def matches(record: Record) -> bool:
-                return where.matches(self.with_deliveries(record))
+                return where.matches(shown(record))
 
         await self._wait_until(matches, count - len(present), timeout, present)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
@@ -401,13 +418,13 @@ class Emulator:
         """How an expectation sees a record: as stored, or, if it checks what a destination
         received, with the requests built for the records that could match."""
         if not expectation.reads_requests:
-            return self.readable
+            return self.with_profile if expectation.reads_profile else self.readable
 
         def judged(record: Record) -> Record:
             record = self.readable(record)
             if expectation.could_match(record):
                 return self.with_deliveries(record)
-            return record
+            return self.with_profile(record) if expectation.reads_profile else record
 
         return judged
 

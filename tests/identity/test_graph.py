@@ -279,3 +279,33 @@ def test_the_graph_survives_a_restart(tmp_path: Path) -> None:
             ]
 
     asyncio.run(run())
+
+
+async def test_profile_query_paths_read_the_call_s_profile_as_it_is_now(
+    emulator: Emulator,
+) -> None:
+    from segemu.expectations import Expectation
+    from segemu.query import EventFilter, parse_query
+
+    send(emulator, call("page", anonymousId="a1"), call("page", anonymousId="a2"))
+    send(emulator, call("identify", anonymousId="a1", userId="u1", traits={"plan": "pro"}))
+
+    def found(q: str) -> list[str | None]:
+        where = EventFilter(query=parse_query(q))
+        return [r["type"] for r in emulator.events(where)][::-1]
+
+    # The anonymous page call before the identify matches: its profile has the trait now.
+    assert found("profile.traits.plan:pro") == ["page", "identify"]
+    assert found("profile.external_ids.user_id:u1 type:page") == ["page"]
+    assert found("NOT profile.traits.plan:*") == ["page"]
+    segment_id = emulator.identity.profile("user_id:u1").segment_id  # type: ignore[union-attr]
+    assert found(f"profile.segment_id:{segment_id}") == ["page", "identify"]
+    assert len(await emulator.scan(EventFilter(query=parse_query("profile.traits.plan:pro")))) == 2
+    waited = await emulator.wait_for(
+        EventFilter(query=parse_query("profile.traits.plan:pro")), 2, 0.1
+    )
+    assert len(waited) == 2
+    verdict = emulator.judge(
+        Expectation.from_json({"type": "page", "where": "profile.traits.plan:pro", "times": 1})
+    )
+    assert verdict.passed, verdict
