@@ -91,6 +91,7 @@ class Emulator:
         self.destinations = Destinations(config, self.sources)
         # The identity graph rebuilds from the stored records as the store reads them.
         self.identity = Identity(load_spaces(config))
+        identity_problem = None if config.in_memory else self.identity.load(config.db)
         self.store = EventStore(
             None if config.in_memory else config.db,
             retention=config.retention,
@@ -98,6 +99,8 @@ class Emulator:
             on_load=self.identity.replay,
         )
         self.identity.attach(self.store)
+        if identity_problem is not None:
+            self.store.problems.append(identity_problem)
         self.pipeline = Pipeline(
             self.store,
             self.sources,
@@ -517,6 +520,11 @@ class Emulator:
                 await self._flusher
             self._flusher = None
         self.store.close()
+        if not self.config.in_memory:
+            try:
+                self.identity.save(self.config.db, self.store.next_id - 1)
+            except OSError:  # the calls are written; the graph is rebuilt from them next time
+                log.exception("writing the identity graph failed")
 
     async def __aenter__(self) -> Emulator:
         await self.start()

@@ -77,7 +77,7 @@ class Graph:
             "accounts": {},
         }
         # Segment ids merged away, and the profile each went into (a lookup still finds it).
-        self._merged_into: dict[str, str] = {}
+        self.merged_into: dict[str, str] = {}
         self.dropped = 0
 
     # -- lookups -----------------------------------------------------------------------------
@@ -86,8 +86,8 @@ class Graph:
         if key[0] == "segment_id":
             segment = key[1]
             seen = 0
-            while segment in self._merged_into and seen < 1000:
-                segment = self._merged_into[segment]
+            while segment in self.merged_into and seen < 1000:
+                segment = self.merged_into[segment]
                 seen += 1
             profile = self.profiles.get(segment)
             return profile if profile is not None and profile.collection == collection else None
@@ -307,7 +307,7 @@ class Graph:
             into.first_message_id = other.first_message_id
             into.first_source = other.first_source
         into.merged.extend([other.segment_id, *other.merged])
-        self._merged_into[other.segment_id] = into.segment_id
+        self.merged_into[other.segment_id] = into.segment_id
         del self.profiles[other.segment_id]
 
     def link(self, user: Profile, account: Profile) -> bool:
@@ -364,8 +364,21 @@ class Graph:
                 partner.links.pop(profile.segment_id, None)
         del self.profiles[profile.segment_id]
         for merged in profile.merged:
-            self._merged_into.pop(merged, None)
+            self.merged_into.pop(merged, None)
         self.dropped += 1
+
+    def restore(self, profile: Profile) -> None:
+        """Put back a profile read from disk (persist.py), with its identifiers."""
+        self.profiles[profile.segment_id] = profile
+        index = self._index[profile.collection]
+        for key in profile.external_ids:
+            index[key] = profile
+
+    def clear(self) -> None:
+        self.profiles.clear()
+        self._index["users"].clear()
+        self._index["accounts"].clear()
+        self.merged_into.clear()
 
     # -- replaying: a stored call ------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from segemu.identity import persist
 from segemu.identity.extract import account_id, user_ids
 from segemu.identity.graph import Call, Change, Graph
 from segemu.identity.profiles import Collection, Profile, TraitClass, TraitValue
@@ -75,6 +76,18 @@ class Identity:
             space.name: Graph(space, self._oldest_record) for space in spaces.all
         }
         self._listeners: list[Listener] = []
+        # Calls up to this id are in the graph read from disk: replay skips them.
+        self._through = 0
+
+    def load(self, db: str) -> str | None:
+        """Read the graph a clean stop wrote beside the calls in `db` (persist.py); calls up
+        to the id it covers are then not replayed. Returns a problem to report, if any."""
+        self._through, problem = persist.load(self.graphs, persist.graph_path(db))
+        return problem
+
+    def save(self, db: str, through: int) -> None:
+        """Write the graph beside the calls (a clean stop)."""
+        persist.save(self.graphs, through, persist.graph_path(db))
 
     def attach(self, store: EventStore) -> None:
         """The store whose records the profiles' calls are read from."""
@@ -146,7 +159,7 @@ class Identity:
     def replay(self, record: Record) -> None:
         """Rebuild the graph from a stored record's own identity decisions."""
         identity: Any = record.get("identity")
-        if type(identity) is not dict:
+        if type(identity) is not dict or record["id"] <= self._through:
             return
         graph = self.graphs.get(str(identity.get("space")))
         if graph is None:

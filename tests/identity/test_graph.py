@@ -309,3 +309,43 @@ async def test_profile_query_paths_read_the_call_s_profile_as_it_is_now(
         Expectation.from_json({"type": "page", "where": "profile.traits.plan:pro", "times": 1})
     )
     assert verdict.passed, verdict
+
+
+async def test_a_profile_whose_calls_were_evicted_keeps_its_ids_and_traits_across_restarts(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "db")
+    async with create_emulator(db=db, retention=3) as first:
+        send(first, call("identify", userId="u1", anonymousId="a1", traits={"plan": "pro"}))
+        send(first, *(call(userId=f"other-{n}") for n in range(4)))
+        kept = first.identity.profile("user_id:u1")
+        assert kept is not None
+        assert first.identity.events(kept) == []  # evicted
+        assert kept.trait_values() == {"plan": "pro"}
+    for _ in range(2):
+        async with create_emulator(db=db, retention=3) as again:
+            profile = again.identity.profile("anonymous_id:a1")
+            assert profile is not None
+            assert profile.trait_values() == {"plan": "pro"}
+            assert again.identity.profile("user_id:other-3") is not None
+            # New calls still resolve against the graph read back.
+            [record] = send(again, call(userId="u1"))
+            assert record["identity"]["segment_id"] == profile.segment_id
+
+
+async def test_without_the_graph_file_the_graph_is_rebuilt_from_the_calls(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    async with create_emulator(db=str(db)) as first:
+        send(first, call("identify", userId="u1", anonymousId="a1", traits={"plan": "pro"}))
+        send(first, call(userId="u1", anonymousId="a2"))
+    graph = db / "identity" / "graph.json"
+    assert graph.is_file()
+    graph.unlink()  # as after a hard kill before the first clean stop
+    async with create_emulator(db=str(db)) as second:
+        profile = second.identity.profile("anonymous_id:a2")
+        assert profile is not None
+        assert profile.trait_values() == {"plan": "pro"}
+    graph.write_text("{not json")
+    async with create_emulator(db=str(db)) as third:
+        assert third.identity.profile("anonymous_id:a1") is not None
+        assert any("identity/graph.json could not be read" in p for p in third.store.problems)
