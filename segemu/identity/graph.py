@@ -17,12 +17,10 @@ identifiers the limits bound.
 from __future__ import annotations
 
 import hashlib
-from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from heapq import merge as merge_sorted
-from typing import Any
+from typing import Any, NamedTuple
 
 from segemu.identity.extract import ExternalIdKey
 from segemu.identity.profiles import Collection, ExternalId, Profile, TraitValue
@@ -35,8 +33,7 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PREFIX: dict[str, str] = {"users": "use_", "accounts": "acc_"}
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """What the graph notes about the call that changed it."""
 
     record_id: int
@@ -109,6 +106,14 @@ class Graph:
     ) -> Profile | None:
         """The profile a call's user identifiers resolve to (None if none is left), changing
         the graph as Segment would and noting each change."""
+        index = self._index["users"]
+        # The common case: every identifier known, all on one profile. Nothing to decide (a
+        # blocked value is never in the index, so none of them is blocked).
+        if keys and not alias:
+            first = index.get(keys[0])
+            if first is not None and all(index.get(key) is first for key in keys[1:]):
+                self.touch(first, keys, call)
+                return first
         settings = self.settings
         kept: list[ExternalIdKey] = []
         for key in keys:
@@ -129,12 +134,6 @@ class Graph:
             kept = [self._alias_key(key) if key[0] == "anonymous_id" else key for key in kept]
         if not kept:
             return None
-        index = self._index["users"]
-        # The common case: every identifier known, all on one profile. Nothing to decide.
-        first = index.get(kept[0])
-        if first is not None and all(index.get(key) is first for key in kept[1:]):
-            self.touch(first, kept, call)
-            return first
         kept.sort(key=lambda k: settings.rank(k[0]))
         while True:
             matched = self._matched(kept)
@@ -295,7 +294,7 @@ class Graph:
                 into._remember(name, old)
         for name, trait in other.traits.items():
             into.set_trait(name, trait)
-        into.record_ids = array("q", merge_sorted(into.record_ids, other.record_ids))
+        into.record_ids = list(merge_sorted(into.record_ids, other.record_ids))
         for linked, collection in other.links.items():
             into.links[linked] = collection
             partner = self.profiles.get(linked)

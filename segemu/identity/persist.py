@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-from array import array
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from segemu.identity.profiles import ExternalId, Profile, TraitValue
 log = logging.getLogger("segemu.identity")
 DIRECTORY = "identity"
 FILE = "graph.json"
-FORMAT = 1
+FORMAT = 2
 
 
 def graph_path(db: str) -> Path:
@@ -82,67 +81,104 @@ def _graph_doc(graph: Graph) -> dict[str, Any]:
     }
 
 
-def _profile_doc(profile: Profile) -> dict[str, Any]:
-    return {
-        "segment_id": profile.segment_id,
-        "collection": profile.collection,
-        "created_at": profile.created_at,
-        "updated_at": profile.updated_at,
-        "first": [profile.first_message_id, profile.first_source],
-        "last": [profile.last_message_id, profile.last_source],
-        "external_ids": [
-            [e.type, e.id, e.source, e.first_seen, e.last_seen, e.first_message_id, e.record_id]
+# A profile is a list, and its identifiers and traits lists whose trailing fields are left
+# out where they equal the profile's own (first seen at its creation by its first call, a trait
+# set by its last call): most profiles are then a few strings, and reading 100,000 of them
+# back builds few objects.
+def _profile_doc(profile: Profile) -> list[Any]:
+    first = [profile.created_at, profile.first_message_id, profile.first_source]
+    last = [profile.updated_at, profile.last_message_id, profile.last_source]
+    first_record = profile.record_ids[0] if profile.record_ids else 0
+    last_record = profile.record_ids[-1] if profile.record_ids else 0
+    id_defaults = [*first, first_record, profile.updated_at]
+    trait_defaults = [*last, last_record, "trait"]
+    return [
+        profile.segment_id,
+        profile.collection,
+        *first,
+        *last,
+        [
+            _trimmed(
+                [e.type, e.id],
+                [e.first_seen, e.first_message_id, e.source, e.record_id, e.last_seen],
+                id_defaults,
+            )
             for e in profile.external_ids.values()
         ],
-        "traits": {name: _trait_doc(t) for name, t in profile.traits.items()},
-        "trait_history": {
-            name: [_trait_doc(t) for t in history]
+        {name: _trait_doc(t, trait_defaults) for name, t in profile.traits.items()},
+        {
+            name: [_trait_doc(t, trait_defaults) for t in history]
             for name, history in profile.trait_history.items()
         },
-        "record_ids": list(profile.record_ids),
-        "links": profile.links,
-        "merged": profile.merged,
-    }
-
-
-def _trait_doc(trait: TraitValue) -> list[Any]:
-    return [
-        trait.value,
-        trait.updated_at,
-        trait.source,
-        trait.message_id,
-        trait.record_id,
-        trait.trait_class,
+        profile.record_ids,
+        profile.links,
+        profile.merged,
     ]
 
 
-def _trait(doc: list[Any]) -> TraitValue:
-    return TraitValue(doc[0], doc[1], doc[2], doc[3], doc[4], doc[5])
+def _trait_doc(trait: TraitValue, defaults: list[Any]) -> list[Any]:
+    return _trimmed(
+        [trait.value],
+        [trait.updated_at, trait.message_id, trait.source, trait.record_id, trait.trait_class],
+        defaults,
+    )
+
+
+def _trimmed(head: list[Any], fields: list[Any], defaults: list[Any]) -> list[Any]:
+    """`head` and `fields`, each field that equals its default as 0, trailing ones left out."""
+    values = [
+        0 if value == default else value for value, default in zip(fields, defaults, strict=True)
+    ]
+    while values and values[-1] == 0:
+        values.pop()
+    return head + values
+
+
+def _untrimmed(doc: list[Any], at: int, defaults: list[Any]) -> list[Any]:
+    values = doc[at:]
+    return [
+        default if n >= len(values) or values[n] == 0 else values[n]
+        for n, default in enumerate(defaults)
+    ]
 
 
 def _read_graph(graph: Graph, document: dict[str, Any]) -> None:
     for doc in document["profiles"]:
+        segment_id, collection, created, first_message, first_source = doc[:5]
+        updated, last_message, last_source = doc[5:8]
+        external_ids, traits, history, record_ids, links, merged = doc[8:14]
+        first_record = record_ids[0] if record_ids else 0
+        last_record = record_ids[-1] if record_ids else 0
+        id_defaults = [created, first_message, first_source, first_record, updated]
+        trait_defaults = [updated, last_message, last_source, last_record, "trait"]
         profile = Profile(
-            segment_id=doc["segment_id"],
+            segment_id=segment_id,
             space=graph.space.name,
-            collection="accounts" if doc["collection"] == "accounts" else "users",
-            created_at=doc["created_at"],
-            updated_at=doc["updated_at"],
-            first_message_id=doc["first"][0],
-            first_source=doc["first"][1],
-            last_message_id=doc["last"][0],
-            last_source=doc["last"][1],
-            traits={name: _trait(t) for name, t in doc["traits"].items()},
+            collection="accounts" if collection == "accounts" else "users",
+            created_at=created,
+            updated_at=updated,
+            first_message_id=first_message,
+            first_source=first_source,
+            last_message_id=last_message,
+            last_source=last_source,
+            traits={name: _trait(t, trait_defaults) for name, t in traits.items()},
             trait_history={
-                name: [_trait(t) for t in history] for name, history in doc["trait_history"].items()
+                name: [_trait(t, trait_defaults) for t in old] for name, old in history.items()
             },
-            record_ids=array("q", doc["record_ids"]),
-            links=dict(doc["links"]),
-            merged=list(doc["merged"]),
+            record_ids=record_ids,
+            links=links,
+            merged=merged,
         )
-        for kind, value, source, first, last, message_id, record_id in doc["external_ids"]:
-            profile.external_ids[(kind, value)] = ExternalId(
-                kind, value, profile.collection, source, first, last, message_id, record_id
+        for entry in external_ids:
+            seen, message_id, source, record_id, last_seen = _untrimmed(entry, 2, id_defaults)
+            key = (entry[0], entry[1])
+            profile.external_ids[key] = ExternalId(
+                key[0], key[1], profile.collection, source, seen, last_seen, message_id, record_id
             )
         graph.restore(profile)
     graph.merged_into.update(document["merged_into"])
+
+
+def _trait(doc: list[Any], defaults: list[Any]) -> TraitValue:
+    updated_at, message_id, source, record_id, trait_class = _untrimmed(doc, 1, defaults)
+    return TraitValue(doc[0], updated_at, source, message_id, record_id or None, trait_class)

@@ -264,19 +264,29 @@ def test_the_graph_survives_a_restart(tmp_path: Path) -> None:
             send(first, call("identify", userId="u1", traits={"plan": "pro"}))
             send(first, call(anonymousId="a1", userId="u1"))
             send(first, call("group", userId="u1", groupId="g1", traits={"name": "Acme"}))
+            send(first, call("identify", userId="u1", traits={"plan": "team"}))
+            send(first, call(userId="u1", anonymousId="a9"))
             before = first.identity.profile("user_id:u1")
             assert before is not None
-            expected = before.summary()
+            expected = before.detail()
+            assert expected["trait_history"]["plan"][0]["value"] == "pro"
         async with create_emulator(db=str(tmp_path / "db")) as second:
             after = second.identity.profile("anonymous_id:a1")
             assert after is not None
-            assert after.summary() == expected
+            assert after.detail() == expected
             assert [r["type"] for r in second.identity.events(after)] == [
                 "page",
                 "identify",
                 "track",
                 "group",
+                "identify",
+                "track",
             ]
+        (tmp_path / "db" / "identity" / "graph.json").unlink()
+        async with create_emulator(db=str(tmp_path / "db")) as rebuilt:
+            again = rebuilt.identity.profile("anonymous_id:a9")
+            assert again is not None
+            assert again.detail() == expected
 
     asyncio.run(run())
 
