@@ -315,7 +315,7 @@ async def test_profile_query_paths_read_the_call_s_profile_as_it_is_now(
         EventFilter(query=parse_query("profile.traits.plan:pro")), 2, 0.1
     )
     assert len(waited) == 2
-    verdict = emulator.judge(
+    verdict = await emulator.judge(
         Expectation.from_json({"type": "page", "where": "profile.traits.plan:pro", "times": 1})
     )
     assert verdict.passed, verdict
