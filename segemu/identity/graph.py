@@ -107,11 +107,11 @@ class Graph:
         """The profile a call's user identifiers resolve to (None if none is left), changing
         the graph as Segment would and noting each change."""
         index = self._index["users"]
-        # The common case: every identifier known, all on one profile. Nothing to decide (a
-        # blocked value is never in the index, so none of them is blocked).
+        # Every identifier known, all on one profile: nothing to decide (a blocked value is
+        # never in the index, so none of them is blocked).
         if keys and not alias:
-            first = index.get(keys[0])
-            if first is not None and all(index.get(key) is first for key in keys[1:]):
+            first = self.known(keys)
+            if first is not None:
                 self.touch(first, keys, call)
                 return first
         settings = self.settings
@@ -317,24 +317,53 @@ class Graph:
         account.links[user.segment_id] = user.collection
         return True
 
+    def known(self, keys: list[ExternalIdKey]) -> Profile | None:
+        """The one profile that has every one of these identifiers already, if there is one
+        (then a call carrying them changes nothing in the graph)."""
+        index = self._index["users"]
+        profile = index.get(keys[0])
+        if profile is None:
+            return None
+        for key in keys[1:]:
+            if index.get(key) is not profile:
+                return None
+        return profile
+
     def touch(self, profile: Profile, keys: list[ExternalIdKey], call: Call) -> None:
         """The call joins the profile: last seen of its ids, its call list, its recency."""
+        self.seen(profile, keys, call.record_id, call.message_id, call.source, call.timestamp)
+
+    def seen(
+        self,
+        profile: Profile,
+        keys: list[ExternalIdKey],
+        record_id: int,
+        message_id: str,
+        source: str | None,
+        timestamp: str,
+    ) -> None:
+        """`touch` with the call's fields as they are (the ingest path's common case)."""
+        external_ids = profile.external_ids
         for key in keys:
-            external = profile.external_ids.get(key)
-            if external is not None and call.timestamp > external.last_seen:
-                external.last_seen = call.timestamp
+            external = external_ids.get(key)
+            if external is not None and timestamp > external.last_seen:
+                external.last_seen = timestamp
         ids = profile.record_ids
-        if not ids or ids[-1] < call.record_id:
-            ids.append(call.record_id)
-        elif call.record_id not in ids:
-            ids.insert(bisect_left(ids, call.record_id), call.record_id)
-        if len(ids) > _TRIM_AT and len(ids) % _TRIM_AT == 0:
-            cut = bisect_left(ids, self._oldest_record())
-            if cut:
-                del ids[:cut]
-        profile.last_message_id = call.message_id
-        profile.last_source = call.source
-        self.bump(profile, call.timestamp)
+        if not ids or ids[-1] < record_id:
+            ids.append(record_id)
+            if len(ids) > _TRIM_AT and len(ids) % _TRIM_AT == 0:
+                cut = bisect_left(ids, self._oldest_record())
+                if cut:
+                    del ids[:cut]
+        elif record_id not in ids:
+            ids.insert(bisect_left(ids, record_id), record_id)
+        profile.last_message_id = message_id
+        profile.last_source = source
+        if timestamp > profile.updated_at:
+            profile.updated_at = timestamp
+        # Most recently updated last: the cap drops from the front.
+        profiles = self.profiles
+        profiles[profile.segment_id] = profiles.pop(profile.segment_id)
 
     def bump(self, profile: Profile, timestamp: str) -> None:
         """The profile was updated now: most recently updated last (the cap drops the first)."""

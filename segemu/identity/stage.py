@@ -76,6 +76,8 @@ class Identity:
             space.name: Graph(space, self._oldest_record) for space in spaces.all
         }
         self._listeners: list[Listener] = []
+        # The graph of each source seen, by source name.
+        self._by_source: dict[str | None, Graph] = {}
         # Calls up to this id are in the graph read from disk: replay skips them.
         self._through = 0
 
@@ -103,14 +105,39 @@ class Identity:
         protocols = record.get("protocols")
         if protocols is not None and protocols.get("blocked"):
             return  # Segment drops a blocked call before it reaches Unify.
-        space = self.spaces.for_source(record.get("source"))
-        graph = self.graphs[space.name]
+        source = record.get("source")
+        graph = self._by_source.get(source)
+        if graph is None:
+            graph = self._by_source[source] = self.graphs[self.spaces.for_source(source).name]
         event = record["event"]
+        keys = user_ids(event, graph.settings)
+        kind = event.get("type")
+        if keys and kind in _PLAIN_CALLS:
+            # The common call (track, page, screen), every identifier known on one profile:
+            # nothing to decide, nothing to apply (bench/identity.py: ingest on vs off).
+            profile = graph.known(keys)
+            if profile is not None:
+                timestamp = event.get("timestamp")
+                graph.seen(
+                    profile,
+                    keys,
+                    record["id"],
+                    record["messageId"],
+                    source,
+                    timestamp if type(timestamp) is str else record["receivedAt"],
+                )
+                record["identity"] = {
+                    "space": graph.space.name,
+                    "segment_id": profile.segment_id,
+                    "changes": [],
+                }
+                if self._listeners:
+                    self._tell(ProfileChange(graph.space, profile, None, record, []))
+                return
+        space = graph.space
         call = _call(record)
         changes: list[Change] = []
-        profile = graph.resolve(
-            user_ids(event, graph.settings), call, changes, alias=event.get("type") == "alias"
-        )
+        profile = graph.resolve(keys, call, changes, alias=kind == "alias")
         account = None
         group_id = account_id(event)
         if group_id is not None:
@@ -275,7 +302,12 @@ class Identity:
 
     def reset(self) -> None:
         """Forget every profile (a reset of the whole store)."""
+        self._by_source.clear()
         self.graphs = {space.name: Graph(space, self._oldest_record) for space in self.spaces.all}
+
+
+# Calls that carry no traits and link no account: only their identifiers matter.
+_PLAIN_CALLS = frozenset(("track", "page", "screen"))
 
 
 def _call(record: Record) -> Call:
