@@ -89,6 +89,7 @@ SECTIONS: tuple[str, ...] = (
     "protocols",
     "lint",
     "codegen",
+    "spaces",  # identity resolution and profiles: segemu/identity/settings.py
     "functions",
     "faults",
 )

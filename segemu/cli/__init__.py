@@ -9,8 +9,10 @@ from __future__ import annotations
 from segemu.cli.commands import cli
 from segemu.cli.function import function
 from segemu.cli.plan import plan
+from segemu.cli.profiles import profiles
 
 cli.add_command(plan)
+cli.add_command(profiles)
 cli.add_command(function)
 
 

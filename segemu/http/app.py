@@ -14,6 +14,8 @@ from segemu.http import (
     faults,
     functions,
     openapi,
+    profile_api,
+    profiles,
     protocols,
     stream,
     tracking,
@@ -54,6 +56,8 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     protocols.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
+    profiles.setup_routes(app, control.PREFIX)
+    profile_api.setup_routes(app)
     functions.setup_routes(app, control.PREFIX)
     faults.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
