@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections import Counter, deque
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from segemu import __version__
-from segemu.config import Config, load_config
+from segemu.config import Config, ConfigError, load_config
 from segemu.destinations.catalog import presets
 from segemu.destinations.config import parse_destination
 from segemu.destinations.delivery import DeliveryWorker
@@ -30,6 +31,10 @@ from segemu.destinations.runtime import (
     describe,
 )
 from segemu.expectations import Expectation, Judging, Verdict
+from segemu.faults import FaultError, Faults
+from segemu.functions.service import Functions
+from segemu.identity import Identity, load_spaces
+from segemu.identity.views import query_view
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -87,16 +92,43 @@ class Emulator:
         # Tracking plans load here too, so a malformed plan stops start-up with its file named.
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
-        self.store = EventStore(
-            None if config.in_memory else config.db,
-            retention=config.retention,
-            on_evict=self.destinations.forget,
-        )
+        # Faults on the Tracking API (segemu/faults): the config's rules, more added at runtime.
+        self.faults = Faults()
+        try:
+            origin = config.config_file or "settings"
+            self.faults.add_all(config.sections.get("faults") or {}, origin)
+        except FaultError as exc:
+            raise ConfigError(str(exc)) from None
+        # The identity graph rebuilds from the stored records as the store reads them.
+        self.identity = Identity(load_spaces(config))
+        with _collector_paused():
+            # Reading back 100,000 calls and their profiles makes millions of objects that
+            # all live on: the automatic collector would walk the growing heap again and again.
+            identity_problem = None if config.in_memory else self.identity.load(config.db)
+            self.store = EventStore(
+                None if config.in_memory else config.db,
+                retention=config.retention,
+                on_evict=self.destinations.forget,
+                on_load=self.identity.replay,
+            )
+        self.identity.attach(self.store)
+        if identity_problem is not None:
+            self.store.problems.append(identity_problem)
         self.pipeline = Pipeline(
-            self.store, self.sources, self.protocols, self.destinations, notify=self._notify
+            self.store,
+            self.sources,
+            self.protocols,
+            self.destinations,
+            identity=self.identity,
+            notify=self._notify,
         )
+        sender = sender or NoSender()
+        # Source, Destination and Insert Functions; finds Node now if any is configured.
+        self.functions = Functions(config, self.sources, self.destinations, sender, self.ingest)
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
-        self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
+        self._delivery = DeliveryWorker(
+            self._delivery_changed, sender, functions=self.functions.attempt
+        )
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -114,6 +146,7 @@ class Emulator:
 
     def _notify(self, records: list[Record]) -> None:
         """The pipeline's last stage: live deliveries start, subscribers and waiters hear."""
+        self.faults.arrived(records)  # links calls that got through after a fault
         for live in self.destinations.start(records):
             self._delivery.schedule(live, 0.0)
         for subscriber in self._subscribers:
@@ -158,8 +191,20 @@ class Emulator:
         return self.destinations.deliveries(record)
 
     def with_deliveries(self, record: Record) -> Record:
-        """The record with `deliveries` (requests included), as the detail views show it."""
-        return {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        """The record with `deliveries` (requests included) and its `profile` as it is now,
+        as the detail views show it."""
+        shown: Record = {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        return self._add_profile(shown)
+
+    def with_profile(self, record: Record) -> Record:
+        """The record with its `profile` as it is now (what `profile.` query paths read)."""
+        return self._add_profile({**self.readable(record)})
+
+    def _add_profile(self, shown: Record) -> Record:
+        profile = query_view(self.identity, shown)
+        if profile is not None:
+            shown["profile"] = profile
+        return shown
 
     async def deliveries(
         self,
@@ -321,8 +366,11 @@ class Emulator:
         )
 
     def _shown(self, where: EventFilter) -> Callable[[Record], Record]:
-        """How a filter reads a record: with the requests built, if it reaches into them."""
-        return self.with_deliveries if where.reads_requests else self.readable
+        """How a filter reads a record: with the requests built, if it reaches into them, and
+        with its profile, if it reads `profile.`."""
+        if where.reads_requests:
+            return self.with_deliveries
+        return self.with_profile if where.reads_profile else self.readable
 
     async def scan(
         self,
@@ -373,14 +421,30 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
-        present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
-        if where.reads_requests:
+        if where.reads_view:
+            shown = self._shown(where)
 
             def matches(record: Record) -> bool:
-                return where.matches(self.with_deliveries(record))
+                return where.matches(shown(record))
 
-        await self._wait_until(matches, count - len(present), timeout, present)
+        # The waiter listens before the scan: the scan yields between slices, and a record
+        # that comes to match meanwhile (a live delivery finishing) must not be missed.
+        waiter = _Waiter(matches, count, asyncio.get_running_loop().create_future())
+        if not self._closed and timeout > 0:
+            self._waiters.append(waiter)
+        try:
+            for record in await self.scan(where, count):
+                if record["id"] not in waiter.seen:
+                    waiter.seen.add(record["id"])
+                    waiter.needed -= 1
+            if waiter.needed > 0 and waiter in self._waiters and not waiter.done.done():
+                await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
         return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
 
@@ -430,12 +494,12 @@ class Emulator:
         """How an expectation sees a readable record: as it is, or, if it checks what a
         destination received, with the requests built for the records that could match."""
         if not expectation.reads_requests:
-            return lambda record: record
+            return self.with_profile if expectation.reads_profile else lambda record: record
 
         def judged(record: Record) -> Record:
             if expectation.could_match(record):
                 return self.with_deliveries(record)
-            return record
+            return self.with_profile(record) if expectation.reads_profile else record
 
         return judged
 
@@ -472,6 +536,7 @@ class Emulator:
         if write_key is None:
             self.destinations.forget()
             self.pipeline.dedupe.forget()
+            self.identity.reset()
             return self.store.reset_all()
         return self.store.reset_write_key(write_key)
 
@@ -512,6 +577,7 @@ class Emulator:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
         self.protocols.start()  # reloads tracking plan files when they change
+        await self.functions.start()  # the Node workers, with every function loaded
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -520,6 +586,7 @@ class Emulator:
         self._closed = True
         self.release_waiters()
         await self._delivery.close()
+        await self.functions.close()
         await self.protocols.stop()
         if self._flusher is not None:
             self._flusher.cancel()
@@ -527,6 +594,11 @@ class Emulator:
                 await self._flusher
             self._flusher = None
         self.store.close()
+        if not self.config.in_memory:
+            try:
+                self.identity.save(self.config.db, self.store.next_id - 1)
+            except OSError:  # the calls are written; the graph is rebuilt from them next time
+                log.exception("writing the identity graph failed")
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -560,6 +632,17 @@ class Emulator:
                     recent.append(time.monotonic() - due)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def create_emulator(

@@ -7,7 +7,20 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from segemu.emulator import Emulator
-from segemu.http import cdn, control, destinations, openapi, protocols, stream, tracking, waits
+from segemu.http import (
+    cdn,
+    control,
+    destinations,
+    faults,
+    functions,
+    openapi,
+    profile_api,
+    profiles,
+    protocols,
+    stream,
+    tracking,
+    waits,
+)
 from segemu.http.edge import POLICY, edge
 from segemu.http.guard import AccessPolicy
 from segemu.http.keys import EMULATOR
@@ -43,6 +56,10 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     protocols.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
+    profiles.setup_routes(app, control.PREFIX)
+    profile_api.setup_routes(app)
+    functions.setup_routes(app, control.PREFIX)
+    faults.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

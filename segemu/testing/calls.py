@@ -6,6 +6,7 @@ shape of answer). What a fixture does with the answers is written once, in api.p
 
 from __future__ import annotations
 
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -161,6 +162,47 @@ class Assert(Call):
         return verdict
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileLookup(Call):
+    """GET /profiles?id=: the profile with an external id, in detail -> {"profiles": [0 or 1],
+    "newest": id of the newest stored call}."""
+
+    external_id: str
+    space: str | None = None
+    collection: str = "users"
+
+    def http(self) -> HttpCall:
+        params = {"id": self.external_id, "space": self.space, "collection": self.collection}
+        return HttpCall("GET", "/profiles", {k: v for k, v in params.items() if v})
+
+    def read(self, answer: Any) -> dict[str, Any]:
+        found: dict[str, Any] = answer
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSearch(Call):
+    """GET /profiles?q=: profiles whose identifiers or traits contain `q` -> summaries."""
+
+    q: str | None
+    space: str | None = None
+    collection: str = "users"
+    limit: int = 50
+
+    def http(self) -> HttpCall:
+        params = {
+            "q": self.q,
+            "space": self.space,
+            "collection": self.collection,
+            "limit": str(self.limit),
+        }
+        return HttpCall("GET", "/profiles", {k: v for k, v in params.items() if v})
+
+    def read(self, answer: Any) -> list[dict[str, Any]]:
+        profiles: list[dict[str, Any]] = answer["profiles"]
+        return profiles
+
+
 def events_params(write_key: str | None, q: str | None, **extra: Any) -> dict[str, str]:
     params = {"writeKey": write_key, "q": q, **extra}
     return {name: str(value) for name, value in params.items() if value not in (None, "")}
@@ -169,3 +211,45 @@ def events_params(write_key: str | None, q: str | None, **extra: Any) -> dict[st
 def api_error(status: int, body: Any, what: str) -> ControlApiError:
     message = body.get("message") if isinstance(body, Mapping) else None
     return ControlApiError(f"{what} failed ({status}): {message or body!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class AddFault(Call):
+    """POST /faults: add a fault rule (segemu/faults) -> the rule as kept."""
+
+    rule: dict[str, Any]
+
+    def http(self) -> HttpCall:
+        return HttpCall("POST", "/faults", body=self.rule)
+
+    def read(self, answer: Any) -> dict[str, Any]:
+        rule: dict[str, Any] = answer
+        return rule
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFault(Call):
+    """DELETE /faults/<id> -> whether it was there."""
+
+    rule_id: str
+
+    def http(self) -> HttpCall:
+        return HttpCall("DELETE", f"/faults/{urllib.parse.quote(self.rule_id, safe='')}")
+
+    def read(self, answer: Any) -> bool:
+        return bool(answer.get("success"))
+
+
+@dataclass(frozen=True, slots=True)
+class FaultListing(Call):
+    """GET /faults: the rules and faulted requests of one write key -> the listing."""
+
+    write_key: str | None
+    limit: int
+
+    def http(self) -> HttpCall:
+        return HttpCall("GET", "/faults", events_params(self.write_key, None, limit=self.limit))
+
+    def read(self, answer: Any) -> dict[str, Any]:
+        listing: dict[str, Any] = answer
+        return listing

@@ -15,23 +15,31 @@ from typing import Any
 from segemu.destinations.runtime import delivery_entry
 from segemu.emulator import Emulator
 from segemu.expectations import Expectation, ExpectationError
+from segemu.faults import FaultError
 from segemu.http.waits import WAIT_EVENTS_SHOWN
+from segemu.identity.views import lookup, search_profiles
 from segemu.message import Envelope, Record
 from segemu.protocols.report import listing_kind_problem, violations_listing
 from segemu.query import EventFilter, QueryError, parse_query
 from segemu.testing.api import DEFAULT_WAIT_TIMEOUT, AsyncSegemuApi
 from segemu.testing.calls import (
+    AddFault,
     Assert,
     Call,
     ControlApiError,
     Deliveries,
     EventsPage,
+    FaultListing,
     Page,
+    ProfileLookup,
+    ProfileSearch,
+    RemoveFault,
     Reset,
     Violations,
     Wait,
     WaitAnswer,
 )
+from segemu.testing.functions import FunctionInvocation, FunctionRequest
 
 
 class LocalSegemu(AsyncSegemuApi):
@@ -63,7 +71,7 @@ class LocalSegemu(AsyncSegemuApi):
         # A mistake the control API answers with a 4xx raises the same ControlApiError here.
         try:
             return await answer(self.emulator, call)
-        except ExpectationError as exc:
+        except (ExpectationError, FaultError) as exc:
             raise ControlApiError(str(exc)) from None
 
 
@@ -92,7 +100,40 @@ async def answer(emulator: Emulator, call: Call) -> Any:
             expectation = Expectation.from_json(call.body)
             verdict = await emulator.check(expectation, call.timeout)
             return verdict.to_json()
+        case ProfileLookup():
+            _check_space(emulator, call.space)
+            newest = emulator.store.next_id - 1
+            return lookup(emulator.identity, call.external_id, call.space, call.collection, newest)
+        case ProfileSearch():
+            _check_space(emulator, call.space)
+            profiles, _more = await search_profiles(
+                emulator.identity, call.space, call.collection, call.q, call.limit, 0
+            )
+            return [profile.summary() for profile in profiles]
+        case FunctionRequest():
+            from segemu.functions.requests import invoke_by_name
+
+            invocation, problem = await invoke_by_name(
+                emulator, call.name, call.payload(), "http://localhost"
+            )
+            if problem is not None:
+                raise ControlApiError(problem)
+            return FunctionInvocation(invocation)
+        case AddFault():
+            return emulator.faults.add(call.rule, "faults()").to_json()
+        case RemoveFault():
+            if not emulator.faults.remove(call.rule_id):
+                raise ControlApiError(f"no fault rule {call.rule_id!r}")
+            return True
+        case FaultListing():
+            return emulator.faults.listing(call.write_key, call.limit)
     raise TypeError(f"no in-process answer to {call!r}")
+
+
+def _check_space(emulator: Emulator, space: str | None) -> None:
+    if space is not None and emulator.identity.space(space) is None:
+        known = ", ".join(s.name for s in emulator.identity.spaces.all)
+        raise ControlApiError(f"no space {space!r}; segemu's spaces: {known}")
 
 
 def violations_now(
