@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from segemu.destinations.runtime import received_event
 from segemu.identity import persist
 from segemu.identity.extract import account_id, user_ids
 from segemu.identity.graph import Call, Change, Graph
@@ -152,7 +153,7 @@ class Identity:
                         "group_id": group_id,
                     }
                 )
-        traits = self._apply_traits(graph, event, profile, account, call)
+        traits = self._apply_traits(graph, received_event(record), profile, account, call)
         identity: dict[str, Any] = {
             "space": space.name,
             "segment_id": None if profile is None else profile.segment_id,
@@ -172,6 +173,9 @@ class Identity:
         account: Profile | None,
         call: Call,
     ) -> list[str]:
+        # `event` is the call as destinations receive it: traits that the source's schema
+        # controls block, or the tracking plan omits, never reach the profile either (DOCS
+        # connections/sources/schema/index.md, "Identify and Group Trait Filters").
         traits = event.get("traits")
         if type(traits) is not dict or not traits:
             return []
@@ -207,7 +211,7 @@ class Identity:
             graph.touch(account, [("group_id", group_id)] if group_id else [], call)
             if profile is not None:
                 graph.link(profile, account)
-        traits = self._apply_traits(graph, event, profile, account, call)
+        traits = self._apply_traits(graph, received_event(record), profile, account, call)
         if self._listeners:
             self._tell(
                 ProfileChange(

@@ -131,6 +131,18 @@ def test_blocked_identify_traits_are_omitted_everywhere_they_go() -> None:
     assert any(row.get("email") == "ada@example.com" for row in rows)
 
 
+def test_blocked_traits_never_reach_the_profile() -> None:
+    segemu = emulator()
+    send(segemu, type="identify", traits={"email": "ada@example.com", "ssn": "078-05-1120"})
+    send(segemu, type="group", groupId="g1", traits={"name": "Acme", "tax_id": "1"})
+    user = segemu.identity.profile("user_id:u1")
+    account = segemu.identity.profile("group_id:g1", collection="accounts")
+    assert user is not None
+    assert account is not None
+    assert set(user.traits) == {"email"}
+    assert set(account.traits) == {"name"}
+
+
 def test_blocked_group_traits_are_omitted_and_identify_ones_are_not() -> None:
     record, deliveries = send(
         emulator(), type="group", groupId="g1", traits={"name": "Acme", "tax_id": "1", "ssn": "2"}
