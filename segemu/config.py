@@ -81,7 +81,15 @@ class Config:
 
 
 # Tables, not settings: a file's [sources.*] or a marker's destinations={...}.
-SECTIONS: tuple[str, ...] = ("sources", "destinations", "protocols", "lint", "codegen")
+SECTIONS: tuple[str, ...] = (
+    "sources",
+    "destinations",
+    "protocols",
+    "lint",
+    "codegen",
+    # Relaying accepted calls to a real endpoint (segemu/traffic/forward.py); off without it.
+    "forward",
+)
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
 )

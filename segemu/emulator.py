@@ -37,6 +37,7 @@ from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
 from segemu.store import EventStore, flush_delay
+from segemu.traffic.forward import forwarder_for
 
 log = logging.getLogger("segemu")
 
@@ -97,6 +98,8 @@ class Emulator:
         )
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
         self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
+        # Relaying accepted calls to a real endpoint: off unless [forward] says where.
+        self.forwarder = forwarder_for(config, sender or NoSender())
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -105,6 +108,8 @@ class Emulator:
         self.verdicts: deque[tuple[str, Verdict]] = deque(maxlen=VERDICTS_KEPT)
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        if self.forwarder is not None:
+            self.subscribe(self.forwarder)
 
     # -- ingest --------------------------------------------------------------------------
 
@@ -474,6 +479,8 @@ class Emulator:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
         self.protocols.start()  # reloads tracking plan files when they change
+        if self.forwarder is not None:
+            await self.forwarder.start()
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -481,6 +488,8 @@ class Emulator:
             return
         self._closed = True
         self.release_waiters()
+        if self.forwarder is not None:
+            await self.forwarder.close()
         await self._delivery.close()
         await self.protocols.stop()
         if self._flusher is not None:

@@ -3,7 +3,6 @@ of Segment, or of any endpoint that speaks it (segemu/traffic/shipping.py does t
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import sys
 import tempfile
@@ -11,14 +10,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from segemu.config import DEFAULT_URL
-from segemu.traffic.calls import Call, CallFileError, count_calls, read_calls
-from segemu.traffic.replay import KeyMap, ReplayState, Summary, replay
-from segemu.traffic.shipping import DEFAULT_ATTEMPTS, DEFAULT_BATCH_SIZE, Shipper, batch_url
+
+# Imported by each command when it runs: `segemu --version` stays cheap (tests/test_cli.py).
+if TYPE_CHECKING:
+    from segemu.traffic.calls import Call
+    from segemu.traffic.replay import KeyMap, Summary
+
+# The same as segemu/traffic/shipping.py's, repeated for --help without importing it.
+DEFAULT_ATTEMPTS = 5
+DEFAULT_BATCH_SIZE = 100
 
 # How often an interrupted replay's checkpoint is written at most.
 CHECKPOINT_INTERVAL = 0.5
@@ -27,6 +32,8 @@ CHECKPOINT_INTERVAL = 0.5
 def check_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
+    from segemu.traffic.shipping import batch_url
+
     try:
         batch_url(value)
     except ValueError as exc:
@@ -67,6 +74,7 @@ def calls_source(source: str) -> Iterator[tuple[Path, str]]:
 
 
 def print_summary(summary: Summary, target: str, verb: str = "sent") -> None:
+    """What became of the calls, in one line, and the first refusals."""
     rate = summary.answered / summary.seconds if summary.seconds > 0 else 0.0
     parts = [f"{summary.sent:,} {verb}"]
     if summary.refused:
@@ -100,6 +108,8 @@ async def ship_calls(
     on_checkpoint: Callable[[int], None] | None = None,
 ) -> Summary:
     from segemu.http.sender import HttpSender
+    from segemu.traffic.replay import replay
+    from segemu.traffic.shipping import Shipper
 
     sender = HttpSender()
     try:
@@ -178,6 +188,12 @@ def send(
       segemu send -k my_write_key '{"type": "track", "event": "Signed Up", "userId": "u1"}'
       segemu send -k my_write_key fixtures/spec/ecommerce.jsonl
     """
+    import asyncio
+
+    from segemu.traffic.calls import CallFileError, read_calls
+    from segemu.traffic.replay import KeyMap
+    from segemu.traffic.shipping import batch_url
+
     keys = KeyMap(default=write_key, override=write_key if force_key else None)
     with calls_source(source) as (path, name):
         try:
@@ -260,7 +276,12 @@ def replay_command(
         raise click.UsageError("give either FILEs (or DIRs) to replay, or --db PATH")
     if where and not db:
         raise click.UsageError("--where filters stored calls: use it with --db")
+    import asyncio
+
     from segemu.cli.transfer import stored_calls
+    from segemu.traffic.calls import CallFileError, count_calls, read_calls
+    from segemu.traffic.replay import KeyMap, ReplayState
+    from segemu.traffic.shipping import batch_url
 
     label = ", ".join(map(str, sources)) if sources else f"store {db}"
     total: int | None

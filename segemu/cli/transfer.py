@@ -7,30 +7,25 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from segemu.config import MEMORY_DB, ConfigError, load_config
-from segemu.message import Envelope, Record
-from segemu.traffic.calls import (
-    CLIENT_ROUTES,
-    IMPORT_ROUTE,
-    Call,
-    CallFileError,
-    count_calls,
-    normalized_line,
-    read_calls,
-    record_line,
-    to_call,
-)
-from segemu.traffic.storefiles import StoreFiles, StoreFilesError
+
+# Imported by each command when it runs: `segemu --version` stays cheap (tests/test_cli.py).
+if TYPE_CHECKING:
+    from segemu.message import Record
+    from segemu.query import EventFilter
+    from segemu.traffic.calls import Call
+    from segemu.traffic.storefiles import StoreFiles
 
 FORMATS = ("raw", "normalized", "archive")
 # Calls imported between two writes of the store: a hard kill loses at most these.
 IMPORT_FLUSH_EVERY = 20_000
 
 
-def _filter(where: str | None):  # type: ignore[no-untyped-def]
+def _filter(where: str | None) -> EventFilter | None:
     from segemu.query import EventFilter, QueryError, parse_query
 
     if not where:
@@ -50,6 +45,8 @@ def _filter(where: str | None):  # type: ignore[no-untyped-def]
 def stored_records(
     db: Path, where: str | None, files: StoreFiles | None = None
 ) -> Iterator[Record]:
+    from segemu.traffic.storefiles import StoreFiles, StoreFilesError
+
     matcher = _filter(where)
     files = files or StoreFiles(db)
     try:
@@ -62,6 +59,8 @@ def stored_records(
 
 def stored_calls(db: Path, where: str | None) -> Iterator[Call]:
     """The stored calls of a store directory, as replay sends them (the call as sent)."""
+    from segemu.traffic.calls import record_line, to_call
+
     for record in stored_records(db, where):
         yield to_call(record_line(record))
 
@@ -116,6 +115,8 @@ def export(
     """
     from segemu.cli.progress import progress
     from segemu.traffic.archive import ArchiveWriter, JsonLinesWriter
+    from segemu.traffic.calls import normalized_line, record_line
+    from segemu.traffic.storefiles import StoreFiles, StoreFilesError
 
     directory = _default_db(db, config_file)
     files = StoreFiles(directory)
@@ -210,7 +211,15 @@ def import_(
     importing a file twice changes nothing."""
     from segemu.cli.progress import progress
     from segemu.emulator import create_emulator
+    from segemu.message import Envelope
     from segemu.storage import StorageError
+    from segemu.traffic.calls import (
+        CLIENT_ROUTES,
+        IMPORT_ROUTE,
+        CallFileError,
+        count_calls,
+        read_calls,
+    )
 
     directory = _default_db(db, config_file)
     try:

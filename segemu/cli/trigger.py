@@ -3,7 +3,6 @@ through the Tracking API or written as JSON Lines."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Iterator
@@ -175,6 +174,8 @@ def _send(
     journeys: list[int],
     users: int | None,
 ) -> None:
+    import asyncio
+
     from segemu.cli.progress import progress
     from segemu.cli.send import print_summary, ship_calls
     from segemu.traffic.calls import Call
