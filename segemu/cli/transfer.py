@@ -218,6 +218,7 @@ def import_(
         IMPORT_ROUTE,
         CallFileError,
         count_calls,
+        precise_received_at,
         read_calls,
     )
 
@@ -252,8 +253,10 @@ def import_(
                     envelope = Envelope(
                         route=route,
                         items=[call.item],
-                        received_at=call.received_at or now,
+                        received_at=precise_received_at(call) or now,
+                        route_type=call.route_type,
                         header_write_key=key,
+                        sent_at=call.sent_at,
                         context=call.context,
                         integrations=call.integrations,
                         channel=call.channel or ("client" if route in CLIENT_ROUTES else "server"),

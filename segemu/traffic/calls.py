@@ -27,7 +27,7 @@ from typing import IO, Any, cast
 
 import orjson
 
-from segemu.message import Channel, Record, deep_merge, parse_timestamp
+from segemu.message import EVENT_TYPES, Channel, Record, deep_merge, parse_timestamp
 from segemu.traffic.jsonstream import JsonStreamError, iter_values
 
 # The Tracking API's browser routes: their calls are client-side (http/tracking.py).
@@ -37,6 +37,12 @@ CLIENT_ROUTES = frozenset({"/v1/t", "/v1/i", "/v1/p", "/v1/s", "/v1/g", "/v1/a",
 IMPORT_ROUTE = "/v1/import"
 # Fields Segment adds when it stores a call (DOCS spec/common.md "Context fields automatically
 # collected", partners/spec.md): not part of the call as sent.
+# The single-call routes of the Tracking API decide the call's type: the call need not carry
+# it (http/tracking.py SINGLE_ROUTES; the browser posts to /v1/<initial>).
+_ROUTE_TYPES = {
+    **{f"/v1/{kind}": kind for kind in EVENT_TYPES},
+    **{f"/v1/{kind[0]}": kind for kind in EVENT_TYPES},
+}
 # Longer than any stored record's line (a call is at most 32 KB, DOCS http-api §Errors).
 MAX_LINE = 4 << 20
 _STORED_ONLY = ("receivedAt", "originalTimestamp", "channel", "version")
@@ -57,6 +63,15 @@ class Call:
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
     channel: Channel | None = None
+    # The batch's sentAt, and the timestamp Segment stored (skew-corrected): with them an
+    # import stores the very same timestamp (precise_received_at).
+    sent_at: str | None = None
+    stored_timestamp: str | None = None
+
+    @property
+    def route_type(self) -> str | None:
+        """The type a single-call route gave the call (/v1/track: track), if it came by one."""
+        return _ROUTE_TYPES.get((self.route or "").rstrip("/"))
 
     @property
     def message_id(self) -> str | None:
@@ -70,6 +85,8 @@ class Call:
         if not isinstance(self.item, dict):
             return self.item
         item = dict(self.item)
+        if self.route_type is not None:
+            item["type"] = self.route_type  # sent to /v1/batch, where each call names its type
         item.pop("sentAt", None)
         item.pop("writeKey", None)
         # Merged as Segment merges a batch's context into each call (message.normalize).
@@ -105,10 +122,11 @@ def record_line(record: Record) -> dict[str, Any]:
     }
     event = record["event"]
     # Only when the batch (or Segment, for context.ip) added to what the call carried.
-    for name in ("context", "integrations"):
+    for name in ("context", "integrations", "sentAt"):
         value = event.get(name)
         if value and value != raw.get(name):
             line[name] = value
+    line["timestamp"] = event.get("timestamp")
     return line
 
 
@@ -129,6 +147,8 @@ def to_call(value: Any) -> Call:
             _text(value.get("route")),
             _object(value.get("context")),
             _object(value.get("integrations")),
+            sent_at=_text(value.get("sentAt")),
+            stored_timestamp=_text(value.get("timestamp")),
         )
     if "raw" in value and isinstance(value.get("event"), dict) and "receivedAt" in value:
         event = value["event"]
@@ -158,8 +178,28 @@ def to_call(value: Any) -> Call:
             write_key,
             parse_timestamp(value.get("receivedAt")),
             channel=channel,
+            stored_timestamp=_text(value.get("timestamp")),
         )
     return Call(value)
+
+
+def precise_received_at(call: Call) -> datetime | None:
+    """When the call was received, precise enough that normalizing it again gives the
+    timestamp Segment stored.
+
+    Stored times have milliseconds, and the skew correction (timestamp = receivedAt -
+    (sentAt - timestamp sent), DOCS spec/common.md) subtracts from the exact time of
+    arrival: with receivedAt alone, a timestamp can come out a millisecond early. The exact
+    time lies in both [receivedAt, +1 ms) and [stored timestamp + skew, +1 ms); the later
+    of the two starts is in both."""
+    received = call.received_at
+    item = call.item if isinstance(call.item, dict) else {}
+    sent = parse_timestamp(item.get("sentAt") or call.sent_at)
+    original = parse_timestamp(item.get("timestamp"))
+    stored = parse_timestamp(call.stored_timestamp)
+    if received is None or sent is None or original is None or stored is None:
+        return received
+    return max(received, stored + (sent - original))
 
 
 def _text(value: Any) -> str | None:
@@ -307,16 +347,20 @@ def count_calls(path: Path) -> int | None:
     for file in files_of(path):
         try:
             with _open(file) as stream:
-                head = stream.read(1 << 16)
-                if not head.lstrip().startswith(b"{") or b"\n" not in head.strip():
+                first = stream.readline(MAX_LINE)
+                stripped = first.strip()
+                if not (stripped.startswith(b"{") and _is_whole_object(stripped)):
                     return None
-                total += head.count(b"\n")
-                last = head
+                second = stream.readline(MAX_LINE)
+                if not second.strip() and _is_batch(stripped):
+                    return None
+                total += 1 + bool(second.strip())
+                last = b""
                 while chunk := stream.read(1 << 20):
                     total += chunk.count(b"\n")
                     last = chunk
                 if last and not last.endswith(b"\n"):
-                    total += 1
+                    total += 1  # a last line without its newline
         except OSError:
             return None
     return total
