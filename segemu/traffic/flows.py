@@ -276,7 +276,11 @@ class Generator:
         self.sdk = sdk or DEFAULT_SDK[flow.platform]
         if self.sdk not in SDKS:
             raise FlowError(f"unknown SDK {self.sdk!r}; one of {', '.join(SDKS)}")
-        self.rng = random.Random(seed)
+        # The journeys follow from the seed and the flow; the messageIds from the SDK too, so
+        # that two flows, or one flow in two shapes, never send the same messageId (which
+        # Segment would keep only once) and the same seed still gives the same calls.
+        self.rng = random.Random(None if seed is None else f"{seed}:{flow.name}")
+        self.ids = random.Random(None if seed is None else f"{seed}:{flow.name}:{self.sdk}")
         self.start = start
 
     def journeys(self, users: int | None) -> Iterator[Journey]:
@@ -384,7 +388,7 @@ class Generator:
         extra_context: dict[str, Any],
     ) -> dict[str, Any]:
         rng, moment = self.rng, state["clock"]
-        unique = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        unique = str(uuid.UUID(int=self.ids.getrandbits(128), version=4))
         millis = int(moment.timestamp() * 1000)
         stamp = moment.astimezone(UTC).isoformat(timespec="milliseconds")
         context: dict[str, Any]

@@ -148,28 +148,32 @@ async def replay(
                 summary.retried += count
 
             shipment = await shipper.ship(batch.write_key, batch.body(), retried)
-            summary.batches += 1
-            if shipment.outcome == "sent":
-                summary.sent += count
-            else:
-                if shipment.outcome == "refused":
-                    summary.refused += count
-                else:
-                    summary.failed += count
-                if len(summary.errors) < ERRORS_KEPT:
-                    summary.errors.append(
-                        f"{count} call(s) of {batch.write_key!r} {shipment.outcome}: "
-                        f"{shipment.detail}"
-                    )
-            if on_progress is not None:
-                on_progress(count)
         finally:
-            del in_flight[number]
             slots.release()
-            checkpoint()
+        # Only an answered batch leaves `in_flight`: one cancelled by an interruption holds
+        # the checkpoint back, so the next run sends it again.
+        del in_flight[number]
+        summary.batches += 1
+        if shipment.outcome == "sent":
+            summary.sent += count
+        else:
+            if shipment.outcome == "refused":
+                summary.refused += count
+            else:
+                summary.failed += count
+            if len(summary.errors) < ERRORS_KEPT:
+                summary.errors.append(
+                    f"{count} call(s) of {batch.write_key!r} {shipment.outcome}: {shipment.detail}"
+                )
+        if on_progress is not None:
+            on_progress(count)
+        checkpoint()
 
     async def dispatch(batch: Batch) -> None:
         nonlocal queued
+        number = id(batch)
+        # Counted as in flight while it waits for a slot: the checkpoint must not pass it.
+        in_flight[number] = batch
         await slots.acquire()
         if rate:
             # Paced by batch: the batch leaves when the calls before it have had their time.
@@ -178,8 +182,6 @@ async def replay(
             if delay > 0:
                 await asyncio.sleep(delay)
         queued += len(batch.items)
-        number = id(batch)
-        in_flight[number] = batch
         task = asyncio.create_task(run(number, batch))
         tasks.add(task)
         task.add_done_callback(tasks.discard)

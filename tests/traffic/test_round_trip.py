@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from segment.analytics import Client
 
 from segemu import create_emulator
 from segemu.emulator import Emulator
-from segemu.http.server import RunningServer, start_server
+from segemu.http.server import start_server
 from segemu.message import Record, format_timestamp, parse_timestamp
 from segemu.query import EventFilter
 
@@ -45,8 +45,9 @@ async def post(url: str, path: str, body: Any, key: str = KEY) -> None:
 
 
 @pytest.fixture
-async def original(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    """A durable segemu holding calls of every kind."""
+async def original(tmp_path: Path) -> list[Record]:
+    """The records of a durable segemu that got calls of every kind, stopped (so that every
+    call is on disk) in tmp_path / "a"."""
     server = await start_server(create_emulator(db=str(tmp_path / "a")), "127.0.0.1", 0)
     client = Client(KEY, host=server.url, sync_mode=True)
     await asyncio.to_thread(client.identify, "u1", {"email": "ada@example.com", "plan": "pro"})
@@ -90,15 +91,15 @@ async def original(tmp_path: Path) -> AsyncIterator[RunningServer]:
     )
     await post(server.url, "/v1/track", {"event": "No id", "userId": "u2"})
     await post(server.url, "/v1/track", {"userId": "u3", "messageId": "dropped-1"})  # no event
-    server.emulator.store.flush()
-    yield server
+    records = records_of(server.emulator)
     await server.stop()
+    return records
 
 
 async def test_export_import_round_trip_keeps_every_field(
-    original: RunningServer, tmp_path: Path
+    original: list[Record], tmp_path: Path
 ) -> None:
-    before = records_of(original.emulator)
+    before = original
     assert len(before) == 8
     assert [r["status"] for r in before].count("rejected") == 1
     db = str(tmp_path / "a")
@@ -131,9 +132,9 @@ async def test_export_import_round_trip_keeps_every_field(
 
 @pytest.mark.parametrize("layout", ["normalized", "archive"])
 async def test_the_stored_shape_round_trips_what_segment_stores(
-    original: RunningServer, tmp_path: Path, layout: str
+    original: list[Record], tmp_path: Path, layout: str
 ) -> None:
-    before = records_of(original.emulator)
+    before = original
     target = "archive" if layout == "archive" else "stored.jsonl"
     done = await segemu(
         "export", "--db", str(tmp_path / "a"), "-f", layout, "-o", target, cwd=tmp_path
@@ -156,9 +157,9 @@ async def test_the_stored_shape_round_trips_what_segment_stores(
 
 
 async def test_replay_sends_every_call_to_another_segemu(
-    original: RunningServer, tmp_path: Path
+    original: list[Record], tmp_path: Path
 ) -> None:
-    before = [r for r in records_of(original.emulator) if r["status"] == "accepted"]
+    before = [r for r in original if r["status"] == "accepted"]
     await segemu("export", "--db", str(tmp_path / "a"), "-o", "calls.jsonl", cwd=tmp_path)
     second = await start_server(create_emulator(db=":memory:"), "127.0.0.1", 0)
     try:
