@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
     from segemu.traffic.storefiles import StoreFiles
 
 FORMATS = ("raw", "normalized", "archive")
-# Calls imported between two writes of the store: a hard kill loses at most these.
-IMPORT_FLUSH_EVERY = 20_000
 
 
 def _filter(where: str | None) -> EventFilter | None:
@@ -211,16 +208,9 @@ def import_(
     importing a file twice changes nothing."""
     from segemu.cli.progress import progress
     from segemu.emulator import create_emulator
-    from segemu.message import Envelope
     from segemu.storage import StorageError
-    from segemu.traffic.calls import (
-        CLIENT_ROUTES,
-        IMPORT_ROUTE,
-        CallFileError,
-        count_calls,
-        precise_received_at,
-        read_calls,
-    )
+    from segemu.traffic.calls import CallFileError, count_calls, read_calls
+    from segemu.traffic.importer import import_calls
 
     directory = _default_db(db, config_file)
     try:
@@ -232,46 +222,26 @@ def import_(
         raise click.ClickException(str(exc)) from None
     counts = [count_calls(path) for path in sources]
     total = None if None in counts else sum(c for c in counts if c is not None)
-    store = emulator.store
-    imported = skipped = refused = 0
-    statuses = {"accepted": 0, "rejected": 0, "duplicate": 0}
-    now = datetime.now(UTC)
+
+    def calls() -> Iterator[Call]:
+        for path in sources:
+            yield from read_calls(path)
+
     try:
         with progress("import", total) as advance:
-            for path in sources:
-                for call in read_calls(path):
-                    advance()
-                    message_id = call.message_id
-                    if message_id is not None and store.first_with_message_id(message_id):
-                        skipped += 1
-                        continue
-                    key = call.own_write_key or write_key
-                    if key is None:
-                        refused += 1  # the Tracking API answers 400 to a call with no key
-                        continue
-                    route = call.route or IMPORT_ROUTE
-                    envelope = Envelope(
-                        route=route,
-                        items=[call.item],
-                        received_at=precise_received_at(call) or now,
-                        route_type=call.route_type,
-                        header_write_key=key,
-                        sent_at=call.sent_at,
-                        context=call.context,
-                        integrations=call.integrations,
-                        channel=call.channel or ("client" if route in CLIENT_ROUTES else "server"),
-                    )
-                    for record in emulator.ingest(envelope):
-                        statuses[record["status"]] += 1
-                    imported += 1
-                    if imported % IMPORT_FLUSH_EVERY == 0:
-                        store.flush()
+            summary = import_calls(emulator, calls(), write_key, advance)
     except CallFileError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
-        store.close()
+        emulator.store.close()
+    statuses = summary.statuses
     click.echo(
-        f"imported {imported:,} call(s) into {directory} ({statuses['accepted']:,} accepted, "
-        f"{statuses['rejected']:,} rejected); {skipped:,} already there (same messageId)"
-        + (f"; {refused:,} without a write key (give one with -k)" if refused else "")
+        f"imported {summary.imported:,} call(s) into {directory} "
+        f"({statuses['accepted']:,} accepted, {statuses['rejected']:,} rejected); "
+        f"{summary.skipped:,} already there (same messageId)"
+        + (
+            f"; {summary.refused:,} without a write key (give one with -k)"
+            if summary.refused
+            else ""
+        )
     )
