@@ -182,3 +182,33 @@ async def test_segemu_run_forward_states_where_it_sends(stand_in: StandIn, tmp_p
     done = await segemu("run", "--forward-key", "app", "-p", "0", cwd=tmp_path)
     assert done.status == 2
     assert "--forward URL" in done.stderr
+
+
+async def test_a_full_queue_drops_calls_and_says_so(stand_in: StandIn) -> None:
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(number: int) -> None:
+        if number == 1:
+            held.set()
+            await release.wait()
+
+    stand_in.before_answer = hold
+    stand_in.expected = 3
+    server = await forwarding(stand_in, max_queue=2, batch_size=1)
+    try:
+        call = {"type": "track", "event": "A", "userId": "u"}
+        await post(server.url, {"batch": [{**call, "messageId": "first"}]}, "app")
+        await asyncio.wait_for(held.wait(), 10)  # the relay is busy with the first call
+        batch = [{**call, "messageId": f"m-{n}"} for n in range(4)]
+        await post(server.url, {"batch": batch}, "app")
+        dropped = await get(f"{server.url}/_segemu/forward?status=dropped")
+        release.set()
+        await asyncio.wait_for(stand_in.arrived.wait(), 10)
+    finally:
+        await server.stop()
+    # Two wait in the queue; the other two are dropped, each saying why.
+    assert [c["messageId"] for c in dropped["calls"]] == ["m-3", "m-2"]
+    assert "the queue of 2 is full" in dropped["calls"][0]["detail"]
+    assert dropped["counts"]["dropped"] == 2
+    assert [c["messageId"] for c in stand_in.accepted()] == ["first", "m-0", "m-1"]
