@@ -112,3 +112,37 @@ def test_scanner_is_not_fooled_by_strings() -> None:
     assert [v for _, v in iter_values(io.BytesIO(data))] == [{"s": '"[{,:}]"\\'}, "]", []]
     with pytest.raises(JsonStreamError):
         list(iter_values(io.BytesIO(b"nope")))
+
+
+def test_records_of_segemu_events_json_import_as_they_were(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from segemu import create_emulator
+    from segemu.message import Envelope
+    from segemu.traffic.importer import import_calls
+
+    first = create_emulator(db=":memory:")
+    first.ingest(
+        Envelope(
+            "/v1/batch",
+            [
+                CALLS[0],
+                {
+                    **CALLS[1],
+                    "sentAt": "2026-01-01T00:00:00.000Z",
+                    "timestamp": "2025-12-31T23:59:59.000Z",
+                },
+            ],
+            datetime.now(UTC),
+            header_write_key="k",
+            context={"lent": True},
+        )
+    )
+    records = first.events()  # newest first
+    path = tmp_path / "events.json"  # what `segemu events --json` prints: oldest first
+    path.write_text(json.dumps(records[::-1], indent=2))
+    second = create_emulator(db=":memory:")
+    summary = import_calls(second, read_calls(path))
+    assert summary.imported == 2
+    for old, new in zip(records, second.events(), strict=True):
+        assert {**new, "id": 0} == {**old, "id": 0}
