@@ -37,6 +37,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from segemu.traffic.sdk_shapes import DEFAULT_SDK, DEVICES, SDKS, shape
+
 FLOWS_DIR = Path(__file__).parent / "flows"
 PLATFORMS = ("web", "mobile", "server")
 CALL_TYPES = ("track", "page", "screen", "identify", "group", "alias")
@@ -82,30 +84,6 @@ _LAST_NAMES = (
 
 class FlowError(ValueError):
     """A flow file that cannot be used; the message names the file and the step."""
-
-
-# -- SDK shapes ---------------------------------------------------------------------------
-# What each SDK puts around a call, from reference/sdk-captures (python.json, node.json,
-# browser.json; README "Wire summary") and, for mobile, the analytics-swift context of
-# fixtures/spec/lifecycle.jsonl.
-
-SDKS: dict[str, str] = {
-    "python": "analytics-python 2.4.0: context.library only, explicit nulls, +00:00 times",
-    "node": "@segment/analytics-node 3.1.0: context.library, node-next- messageIds, _metadata",
-    "browser": "analytics.js next-1.84.3: page, userAgent, locale, timezone in context; "
-    "ajs-next- messageIds; sent to /v1/b as the batching dispatcher does",
-    "swift": "analytics-swift 1.5.11: app, device, os, network, screen in context",
-}
-DEFAULT_SDK = {"web": "browser", "mobile": "swift", "server": "node"}
-_USER_AGENT = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36"
-)
-_DEVICES = (
-    ("Apple", "iPhone15,2", "ios", "iOS", "17.5.1"),
-    ("Apple", "iPhone14,5", "ios", "iOS", "17.4"),
-    ("Google", "Pixel 8", "android", "Android", "14"),
-)
 
 
 @dataclass(slots=True)
@@ -302,7 +280,7 @@ class Generator:
             "lastName": last,
             "name": f"{first} {last}",
             "email": f"{first.lower()}.{last.lower().replace('-', '')}.{number % 1000}@example.com",
-            "device": rng.choice(_DEVICES),
+            "device": rng.choice(DEVICES),
             "deviceId": str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
         }
 
@@ -366,7 +344,16 @@ class Generator:
         if state["known"]:
             call["userId"] = user["id"]
         extra_context = scope.resolve(step.get("context", {}))
-        return self._shape(call, state, user, extra_context)
+        return shape(
+            self.sdk,
+            call,
+            moment=state["clock"],
+            unique=str(uuid.UUID(int=self.ids.getrandbits(128), version=4)),
+            page=state["page"],
+            user=user,
+            rng=self.rng,
+            extra_context=extra_context,
+        )
 
     def _page(self, properties: dict[str, Any], name: Any, previous: Any) -> dict[str, Any]:
         path = str(properties.get("path") or "/")
@@ -379,74 +366,6 @@ class Generator:
             "title": f"{name or 'Example Store'} | Example Store",
             "url": url,
         }
-
-    def _shape(
-        self,
-        call: dict[str, Any],
-        state: dict[str, Any],
-        user: dict[str, Any],
-        extra_context: dict[str, Any],
-    ) -> dict[str, Any]:
-        rng, moment = self.rng, state["clock"]
-        unique = str(uuid.UUID(int=self.ids.getrandbits(128), version=4))
-        millis = int(moment.timestamp() * 1000)
-        stamp = moment.astimezone(UTC).isoformat(timespec="milliseconds")
-        context: dict[str, Any]
-        if self.sdk == "python":
-            call = {"integrations": {}, "anonymousId": None, "userId": None, **call}
-            if call["type"] in ("page", "screen"):
-                call.setdefault("category", None)
-            context = {"library": {"name": "analytics-python", "version": "2.4.0"}}
-            call["messageId"] = unique
-            call["timestamp"] = stamp  # +00:00, as Python's isoformat writes it
-        elif self.sdk == "node":
-            context = {"library": {"name": "@segment/analytics-node", "version": "3.1.0"}}
-            call["integrations"] = {}
-            call["messageId"] = f"node-next-{millis}-{unique}"
-            call["timestamp"] = stamp.replace("+00:00", "Z")
-            call["_metadata"] = {"nodeVersion": "v20.20.2", "jsRuntime": "node"}
-        elif self.sdk == "browser":
-            context = {
-                "library": {"name": "analytics.js", "version": "next-1.84.3"},
-                "userAgent": _USER_AGENT,
-                "locale": "en-US",
-                "timezone": "America/New_York",
-            }
-            if state["page"] is not None:
-                context["page"] = state["page"]
-            call["integrations"] = {"Segment.io": True}
-            call["messageId"] = f"ajs-next-{millis}-{unique}"
-            call["timestamp"] = stamp.replace("+00:00", "Z")
-            call["_metadata"] = {"bundled": ["Segment.io"], "unbundled": [], "bundledIds": []}
-        else:  # swift
-            manufacturer, model, device_type, os_name, os_version = user["device"]
-            context = {
-                "app": {
-                    "name": "Initech",
-                    "version": "1.2.0",
-                    "build": "1456",
-                    "namespace": "com.example.initech",
-                },
-                "device": {
-                    "id": user["deviceId"],
-                    "manufacturer": manufacturer,
-                    "model": model,
-                    "type": device_type,
-                },
-                "os": {"name": os_name, "version": os_version},
-                "library": {"name": "analytics-swift", "version": "1.5.11"},
-                "locale": "en-US",
-                "timezone": "America/Los_Angeles",
-                "network": {"wifi": rng.random() < 0.7, "cellular": True},
-                "screen": {"width": 393, "height": 852},
-            }
-            call["integrations"] = {}
-            call["messageId"] = unique
-            call["timestamp"] = stamp.replace("+00:00", "Z")
-        if extra_context:
-            context.update(extra_context)
-        call["context"] = context
-        return call
 
 
 def describe(flow: Flow) -> list[str]:
