@@ -14,7 +14,7 @@ from segemu.traffic import jsonstream
 from segemu.traffic.calls import CallFileError, count_calls, read_calls
 from segemu.traffic.jsonstream import JsonStreamError, iter_values
 
-CALLS = [
+CALLS: list[dict[str, Any]] = [
     {"type": "track", "event": 'A, ] } " \\', "userId": "u1", "messageId": "m1"},
     {"type": "identify", "traits": {"nested": [1, {"x": "]"}]}, "userId": "u1", "messageId": "m2"},
     {"type": "page", "name": "Home", "anonymousId": "a", "messageId": "m3", "n": 1.5e3},
