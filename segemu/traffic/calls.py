@@ -252,7 +252,13 @@ def _read_file(file: Path) -> Iterator[Call]:
                         raise CallFileError(f"{file}:{line_number}: line over {MAX_LINE:,} bytes")
                     line = line.strip()
                     if line:
-                        yield to_call(_parse_line(line, file, line_number))
+                        value = _parse_line(line, file, line_number)
+                        if isinstance(value, dict) and isinstance(value.get("batch"), list):
+                            # A line per request body, as a capture of batches holds them.
+                            for item in value["batch"]:
+                                yield _from_batch(item, value)
+                        else:
+                            yield to_call(value)
                     line_number += 1
                 return
             stream.seek(0)

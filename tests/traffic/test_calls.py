@@ -146,3 +146,12 @@ def test_records_of_segemu_events_json_import_as_they_were(tmp_path: Path) -> No
     assert summary.imported == 2
     for old, new in zip(records, second.events(), strict=True):
         assert {**new, "id": 0} == {**old, "id": 0}
+
+
+def test_json_lines_of_batches_give_their_calls(tmp_path: Path) -> None:
+    path = tmp_path / "bodies.jsonl"
+    bodies = [{"batch": CALLS[:2], "writeKey": "a"}, {"batch": CALLS[2:], "writeKey": "b"}]
+    path.write_text("\n".join(json.dumps(body) for body in bodies) + "\n")
+    calls = list(read_calls(path))
+    assert [c.item for c in calls] == CALLS
+    assert [c.write_key for c in calls] == ["a", "a", "b"]
