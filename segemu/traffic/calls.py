@@ -357,9 +357,9 @@ def count_calls(path: Path) -> int | None:
                 stripped = first.strip()
                 if not (stripped.startswith(b"{") and _is_whole_object(stripped)):
                     return None
+                if _is_batch(stripped):
+                    return None  # lines of batches: the calls are not the lines
                 second = stream.readline(MAX_LINE)
-                if not second.strip() and _is_batch(stripped):
-                    return None
                 total += 1 + bool(second.strip())
                 last = b""
                 while chunk := stream.read(1 << 20):
