@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 
 from segemu.emulator import Emulator
 from segemu.message import Envelope
+from segemu.store import CHUNK_SIZE
 from segemu.traffic.calls import CLIENT_ROUTES, IMPORT_ROUTE, Call, precise_received_at
 
-# Calls imported between two writes of the store: a hard kill loses at most these.
-FLUSH_EVERY = 20_000
+# Calls imported between two writes of the store: a hard kill loses at most these, and the
+# store holds at most these as whole records until written (then only their compact form).
+FLUSH_EVERY = CHUNK_SIZE
 
 
 @dataclass(slots=True)
