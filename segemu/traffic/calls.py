@@ -35,8 +35,6 @@ CLIENT_ROUTES = frozenset({"/v1/t", "/v1/i", "/v1/p", "/v1/s", "/v1/g", "/v1/a",
 # What a call from a file with no route of its own is stored as having come through:
 # Segment's own bulk route (segment-docs src/connections/sources/catalog/libraries/server/http-api).
 IMPORT_ROUTE = "/v1/import"
-# Fields Segment adds when it stores a call (DOCS spec/common.md "Context fields automatically
-# collected", partners/spec.md): not part of the call as sent.
 # The single-call routes of the Tracking API decide the call's type: the call need not carry
 # it (http/tracking.py SINGLE_ROUTES; the browser posts to /v1/<initial>).
 _ROUTE_TYPES = {
@@ -45,7 +43,9 @@ _ROUTE_TYPES = {
 }
 # Longer than any stored record's line (a call is at most 32 KB, DOCS http-api §Errors).
 MAX_LINE = 4 << 20
-_STORED_ONLY = ("receivedAt", "originalTimestamp", "channel", "version")
+# Fields Segment adds when it stores a call (DOCS spec/common.md "Timestamps",
+# partners/spec.md: channel, version, projectId): not part of the call as sent.
+_STORED_ONLY = ("receivedAt", "originalTimestamp", "channel", "version", "projectId")
 
 
 class CallFileError(ValueError):
@@ -165,12 +165,15 @@ def to_call(value: Any) -> Call:
             if isinstance(raw, dict) and integrations != raw.get("integrations")
             else None,
         )
-    if "receivedAt" in value and "originalTimestamp" in value:
-        # Stored shape: back to the call that was sent. Its timestamp was the one Segment
-        # keeps as originalTimestamp; with the same sentAt and receivedAt, normalizing it
-        # again gives the same skew-corrected timestamp.
+    if "receivedAt" in value and "type" in value:
+        # Stored shape (no SDK sends receivedAt): back to the call that was sent. Its
+        # timestamp is what Segment keeps as originalTimestamp (none if it sent none); with
+        # the same sentAt and receivedAt, normalizing it again gives the same timestamp.
         item = {k: v for k, v in value.items() if k not in _STORED_ONLY}
-        item["timestamp"] = value["originalTimestamp"]
+        if "originalTimestamp" in value:
+            item["timestamp"] = value["originalTimestamp"]
+        else:
+            item.pop("timestamp", None)
         write_key = _text(item.pop("writeKey", None))
         channel: Channel | None = "client" if value.get("channel") == "client" else "server"
         return Call(
