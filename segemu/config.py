@@ -64,6 +64,8 @@ class Config:
     # with a timeout) at once; over them, a 503.
     max_streams: int = DEFAULT_MAX_STREAMS
     max_waits: int = DEFAULT_MAX_WAITS
+    # The Node.js that runs Functions (segemu/functions); None: `node` on the PATH.
+    node: str | None = None
     # Structured tables of the config file (sources, destinations, protocols, lint, codegen).
     # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
     # segemu/protocols/) when the emulator is built, so its errors can name the entry at fault.
@@ -89,6 +91,7 @@ SECTIONS: tuple[str, ...] = (
     "codegen",
     # Relaying accepted calls to a real endpoint (segemu/traffic/forward.py); off without it.
     "forward",
+    "functions",
 )
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
@@ -105,6 +108,7 @@ _TYPES: dict[str, type] = {
     "allowed_hosts": tuple,
     "max_streams": int,
     "max_waits": int,
+    "node": str,
 }
 # Settings that name a file: a relative path in a config file is relative to that file's
 # directory (from a flag or the environment, to the working directory).

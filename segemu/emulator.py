@@ -30,6 +30,7 @@ from segemu.destinations.runtime import (
     describe,
 )
 from segemu.expectations import Expectation, Judging, Verdict
+from segemu.functions.service import Functions
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -96,10 +97,15 @@ class Emulator:
         self.pipeline = Pipeline(
             self.store, self.sources, self.protocols, self.destinations, notify=self._notify
         )
+        sender = sender or NoSender()
+        # Source, Destination and Insert Functions; finds Node now if any is configured.
+        self.functions = Functions(config, self.sources, self.destinations, sender, self.ingest)
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
-        self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
+        self._delivery = DeliveryWorker(
+            self._delivery_changed, sender, functions=self.functions.attempt
+        )
         # Relaying accepted calls to a real endpoint: off unless [forward] says where.
-        self.forwarder = forwarder_for(config, sender or NoSender())
+        self.forwarder = forwarder_for(config, sender)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -378,14 +384,29 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
-        present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
         if where.reads_requests:
 
             def matches(record: Record) -> bool:
                 return where.matches(self.with_deliveries(record))
 
-        await self._wait_until(matches, count - len(present), timeout, present)
+        # The waiter listens before the scan: the scan yields between slices, and a record
+        # that comes to match meanwhile (a live delivery finishing) must not be missed.
+        waiter = _Waiter(matches, count, asyncio.get_running_loop().create_future())
+        if not self._closed and timeout > 0:
+            self._waiters.append(waiter)
+        try:
+            for record in await self.scan(where, count):
+                if record["id"] not in waiter.seen:
+                    waiter.seen.add(record["id"])
+                    waiter.needed -= 1
+            if waiter.needed > 0 and waiter in self._waiters and not waiter.done.done():
+                await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
         return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
 
@@ -519,6 +540,7 @@ class Emulator:
         self.protocols.start()  # reloads tracking plan files when they change
         if self.forwarder is not None:
             await self.forwarder.start()
+        await self.functions.start()  # the Node workers, with every function loaded
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -529,6 +551,7 @@ class Emulator:
         if self.forwarder is not None:
             await self.forwarder.close()
         await self._delivery.close()
+        await self.functions.close()
         await self.protocols.stop()
         if self._flusher is not None:
             self._flusher.cancel()

@@ -7,6 +7,7 @@ Importing this package stays cheap: each command imports what it uses when it ru
 from __future__ import annotations
 
 from segemu.cli.commands import cli
+from segemu.cli.function import function
 from segemu.cli.plan import plan
 from segemu.cli.send import replay_command, send
 from segemu.cli.transfer import export, import_
@@ -15,6 +16,7 @@ from segemu.cli.trigger import trigger
 cli.add_command(plan)
 for command in (send, trigger, replay_command, export, import_):
     cli.add_command(command)
+cli.add_command(function)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from segemu.http import (
     control,
     destinations,
     forward,
+    functions,
     openapi,
     protocols,
     stream,
@@ -54,6 +55,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
     forward.setup_routes(app, control.PREFIX)
+    functions.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, forward
+from segemu.http import destinations, forward, functions
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -832,6 +832,7 @@ def document(prefix: str) -> dict[str, Any]:
                 "name": "Destinations",
                 "description": "What each mock destination received, and why.",
             },
+            {"name": "Functions", "description": "Source, Destination and Insert Functions."},
         ],
         "paths": _with_control_answers(
             {
@@ -840,6 +841,7 @@ def document(prefix: str) -> dict[str, Any]:
                 **_control_paths(prefix),
                 **destinations.openapi_paths(prefix),
                 **forward.openapi_paths(prefix),
+                **functions.openapi_paths(prefix),
             },
             prefix,
         ),

@@ -33,6 +33,7 @@ from segemu.testing.calls import (
     WaitAnswer,
 )
 from segemu.testing.expect import Spec
+from segemu.testing.functions import FunctionInvocation, function_request_call
 from segemu.testing.snapshot import SnapshotStore, normalize
 
 T = TypeVar("T")
@@ -170,6 +171,10 @@ class Plans:
         if failure is not None:
             raise failure
 
+    def _function_request(self, name: str, **request: Any) -> Plan[FunctionInvocation]:
+        invocation: FunctionInvocation = yield function_request_call(name, **request)
+        return invocation
+
     def _snapshot(self, q: str | None) -> Plan[list[dict[str, Any]]]:
         return normalize((yield from self._events(q, None)), self._scope)
 
@@ -236,6 +241,25 @@ class SegemuApi(Plans, Assertions[None]):
         """Judge an expectation (the body of POST /_segemu/assert) without failing."""
         return self._run(self._verdict(spec, timeout))
 
+    def function_request(
+        self,
+        name: str,
+        *,
+        json: Any = None,
+        data: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        method: str = "POST",
+    ) -> FunctionInvocation:
+        """Call Source Function `name` as its webhook would be called; what it emitted,
+        fetched and logged (segemu/testing/functions.py)."""
+        return self._run(
+            self._function_request(
+                name, json=json, data=data, headers=headers, query=query, method=method
+            ),
+            read=False,
+        )
+
     def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized
         (segemu/testing/snapshot.py)."""
@@ -296,6 +320,24 @@ class AsyncSegemuApi(Plans, Assertions[Awaitable[None]]):
     async def verdict(self, spec: Spec, timeout: float = 0.0) -> dict[str, Any]:
         """Judge an expectation (the body of POST /_segemu/assert) without failing."""
         return await self._run(self._verdict(spec, timeout))
+
+    async def function_request(
+        self,
+        name: str,
+        *,
+        json: Any = None,
+        data: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        method: str = "POST",
+    ) -> FunctionInvocation:
+        """Call Source Function `name` as its webhook would be called."""
+        return await self._run(
+            self._function_request(
+                name, json=json, data=data, headers=headers, query=query, method=method
+            ),
+            read=False,
+        )
 
     async def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized."""

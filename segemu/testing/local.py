@@ -32,6 +32,7 @@ from segemu.testing.calls import (
     Wait,
     WaitAnswer,
 )
+from segemu.testing.functions import FunctionInvocation, FunctionRequest
 
 
 class LocalSegemu(AsyncSegemuApi):
@@ -92,6 +93,15 @@ async def answer(emulator: Emulator, call: Call) -> Any:
             expectation = Expectation.from_json(call.body)
             verdict = await emulator.check(expectation, call.timeout)
             return verdict.to_json()
+        case FunctionRequest():
+            from segemu.functions.requests import invoke_by_name
+
+            invocation, problem = await invoke_by_name(
+                emulator, call.name, call.payload(), "http://localhost"
+            )
+            if problem is not None:
+                raise ControlApiError(problem)
+            return FunctionInvocation(invocation)
     raise TypeError(f"no in-process answer to {call!r}")
 
 

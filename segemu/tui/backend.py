@@ -90,6 +90,11 @@ class Backend(ABC):
         """GET /_segemu/destinations' `destinations`, where the emulator answers it."""
         return None
 
+    async def function_invocations(self) -> list[dict[str, Any]] | None:
+        """GET /_segemu/functions/invocations' `invocations` (Source Functions), newest
+        first; None where the emulator runs no Functions."""
+        return None
+
     @property
     def problem(self) -> str | None:
         """What keeps the backend from receiving right now (shown in the footer)."""

@@ -22,6 +22,7 @@ KEYS = (
     ("c", "clear the view (the store keeps every event)"),
     ("1 2 3 4", "events, destinations, violations, assertions"),
     ("C", "choose the columns"),
+    ("F", "Source Function invocations: webhook, emitted calls, console output, errors"),
     ("T, Ctrl+P", "change the theme; the command palette"),
     ("q, Ctrl+C", "quit: segemu stops and writes the store"),
 )
