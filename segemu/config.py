@@ -90,6 +90,8 @@ SECTIONS: tuple[str, ...] = (
     "lint",
     "codegen",
     "spaces",  # identity resolution and profiles: segemu/identity/settings.py
+    # Relaying accepted calls to a real endpoint (segemu/traffic/forward.py); off without it.
+    "forward",
     "functions",
     "faults",
 )

@@ -42,6 +42,7 @@ from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
 from segemu.store import EventStore, flush_delay
+from segemu.traffic.forward import forwarder_for
 
 log = logging.getLogger("segemu")
 
@@ -129,6 +130,8 @@ class Emulator:
         self._delivery = DeliveryWorker(
             self._delivery_changed, sender, functions=self.functions.attempt
         )
+        # Relaying accepted calls to a real endpoint: off unless [forward] says where.
+        self.forwarder = forwarder_for(config, sender)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -137,6 +140,8 @@ class Emulator:
         self.verdicts: deque[tuple[str, Verdict]] = deque(maxlen=VERDICTS_KEPT)
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        if self.forwarder is not None:
+            self.subscribe(self.forwarder)
 
     # -- ingest --------------------------------------------------------------------------
 
@@ -577,6 +582,8 @@ class Emulator:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
         self.protocols.start()  # reloads tracking plan files when they change
+        if self.forwarder is not None:
+            await self.forwarder.start()
         await self.functions.start()  # the Node workers, with every function loaded
 
     async def close(self) -> None:
@@ -585,6 +592,8 @@ class Emulator:
             return
         self._closed = True
         self.release_waiters()
+        if self.forwarder is not None:
+            await self.forwarder.close()
         await self._delivery.close()
         await self.functions.close()
         await self.protocols.stop()

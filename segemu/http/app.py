@@ -12,6 +12,7 @@ from segemu.http import (
     control,
     destinations,
     faults,
+    forward,
     functions,
     openapi,
     profile_api,
@@ -58,6 +59,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     destinations.setup_routes(app, control.PREFIX)
     profiles.setup_routes(app, control.PREFIX)
     profile_api.setup_routes(app)
+    forward.setup_routes(app, control.PREFIX)
     functions.setup_routes(app, control.PREFIX)
     faults.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)

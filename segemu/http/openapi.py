@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, faults, functions, profile_api, profiles
+from segemu.http import destinations, faults, forward, functions, profile_api, profiles
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -848,6 +848,7 @@ def document(prefix: str) -> dict[str, Any]:
                 **destinations.openapi_paths(prefix),
                 **profiles.openapi_paths(prefix),
                 **profile_api.openapi_paths(),
+                **forward.openapi_paths(prefix),
                 **functions.openapi_paths(prefix),
                 **faults.openapi_paths(prefix),
             },
