@@ -91,8 +91,13 @@ const commands = {
   goto: async ({ url }) => { await page.goto(url, { waitUntil: 'load' }); return page.url() },
   // A function's source, called in the page with `arg`; its (awaited) result comes back.
   evaluate: async ({ source, arg }) => page.evaluate(`(${source})(${JSON.stringify(arg ?? null)})`),
+  // A function's source is called in the page at each poll, as `evaluate` calls it; anything
+  // else is an expression. Playwright evaluates a string as an expression, so the source of a
+  // function alone ('() => ...') would be a function object, truthy at once: the wait would
+  // check nothing.
   waitForFunction: async ({ source, timeout_ms }) => {
-    await page.waitForFunction(source, null, { timeout: timeout_ms ?? 10000 })
+    const expression = FUNCTION_SOURCE.test(source) ? `(${source})()` : source
+    await page.waitForFunction(expression, null, { timeout: timeout_ms ?? 10000 })
     return true
   },
   requests: async () => requests,
@@ -101,6 +106,8 @@ const commands = {
   pageErrors: async () => pageErrors,
   version: async () => browser.version(),
 }
+
+const FUNCTION_SOURCE = /^\s*(async\s+)?(\(|function\b|[A-Za-z_$][\w$]*\s*=>)/
 
 const lines = readline.createInterface({ input: process.stdin })
 for await (const line of lines) {
