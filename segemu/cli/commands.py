@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 DEFAULT_SNIPPET_KEY = "my_write_key"
+# `segemu web`: the port after segemu's own.
+DEFAULT_WEB_PORT = DEFAULT_PORT + 1
 FC = TypeVar("FC", bound=Callable[..., Any])
 
 
@@ -61,6 +63,22 @@ def _inspector_options(function: FC) -> FC:
         type=click.Path(dir_okay=False),
         help="Expectations to judge live: a JSON list of POST /_segemu/assert bodies.",
     )(function)
+
+
+def _with_scheme(url: str, hint: str) -> str:
+    """segemu's URL as given, `http://` added when it has no scheme (`127.0.0.1:7878`)."""
+    url = url.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"expected an http:// URL such as {DEFAULT_URL}, got {url!r}", param_hint=hint
+        )
+    return url.rstrip("/")
+
+
+def _check_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return _with_scheme(value, "--url")
 
 
 def _expectations(path: str | None) -> list[Any]:
@@ -211,8 +229,7 @@ def run(
 def tui(url: str, history: int, expect_file: str | None, columns: tuple[str, ...] | None) -> None:
     """Inspect a segemu running elsewhere (a headless `segemu run`, a test session's) through
     its control API; reconnects if it restarts."""
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"expected an http:// URL, got {url!r}", param_hint="--url")
+    url = _with_scheme(url, "--url")
     expectations = _expectations(expect_file)
     import asyncio
 
@@ -227,6 +244,35 @@ def tui(url: str, history: int, expect_file: str | None, columns: tuple[str, ...
             history=history,
         )
     )
+
+
+@cli.command()
+@click.option(
+    "--url",
+    envvar="SEGEMU_URL",
+    default=f"http://127.0.0.1:{DEFAULT_PORT}",
+    show_default=True,
+    metavar="URL",
+    help="The running segemu (env SEGEMU_URL).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "-p",
+    "--port",
+    type=int,
+    default=DEFAULT_WEB_PORT,
+    show_default=True,
+    help="Port to listen on; -p 0 picks a free one.",
+)
+def web(url: str, host: str, port: int) -> None:
+    """Serve the inspector in a browser, attached to a segemu running elsewhere (a test
+    session's, a headless one). `segemu run` serves its own at its URL."""
+    url = _with_scheme(url, "--url")
+    import asyncio
+
+    from segemu.cli.web import serve_web
+
+    asyncio.run(serve_web(url, host, port))
 
 
 @cli.command()
@@ -298,6 +344,7 @@ def _url_option(function: FC) -> FC:
         default=DEFAULT_URL,
         show_default=True,
         metavar="URL",
+        callback=_check_url,
         help="The running segemu (env SEGEMU_URL).",
     )(function)
 

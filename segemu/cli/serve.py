@@ -19,6 +19,7 @@ from segemu.expectations import Expectation
 from segemu.http.cdn import LIBRARY
 from segemu.http.sender import HttpSender
 from segemu.http.server import RunningServer, start_server
+from segemu.http.webview import web_url
 from segemu.message import Record
 from segemu.storage import StorageError
 
@@ -79,6 +80,7 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
         f"or the snippet `segemu snippet` prints"
     )
     click.echo(f"           analytics.js: {server.runner.app[LIBRARY].describe()}")
+    click.echo(f"  Inspector in a browser: {web_url(server.url)}")
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None

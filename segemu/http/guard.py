@@ -42,7 +42,13 @@ SIMPLE_CONTENT_TYPES = frozenset(
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 
 
+# The web view's page (http/webview.py): the inspector, the developer's alone like the API.
+WEB_VIEW_PAGE = "/"
+
+
 def is_control(path: str) -> bool:
+    if path == WEB_VIEW_PAGE:
+        return True
     return path.startswith(CONTROL_PREFIX) and path not in PUBLIC_CONTROL_PATHS
 
 

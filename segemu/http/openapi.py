@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations
+from segemu.http import destinations, webview
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -832,6 +832,7 @@ def document(prefix: str) -> dict[str, Any]:
                 "name": "Destinations",
                 "description": "What each mock destination received, and why.",
             },
+            {"name": "Web view", "description": "The inspector in a browser."},
         ],
         "paths": _with_control_answers(
             {
@@ -839,6 +840,7 @@ def document(prefix: str) -> dict[str, Any]:
                 **_cdn_paths(),
                 **_control_paths(prefix),
                 **destinations.openapi_paths(prefix),
+                **webview.openapi_paths(prefix),
             },
             prefix,
         ),

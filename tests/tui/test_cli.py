@@ -169,9 +169,9 @@ def test_a_broken_expectations_file_names_the_file_and_the_entry(tmp_path: Path)
 
 
 def test_tui_refuses_a_url_that_is_not_http_and_unknown_columns() -> None:
-    result = CliRunner().invoke(cli, ["tui", "--url", "localhost:7878"])
+    result = CliRunner().invoke(cli, ["tui", "--url", "ftp://localhost:7878"])
     assert result.exit_code == 2
-    assert "expected an http:// URL, got 'localhost:7878'" in result.output
+    assert "expected an http:// URL such as http://127.0.0.1:7878, got 'ftp://" in result.output
     result = CliRunner().invoke(cli, ["run", "--columns", "time,colour"])
     assert result.exit_code == 2
     assert "unknown column(s) colour; choose from time, status" in result.output
