@@ -423,7 +423,24 @@ def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
 @_fail_on_api_error
 def events(url: str, write_key: str | None, where: str | None, limit: int, as_json: bool) -> None:
     """Print stored calls, oldest first."""
-    _print(_client(url, write_key).events(where, limit=limit), as_json)
+    client = _client(url, write_key)
+    found = client.events(where, limit=limit)
+    _print(found, as_json)
+    if not found and not as_json:
+        # On stderr: a pipe reads no lines, a person reads why.
+        click.echo(_nothing_matched(client, write_key, where), err=True)
+
+
+def _nothing_matched(client: SegemuClient, write_key: str | None, where: str | None) -> str:
+    from segemu.testing.calls import events_params
+
+    answer = client.request("GET", "/events", events_params(None, None, limit=1))
+    searched = answer.get("searched", 0)
+    what = f"{searched:,} stored call{'s' if searched != 1 else ''}"
+    scope = f" of write key {write_key!r}" if write_key else ""
+    if where:
+        return f"No calls{scope} matched {where!r} (searched {what})"
+    return f"No calls{scope} (searched {what})" if searched else "No calls stored yet"
 
 
 @cli.command()

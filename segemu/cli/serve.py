@@ -50,6 +50,10 @@ async def listen(emulator: Emulator, config: Config) -> RunningServer:
         ) from None
 
 
+def kept(count: int) -> str:
+    return f"{count:,} event{'s' if count != 1 else ''} kept"
+
+
 def kept_where(config: Config) -> str:
     return "in memory" if config.in_memory else f"in {config.db}"
 
@@ -84,6 +88,7 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None
+    failed = 0
     collecting = asyncio.create_task(collect_periodically())
     try:
         await stop.wait()
@@ -98,7 +103,11 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
         for expectation in expectations:
             verdict = emulator.judge(expectation)
             click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
-        click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
+            failed += not verdict.passed
+        click.echo(f"segemu stopped; {kept(len(emulator.store))} {where}")
+    if failed:
+        # CI runs `segemu run --expect FILE` headless: a failed expectation fails the job.
+        raise SystemExit(1)
 
 
 class LinePrinter:

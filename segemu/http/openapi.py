@@ -218,6 +218,10 @@ def _control_paths(prefix: str) -> dict[str, Any]:
             "events": {"type": "array", "items": _ref("Record")},
             "count": {"type": "integer"},
             "next": {"type": ["string", "null"], "description": "URL of the next (older) page."},
+            "searched": {
+                "type": "integer",
+                "description": "How many calls are stored: what an empty page searched.",
+            },
         },
     }
     return {

@@ -36,7 +36,10 @@ def describe(
     if log.cleared:
         parts.append((f", {log.cleared:,} cleared from the view (still stored)", "dim", 0))
     if log.where is not None:
-        parts.append((f"  showing {len(log.shown):,}", "bold", 0))
+        if log.shown:
+            parts.append((f"  showing {len(log.shown):,}", "bold", 0))
+        else:
+            parts.append((f"  the filter matched nothing (searched {total:,})", "bold", 0))
     if log.paused:
         parts.append((f"  ⏸ PAUSED, {len(log.held):,} new", "bold reverse", 0))
     if width is not None:

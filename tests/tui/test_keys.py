@@ -4,7 +4,7 @@ whatever has the focus."""
 
 from __future__ import annotations
 
-from textual.widgets import Input, Label, SelectionList
+from textual.widgets import Input, Label, SelectionList, Static
 
 from segemu.tui.columnpicker import ColumnPicker
 from segemu.tui.detail import DetailScreen
@@ -67,3 +67,24 @@ async def test_e_and_E_unfold_and_fold_in_the_detail_with_the_focus_on_the_tabs(
         assert all(node.is_expanded for node in products.children)
         await pilot.press("E")
         assert not products.is_expanded
+
+
+async def test_a_filter_that_matches_nothing_says_so_and_a_typo_is_named() -> None:
+    app, _ = in_process_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.query_one(EventTable)
+        await post(app.backend.url, "/v1/track", track("Signed Up"))
+        await until(pilot, lambda: len(rows(table)) == 1, "the row")
+        bar = app.filter_bar
+        await pilot.press("slash")
+        bar.input.value = "evnt:Foo"
+        await pilot.press("enter")
+        await until(pilot, lambda: bar.has_class("-invalid"), "the error")
+        error = str(app.query_one("#filter-error", Static).render())
+        assert "unknown field 'evnt' (did you mean 'event'?)" in error
+        # Valid, but nothing matches: the status line says so, with what was searched.
+        bar.input.value = "event:Foo"
+        await pilot.press("enter")
+        await until(pilot, lambda: not app.event_log.shown, "the empty view")
+        status = str(app.query_one("#status").render())
+        assert "the filter matched nothing (searched 1)" in status
