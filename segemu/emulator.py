@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import Counter, deque
@@ -52,6 +53,8 @@ SCAN_SLICE_SECONDS = 0.004
 WAIT_ANSWER_KEPT = 1000
 # How many verdicts of assertions made through the control API are kept for the inspector.
 VERDICTS_KEPT = 200
+# Write keys a failed verdict names when its own received nothing.
+ELSEWHERE_SHOWN = 5
 
 
 @dataclass(slots=True)
@@ -383,9 +386,18 @@ class Emulator:
 
     def judge(self, expectation: Expectation) -> Verdict:
         """The verdict on an expectation now, over every stored record in its scope."""
-        return evaluate(
+        verdict = evaluate(
             expectation, map(self._judged(expectation), self.scope(expectation.write_key))
         )
+        if verdict.considered or expectation.write_key is None:
+            return verdict
+        # Nothing for this write key: name those that did receive calls (running counts).
+        counts = self.store.counts("write_key")
+        others = sorted(
+            ((key, count) for key, count in counts.items() if key and count),
+            key=lambda item: -item[1],
+        )
+        return dataclasses.replace(verdict, elsewhere=tuple(others[:ELSEWHERE_SHOWN]))
 
     def _judged(self, expectation: Expectation) -> Callable[[Record], Record]:
         """How an expectation sees a record: as stored, or, if it checks what a destination
