@@ -385,10 +385,9 @@ def _print(records: list[Any], as_json: bool) -> None:
 
         click.echo(json.dumps(records, indent=2))
         return
-    from segemu.cli.lines import format_line
+    from segemu.cli.term import echo_records
 
-    for record in records:
-        click.echo(format_line(record))
+    echo_records(records)
 
 
 def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
@@ -572,6 +571,27 @@ def destinations(url: str, write_key: str | None, as_json: bool) -> None:
     if as_json:
         _json_out(answer)
         return
+    from segemu.cli.term import escape, fancy, print_table
+
+    if fancy():
+        print_table(
+            ["id", "name", "mode", "delivered", "filtered", "failed", "retrying", "last error"],
+            [
+                [
+                    f"[bold]{escape(item['id'])}[/]"
+                    + ("" if item["enabled"] else " [dim](disabled)[/]"),
+                    escape(item["name"]),
+                    "sends" if item["sends"] else "records",
+                    f"[green]{item['counts']['delivered']}[/]",
+                    f"[dim]{item['counts']['filtered']}[/]",
+                    f"[red]{item['counts']['failed']}[/]" if item["counts"]["failed"] else "0",
+                    str(item["counts"]["retrying"]),
+                    f"[red]{escape(item['lastError'])}[/]" if item["lastError"] else "",
+                ]
+                for item in answer["destinations"]
+            ],
+        )
+        return
     for item in answer["destinations"]:
         counts = item["counts"]
         state = "" if item["enabled"] else "  (disabled)"
@@ -652,6 +672,22 @@ def routing(url: str, write_key: str | None, message_id: str, as_json: bool) -> 
         return
     if answer["note"]:
         click.echo(answer["note"])
+    from segemu.cli.term import escape, fancy, print_table, status
+
+    if fancy():
+        print_table(
+            ["destination", "status", "actions", "reason"],
+            [
+                [
+                    f"[bold]{escape(item['destination'])}[/]",
+                    status(item["status"]),
+                    escape(", ".join(item["actions"])),
+                    escape(item["reason"] or ""),
+                ]
+                for item in answer["routing"]
+            ],
+        )
+        return
     for item in answer["routing"]:
         why = f"  {item['reason']}" if item["reason"] else ""
         actions = f"  ({', '.join(item['actions'])})" if item["actions"] else ""
