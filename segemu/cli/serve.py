@@ -101,7 +101,7 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
             printing.cancel()
             printer.write_out()
         for expectation in expectations:
-            verdict = emulator.judge(expectation)
+            verdict = await emulator.judge(expectation)
             click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
             failed += not verdict.passed
         click.echo(f"segemu stopped; {kept(len(emulator.store))} {where}")

@@ -63,3 +63,6 @@ class Preset:
     # For a destination whose options object in the integrations object can switch it off
     # (the warehouse's {"all": false} or warehouseIds): (options, settings) -> still on?
     accepts_options: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] | None = None
+    # Whether `All: false` in the integrations object leaves it on: true of data warehouses
+    # only (DOCS guides/filtering-data.md).
+    ignores_all: bool = False
