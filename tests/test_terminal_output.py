@@ -110,7 +110,7 @@ def test_routing_and_destinations_on_a_terminal_and_in_a_pipe(shop: ThreadedEmul
 
 def test_plan_check_colours_its_verdict_on_a_terminal(tmp_path: Path) -> None:
     calls = tmp_path / "calls.json"
-    call = {"type": "track", "event": "Order Completed", "userId": "u_1"}
+    call = {"type": "track", "event": "Order Completed", "userId": "u_1", "properties": {}}
     calls.write_text(json.dumps(call))
     args = ("plan", "check", str(calls), "--plan", str(SHOP))
     out = in_terminal(*args, status=1)
