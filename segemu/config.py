@@ -64,6 +64,8 @@ class Config:
     # with a timeout) at once; over them, a 503.
     max_streams: int = DEFAULT_MAX_STREAMS
     max_waits: int = DEFAULT_MAX_WAITS
+    # The Node.js that runs Functions (segemu/functions); None: `node` on the PATH.
+    node: str | None = None
     # Structured tables of the config file (sources, destinations, protocols, lint, codegen).
     # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
     # segemu/protocols/) when the emulator is built, so its errors can name the entry at fault.
@@ -81,7 +83,18 @@ class Config:
 
 
 # Tables, not settings: a file's [sources.*] or a marker's destinations={...}.
-SECTIONS: tuple[str, ...] = ("sources", "destinations", "protocols", "lint", "codegen")
+SECTIONS: tuple[str, ...] = (
+    "sources",
+    "destinations",
+    "protocols",
+    "lint",
+    "codegen",
+    "functions",
+    "faults",
+)
+# Tables whose entries from flags add to the file's instead of replacing them: `segemu run
+# --fault` adds rules to the [faults.*] of segemu.toml (checked in segemu/faults).
+_ADDITIVE_SECTIONS = frozenset({"faults"})
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
 )
@@ -97,6 +110,7 @@ _TYPES: dict[str, type] = {
     "allowed_hosts": tuple,
     "max_streams": int,
     "max_waits": int,
+    "node": str,
 }
 # Settings that name a file: a relative path in a config file is relative to that file's
 # directory (from a flag or the environment, to the working directory).
@@ -314,7 +328,10 @@ def load_config(
         if raw is None:
             continue
         if name in SECTIONS:  # in-process emulators and the pytest marker pass tables too
-            sections[name] = _section(name, raw, "settings")
+            entries = _section(name, raw, "settings")
+            if name in _ADDITIVE_SECTIONS:
+                entries = {**sections.get(name, {}), **entries}
+            sections[name] = entries
             origins[name] = "flag"
             continue
         if name not in SETTINGS:

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from segemu import __version__
-from segemu.config import Config, load_config
+from segemu.config import Config, ConfigError, load_config
 from segemu.destinations.catalog import presets
 from segemu.destinations.config import parse_destination
 from segemu.destinations.delivery import DeliveryWorker
@@ -31,6 +31,8 @@ from segemu.destinations.runtime import (
     describe,
 )
 from segemu.expectations import Expectation, Judging, Verdict
+from segemu.faults import FaultError, Faults
+from segemu.functions.service import Functions
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -90,6 +92,13 @@ class Emulator:
         # Tracking plans load here too, so a malformed plan stops start-up with its file named.
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
+        # Faults on the Tracking API (segemu/faults): the config's rules, more added at runtime.
+        self.faults = Faults()
+        try:
+            origin = config.config_file or "settings"
+            self.faults.add_all(config.sections.get("faults") or {}, origin)
+        except FaultError as exc:
+            raise ConfigError(str(exc)) from None
         self.store = EventStore(
             None if config.in_memory else config.db,
             retention=config.retention,
@@ -98,8 +107,13 @@ class Emulator:
         self.pipeline = Pipeline(
             self.store, self.sources, self.protocols, self.destinations, notify=self._notify
         )
+        sender = sender or NoSender()
+        # Source, Destination and Insert Functions; finds Node now if any is configured.
+        self.functions = Functions(config, self.sources, self.destinations, sender, self.ingest)
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
-        self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
+        self._delivery = DeliveryWorker(
+            self._delivery_changed, sender, functions=self.functions.attempt
+        )
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -117,6 +131,7 @@ class Emulator:
 
     def _notify(self, records: list[Record]) -> None:
         """The pipeline's last stage: live deliveries start, subscribers and waiters hear."""
+        self.faults.arrived(records)  # links calls that got through after a fault
         for live in self.destinations.start(records):
             self._delivery.schedule(live, 0.0)
         for subscriber in self._subscribers:
@@ -376,14 +391,29 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
-        present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
         if where.reads_requests:
 
             def matches(record: Record) -> bool:
                 return where.matches(self.with_deliveries(record))
 
-        await self._wait_until(matches, count - len(present), timeout, present)
+        # The waiter listens before the scan: the scan yields between slices, and a record
+        # that comes to match meanwhile (a live delivery finishing) must not be missed.
+        waiter = _Waiter(matches, count, asyncio.get_running_loop().create_future())
+        if not self._closed and timeout > 0:
+            self._waiters.append(waiter)
+        try:
+            for record in await self.scan(where, count):
+                if record["id"] not in waiter.seen:
+                    waiter.seen.add(record["id"])
+                    waiter.needed -= 1
+            if waiter.needed > 0 and waiter in self._waiters and not waiter.done.done():
+                await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
         return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
 
@@ -524,6 +554,7 @@ class Emulator:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
         self.protocols.start()  # reloads tracking plan files when they change
+        await self.functions.start()  # the Node workers, with every function loaded
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -532,6 +563,7 @@ class Emulator:
         self._closed = True
         self.release_waiters()
         await self._delivery.close()
+        await self.functions.close()
         await self.protocols.stop()
         if self._flusher is not None:
             self._flusher.cancel()

@@ -7,9 +7,11 @@ Importing this package stays cheap: each command imports what it uses when it ru
 from __future__ import annotations
 
 from segemu.cli.commands import cli
+from segemu.cli.function import function
 from segemu.cli.plan import plan
 
 cli.add_command(plan)
+cli.add_command(function)
 
 
 def main() -> None:

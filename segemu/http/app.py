@@ -11,6 +11,8 @@ from segemu.http import (
     cdn,
     control,
     destinations,
+    faults,
+    functions,
     openapi,
     protocols,
     stream,
@@ -53,6 +55,8 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     protocols.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
+    functions.setup_routes(app, control.PREFIX)
+    faults.setup_routes(app, control.PREFIX)
     webview.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)

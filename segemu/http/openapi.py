@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, webview
+from segemu.http import destinations, faults, functions, webview
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -836,6 +836,8 @@ def document(prefix: str) -> dict[str, Any]:
                 "name": "Destinations",
                 "description": "What each mock destination received, and why.",
             },
+            {"name": "Functions", "description": "Source, Destination and Insert Functions."},
+            {"name": "Faults", "description": "Failures injected into the Tracking API."},
             {"name": "Web view", "description": "The inspector in a browser."},
         ],
         "paths": _with_control_answers(
@@ -844,6 +846,8 @@ def document(prefix: str) -> dict[str, Any]:
                 **_cdn_paths(),
                 **_control_paths(prefix),
                 **destinations.openapi_paths(prefix),
+                **functions.openapi_paths(prefix),
+                **faults.openapi_paths(prefix),
                 **webview.openapi_paths(prefix),
             },
             prefix,

@@ -15,23 +15,28 @@ from typing import Any
 from segemu.destinations.runtime import delivery_entry
 from segemu.emulator import Emulator
 from segemu.expectations import Expectation, ExpectationError
+from segemu.faults import FaultError
 from segemu.http.waits import WAIT_EVENTS_SHOWN
 from segemu.message import Envelope, Record
 from segemu.protocols.report import listing_kind_problem, violations_listing
 from segemu.query import EventFilter, QueryError, parse_query
 from segemu.testing.api import DEFAULT_WAIT_TIMEOUT, AsyncSegemuApi
 from segemu.testing.calls import (
+    AddFault,
     Assert,
     Call,
     ControlApiError,
     Deliveries,
     EventsPage,
+    FaultListing,
     Page,
+    RemoveFault,
     Reset,
     Violations,
     Wait,
     WaitAnswer,
 )
+from segemu.testing.functions import FunctionInvocation, FunctionRequest
 
 
 class LocalSegemu(AsyncSegemuApi):
@@ -63,7 +68,7 @@ class LocalSegemu(AsyncSegemuApi):
         # A mistake the control API answers with a 4xx raises the same ControlApiError here.
         try:
             return await answer(self.emulator, call)
-        except ExpectationError as exc:
+        except (ExpectationError, FaultError) as exc:
             raise ControlApiError(str(exc)) from None
 
 
@@ -92,6 +97,23 @@ async def answer(emulator: Emulator, call: Call) -> Any:
             expectation = Expectation.from_json(call.body)
             verdict = await emulator.check(expectation, call.timeout)
             return verdict.to_json()
+        case FunctionRequest():
+            from segemu.functions.requests import invoke_by_name
+
+            invocation, problem = await invoke_by_name(
+                emulator, call.name, call.payload(), "http://localhost"
+            )
+            if problem is not None:
+                raise ControlApiError(problem)
+            return FunctionInvocation(invocation)
+        case AddFault():
+            return emulator.faults.add(call.rule, "faults()").to_json()
+        case RemoveFault():
+            if not emulator.faults.remove(call.rule_id):
+                raise ControlApiError(f"no fault rule {call.rule_id!r}")
+            return True
+        case FaultListing():
+            return emulator.faults.listing(call.write_key, call.limit)
     raise TypeError(f"no in-process answer to {call!r}")
 
 

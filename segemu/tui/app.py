@@ -32,6 +32,7 @@ from segemu.tui.columns import DEFAULT_COLUMNS
 from segemu.tui.destinations import DestinationsView
 from segemu.tui.detail import DetailScreen
 from segemu.tui.diff import DiffScreen
+from segemu.tui.faults import FaultsView
 from segemu.tui.filterbar import FilterBar
 from segemu.tui.help import HelpScreen
 from segemu.tui.log import EventLog
@@ -72,6 +73,7 @@ VIEW_LISTS = {
     "destinations": "#destinations-table",
     "violations": "#violations-table",
     "assertions": "#checks-table",
+    "faults": "#faulted",
 }
 
 
@@ -93,7 +95,9 @@ class InspectorApp(App[None]):
         Binding("2", "show_tab('destinations')", "Destinations", show=False),
         Binding("3", "show_tab('violations')", "Violations", show=False),
         Binding("4", "show_tab('assertions')", "Assertions", show=False),
+        Binding("5", "show_tab('faults')", "Faults", show=False),
         Binding("escape", "focus_table", "Table", show=False),
+        Binding("F", "functions", "Functions", show=False),
     ]
 
     def __init__(
@@ -129,6 +133,7 @@ class InspectorApp(App[None]):
         self.assertions_view = AssertionsView(
             self.checks, self.everything, self.expect_file, id="assertions-view"
         )
+        self.faults_view = FaultsView(id="faults-view")
         self.status_bar = StatusBar(id="status")
         yield self.filter_bar
         with self.tabs:
@@ -140,6 +145,8 @@ class InspectorApp(App[None]):
                 yield self.violations_view
             with TabPane("Assertions", id="assertions"):
                 yield self.assertions_view
+            with TabPane("Faults", id="faults"):
+                yield self.faults_view
         with Vertical(id="bottom"):
             yield self.status_bar
             yield Footer()
@@ -257,6 +264,10 @@ class InspectorApp(App[None]):
             verdicts = await self.backend.verdicts()
             if not self._shutting_down():  # the app may have closed meanwhile
                 view.show_verdicts(verdicts)
+        elif active == "faults":
+            faults = await self.backend.faults()
+            if not self._shutting_down():
+                self.faults_view.show(faults)
 
     @work(exclusive=True, group="views")
     async def _refresh_views(self) -> None:
@@ -438,6 +449,11 @@ class InspectorApp(App[None]):
                 self.table.set_columns(columns)
 
         self.push_screen(ColumnPicker(self.table.columns), chosen)
+
+    def action_functions(self) -> None:
+        from segemu.tui.functions import FunctionsScreen
+
+        self.push_screen(FunctionsScreen(self.backend.function_invocations))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

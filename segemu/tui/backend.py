@@ -90,6 +90,16 @@ class Backend(ABC):
         """GET /_segemu/destinations' `destinations`, where the emulator answers it."""
         return None
 
+    async def function_invocations(self) -> list[dict[str, Any]] | None:
+        """GET /_segemu/functions/invocations' `invocations` (Source Functions), newest
+        first; None where the emulator runs no Functions."""
+        return None
+
+    async def faults(self) -> dict[str, Any] | None:
+        """GET /_segemu/faults: the fault rules and the requests they failed, newest first;
+        None where the emulator has no faults."""
+        return None
+
     @property
     def problem(self) -> str | None:
         """What keeps the backend from receiving right now (shown in the footer)."""

@@ -20,8 +20,9 @@ KEYS = (
     ("m, then d", "mark an event, then diff another against it"),
     ("p, Space", "pause and resume; events keep arriving, and are counted"),
     ("c", "clear the view (the store keeps every event)"),
-    ("1 2 3 4", "events, destinations, violations, assertions"),
+    ("1 2 3 4 5", "events, destinations, violations, assertions, faults"),
     ("C", "choose the columns"),
+    ("F", "Source Function invocations: webhook, emitted calls, console output, errors"),
     ("T, Ctrl+P", "change the theme; the command palette"),
     ("q, Ctrl+C", "quit: segemu stops and writes the store"),
 )

@@ -103,6 +103,16 @@ class InProcessBackend(Backend):
         summaries = getattr(self.emulator, "destination_summaries", None)
         return None if summaries is None else list(await summaries())
 
+    async def function_invocations(self) -> list[dict[str, Any]] | None:
+        functions = getattr(self.emulator, "functions", None)
+        if functions is None or not functions.configured:
+            return None
+        return list(functions.recent())
+
+    async def faults(self) -> dict[str, Any] | None:
+        faults = getattr(self.emulator, "faults", None)
+        return None if faults is None else faults.listing()
+
     def protocols(self) -> Capability:
         if getattr(self.emulator, "protocols", None) is None:
             return Capability(False, "this segemu does not check tracking plans")
