@@ -57,7 +57,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     destinations.setup_routes(app, control.PREFIX)
     functions.setup_routes(app, control.PREFIX)
     faults.setup_routes(app, control.PREFIX)
-    webview.setup_routes(app, control.PREFIX)
+    webview.setup_routes(app, control.PREFIX, guard=lambda request: app[POLICY].check(request))
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -42,13 +42,9 @@ SIMPLE_CONTENT_TYPES = frozenset(
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 
 
-# The web view's page (http/webview.py): the inspector, the developer's alone like the API.
-WEB_VIEW_PAGE = "/"
-
-
 def is_control(path: str) -> bool:
-    if path == WEB_VIEW_PAGE:
-        return True
+    # The web view's page, GET / (http/webview.py), checks itself: POST / is Segment's own
+    # Source Function webhook form, which servers of any kind call.
     return path.startswith(CONTROL_PREFIX) and path not in PUBLIC_CONTROL_PATHS
 
 

@@ -817,6 +817,15 @@ def _with_control_answers(paths: dict[str, Any], prefix: str) -> dict[str, Any]:
     return paths
 
 
+def _merged(*groups: dict[str, Any]) -> dict[str, Any]:
+    """Path items of several modules, the operations of a path they share put together."""
+    paths: dict[str, Any] = {}
+    for group in groups:
+        for path, item in group.items():
+            paths.setdefault(path, {}).update(item)
+    return paths
+
+
 def document(prefix: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -848,7 +857,8 @@ def document(prefix: str) -> dict[str, Any]:
                 **destinations.openapi_paths(prefix),
                 **functions.openapi_paths(prefix),
                 **faults.openapi_paths(prefix),
-                **webview.openapi_paths(prefix),
+                # GET / is the web view; POST / is a Source Function's webhook.
+                **_merged(functions.openapi_paths(prefix), webview.openapi_paths(prefix)),
             },
             prefix,
         ),

@@ -74,13 +74,30 @@ def _static_dir() -> Path | None:
     return Path(textual_serve.__file__).parent / "static"
 
 
-def setup_routes(app: web.Application, prefix: str, target: Target = served_by_segemu) -> None:
+Guard = Callable[[web.Request], Any]
+"""The control API's access rules (http/guard.py AccessPolicy.check): a Refusal or None."""
+
+
+def setup_routes(
+    app: web.Application,
+    prefix: str,
+    target: Target = served_by_segemu,
+    guard: Guard | None = None,
+) -> None:
+    """`guard`: checked by the page itself, since `/` is outside the control API's prefix
+    (the websocket and files, under it, are checked with the control API)."""
     sessions: set[web.WebSocketResponse] = set()
     endings: set[asyncio.Future[None]] = set()
     app[SESSIONS] = sessions
     base = f"{prefix}/web"
 
     async def page(request: web.Request) -> web.StreamResponse:
+        refusal = guard(request) if guard is not None else None
+        if refusal is not None:
+            answer = error_response(request, refusal.status, refusal.code, refusal.message)
+            for name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"):
+                answer.headers.popall(name, None)  # the page is no other origin's to read
+            return answer
         if _static_dir() is None:
             return error_response(
                 request,

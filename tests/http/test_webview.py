@@ -103,3 +103,16 @@ async def test_the_websocket_runs_the_inspector_and_shows_a_new_call(
         async for _ in socket:  # q quits the tab's inspector; the server closes the socket
             pass
     assert b"(attached)" in ESCAPES.sub(b"", screen)
+
+
+async def test_the_page_grants_no_other_origin_and_post_root_stays_the_functions(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(f"{server.url}/", headers={"Origin": EVIL}) as answer:
+        assert answer.status == 403
+        assert "Access-Control-Allow-Origin" not in answer.headers
+    async with http.get(f"{server.url}/") as answer:
+        assert "Access-Control-Allow-Origin" not in answer.headers
+    # POST / is Segment's Source Function webhook form (http/functions.py): no guard on it.
+    async with http.post(f"{server.url}/", data=b"{}") as answer:
+        assert (await answer.json())["code"] != "forbidden_origin"
