@@ -89,6 +89,9 @@ SECTIONS: tuple[str, ...] = (
     "protocols",
     "lint",
     "codegen",
+    "spaces",  # identity resolution and profiles: segemu/identity/settings.py
+    # Relaying accepted calls to a real endpoint (segemu/traffic/forward.py); off without it.
+    "forward",
     "functions",
     "faults",
 )

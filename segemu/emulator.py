@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import time
 from collections import Counter, deque
@@ -33,6 +34,8 @@ from segemu.destinations.runtime import (
 from segemu.expectations import Expectation, Judging, Verdict
 from segemu.faults import FaultError, Faults
 from segemu.functions.service import Functions
+from segemu.identity import Identity, load_spaces
+from segemu.identity.views import query_view
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -40,6 +43,7 @@ from segemu.protocols import Protocols
 from segemu.query import EventFilter, select
 from segemu.sources import load_sources
 from segemu.store import EventStore, flush_delay
+from segemu.traffic.forward import forwarder_for
 
 log = logging.getLogger("segemu")
 
@@ -99,13 +103,28 @@ class Emulator:
             self.faults.add_all(config.sections.get("faults") or {}, origin)
         except FaultError as exc:
             raise ConfigError(str(exc)) from None
-        self.store = EventStore(
-            None if config.in_memory else config.db,
-            retention=config.retention,
-            on_evict=self.destinations.forget,
-        )
+        # The identity graph rebuilds from the stored records as the store reads them.
+        self.identity = Identity(load_spaces(config))
+        with _collector_paused():
+            # Reading back 100,000 calls and their profiles makes millions of objects that
+            # all live on: the automatic collector would walk the growing heap again and again.
+            identity_problem = None if config.in_memory else self.identity.load(config.db)
+            self.store = EventStore(
+                None if config.in_memory else config.db,
+                retention=config.retention,
+                on_evict=self.destinations.forget,
+                on_load=self.identity.replay,
+            )
+        self.identity.attach(self.store)
+        if identity_problem is not None:
+            self.store.problems.append(identity_problem)
         self.pipeline = Pipeline(
-            self.store, self.sources, self.protocols, self.destinations, notify=self._notify
+            self.store,
+            self.sources,
+            self.protocols,
+            self.destinations,
+            identity=self.identity,
+            notify=self._notify,
         )
         sender = sender or NoSender()
         # Source, Destination and Insert Functions; finds Node now if any is configured.
@@ -114,6 +133,8 @@ class Emulator:
         self._delivery = DeliveryWorker(
             self._delivery_changed, sender, functions=self.functions.attempt
         )
+        # Relaying accepted calls to a real endpoint: off unless [forward] says where.
+        self.forwarder = forwarder_for(config, sender)
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -122,6 +143,8 @@ class Emulator:
         self.verdicts: deque[tuple[str, Verdict]] = deque(maxlen=VERDICTS_KEPT)
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        if self.forwarder is not None:
+            self.subscribe(self.forwarder)
 
     # -- ingest --------------------------------------------------------------------------
 
@@ -176,8 +199,20 @@ class Emulator:
         return self.destinations.deliveries(record)
 
     def with_deliveries(self, record: Record) -> Record:
-        """The record with `deliveries` (requests included), as the detail views show it."""
-        return {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        """The record with `deliveries` (requests included) and its `profile` as it is now,
+        as the detail views show it."""
+        shown: Record = {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        return self._add_profile(shown)
+
+    def with_profile(self, record: Record) -> Record:
+        """The record with its `profile` as it is now (what `profile.` query paths read)."""
+        return self._add_profile({**self.readable(record)})
+
+    def _add_profile(self, shown: Record) -> Record:
+        profile = query_view(self.identity, shown)
+        if profile is not None:
+            shown["profile"] = profile
+        return shown
 
     async def deliveries(
         self,
@@ -339,8 +374,11 @@ class Emulator:
         )
 
     def _shown(self, where: EventFilter) -> Callable[[Record], Record]:
-        """How a filter reads a record: with the requests built, if it reaches into them."""
-        return self.with_deliveries if where.reads_requests else self.readable
+        """How a filter reads a record: with the requests built, if it reaches into them, and
+        with its profile, if it reads `profile.`."""
+        if where.reads_requests:
+            return self.with_deliveries
+        return self.with_profile if where.reads_profile else self.readable
 
     async def scan(
         self,
@@ -392,10 +430,11 @@ class Emulator:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
         matches = where.matches
-        if where.reads_requests:
+        if where.reads_view:
+            shown = self._shown(where)
 
             def matches(record: Record) -> bool:
-                return where.matches(self.with_deliveries(record))
+                return where.matches(shown(record))
 
         # The waiter listens before the scan: the scan yields between slices, and a record
         # that comes to match meanwhile (a live delivery finishing) must not be missed.
@@ -472,12 +511,12 @@ class Emulator:
         """How an expectation sees a readable record: as it is, or, if it checks what a
         destination received, with the requests built for the records that could match."""
         if not expectation.reads_requests:
-            return lambda record: record
+            return self.with_profile if expectation.reads_profile else lambda record: record
 
         def judged(record: Record) -> Record:
             if expectation.could_match(record):
                 return self.with_deliveries(record)
-            return record
+            return self.with_profile(record) if expectation.reads_profile else record
 
         return judged
 
@@ -514,6 +553,7 @@ class Emulator:
         if write_key is None:
             self.destinations.forget()
             self.pipeline.dedupe.forget()
+            self.identity.reset()
             return self.store.reset_all()
         return self.store.reset_write_key(write_key)
 
@@ -554,6 +594,8 @@ class Emulator:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
         self.protocols.start()  # reloads tracking plan files when they change
+        if self.forwarder is not None:
+            await self.forwarder.start()
         await self.functions.start()  # the Node workers, with every function loaded
 
     async def close(self) -> None:
@@ -562,6 +604,8 @@ class Emulator:
             return
         self._closed = True
         self.release_waiters()
+        if self.forwarder is not None:
+            await self.forwarder.close()
         await self._delivery.close()
         await self.functions.close()
         await self.protocols.stop()
@@ -571,6 +615,11 @@ class Emulator:
                 await self._flusher
             self._flusher = None
         self.store.close()
+        if not self.config.in_memory:
+            try:
+                self.identity.save(self.config.db, self.store.next_id - 1)
+            except OSError:  # the calls are written; the graph is rebuilt from them next time
+                log.exception("writing the identity graph failed")
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -604,6 +653,17 @@ class Emulator:
                     recent.append(time.monotonic() - due)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def create_emulator(

@@ -10,7 +10,7 @@ delivery that must really be sent fails, with a reason that says why.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -28,6 +28,8 @@ class OutboundRequest:
 class OutboundResponse:
     status: int
     text: str
+    # Only those a caller reads (Retry-After, for a 429); lower-case names.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class SendError(Exception):

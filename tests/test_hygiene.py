@@ -96,6 +96,7 @@ CORE = (
     "identity",
     "functions",
     "faults",
+    "traffic",
 )
 SHELLS = ("segemu.http", "segemu.cli", "segemu.tui", "segemu.testing")
 FOREIGN_TO_THE_CORE = ("aiohttp", "textual", "pytest", "_pytest")

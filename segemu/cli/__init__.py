@@ -9,9 +9,13 @@ from __future__ import annotations
 from segemu.cli.commands import cli
 from segemu.cli.function import function
 from segemu.cli.plan import plan
+from segemu.cli.profiles import profiles
+from segemu.cli.send import replay_command, send
+from segemu.cli.transfer import export, import_
+from segemu.cli.trigger import trigger
 
-cli.add_command(plan)
-cli.add_command(function)
+for command in (plan, profiles, function, send, trigger, replay_command, export, import_):
+    cli.add_command(command)
 
 
 def main() -> None:

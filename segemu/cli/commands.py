@@ -173,6 +173,20 @@ def _fault_rules(specs: tuple[str, ...]) -> dict[str, Any] | None:
     "(docs/faults.md); repeatable.",
 )
 @click.option(
+    "--forward",
+    "forward_url",
+    metavar="URL",
+    help="Relay accepted calls of the --forward-key write keys to this Tracking API "
+    "(e.g. https://api.segment.io).  [default: off, or [forward] in the config]",
+)
+@click.option(
+    "--forward-key",
+    "forward_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A write key whose calls --forward relays ('*' for all); repeatable.",
+)
+@click.option(
     "--no-ui", is_flag=True, help="Headless, even in a terminal: print one line per received call."
 )
 @click.option(
@@ -190,6 +204,8 @@ def run(
     allowed_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
     faults: tuple[str, ...],
+    forward_url: str | None,
+    forward_keys: tuple[str, ...],
     no_ui: bool,
     quiet: bool | None,
     expect_file: str | None,
@@ -217,10 +233,18 @@ def run(
         config = load_config(flags, config_file=config_file)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    if forward_url or forward_keys:
+        from segemu.cli.forward import with_forward
+
+        config = with_forward(config, forward_url, forward_keys)
     expectations = _expectations(expect_file)
     import asyncio
 
     if not no_ui and sys.stdout.isatty() and sys.stdin.isatty():
+        if config.sections.get("forward"):
+            from segemu.cli.forward import announce
+
+            announce(config)  # before the inspector takes the screen, and left after it
         # Imported here: a headless run never loads Textual.
         from segemu.tui.run import run_in_process
 

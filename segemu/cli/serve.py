@@ -11,6 +11,7 @@ from typing import TextIO
 import click
 
 from segemu import __version__
+from segemu.cli.forward import describe_forward
 from segemu.cli.gc import collect_periodically, return_large_blocks
 from segemu.cli.lines import format_line
 from segemu.config import Config, ConfigError
@@ -84,6 +85,9 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
         f"or the snippet `segemu snippet` prints"
     )
     click.echo(f"           analytics.js: {server.runner.app[LIBRARY].describe()}")
+    forwarding = describe_forward(emulator.forwarder)
+    if forwarding is not None:
+        click.echo(forwarding)
     for function in emulator.functions.describe(server.url):
         # Where a webhook sender points, and what did not compile (the last good one runs).
         runs = function.get("url") or f"{function['kind']} function of {function['name']}"

@@ -12,8 +12,11 @@ from segemu.http import (
     control,
     destinations,
     faults,
+    forward,
     functions,
     openapi,
+    profile_api,
+    profiles,
     protocols,
     stream,
     tracking,
@@ -55,6 +58,9 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     protocols.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
+    profiles.setup_routes(app, control.PREFIX)
+    profile_api.setup_routes(app)
+    forward.setup_routes(app, control.PREFIX)
     functions.setup_routes(app, control.PREFIX)
     faults.setup_routes(app, control.PREFIX)
     webview.setup_routes(app, control.PREFIX, guard=lambda request: app[POLICY].check(request))

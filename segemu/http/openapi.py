@@ -12,7 +12,15 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, faults, functions, webview
+from segemu.http import (
+    destinations,
+    faults,
+    forward,
+    functions,
+    profile_api,
+    profiles,
+    webview,
+)
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -845,6 +853,11 @@ def document(prefix: str) -> dict[str, Any]:
                 "name": "Destinations",
                 "description": "What each mock destination received, and why.",
             },
+            {"name": "Profiles", "description": "The identity graph's profiles (segemu's own)."},
+            {
+                "name": "Profile API",
+                "description": "Segment's Profile API: Basic auth, the access token as user name.",
+            },
             {"name": "Functions", "description": "Source, Destination and Insert Functions."},
             {"name": "Faults", "description": "Failures injected into the Tracking API."},
             {"name": "Web view", "description": "The inspector in a browser."},
@@ -855,6 +868,9 @@ def document(prefix: str) -> dict[str, Any]:
                 **_cdn_paths(),
                 **_control_paths(prefix),
                 **destinations.openapi_paths(prefix),
+                **profiles.openapi_paths(prefix),
+                **profile_api.openapi_paths(),
+                **forward.openapi_paths(prefix),
                 **functions.openapi_paths(prefix),
                 **faults.openapi_paths(prefix),
                 # GET / is the web view; POST / is a Source Function's webhook.
@@ -862,7 +878,10 @@ def document(prefix: str) -> dict[str, Any]:
             },
             prefix,
         ),
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"accessToken": {"type": "http", "scheme": "basic"}},
+        },
     }
 
 

@@ -24,7 +24,10 @@ class HttpSender:
                 headers=dict(request.headers),
                 timeout=aiohttp.ClientTimeout(total=request.timeout),
             ) as response:
-                return OutboundResponse(response.status, await response.text())
+                headers = {}
+                if "Retry-After" in response.headers:
+                    headers["retry-after"] = response.headers["Retry-After"]
+                return OutboundResponse(response.status, await response.text(), headers)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
 

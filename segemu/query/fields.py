@@ -131,7 +131,11 @@ _SHORTHANDS: dict[str, Getter] = {
 # (`routing.mixpanel.status:filtered`). `deliveries.<id>.status` and `.reason` read the same
 # routing; the rest of a delivery (`deliveries.<id>.requests...`) is built when read, so a query
 # that reaches it is matched against records with their deliveries (Query.reads_requests).
-_RECORD_ROOTS = {"raw", "violations", "lint", "protocols", "routing", "deliveries"}
+# `profile.` reads the call's profile as it is now (segemu/identity/views.py query_view:
+# `profile.traits.plan:pro`, `profile.segment_id:use_*`, `profile.external_ids.email:*`), which
+# the reader puts on the record when a query reaches it (Query.reads_profile). A set: other
+# modules add roots with register_field.
+_RECORD_ROOTS = {"raw", "violations", "lint", "protocols", "routing", "deliveries", "profile"}
 _ROUTING_FIELDS = frozenset({"status", "reason"})
 
 # The top-level fields of a Segment call (segment-docs: connections/spec/common.md, and the
