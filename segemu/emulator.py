@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import time
@@ -58,6 +59,8 @@ SCAN_SLICE_SECONDS = 0.004
 WAIT_ANSWER_KEPT = 1000
 # How many verdicts of assertions made through the control API are kept for the inspector.
 VERDICTS_KEPT = 200
+# Write keys a failed verdict names when its own received nothing.
+ELSEWHERE_SHOWN = 5
 
 
 @dataclass(slots=True)
@@ -487,7 +490,16 @@ class Emulator:
         if judging.wants_misses:
             async for record in self._scope_sliced(expectation):
                 judging.add_miss(record)
-        return judging.verdict()
+        verdict = judging.verdict()
+        if verdict.considered or expectation.write_key is None:
+            return verdict
+        # Nothing for this write key: name those that did receive calls (running counts).
+        counts = self.store.counts("write_key")
+        others = sorted(
+            ((key, count) for key, count in counts.items() if key and count),
+            key=lambda item: -item[1],
+        )
+        return dataclasses.replace(verdict, elsewhere=tuple(others[:ELSEWHERE_SHOWN]))
 
     async def _scope_sliced(self, expectation: Expectation) -> AsyncIterator[Record]:
         """The records an expectation is judged over, newest first, as it sees them."""

@@ -182,12 +182,15 @@ class Expectation:
         candidates: list[tuple[str, Any]] = []
         for index, request in enumerate(delivery.get("requests", [])):
             body = request.get("body")
-            candidates.append((f"{path}.requests[{index}].body", body))
-            if isinstance(body, list) and isinstance(self.payload, dict):
+            if isinstance(body, list) and body and isinstance(self.payload, dict):
+                # A batch (Mixpanel's, Amplitude's events): the payload is one of its items,
+                # and the nearest miss names the path inside the nearest item, not the batch.
                 candidates.extend(
                     (f"{path}.requests[{index}].body[{item}]", element)
                     for item, element in enumerate(body)
                 )
+            else:
+                candidates.append((f"{path}.requests[{index}].body", body))
         best: list[Difference] | None = None
         for where, body in candidates:
             differences = _diff(self.payload, body, where, False)
@@ -313,6 +316,9 @@ class Verdict:
     # How many records were in scope (the write key's), to tell "nothing arrived" apart.
     considered: int
     count: int
+    # When nothing arrived for the write key: the other write keys that received calls, with
+    # their counts, most first (an SDK configured with a key of its own).
+    elsewhere: tuple[tuple[str, int], ...] = ()
 
     @property
     def message(self) -> str:
@@ -600,6 +606,14 @@ def _message(verdict: Verdict) -> str:
         for miss in verdict.nearest:
             lines.append(f"  {summarize(miss.record)}")
             lines.extend(f"      {d.describe()}" for d in miss.differences)
+    elif verdict.considered == 0 and verdict.elsewhere:
+        others = ", ".join(f"{key!r} ({count:,})" for key, count in verdict.elsewhere)
+        lines.append(
+            f"no events arrived for write key {expectation.write_key!r}, but some did for "
+            f"{others}: send with segemu.write_key (Client(segemu.write_key, "
+            f"host=segemu.url)), or give the test that key with "
+            f"@pytest.mark.segemu(write_key=...)"
+        )
     elif verdict.considered == 0:
         lines.append("no events were received at all: is the SDK pointed at segemu and flushed?")
     return "\n".join(lines)

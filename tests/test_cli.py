@@ -206,3 +206,40 @@ def test_version_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
     )
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_banner_prints_the_web_inspectors_url_and_it_answers(tmp_path: Path) -> None:
+    process = Process("-p", "0", "--db", ":memory:", cwd=tmp_path)
+    banner = "".join(process.banner)
+    assert f"Inspector in a browser: {process.url}/\n" in banner
+    with urllib.request.urlopen(f"{process.url}/", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert b"textual-terminal" in response.read()
+    process.stop()
+    assert process.popen.returncode == 0
+
+
+def test_segemu_web_serves_the_inspector_of_a_running_segemu(tmp_path: Path) -> None:
+    running = Process("-p", "0", "--db", ":memory:", cwd=tmp_path)
+    # No scheme: the URL as people type it (issue 18, finding 12).
+    target = running.url.removeprefix("http://")
+    web = subprocess.Popen(
+        [sys.executable, "-m", "segemu", "web", "--url", target, "-p", "0"],
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert web.stdout is not None
+    first = web.stdout.readline()
+    assert first == f"segemu web: the inspector of {running.url}\n"
+    page_url = web.stdout.readline().split("open ")[1].split()[0]
+    with urllib.request.urlopen(page_url, timeout=10) as response:
+        page = response.read().decode()
+    port = page_url.split(":")[2].rstrip("/")
+    assert f'data-session-websocket-url="ws://127.0.0.1:{port}/_segemu/web/ws"' in page
+    web.send_signal(signal.SIGTERM)
+    web.communicate(timeout=20)
+    assert web.returncode == 0
+    running.stop()

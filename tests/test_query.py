@@ -12,7 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segemu.message import Record
-from segemu.query import MATCH_ALL, EventFilter, Query, QueryError, parse_query, quote, select
+from segemu.query import (
+    MATCH_ALL,
+    EventFilter,
+    Query,
+    QueryError,
+    fields,
+    known_fields,
+    parse_query,
+    quote,
+    register_field,
+    select,
+)
 from segemu.query.fields import Glob, _number
 
 
@@ -270,7 +281,7 @@ def test_numbers_compare_as_numbers_whatever_their_spelling() -> None:
         ("route:/v1/identify", [9]),
         ("receivedAt:2026-11-22T04:21:28.648Z", [7, 8, 9, 10]),
         ("id:9", [9]),
-        ("Type:track", []),  # shorthands are case-sensitive; this is a path into the event
+        ('"Type":track', []),  # a quoted first segment is a key of the caller's own
         ("traits.email:ann@example.com", [9]),
         ("context.library.version:2.3.3", [7]),
         ('properties."Plan Name":pro', [7]),
@@ -561,3 +572,34 @@ def test_regexes_use_re2_syntax() -> None:
     with pytest.raises(QueryError, match="look-behind '\\(\\?<=' is not supported") as caught:
         parse_query('event~"(?<=Order )Completed"')
     assert caught.value.position == 7
+
+
+# -- unknown fields (issue 18, item 8) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("evnt:Foo", "unknown field 'evnt' (did you mean 'event'?) at column 1"),
+        ("type:track userid:u_1", "unknown field 'userid' (did you mean 'userId'?) at column 12"),
+        ("Type:track", "unknown field 'Type' (did you mean 'type'?)"),
+        ("propertes.revenue>5", "unknown field 'propertes' (did you mean 'properties'?)"),
+        ("zzz:1", """unknown field 'zzz'; quote it ("zzz") to look up a key of your own"""),
+    ],
+)
+def test_an_unknown_field_is_refused_with_a_suggestion(query: str, message: str) -> None:
+    with pytest.raises(QueryError) as refused:
+        parse_query(query)
+    assert message in str(refused.value)
+
+
+def test_fields_other_modules_register_are_known() -> None:
+    with pytest.raises(QueryError):
+        parse_query("somewhere_new.x:1")
+    register_field("somewhere_new", record_root=True)
+    try:
+        query = parse_query("somewhere_new.x:1")
+        assert query.matches({**record(), "somewhere_new": {"x": 1}})  # type: ignore[typeddict-unknown-key]
+        assert "somewhere_new" in known_fields()
+    finally:
+        fields._RECORD_ROOTS.discard("somewhere_new")

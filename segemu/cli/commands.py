@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 DEFAULT_SNIPPET_KEY = "my_write_key"
+# `segemu web`: the port after segemu's own.
+DEFAULT_WEB_PORT = DEFAULT_PORT + 1
 FC = TypeVar("FC", bound=Callable[..., Any])
 
 
@@ -61,6 +63,22 @@ def _inspector_options(function: FC) -> FC:
         type=click.Path(dir_okay=False),
         help="Expectations to judge live: a JSON list of POST /_segemu/assert bodies.",
     )(function)
+
+
+def _with_scheme(url: str, hint: str) -> str:
+    """segemu's URL as given, `http://` added when it has no scheme (`127.0.0.1:7878`)."""
+    url = url.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"expected an http:// URL such as {DEFAULT_URL}, got {url!r}", param_hint=hint
+        )
+    return url.rstrip("/")
+
+
+def _check_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return _with_scheme(value, "--url")
 
 
 def _expectations(path: str | None) -> list[Any]:
@@ -262,8 +280,7 @@ def run(
 def tui(url: str, history: int, expect_file: str | None, columns: tuple[str, ...] | None) -> None:
     """Inspect a segemu running elsewhere (a headless `segemu run`, a test session's) through
     its control API; reconnects if it restarts."""
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"expected an http:// URL, got {url!r}", param_hint="--url")
+    url = _with_scheme(url, "--url")
     expectations = _expectations(expect_file)
     import asyncio
 
@@ -278,6 +295,35 @@ def tui(url: str, history: int, expect_file: str | None, columns: tuple[str, ...
             history=history,
         )
     )
+
+
+@cli.command()
+@click.option(
+    "--url",
+    envvar="SEGEMU_URL",
+    default=f"http://127.0.0.1:{DEFAULT_PORT}",
+    show_default=True,
+    metavar="URL",
+    help="The running segemu (env SEGEMU_URL).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "-p",
+    "--port",
+    type=int,
+    default=DEFAULT_WEB_PORT,
+    show_default=True,
+    help="Port to listen on; -p 0 picks a free one.",
+)
+def web(url: str, host: str, port: int) -> None:
+    """Serve the inspector in a browser, attached to a segemu running elsewhere (a test
+    session's, a headless one). `segemu run` serves its own at its URL."""
+    url = _with_scheme(url, "--url")
+    import asyncio
+
+    from segemu.cli.web import serve_web
+
+    asyncio.run(serve_web(url, host, port))
 
 
 @cli.command()
@@ -349,6 +395,7 @@ def _url_option(function: FC) -> FC:
         default=DEFAULT_URL,
         show_default=True,
         metavar="URL",
+        callback=_check_url,
         help="The running segemu (env SEGEMU_URL).",
     )(function)
 
@@ -389,10 +436,9 @@ def _print(records: list[Any], as_json: bool) -> None:
 
         click.echo(json.dumps(records, indent=2))
         return
-    from segemu.cli.lines import format_line
+    from segemu.cli.term import echo_records
 
-    for record in records:
-        click.echo(format_line(record))
+    echo_records(records)
 
 
 def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
@@ -427,7 +473,24 @@ def _fail_on_api_error(function: Callable[P, None]) -> Callable[P, None]:
 @_fail_on_api_error
 def events(url: str, write_key: str | None, where: str | None, limit: int, as_json: bool) -> None:
     """Print stored calls, oldest first."""
-    _print(_client(url, write_key).events(where, limit=limit), as_json)
+    client = _client(url, write_key)
+    found = client.events(where, limit=limit)
+    _print(found, as_json)
+    if not found and not as_json:
+        # On stderr: a pipe reads no lines, a person reads why.
+        click.echo(_nothing_matched(client, write_key, where), err=True)
+
+
+def _nothing_matched(client: SegemuClient, write_key: str | None, where: str | None) -> str:
+    from segemu.testing.calls import events_params
+
+    answer = client.request("GET", "/events", events_params(None, None, limit=1))
+    searched = answer.get("searched", 0)
+    what = f"{searched:,} stored call{'s' if searched != 1 else ''}"
+    scope = f" of write key {write_key!r}" if write_key else ""
+    if where:
+        return f"No calls{scope} matched {where!r} (searched {what})"
+    return f"No calls{scope} (searched {what})" if searched else "No calls stored yet"
 
 
 @cli.command()
@@ -559,6 +622,27 @@ def destinations(url: str, write_key: str | None, as_json: bool) -> None:
     if as_json:
         _json_out(answer)
         return
+    from segemu.cli.term import escape, fancy, print_table
+
+    if fancy():
+        print_table(
+            ["id", "name", "mode", "delivered", "filtered", "failed", "retrying", "last error"],
+            [
+                [
+                    f"[bold]{escape(item['id'])}[/]"
+                    + ("" if item["enabled"] else " [dim](disabled)[/]"),
+                    escape(item["name"]),
+                    "sends" if item["sends"] else "records",
+                    f"[green]{item['counts']['delivered']}[/]",
+                    f"[dim]{item['counts']['filtered']}[/]",
+                    f"[red]{item['counts']['failed']}[/]" if item["counts"]["failed"] else "0",
+                    str(item["counts"]["retrying"]),
+                    f"[red]{escape(item['lastError'])}[/]" if item["lastError"] else "",
+                ]
+                for item in answer["destinations"]
+            ],
+        )
+        return
     for item in answer["destinations"]:
         counts = item["counts"]
         state = "" if item["enabled"] else "  (disabled)"
@@ -639,6 +723,22 @@ def routing(url: str, write_key: str | None, message_id: str, as_json: bool) -> 
         return
     if answer["note"]:
         click.echo(answer["note"])
+    from segemu.cli.term import escape, fancy, print_table, status
+
+    if fancy():
+        print_table(
+            ["destination", "status", "actions", "reason"],
+            [
+                [
+                    f"[bold]{escape(item['destination'])}[/]",
+                    status(item["status"]),
+                    escape(", ".join(item["actions"])),
+                    escape(item["reason"] or ""),
+                ]
+                for item in answer["routing"]
+            ],
+        )
+        return
     for item in answer["routing"]:
         why = f"  {item['reason']}" if item["reason"] else ""
         actions = f"  ({', '.join(item['actions'])})" if item["actions"] else ""

@@ -236,9 +236,12 @@ def check(
         total = sum(len(r["violations"]) for r in broken)
         kinds = Counter(v["type"] for r in broken for v in r["violations"])
         detail = f" ({', '.join(f'{n} {k}' for k, n in kinds.most_common())})" if kinds else ""
-        click.echo(
+        from segemu.cli.term import echo_styled
+
+        echo_styled(
             f"{checked} call(s) checked against {plan_name!r}: {len(broken)} with "
-            f"violations, {total} violation(s){detail}"
+            f"violations, {total} violation(s){detail}",
+            "bold red" if broken else "bold green",
         )
     sys.exit(1 if broken else 0)
 

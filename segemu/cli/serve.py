@@ -20,6 +20,7 @@ from segemu.expectations import Expectation
 from segemu.http.cdn import LIBRARY
 from segemu.http.sender import HttpSender
 from segemu.http.server import RunningServer, start_server
+from segemu.http.webview import web_url
 from segemu.message import Record
 from segemu.storage import StorageError
 
@@ -48,6 +49,10 @@ async def listen(emulator: Emulator, config: Config) -> RunningServer:
         raise click.ClickException(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}{hint}"
         ) from None
+
+
+def kept(count: int) -> str:
+    return f"{count:,} event{'s' if count != 1 else ''} kept"
 
 
 def kept_where(config: Config) -> str:
@@ -89,9 +94,11 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
         problem = function["error"]
         state = f"  ERROR line {problem.get('line')}: {problem.get('message')}" if problem else ""
         click.echo(f"  Function: {runs} ({function['file']}){state}")
+    click.echo(f"  Inspector in a browser: {web_url(server.url)}")
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None
+    failed = 0
     collecting = asyncio.create_task(collect_periodically())
     try:
         await stop.wait()
@@ -106,7 +113,11 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
         for expectation in expectations:
             verdict = await emulator.judge(expectation)
             click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
-        click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
+            failed += not verdict.passed
+        click.echo(f"segemu stopped; {kept(len(emulator.store))} {where}")
+    if failed:
+        # CI runs `segemu run --expect FILE` headless: a failed expectation fails the job.
+        raise SystemExit(1)
 
 
 class LinePrinter:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import click
 
-from segemu.cli.lines import format_line
+from segemu.cli.term import echo_record_line
 from segemu.message import Record
 
 RECONNECT_SECONDS = 1.0
@@ -60,7 +60,10 @@ def follow(url: str, write_key: str | None, where: str | None, backlog: int, as_
             for record in records(url, params):
                 announced = False
                 last_id = record["id"]
-                click.echo(json.dumps(record) if as_json else format_line(record))
+                if as_json:
+                    click.echo(json.dumps(record))
+                else:
+                    echo_record_line(record)
         except urllib.error.HTTPError as error:
             message = json.loads(error.read() or b"{}").get("message", error.reason)
             raise click.ClickException(f"{url}: {message}") from None

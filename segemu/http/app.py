@@ -21,6 +21,7 @@ from segemu.http import (
     stream,
     tracking,
     waits,
+    webview,
 )
 from segemu.http.edge import POLICY, edge
 from segemu.http.guard import AccessPolicy
@@ -62,6 +63,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     forward.setup_routes(app, control.PREFIX)
     functions.setup_routes(app, control.PREFIX)
     faults.setup_routes(app, control.PREFIX)
+    webview.setup_routes(app, control.PREFIX, guard=lambda request: app[POLICY].check(request))
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -30,12 +30,18 @@ async def list_events(request: web.Request) -> web.Response:
     except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
     assert limit is not None
-    found = await request.app[EMULATOR].scan(where, limit + 1)
+    emulator = request.app[EMULATOR]
+    found = await emulator.scan(where, limit + 1)
     page = found[:limit]
     next_url = None
     if len(found) > limit:
         next_url = str(request.rel_url.update_query(before=page[-1]["id"]))
-    return json_response(request, {"events": page, "count": len(page), "next": next_url})
+    # How many stored calls the filter looked at, so an empty page can say "matched nothing
+    # (searched N calls)" rather than leave a typo and an empty store looking alike.
+    searched = len(emulator.store)
+    return json_response(
+        request, {"events": page, "count": len(page), "next": next_url, "searched": searched}
+    )
 
 
 async def get_event(request: web.Request) -> web.Response:

@@ -51,6 +51,8 @@ PROFILE_API_PREFIX = "/v1/spaces/"
 def is_control(path: str) -> bool:
     if path.startswith(PROFILE_API_PREFIX):
         return True
+    # The web view's page, GET / (http/webview.py), checks itself: POST / is Segment's own
+    # Source Function webhook form, which servers of any kind call.
     return path.startswith(CONTROL_PREFIX) and path not in PUBLIC_CONTROL_PATHS
 
 

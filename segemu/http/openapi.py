@@ -12,7 +12,15 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, faults, forward, functions, profile_api, profiles
+from segemu.http import (
+    destinations,
+    faults,
+    forward,
+    functions,
+    profile_api,
+    profiles,
+    webview,
+)
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -218,6 +226,10 @@ def _control_paths(prefix: str) -> dict[str, Any]:
             "events": {"type": "array", "items": _ref("Record")},
             "count": {"type": "integer"},
             "next": {"type": ["string", "null"], "description": "URL of the next (older) page."},
+            "searched": {
+                "type": "integer",
+                "description": "How many calls are stored: what an empty page searched.",
+            },
         },
     }
     return {
@@ -813,6 +825,15 @@ def _with_control_answers(paths: dict[str, Any], prefix: str) -> dict[str, Any]:
     return paths
 
 
+def _merged(*groups: dict[str, Any]) -> dict[str, Any]:
+    """Path items of several modules, the operations of a path they share put together."""
+    paths: dict[str, Any] = {}
+    for group in groups:
+        for path, item in group.items():
+            paths.setdefault(path, {}).update(item)
+    return paths
+
+
 def document(prefix: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -839,6 +860,7 @@ def document(prefix: str) -> dict[str, Any]:
             },
             {"name": "Functions", "description": "Source, Destination and Insert Functions."},
             {"name": "Faults", "description": "Failures injected into the Tracking API."},
+            {"name": "Web view", "description": "The inspector in a browser."},
         ],
         "paths": _with_control_answers(
             {
@@ -851,6 +873,8 @@ def document(prefix: str) -> dict[str, Any]:
                 **forward.openapi_paths(prefix),
                 **functions.openapi_paths(prefix),
                 **faults.openapi_paths(prefix),
+                # GET / is the web view; POST / is a Source Function's webhook.
+                **_merged(functions.openapi_paths(prefix), webview.openapi_paths(prefix)),
             },
             prefix,
         ),

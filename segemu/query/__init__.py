@@ -64,7 +64,12 @@ Shorthands (case-sensitive):
     user, userId / anon, anonymousId             event.userId / event.anonymousId
 Anything else is a dotted path into the normalized event (`properties.revenue`,
 `context.library.name`, `traits.email`, `integrations.Mixpanel`); a `raw.` prefix looks into the
-event exactly as the SDK sent it (`raw.sentAt:*`). A segment may be quoted for keys with spaces
+event exactly as the SDK sent it (`raw.sentAt:*`). The first segment must be a shorthand, a
+field of Segment's spec (properties, traits, context, integrations, timestamp, ...) or a record
+root (raw, routing, deliveries, violations, lint, protocols, and those other modules add with
+`fields.register_field`): `evnt:Foo` is refused as "unknown field 'evnt' (did you mean
+'event'?)" rather than matching nothing. A quoted first segment (`"myField":x`) is taken as
+written, for a top-level key of your own. A segment may be quoted for keys with spaces
 or dots (`properties."Plan Name":pro`). A numeric segment indexes a list
 (`properties.products.0.sku`); any other segment reaching a list looks into every element, and
 the term matches if any element does (`properties.products.sku:abc`); so does a comparison whose
@@ -85,6 +90,7 @@ with `-`.
 # one predicate; Query, parse_query, quote) and `filters` (EventFilter, select).
 
 from segemu.query.errors import QueryError
+from segemu.query.fields import known_fields, register_field
 from segemu.query.filters import EventFilter, select
 from segemu.query.parser import MATCH_ALL, Query, Term, parse_query, quote
 
@@ -94,7 +100,9 @@ __all__ = [
     "Query",
     "QueryError",
     "Term",
+    "known_fields",
     "parse_query",
     "quote",
+    "register_field",
     "select",
 ]

@@ -133,11 +133,70 @@ _SHORTHANDS: dict[str, Getter] = {
 # that reaches it is matched against records with their deliveries (Query.reads_requests).
 # `profile.` reads the call's profile as it is now (segemu/identity/views.py query_view:
 # `profile.traits.plan:pro`, `profile.segment_id:use_*`, `profile.external_ids.email:*`), which
-# the reader puts on the record when a query reaches it (Query.reads_profile).
-_RECORD_ROOTS = frozenset(
-    {"raw", "violations", "lint", "protocols", "routing", "deliveries", "profile"}
-)
+# the reader puts on the record when a query reaches it (Query.reads_profile). A set: other
+# modules add roots with register_field.
+_RECORD_ROOTS = {"raw", "violations", "lint", "protocols", "routing", "deliveries", "profile"}
 _ROUTING_FIELDS = frozenset({"status", "reason"})
+
+# The top-level fields of a Segment call (segment-docs: connections/spec/common.md, and the
+# track, page, screen, identify, group and alias pages), and what segemu's normalization and
+# the SDKs add (originalTimestamp, channel, writeKey, _metadata). A query's first segment must
+# be one of these, a shorthand or a record root: `evnt:Foo` is a typo, not a search for a
+# field nobody sends, and it is refused with a suggestion instead of matching nothing.
+_EVENT_FIELDS = {
+    "anonymousId",
+    "category",
+    "channel",
+    "context",
+    "event",
+    "groupId",
+    "integrations",
+    "messageId",
+    "name",
+    "originalTimestamp",
+    "previousId",
+    "properties",
+    "receivedAt",
+    "sentAt",
+    "timestamp",
+    "traits",
+    "type",
+    "userId",
+    "version",
+    "writeKey",
+    "_metadata",
+}
+
+
+def register_field(name: str, *, record_root: bool = False) -> None:
+    """Make `name` a known first segment of a query field. `record_root`: it looks into the
+    record beside the event (`profile.` from identity, say), as `raw.` and `routing.` do;
+    otherwise it is a top-level field of the call (`name.` reads event[name])."""
+    (_RECORD_ROOTS if record_root else _EVENT_FIELDS).add(name)
+
+
+def known_fields() -> list[str]:
+    """Every first segment a query field may start with, sorted."""
+    return sorted({*_SHORTHANDS, *_RECORD_ROOTS, *_EVENT_FIELDS})
+
+
+def unknown_field(segments: list[tuple[str, bool]]) -> str | None:
+    """Why a field is unknown (with a "did you mean"), or None. A quoted first segment
+    (`"myField":x`) is taken as written: a top-level key of the caller's own."""
+    first, quoted = segments[0]
+    if quoted or first in _SHORTHANDS or first in _RECORD_ROOTS or first in _EVENT_FIELDS:
+        return None
+    known = known_fields()
+    folded = {name.lower(): name for name in known}
+    suggestions = [folded[first.lower()]] if first.lower() in folded else []
+    if not suggestions:
+        import difflib
+
+        # A field name is short and the list is some forty names: cheap, and linear.
+        suggestions = difflib.get_close_matches(first[:64], known, n=2, cutoff=0.7)
+    hint = f" (did you mean {' or '.join(repr(name) for name in suggestions)}?)"
+    hint = hint if suggestions else f'; quote it ("{first}") to look up a key of your own'
+    return f"unknown field {first!r}{hint}"
 
 
 def _getter(segments: list[tuple[str, bool]]) -> tuple[Getter, int]:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from segemu.query.compare import _comparison, _search, _Value
 from segemu.query.errors import QueryError
-from segemu.query.fields import Getter, Predicate, _getter, _number
+from segemu.query.fields import Getter, Predicate, _getter, _number, unknown_field
 
 # -- the lexer ----------------------------------------------------------------------------------
 
@@ -182,6 +182,9 @@ class _Lexer:
                 end += 1
             value = _Value(text[i:end], False, i)
         self.expect_separator(end)
+        unknown = unknown_field(segments)
+        if unknown is not None:
+            raise self.error(unknown, start)
         get, cost = _getter(segments)
         if op == "~" or (not value.quoted and "*" in value.text and value.text != "*"):
             cost += 2

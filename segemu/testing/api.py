@@ -82,12 +82,18 @@ def new_write_key(label: str, token: str) -> str:
 
 
 def wait_failure(
-    query: str | None, count: int, found: int, timeout: float, received: list[str]
+    query: str | None,
+    count: int,
+    found: int,
+    timeout: float,
+    received: list[str],
+    write_key: str | None = None,
 ) -> WaitTimeout:
     shown = "\n".join(f"  {line}" for line in received[:10]) or "  (nothing)"
+    scope = f"write key {write_key!r}" if write_key else "every write key"
     return WaitTimeout(
         f"waited {timeout:g}s for {count} event(s) matching {query or '(anything)'!r}; "
-        f"{found} matched. Received for this write key, newest first:\n{shown}"
+        f"{found} matched. Received ({scope}), newest first:\n{shown}"
     )
 
 
@@ -176,7 +182,7 @@ class Plans:
         if not answer.satisfied:
             recent: Page = yield EventsPage(self._scope, None, RECENT_SHOWN)
             received = [summarize(record) for record in recent.events]
-            raise wait_failure(q, count, answer.matched, seconds, received)
+            raise wait_failure(q, count, answer.matched, seconds, received, self._scope)
         return answer.events[::-1]
 
     def _destination(self, destination_id: str, q: str | None) -> Plan[Received]:

@@ -115,6 +115,7 @@ class SessionServer:
 
     def __init__(self, url: str | None, config_file: str | None = None) -> None:
         self._url = url
+        self._checked = url is None
         self.config_file = config_file
         self.threaded: ThreadedEmulator | None = None
 
@@ -123,6 +124,12 @@ class SessionServer:
         if self._url is None:
             self.threaded = start_threaded({}, self.config_file)
             self._url = self.threaded.url
+        if not self._checked:
+            # Before any test sends: an SDK pointed at nothing retries for a minute, silently.
+            self._checked = True
+            problem = unreachable(self._url)
+            if problem is not None:
+                pytest.exit(f"segemu: {problem}", returncode=pytest.ExitCode.USAGE_ERROR)
         return self._url
 
     def take_errors(self) -> list[str]:
@@ -132,6 +139,29 @@ class SessionServer:
         if self.threaded is not None:
             self.threaded.stop()
             self.threaded = None
+
+
+# Seconds the first use of --segemu-url waits for segemu to answer.
+REACH_TIMEOUT = 5.0
+
+
+def unreachable(url: str) -> str | None:
+    """Why the segemu at `url` cannot be used, or None."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_segemu/health", timeout=REACH_TIMEOUT):
+            return None
+    except urllib.error.HTTPError:
+        return None  # something answers; the tests will say what is wrong with it
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        return (
+            f"nothing answers at --segemu-url {url} ({reason}): start segemu there "
+            f"(segemu run), or leave out --segemu-url (ini segemu_url, env SEGEMU_URL) to "
+            f"start one for this test session"
+        )
 
 
 def start_threaded(settings: dict[str, Any], config_file: str | None = None) -> ThreadedEmulator:
@@ -280,17 +310,32 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     guard = item.config.stash.get(GUARD, None)
     if guard is not None:
         guard.take_attempts()
-    result = yield
-    attempts = guard.take_attempts() if guard is not None else []
-    if attempts:
-        pytest.fail(
-            "this test tried to reach Segment itself: "
-            + ", ".join(attempts)
-            + "\nUse the segemu fixture's url, or pass --segemu-allow-network.",
-            pytrace=False,
-        )
+    try:
+        result = yield
+    except BaseException:
+        # The refusal surfaces as the HTTP library's error (urllib3's long chain): say the
+        # one line that explains it instead, without the chain.
+        refused = _guard_failure(guard)
+        if refused is not None:
+            raise refused from None
+        raise
+    refused = _guard_failure(guard)
+    if refused is not None:
+        raise refused
     _check_strict(item)
     return result
+
+
+def _guard_failure(guard: NetworkGuard | None) -> BaseException | None:
+    attempts = guard.take_attempts() if guard is not None else []
+    if not attempts:
+        return None
+    return pytest.fail.Exception(
+        "this test tried to reach Segment itself: "
+        + ", ".join(attempts)
+        + "\nUse the segemu fixture's url, or pass --segemu-allow-network.",
+        pytrace=False,
+    )
 
 
 def _check_strict(item: pytest.Item) -> None:

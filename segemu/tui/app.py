@@ -67,6 +67,14 @@ RESOLVED_PER_BATCH = 5
 # How many of the newest events the destinations view reads (as GET /_segemu/destinations).
 DESTINATIONS_SCANNED = 1000
 OPTIONAL_COLUMNS = {"destinations": "routing", "violations": "violations"}
+# The main list of each view: it has the focus when the view shows, and Esc goes back to it.
+VIEW_LISTS = {
+    "events": "#table",
+    "destinations": "#destinations-table",
+    "violations": "#violations-table",
+    "assertions": "#checks-table",
+    "faults": "#faulted",
+}
 
 
 class InspectorApp(App[None]):
@@ -183,7 +191,8 @@ class InspectorApp(App[None]):
         self.table.resolve(RESOLVED_PER_BATCH)
         if self._restart:
             self._restart = False
-            self.event_log.clear()
+            self.event_log.clear(by_reader=False)
+            self.table.hint = self._hint()
             self.checks.recount([])
             self.table.marked = None
             self.table.reload()
@@ -323,13 +332,21 @@ class InspectorApp(App[None]):
 
     def _hint(self) -> list[str]:
         url = self.backend.url
-        host = url.split("://", 1)[-1]
+        cleared = self.event_log.cleared
+        if cleared:
+            first = (
+                f"View cleared; the store still holds the {cleared:,} earlier "
+                f"call{'s' if cleared != 1 else ''} (segemu events lists them). New calls show "
+                f"here."
+            )
+        else:
+            first = f"No calls yet. Point an SDK at {url} with any write key:"
+        # The same lines as `segemu run`'s banner and the README's quick starts.
         return [
-            f"No calls yet. Point an SDK at {url} with any write key:",
+            first,
             f"  Python   Client('my_write_key', host='{url}')",
             f"  Node     new Analytics({{ writeKey: 'my_write_key', host: '{url}' }})",
-            f"  Browser  integrations: {{ 'Segment.io': {{ apiHost: '{host}/v1', "
-            "protocol: 'http' } }",
+            f"  Browser  AnalyticsBrowser.load({{ writeKey: 'my_write_key', cdnURL: '{url}' }})",
             "",
             "/ filter   Enter detail   p pause   c clear   ? help   q quit",
         ]
@@ -366,6 +383,7 @@ class InspectorApp(App[None]):
                 protocols=self._capability("violations"),
                 marked=self._marked,
                 mark=self._mark,
+                tab=event.tab if isinstance(event, OpenRecord) else None,
             )
         )
 
@@ -385,8 +403,8 @@ class InspectorApp(App[None]):
         self.filter_bar.input.focus()
 
     def action_focus_table(self) -> None:
-        if self.tabs.active == "events":
-            self.table.focus()
+        """Esc: back to the active view's main list, from the filter or the ad-hoc box."""
+        self.screen.query_one(VIEW_LISTS[self.tabs.active]).focus()
 
     def action_toggle_pause(self) -> None:
         if self.event_log.paused:
@@ -403,11 +421,12 @@ class InspectorApp(App[None]):
         self.event_log.clear()
         self.checks.recount([])
         self.table.marked = None
+        self.table.hint = self._hint()
         self.table.reload()
         self.assertions_view.show_checks()
         self._refresh_views()
         self._update_status()
-        self.notify(f"Cleared {hidden:,} events from the view; the store keeps them")
+        self.notify(f"Cleared {hidden:,} calls from the view; the store keeps them")
 
     def action_mark(self) -> None:
         current = self.table.current
@@ -442,14 +461,7 @@ class InspectorApp(App[None]):
     def action_show_tab(self, tab: str) -> None:
         self.tabs.active = tab
         # Keys go on working in the view just shown: its main list takes the focus.
-        focus = {
-            "events": "#table",
-            "destinations": "#destinations-table",
-            "violations": "#violations-table",
-            "assertions": "#checks-table",
-            "faults": "#faulted",
-        }[tab]
-        self.screen.query_one(focus).focus()
+        self.screen.query_one(VIEW_LISTS[tab]).focus()
 
 
 class _NotifyHandler(logging.Handler):

@@ -15,9 +15,11 @@ from segemu.tui.columns import COLUMNS
 
 
 class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
+    # Enter has priority: the list would take it as "toggle", like Space, and nothing
+    # would apply the choice.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "apply", "Apply"),
+        Binding("enter", "apply", "Apply", priority=True),
     ]
 
     def __init__(self, chosen: tuple[str, ...]) -> None:
@@ -28,7 +30,8 @@ class ColumnPicker(ModalScreen[tuple[str, ...] | None]):
         # Chosen columns first, in their order; the others after.
         order = [*self.chosen, *(key for key in COLUMNS if key not in self.chosen)]
         with Vertical(id="column-picker"):
-            yield Label("Columns: Space toggles, Enter applies, Esc cancels")
+            yield Label("Columns", classes="title")
+            yield Label("Space toggles · Enter applies · Esc cancels", classes="keys")
             yield SelectionList[str](
                 *(Selection(COLUMNS[key].title, key, key in self.chosen) for key in order)
             )

@@ -130,23 +130,32 @@ def _violations(record: Record) -> Cell:
 class Column:
     key: str
     title: str
-    # None: takes what the fixed columns leave (at least `width`).
+    # The narrowest it is shown (a narrower table leaves it out, by `drop`).
     width: int
     cell: Callable[[Record], Cell]
+    # As wide as it grows before the flexible columns take the rest.
+    ideal: int = 0
+    # Flexible columns share what the others leave, each up to its ideal, then the first
+    # takes the remainder.
     flexible: bool = False
+    # On a narrow terminal columns are left out in this order (1 first); 0: never.
+    drop: int = 0
+    # Cut without an ellipsis (a time loses its milliseconds first).
+    clip: bool = False
 
 
 COLUMNS: dict[str, Column] = {
     column.key: column
     for column in (
-        Column("time", "time (UTC)", 12, _time),
-        Column("status", "status", 9, _status),
+        Column("time", "time (UTC)", 8, _time, ideal=12, drop=2, clip=True),
+        Column("status", "status", 9, _status, drop=3),
         Column("type", "type", 8, _type),
-        Column("name", "event / name", 18, _name, flexible=True),
-        Column("user", "userId / anonymousId", 22, _user),
-        Column("source", "source / key", 14, _source),
-        Column("destinations", "destinations", 12, _destinations),
-        Column("violations", "plan", 12, _violations),
+        Column("name", "event / name", 14, _name, ideal=30, flexible=True),
+        # "anon " and a UUID, the anonymousId analytics.js and the mobile SDKs make.
+        Column("user", "userId / anonymousId", 14, _user, ideal=41, flexible=True),
+        Column("source", "source / key", 12, _source, ideal=14, drop=1),
+        Column("destinations", "destinations", 10, _destinations, ideal=12),
+        Column("violations", "plan", 10, _violations, ideal=12),
     )
 }
 DEFAULT_COLUMNS: tuple[str, ...] = (
@@ -173,16 +182,39 @@ def parse_columns(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def widths(columns: tuple[str, ...], total: int) -> list[int]:
-    """Each column's width for a table `total` cells wide, one space between columns."""
+def layout(columns: tuple[str, ...], total: int) -> list[tuple[str, int]]:
+    """The columns shown in a table `total` cells wide, one space between them, and each
+    one's width. What does not fit at its narrowest is left out (source first, then time,
+    then status); the room left grows each fixed column to its ideal, then the flexible ones
+    (name, user) to theirs, then the name takes the rest. At 80 columns that shows type,
+    name, user, destinations and plan; at 200, every column with a whole anonymousId."""
     chosen = [COLUMNS[key] for key in columns]
-    fixed = sum(c.width for c in chosen if not c.flexible) + max(len(chosen) - 1, 0)
-    flexible = [c for c in chosen if c.flexible]
-    spare = max(total - fixed, 0)
-    result = []
+
+    def needed(shown: list[Column]) -> int:
+        return sum(column.width for column in shown) + max(len(shown) - 1, 0)
+
+    while needed(chosen) > total:
+        droppable = [column for column in chosen if column.drop]
+        if not droppable:
+            break
+        chosen.remove(min(droppable, key=lambda column: column.drop))
+    width = {column.key: column.width for column in chosen}
+    spare = max(total - needed(chosen), 0)
     for column in chosen:
-        if column.flexible:
-            result.append(max(column.width, spare // len(flexible)))
-        else:
-            result.append(column.width)
-    return result
+        if not column.flexible and column.ideal > column.width:
+            grow = min(column.ideal - column.width, spare)
+            width[column.key] += grow
+            spare -= grow
+    flexible = [column for column in chosen if column.flexible]
+    # Share what is left evenly, a cell at a time in turn, until each reaches its ideal.
+    growing = [column for column in flexible if width[column.key] < column.ideal]
+    while spare and growing:
+        share = max(spare // len(growing), 1)
+        for column in growing:
+            grow = min(share, column.ideal - width[column.key], spare)
+            width[column.key] += grow
+            spare -= grow
+        growing = [column for column in growing if width[column.key] < column.ideal]
+    if spare and flexible:
+        width[flexible[0].key] += spare
+    return [(column.key, width[column.key]) for column in chosen]

@@ -158,7 +158,7 @@ class DestinationsView(Vertical):
     @on(DataTable.RowSelected, "#deliveries-table")
     def _open(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
-            self.post_message(OpenRecord(int(event.row_key.value)))
+            self.post_message(OpenRecord(int(event.row_key.value), tab="tab-deliveries"))
 
     def _current(self) -> DestinationSummary | None:
         return next((s for s in self.summaries if s.id == self._selected), None)

@@ -78,6 +78,10 @@ class DetailScreen(Screen[None]):
         Binding("y", "copy", "Copy JSON"),
         Binding("m", "mark", "Mark for diff"),
         Binding("d", "diff", "Diff with marked"),
+        # Also here, not only on the tree: the tab strip has the focus after a click on it or
+        # Shift+Tab, and the keys must still reach the JSON shown.
+        Binding("e", "unfold_all", "Unfold all", show=False),
+        Binding("E", "fold_all", "Fold all", show=False),
     ]
 
     def __init__(
@@ -88,8 +92,10 @@ class DetailScreen(Screen[None]):
         protocols: Capability,
         marked: Callable[[], Record | None],
         mark: Callable[[int], None],
+        tab: str | None = None,
     ) -> None:
         super().__init__()
+        self.tab = tab
         self.record = record
         self.destinations = destinations
         self.protocols = protocols
@@ -99,7 +105,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         record = self.record
         yield Static(headline(record), id="detail-title")
-        with TabbedContent(id="detail-tabs"):
+        with TabbedContent(id="detail-tabs", initial=self.tab or "tab-event"):
             with TabPane("Normalized", id="tab-event"):
                 yield JsonTree("event", record["event"], id="json-event")
             with TabPane("Raw (as sent)", id="tab-raw"):
@@ -121,6 +127,23 @@ class DetailScreen(Screen[None]):
             with TabPane("Record", id="tab-record"):
                 yield JsonTree("record", record, id="json-record")
         yield Footer()
+
+    def _active_tree(self) -> JsonTree | None:
+        pane = self.query_one(TabbedContent).active_pane
+        if pane is None:
+            return None
+        trees = pane.query(JsonTree)
+        return trees.first() if trees else None
+
+    def action_unfold_all(self) -> None:
+        tree = self._active_tree()
+        if tree is not None:
+            tree.action_unfold_all()
+
+    def action_fold_all(self) -> None:
+        tree = self._active_tree()
+        if tree is not None:
+            tree.action_fold_all()
 
     @staticmethod
     def _off(what: str, capability: Capability) -> str:

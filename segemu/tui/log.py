@@ -37,6 +37,8 @@ class EventLog:
         self.paused = False
         # Records that arrived while paused: shown on resume, counted in the footer meanwhile.
         self.held: list[Record] = []
+        # Events the reader cleared from the view (c): still stored, and said so.
+        self.cleared = 0
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -74,8 +76,11 @@ class EventLog:
         held, self.held = self.held, []
         return self.add(held)
 
-    def clear(self) -> None:
-        """Forget every event received so far (the store keeps them)."""
+    def clear(self, by_reader: bool = True) -> None:
+        """Forget every event received so far (the store keeps them). `by_reader`: the reader
+        cleared the view, and is told how many it hides; otherwise (segemu restarted) the
+        view starts over."""
+        self.cleared = self.cleared + len(self.ids) + len(self.held) if by_reader else 0
         self.ids.clear()
         self._status.clear()
         self._key.clear()

@@ -12,3 +12,5 @@ class OpenRecord(Message):
     """Show the detail of a record (Enter or a double click on a row, in any view)."""
 
     record_id: int
+    # The detail's tab to open on (its pane id), where the view says what matters.
+    tab: str | None = None

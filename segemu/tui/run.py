@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import click
 
 from segemu.cli.gc import collect_periodically
-from segemu.cli.serve import kept_where, listen, open_emulator
+from segemu.cli.serve import kept, kept_where, listen, open_emulator
 from segemu.config import Config
 from segemu.expectations import Expectation
 from segemu.tui.factory import create_app
@@ -41,7 +41,7 @@ async def run_in_process(
         collecting.cancel()
         loop.remove_signal_handler(signal.SIGTERM)
         await backend.close()  # idempotent: the app closed it on unmount
-    click.echo(f"segemu stopped; {len(emulator.store):,} events kept {kept_where(config)}")
+    click.echo(f"segemu stopped; {kept(len(emulator.store))} {kept_where(config)}")
 
 
 async def attach(

@@ -28,7 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from segemu.message import Record
-from segemu.tui.columns import COLUMNS, DEFAULT_COLUMNS, widths
+from segemu.tui.columns import COLUMNS, DEFAULT_COLUMNS, layout
 from segemu.tui.log import EventLog
 
 # Rows whose deliveries are kept for redrawing: a few screens' worth.
@@ -36,10 +36,10 @@ DELIVERIES_KEPT = 300
 TONES = ("accepted", "rejected", "duplicate", "dim", "good", "bad", "warn", "type")
 
 
-def fit(text: str, width: int) -> str:
-    """`text` in exactly `width` cells: padded, or cut with an ellipsis."""
+def fit(text: str, width: int, clip: bool = False) -> str:
+    """`text` in exactly `width` cells: padded, or cut with an ellipsis (without, `clip`)."""
     text = text.replace("\n", " ")
-    if cell_len(text) > width:
+    if cell_len(text) > width and not clip:
         return set_cell_size(text, max(width - 1, 0)) + "…" if width > 0 else ""
     return set_cell_size(text, width)
 
@@ -236,24 +236,22 @@ class EventTable(ScrollView, can_focus=True):
                 record = {**record, "deliveries": self._deliveries[record_id]}
             else:
                 self._wanted[record_id] = None
-        for key, cell_width in zip(self.columns, widths(self.columns, width - 2), strict=True):
+        for key, cell_width in layout(self.columns, width - 2):
+            column = COLUMNS[key]
             if key == "destinations" and record_id in self._wanted:
                 text, tone = "…", "dim"
             else:
-                text, tone = COLUMNS[key].cell(record)
+                text, tone = column.cell(record)
             style = base
             if tone:
                 style = base + self.get_component_rich_style(f"event-table--{tone}")
-            segments.append(Segment(fit(text, cell_width), style + overlay))
+            segments.append(Segment(fit(text, cell_width, column.clip), style + overlay))
             segments.append(Segment(" ", base + overlay))
         return Strip(segments).adjust_cell_length(width, base + overlay)
 
     def _header(self, width: int) -> Strip:
         style = self.rich_style + self.get_component_rich_style("event-table--header")
-        cells = [
-            fit(COLUMNS[key].title, w)
-            for key, w in zip(self.columns, widths(self.columns, width - 2), strict=True)
-        ]
+        cells = [fit(COLUMNS[key].title, w) for key, w in layout(self.columns, width - 2)]
         return Strip([Segment(fit("  " + " ".join(cells), width), style)])
 
     def _hint(self, line: int, width: int) -> Strip:

@@ -111,4 +111,5 @@ class ViolationsView(Vertical):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
-            self.post_message(OpenRecord(int(event.row_key.value.split(":")[0])))
+            record_id = int(event.row_key.value.split(":")[0])
+            self.post_message(OpenRecord(record_id, tab="tab-plan"))

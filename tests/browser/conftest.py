@@ -140,6 +140,23 @@ class Chromium:
         result: list[str] = await self.call("pageErrors")
         return result
 
+    async def wait_for_frame_text(self, text: str, timeout: float = 20) -> None:
+        """Until the page's websockets received `text` (the web view drew it)."""
+        await self.call(
+            "waitForFrameText", timeout=timeout + 5, text=text, timeout_ms=timeout * 1000
+        )
+
+    async def frame_text(self) -> str:
+        result: str = await self.call("websocketText")
+        return result
+
+    async def type(self, text: str, selector: str | None = None) -> None:
+        await self.call("type", text=text, selector=selector)
+
+    async def screenshot(self, path: Path) -> Path:
+        await self.call("screenshot", path=str(path))
+        return path
+
 
 @pytest.fixture
 async def chromium() -> AsyncIterator[Chromium]:
@@ -202,6 +219,14 @@ async def site() -> AsyncIterator[Site]:
     pages.url = f"http://localhost:{runner.addresses[0][1]}"
     yield pages
     await runner.cleanup()
+
+
+def artifacts_dir() -> Path:
+    """Where tests leave what a person may want to look at after a run (screenshots):
+    $SEGEMU_ARTIFACTS, else artifacts/ at the top of the checkout (git-ignored)."""
+    folder = Path(os.environ.get("SEGEMU_ARTIFACTS") or Path(__file__).parents[2] / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 SegemuFactory = Callable[..., Awaitable[RunningServer]]

@@ -336,3 +336,92 @@ def test_plugin_is_registered_and_documents_its_options(pytester: pytest.Pyteste
     )
     fixtures = pytester.runpytest_subprocess("--fixtures")
     fixtures.stdout.fnmatch_lines(["*segemu -- *", "*segemu_async -- *", "*segemu_emulator -- *"])
+
+
+# -- a newcomer's first hour (issue 18, items 6, 7, 10 and 11) ---------------------------------
+
+
+def test_an_unreachable_segemu_url_stops_the_run_at_once_with_one_line(
+    pytester: pytest.Pytester,
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pytester.makepyfile("""
+        import segment.analytics as analytics
+
+        def test_sends(segemu):
+            analytics.track("u_1", "Signed Up")
+            segemu.assert_tracked("Signed Up")
+    """)
+    result = run(pytester, f"--segemu-url=http://127.0.0.1:{port}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        [f"*segemu: nothing answers at --segemu-url http://127.0.0.1:{port} (*refused*"]
+    )
+
+
+def test_calls_under_another_write_key_are_named_in_the_failure(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        from segment.analytics import Client
+
+        def test_own_key(segemu):
+            client = Client("my_key", host=segemu.url, sync_mode=True)
+            client.track("u_1", "Signed Up")
+            segemu.assert_tracked("Signed Up", timeout=0)
+    """)
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*no events arrived for write key 'test-test_own_key-*', but some did for "
+            "'my_key' (1): send with segemu.write_key*",
+        ]
+    )
+    assert "no events were received at all" not in result.stdout.str()
+
+
+def test_a_guard_refusal_is_one_clear_line_not_a_library_traceback(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import requests
+
+        def test_leaks():
+            requests.post("https://api.segment.io/v1/track", json={}, timeout=5)
+    """)
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    failure = output[output.index("___ test_leaks ___") :]
+    first = next(line for line in failure.splitlines()[1:] if line.strip())
+    assert first.startswith("this test tried to reach Segment itself: api.segment.io"), failure
+    assert "HTTPSConnectionPool" not in failure  # the chain of the HTTP library
+
+
+def test_assert_delivered_shows_the_nearest_miss_by_path(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        import segment.analytics as analytics
+
+        @pytest.mark.segemu(destinations={"mixpanel": {}})
+        def test_revenue(segemu):
+            analytics.track("u_1", "Order Completed", {"revenue": 42.5})
+            segemu.wait_for('event:"Order Completed"')
+            segemu.assert_delivered(
+                "mixpanel", event="Order Completed", payload={"properties": {"revenue": 99.99}}
+            )
+    """)
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*deliveries.mixpanel.requests[[]0[]].body[[]0[]].properties.revenue: "
+            "expected 99.99, got 42.5"
+        ]
+    )
+    assert '"dist' not in result.stdout.str()  # no cut-off dump of the batch

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Static, TabbedContent
 
 from segemu.tui.detail import DetailScreen
 from segemu.tui.jsontree import JsonTree
@@ -113,7 +113,8 @@ async def test_violations_view_lists_findings_and_opens_the_event() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
         assert "Order Completed" in str(app.screen.query_one("#detail-title").render())
-        await pilot.press("right", "right", "right")
+        # From the violations, the detail opens on what they are about (issue 18, item 5).
+        assert app.screen.query_one(TabbedContent).active == "tab-plan"
         plan = app.screen.query_one("#json-plan", JsonTree)
         assert "violations [" in str([str(node.label) for node in plan.root.children])
 

@@ -120,7 +120,7 @@ def test_run_in_a_terminal_opens_the_inspector_and_q_stops_it(tmp_path: Path) ->
         terminal.read_until(rb"accepted +track +Order Completed +u_1 +cli_key")
         terminal.press(b"q")
         assert terminal.wait() == 0
-        terminal.read_until(rb"segemu stopped; 1 events kept in \.segemu/db")
+        terminal.read_until(rb"segemu stopped; 1 event kept in \.segemu/db")
     finally:
         terminal.close()
     # The store was written on the way out: a headless run finds the event.
@@ -169,9 +169,9 @@ def test_a_broken_expectations_file_names_the_file_and_the_entry(tmp_path: Path)
 
 
 def test_tui_refuses_a_url_that_is_not_http_and_unknown_columns() -> None:
-    result = CliRunner().invoke(cli, ["tui", "--url", "localhost:7878"])
+    result = CliRunner().invoke(cli, ["tui", "--url", "ftp://localhost:7878"])
     assert result.exit_code == 2
-    assert "expected an http:// URL, got 'localhost:7878'" in result.output
+    assert "expected an http:// URL such as http://127.0.0.1:7878, got 'ftp://" in result.output
     result = CliRunner().invoke(cli, ["run", "--columns", "time,colour"])
     assert result.exit_code == 2
     assert "unknown column(s) colour; choose from time, status" in result.output
@@ -185,7 +185,7 @@ def test_sigterm_stops_the_inspector_and_writes_the_store(tmp_path: Path) -> Non
         terminal.read_until(rb"Signed Up")
         terminal.process.send_signal(signal.SIGTERM)
         assert terminal.wait() == 0
-        terminal.read_until(rb"segemu stopped; 1 events kept in db")
+        terminal.read_until(rb"segemu stopped; 1 event kept in db")
     finally:
         terminal.close()
     assert "Signed Up" in "".join(p.read_text() for p in (tmp_path / "db").glob("*.json"))
@@ -217,3 +217,5 @@ def test_a_headless_run_prints_the_verdicts_of_its_expectations_when_it_stops(
     assert "passed: sign-up is tracked: expected at least 1 matching track call, found 1" in out
     assert "FAILED: checkout is tracked: expected at least 1 matching track call, found 0" in out
     assert 'event: expected "Order Completed", got "Signed Up"' in out
+    # Non-zero, so CI can use it (issue 18, item 9).
+    assert headless.popen.returncode == 1

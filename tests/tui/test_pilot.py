@@ -134,7 +134,13 @@ async def test_clear_empties_the_view_but_not_the_store() -> None:
         await post(app.backend.url, "/v1/track", track("Before"))
         await until(pilot, lambda: len(rows(table)) == 1, "the row")
         await pilot.press("c")
-        await until(pilot, lambda: not rows(table) or "No calls" in rows(table)[0], "clear")
+        await until(pilot, lambda: not rows(table) or "View cleared" in rows(table)[0], "clear")
+        # It says the calls are still there, not "No calls yet ... 0 calls" (issue 18, item 4).
+        screen = "\n".join(screen_lines(table))
+        assert "View cleared; the store still holds the 1 earlier call" in screen
+        assert "No calls yet" not in screen
+        status = str(app.query_one("#status").render())
+        assert "0 calls, 1 cleared from the view (still stored)" in status
         assert len(emulator.store) == 1
         await post(app.backend.url, "/v1/track", track("After"))
         await until(

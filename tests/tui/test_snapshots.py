@@ -117,6 +117,38 @@ def test_live_event_stream(snap_compare: SnapCompare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=shown(app, 5))
 
 
+def send_wide_sample(emulator: Emulator) -> None:
+    """Calls with what makes columns wide: a UUID anonymousId (analytics.js makes those), a
+    long event name, deliveries and plan findings."""
+    send_sample(emulator)
+    ingest(
+        emulator,
+        {
+            "type": "track",
+            "event": "Checkout Step Completed",
+            "anonymousId": "0f6d5c3e-8a1b-4d2e-9c7f-3b5a6e8d1f20",
+            "messageId": "m-6",
+            "properties": {"step": 2},
+        },
+        seconds=4.5,
+    )
+
+
+# The layout adapts to the terminal (issue 18, item 3): at 80x24 the columns that do not fit
+# are left out and the rest sized to fit, destinations, plan and the counts included; at
+# 200x50 the anonymousId shows whole and the name column does not take everything else.
+def test_live_event_stream_at_80x24(snap_compare: SnapCompare) -> None:
+    app, emulator = app_and_emulator({"mixpanel": {}}, protocols={"tracking_plan": str(SHOP_PLAN)})
+    send_wide_sample(emulator)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=shown(app, 6))
+
+
+def test_live_event_stream_at_200x50(snap_compare: SnapCompare) -> None:
+    app, emulator = app_and_emulator({"mixpanel": {}}, protocols={"tracking_plan": str(SHOP_PLAN)})
+    send_wide_sample(emulator)
+    assert snap_compare(app, terminal_size=(200, 50), run_before=shown(app, 6))
+
+
 def test_empty_stream_tells_how_to_send(snap_compare: SnapCompare) -> None:
     app, _ = app_and_emulator()
     assert snap_compare(app, terminal_size=SIZE)

@@ -29,12 +29,20 @@ const requests = [] // every request the page made, as sent
 const blocked = [] // requests to origins other than the allowed ones
 const consoleMessages = []
 const pageErrors = []
+const frames = [] // what the page's websockets received, as text (the web view's screen)
+const frameWaiters = [] // waitForFrameText calls not answered yet
+
+// The screen the web view drew, without its escape sequences (colours, cursor moves).
+function framesText () {
+  return frames.join('').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '')
+}
 const held = [] // routes never answered
 const delivered = new Set() // paths of requests delivered by an intervention
 
 async function newPage({ allowed, route = false, interventions = [] }) {
   await closePage()
   requests.length = blocked.length = consoleMessages.length = pageErrors.length = 0
+  frames.length = 0
   delivered.clear()
   context = await browser.newContext()
   context.on('request', async (request) => {
@@ -47,6 +55,14 @@ async function newPage({ allowed, route = false, interventions = [] }) {
   page = await context.newPage()
   page.on('console', (message) => consoleMessages.push(`${message.type()}: ${message.text()}`))
   page.on('pageerror', (error) => pageErrors.push(String(error)))
+  page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => {
+    frames.push(typeof payload === 'string' ? payload : payload.toString('utf8'))
+    const text = framesText()
+    for (const waiter of frameWaiters.filter((w) => text.includes(w.text))) {
+      frameWaiters.splice(frameWaiters.indexOf(waiter), 1)
+      waiter.resolve(true)
+    }
+  }))
   return true
 }
 
@@ -105,6 +121,26 @@ const commands = {
   console: async () => consoleMessages,
   pageErrors: async () => pageErrors,
   version: async () => browser.version(),
+  websocketText: async () => framesText(),
+  waitForFrameText: ({ text, timeout_ms }) => new Promise((resolve, reject) => {
+    if (framesText().includes(text)) return resolve(true)
+    frameWaiters.push({ text, resolve })
+    setTimeout(() => reject(new Error(`no "${text}" on the page within ${timeout_ms} ms`)),
+      timeout_ms ?? 10000)
+  }),
+  screenshot: async ({ path }) => {
+    // Two animation frames: xterm.js paints what it was written on the next one.
+    await page.evaluate(() => new Promise((resolve) =>
+      requestAnimationFrame(() => requestAnimationFrame(resolve))))
+    await page.screenshot({ path })
+    return path
+  },
+  // Keys typed into the page, as a person would after clicking it.
+  type: async ({ text, selector }) => {
+    if (selector) await page.focus(selector)
+    await page.keyboard.type(text)
+    return true
+  },
 }
 
 const FUNCTION_SOURCE = /^\s*(async\s+)?(\(|function\b|[A-Za-z_$][\w$]*\s*=>)/
