@@ -64,7 +64,8 @@ class Config:
     # with a timeout) at once; over them, a 503.
     max_streams: int = DEFAULT_MAX_STREAMS
     max_waits: int = DEFAULT_MAX_WAITS
-    # Structured tables of the config file (sources, destinations, protocols, lint, codegen).
+    # Structured tables of the config file (sources, destinations, protocols, lint, codegen,
+    # engage).
     # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
     # segemu/protocols/) when the emulator is built, so its errors can name the entry at fault.
     sections: Mapping[str, Any] = field(default_factory=dict)
@@ -81,7 +82,14 @@ class Config:
 
 
 # Tables, not settings: a file's [sources.*] or a marker's destinations={...}.
-SECTIONS: tuple[str, ...] = ("sources", "destinations", "protocols", "lint", "codegen")
+SECTIONS: tuple[str, ...] = (
+    "sources",
+    "destinations",
+    "protocols",
+    "lint",
+    "codegen",
+    "engage",  # computed traits and audiences, checked by segemu/engage/config.py
+)
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
 )

@@ -561,3 +561,15 @@ def test_regexes_use_re2_syntax() -> None:
     with pytest.raises(QueryError, match="look-behind '\\(\\?<=' is not supported") as caught:
         parse_query('event~"(?<=Order )Completed"')
     assert caught.value.position == 7
+
+
+def test_field_reader_walks_paths_as_queries_do() -> None:
+    from segemu.query import field_reader
+
+    record: Any = {"event": {"properties": {"Plan Name": "pro", "items": [{"sku": "a"}]}}}
+    assert field_reader('properties."Plan Name"')(record) == (True, "pro")
+    assert field_reader("properties.items.0.sku")(record) == (True, "a")
+    assert field_reader("properties.missing")(record) == (False, None)
+    for not_a_field in ("properties.revenue>5", "a b", "", "-x"):
+        with pytest.raises(QueryError):
+            field_reader(not_a_field)
