@@ -98,6 +98,9 @@ class Envelope:
     # Calls Segment forwards itself from one source to another (Protocols): not a client's
     # retry, so not deduplicated against the call they came from.
     forwarded: bool = False
+    # The source of calls segemu makes itself without a write key (Engage's space source,
+    # segemu/engage/stage.py): routed to that source's destinations.
+    source: Any = None
 
 
 # datetime.isoformat costs microseconds, and every call formats two timestamps. Calls come in
