@@ -38,6 +38,7 @@ _OWN_FIELDS = frozenset(
         "warnings",
         "violations",
         "lint",
+        "identity",
     )
 )
 # Fields the decoder fills from elsewhere: the slot the record sits in, raw, the event patch.

@@ -88,6 +88,7 @@ SECTIONS: tuple[str, ...] = (
     "protocols",
     "lint",
     "codegen",
+    "spaces",  # identity resolution and profiles: segemu/identity/settings.py
     "engage",  # computed traits and audiences, checked by segemu/engage/config.py
 )
 SETTINGS: tuple[str, ...] = tuple(

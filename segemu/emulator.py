@@ -30,6 +30,7 @@ from segemu.destinations.runtime import (
     describe,
 )
 from segemu.expectations import Expectation, Verdict, evaluate
+from segemu.identity import Identity, load_spaces
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -87,13 +88,22 @@ class Emulator:
         # Tracking plans load here too, so a malformed plan stops start-up with its file named.
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
+        # The identity graph rebuilds from the stored records as the store reads them.
+        self.identity = Identity(load_spaces(config))
         self.store = EventStore(
             None if config.in_memory else config.db,
             retention=config.retention,
             on_evict=self.destinations.forget,
+            on_load=self.identity.replay,
         )
+        self.identity.attach(self.store)
         self.pipeline = Pipeline(
-            self.store, self.sources, self.protocols, self.destinations, notify=self._notify
+            self.store,
+            self.sources,
+            self.protocols,
+            self.destinations,
+            identity=self.identity,
+            notify=self._notify,
         )
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
         self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
@@ -434,6 +444,7 @@ class Emulator:
         if write_key is None:
             self.destinations.forget()
             self.pipeline.dedupe.forget()
+            self.identity.reset()
             return self.store.reset_all()
         return self.store.reset_write_key(write_key)
 

@@ -73,6 +73,9 @@ class Record(TypedDict):
     violations: NotRequired[list[Violation]]
     lint: NotRequired[list[LintFinding]]
     protocols: NotRequired[dict[str, Any]]
+    # The profile the call resolved to and the identity changes it caused:
+    # {"space", "segment_id", "account_id"?, "changes": [...]} (segemu/identity/stage.py).
+    identity: NotRequired[dict[str, Any]]
 
 
 @dataclass(slots=True)

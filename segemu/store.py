@@ -123,12 +123,16 @@ class EventStore:
         retention: int,
         chunk_size: int = CHUNK_SIZE,
         on_evict: OnEvict | None = None,
+        on_load: Callable[[Record], None] | None = None,
     ) -> None:
         self.path = path
         self.retention = retention
         self.chunk_size = chunk_size
         # Told the ids of records that retention or a reset removed.
         self.on_evict = on_evict
+        # Told each record read from disk at open, oldest first (the identity graph rebuilds
+        # from them while they are dicts, without decoding them again).
+        self.on_load = on_load
         self._db = TinyDB(path, storage=TableFileStorage, deferred_prefix=CHUNK_PREFIX)
         self._storage = cast(TableFileStorage, self._db.storage)
         self._shapes = Shapes()
@@ -174,6 +178,11 @@ class EventStore:
         """When (time.monotonic) the oldest record not yet on its way to disk was added, that
         is, about when its call was acknowledged; None when there is none."""
         return self._pending_since
+
+    @property
+    def oldest_id(self) -> int:
+        """The id of the oldest stored record; the next id when none is stored."""
+        return self._ids[self._start] if len(self) else self._next_id
 
     @property
     def next_id(self) -> int:
@@ -795,6 +804,8 @@ class EventStore:
             for record in records:
                 if record["id"] >= hidden.get(record["writeKey"], 0):
                     self._index(record)
+                    if self.on_load is not None:
+                        self.on_load(record)
             # Retention as it goes, so that memory never holds more than it allows.
             while len(self) > self.retention:
                 self._evict_oldest()
