@@ -76,6 +76,9 @@ class Record(TypedDict):
     # The profile the call resolved to and the identity changes it caused:
     # {"space", "segment_id", "account_id"?, "changes": [...]} (segemu/identity/stage.py).
     identity: NotRequired[dict[str, Any]]
+    # What the call changed in Engage: {"computedTraits": {key: value}, "entered": [...],
+    # "exited": [...]}, only when something changed (segemu/engage/stage.py).
+    engage: NotRequired[dict[str, Any]]
 
 
 @dataclass(slots=True)

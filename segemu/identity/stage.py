@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from segemu.engage.engine import ENGAGE_ROUTE
 from segemu.identity.extract import account_id, user_ids
 from segemu.identity.graph import Call, Change, Graph
 from segemu.identity.profiles import Collection, Profile, TraitClass, TraitValue
@@ -111,7 +112,13 @@ class Identity:
                         "group_id": group_id,
                     }
                 )
-        traits = self._apply_traits(graph, event, profile, account, call)
+        # Engage's own identify calls carry audience traits that the Engage stage has set on
+        # the profile already, with their class (segemu/engage/stage.py).
+        traits = (
+            []
+            if record.get("route") == ENGAGE_ROUTE
+            else self._apply_traits(graph, event, profile, account, call)
+        )
         identity: dict[str, Any] = {
             "space": space.name,
             "segment_id": None if profile is None else profile.segment_id,
@@ -166,7 +173,13 @@ class Identity:
             graph.touch(account, [("group_id", group_id)] if group_id else [], call)
             if profile is not None:
                 graph.link(profile, account)
-        traits = self._apply_traits(graph, event, profile, account, call)
+        # Engage's own identify calls carry audience traits that the Engage stage has set on
+        # the profile already, with their class (segemu/engage/stage.py).
+        traits = (
+            []
+            if record.get("route") == ENGAGE_ROUTE
+            else self._apply_traits(graph, event, profile, account, call)
+        )
         if self._listeners:
             self._tell(
                 ProfileChange(
