@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import secrets
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -329,10 +329,3 @@ def _moment(record: Record) -> float:
 def now_of(record: Record) -> datetime:
     """The clock Engage reads for a call: when segemu received it."""
     return parse_timestamp(record.get("receivedAt")) or datetime.now(UTC)
-
-
-def outcomes_calls(outcomes: Iterable[Outcome]) -> list[tuple[Audience, list[dict[str, Any]]]]:
-    return [pair for outcome in outcomes for pair in outcome.calls]
-
-
-FactsOf = Callable[[str], ProfileFacts | None]

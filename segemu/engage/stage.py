@@ -19,7 +19,6 @@ calls Engage sent then are stored already, so nothing is sent again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 # identity-resolution docs: known users are those with a user_id, an email, an ios.idfa or an
 # android.idfa (engage/audiences/index.md §Building an Audience).
 _KNOWN_IDS = frozenset({"user_id", "email", "ios.idfa", "android.idfa"})
-Clock = Callable[[], datetime]
 
 
 def engage_write_key(space: str) -> str:
