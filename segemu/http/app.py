@@ -7,7 +7,18 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from segemu.emulator import Emulator
-from segemu.http import cdn, control, destinations, openapi, protocols, stream, tracking, waits
+from segemu.http import (
+    cdn,
+    control,
+    destinations,
+    openapi,
+    profile_api,
+    profiles,
+    protocols,
+    stream,
+    tracking,
+    waits,
+)
 from segemu.http.edge import POLICY, edge
 from segemu.http.guard import AccessPolicy
 from segemu.http.keys import EMULATOR
@@ -43,6 +54,8 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     protocols.setup_routes(app, control.PREFIX)
     openapi.setup_routes(app, control.PREFIX)
     destinations.setup_routes(app, control.PREFIX)
+    profiles.setup_routes(app, control.PREFIX)
+    profile_api.setup_routes(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

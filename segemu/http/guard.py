@@ -42,7 +42,15 @@ SIMPLE_CONTENT_TYPES = frozenset(
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 
 
+# The Profile API (http/profile_api.py) holds every profile: Segment's answers no browser
+# ("The Profile API doesn't support CORS", segment-docs src/unify/profile-api.md), and
+# segemu guards it as it guards the control API.
+PROFILE_API_PREFIX = "/v1/spaces/"
+
+
 def is_control(path: str) -> bool:
+    if path.startswith(PROFILE_API_PREFIX):
+        return True
     return path.startswith(CONTROL_PREFIX) and path not in PUBLIC_CONTROL_PATHS
 
 

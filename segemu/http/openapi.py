@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations
+from segemu.http import destinations, profile_api, profiles
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -832,6 +832,11 @@ def document(prefix: str) -> dict[str, Any]:
                 "name": "Destinations",
                 "description": "What each mock destination received, and why.",
             },
+            {"name": "Profiles", "description": "The identity graph's profiles (segemu's own)."},
+            {
+                "name": "Profile API",
+                "description": "Segment's Profile API: Basic auth, the access token as user name.",
+            },
         ],
         "paths": _with_control_answers(
             {
@@ -839,10 +844,15 @@ def document(prefix: str) -> dict[str, Any]:
                 **_cdn_paths(),
                 **_control_paths(prefix),
                 **destinations.openapi_paths(prefix),
+                **profiles.openapi_paths(prefix),
+                **profile_api.openapi_paths(),
             },
             prefix,
         ),
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"accessToken": {"type": "http", "scheme": "basic"}},
+        },
     }
 
 

@@ -25,6 +25,7 @@ limits = { user_id = 1, email = 2 }
 priority = ["user_id", "email", "phone"]
 blocked_values = ["test@example.com"]
 identifiers = ["phone"]
+access_tokens = ["dev-token"]   # the Profile API's; any token is accepted when none is given
 ```
 """
 
@@ -59,6 +60,7 @@ _KEYS = frozenset(
         "identifiers",
         "max_profiles",
         "space_id",
+        "access_tokens",
     )
 )
 
@@ -104,6 +106,9 @@ class Space:
     space_id: str
     settings: IdentitySettings
     sources: tuple[str, ...] = ()
+    # The Profile API's access tokens; empty: any token is accepted (as write keys are when
+    # no source is configured).
+    access_tokens: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +206,13 @@ def _space(name: str, entry: Mapping[str, Any], where: str) -> Space:
         identifiers=tuple(i.lower() for i in _strings(entry, "identifiers", where, ())),
         max_profiles=max_profiles,
     )
-    return Space(name, space_id, settings, tuple(_strings(entry, "sources", where, ())))
+    return Space(
+        name,
+        space_id,
+        settings,
+        tuple(_strings(entry, "sources", where, ())),
+        frozenset(_strings(entry, "access_tokens", where, ())),
+    )
 
 
 def _strings(entry: Mapping[str, Any], key: str, where: str, default: tuple[str, ...]) -> list[str]:

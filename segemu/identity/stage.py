@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from segemu.engage.engine import ENGAGE_ROUTE
 from segemu.identity.extract import account_id, user_ids
@@ -199,23 +199,26 @@ class Identity:
         return self.spaces.default if space_id is None else self.spaces.find(space_id)
 
     def profile(
-        self, external_id: str, *, space: str | None = None, collection: Collection = "users"
+        self, external_id: str, *, space: str | None = None, collection: str = "users"
     ) -> Profile | None:
-        """The profile with an external id `type:value` (`user_id:u1`, `segment_id:use_…`)."""
+        """The profile with an external id `type:value` (`user_id:u1`, `segment_id:use_…`)
+        in the users (or accounts) collection of a space (the default space for None)."""
         id_type, separator, value = external_id.partition(":")
         found = self.space(space)
         if not separator or not id_type or found is None:
             return None
-        return self.graphs[found.name].find(collection, (id_type, value))
+        if collection not in ("users", "accounts"):
+            return None
+        return self.graphs[found.name].find(cast(Collection, collection), (id_type, value))
 
     def profiles(
-        self, *, space: str | None = None, collection: Collection | None = "users"
+        self, *, space: str | None = None, collection: str | None = "users"
     ) -> Iterator[Profile]:
-        """Profiles, most recently updated first."""
+        """Profiles of a collection (both for None), most recently updated first."""
         found = self.space(space)
-        if found is None:
+        if found is None or collection not in ("users", "accounts", None):
             return iter(())
-        return self.graphs[found.name].iter_profiles(collection)
+        return self.graphs[found.name].iter_profiles(cast(Collection | None, collection))
 
     def events(self, profile: Profile) -> list[Record]:
         """The profile's stored calls, oldest first, anonymous ones from before a merge too;
@@ -223,6 +226,20 @@ class Identity:
         if self._store is None:
             return []
         return self._store.records(profile.record_ids)
+
+    def events_of(self, record_ids: list[int]) -> list[Record]:
+        if self._store is None:
+            return []
+        return self._store.records(record_ids)
+
+    def by_segment_id(self, space: str, segment_id: str) -> Profile | None:
+        """A profile of either collection by its segment id (merged-away ids too)."""
+        graph = self.graphs.get(space)
+        if graph is None:
+            return None
+        return graph.find("users", ("segment_id", segment_id)) or graph.find(
+            "accounts", ("segment_id", segment_id)
+        )
 
     def set_trait(
         self,

@@ -12,8 +12,9 @@ one suite against all three flavours.
 from __future__ import annotations
 
 import re
+import time
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,12 +28,22 @@ from segemu.testing.calls import (
     Deliveries,
     EventsPage,
     Page,
+    ProfileLookup,
+    ProfileSearch,
     Reset,
     Violations,
     Wait,
     WaitAnswer,
 )
 from segemu.testing.expect import Spec
+from segemu.testing.profiles import (
+    ProfileInfo,
+    merged_message,
+    missing_profile,
+    not_merged_message,
+    profile_info,
+    profile_problems,
+)
 from segemu.testing.snapshot import SnapshotStore, normalize
 
 T = TypeVar("T")
@@ -170,6 +181,98 @@ class Plans:
         if failure is not None:
             raise failure
 
+    # -- profiles (segemu/identity) ------------------------------------------------------------
+
+    def _lookup(
+        self, external_id: str, space: str | None, collection: str = "users"
+    ) -> Plan[tuple[ProfileInfo | None, int]]:
+        answer: dict[str, Any] = yield ProfileLookup(external_id, space, collection)
+        found = answer["profiles"]
+        return (profile_info(found[0]) if found else None), int(answer["newest"])
+
+    def _profile(
+        self, external_id: str, space: str | None, collection: str
+    ) -> Plan[ProfileInfo | None]:
+        info, _newest = yield from self._lookup(external_id, space, collection)
+        return info
+
+    def _profiles(self, q: str | None, space: str | None, limit: int) -> Plan[list[dict[str, Any]]]:
+        found: list[dict[str, Any]] = yield ProfileSearch(q, space, "users", limit)
+        return found
+
+    def _eventually(
+        self, attempt: Callable[[], Plan[tuple[str | None, int, T]]], timeout: float | None
+    ) -> Plan[T]:
+        """Run `attempt` until it finds no problem; between two tries wait (event-driven) for
+        a call newer than the newest it saw, until `timeout` runs out. Fails with the last
+        problem: the nearest miss."""
+        __tracebackhide__ = True
+        seconds = self.assert_timeout_or(timeout)
+        deadline = time.monotonic() + seconds
+        while True:
+            problem, newest, result = yield from attempt()
+            if problem is None:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SegemuAssertionError(problem)
+            yield Wait(self._scope, f"id>{newest}", 1, remaining)
+
+    def assert_timeout_or(self, timeout: float | None) -> float:
+        return getattr(self, "assert_timeout", DEFAULT_WAIT_TIMEOUT) if timeout is None else timeout
+
+    def _assert_profile(
+        self,
+        external_id: str,
+        traits: Mapping[str, Any] | None,
+        external_ids: Mapping[str, Any] | None,
+        audiences: Mapping[str, Any] | None,
+        space: str | None,
+        timeout: float | None,
+    ) -> Plan[ProfileInfo]:
+        __tracebackhide__ = True
+
+        def attempt() -> Plan[tuple[str | None, int, ProfileInfo | None]]:
+            info, newest = yield from self._lookup(external_id, space)
+            if info is None:
+                value = external_id.partition(":")[2]
+                nearby = yield from self._profiles(value, space, 8)
+                return missing_profile(external_id, nearby), newest, None
+            problems = profile_problems(info, traits, external_ids, audiences)
+            if problems:
+                lines = "\n".join(f"  {p}" for p in problems)
+                header = f"profile {info.segment_id} ({external_id}) does not match:"
+                return f"{header}\n{lines}", newest, info
+            return None, newest, info
+
+        info = yield from self._eventually(attempt, timeout)
+        assert info is not None
+        return info
+
+    def _assert_merged(
+        self, a: str, b: str, space: str | None, timeout: float | None
+    ) -> Plan[ProfileInfo]:
+        __tracebackhide__ = True
+
+        def attempt() -> Plan[tuple[str | None, int, ProfileInfo | None]]:
+            info_a, newest_a = yield from self._lookup(a, space)
+            info_b, newest_b = yield from self._lookup(b, space)
+            newest = max(newest_a, newest_b)
+            if info_a is not None and info_b is not None and info_a.segment_id == info_b.segment_id:
+                return None, newest, info_a
+            return not_merged_message(a, b, info_a, info_b), newest, None
+
+        info = yield from self._eventually(attempt, timeout)
+        assert info is not None
+        return info
+
+    def _assert_not_merged(self, a: str, b: str, space: str | None) -> Plan[None]:
+        __tracebackhide__ = True
+        info_a, _ = yield from self._lookup(a, space)
+        info_b, _ = yield from self._lookup(b, space)
+        if info_a is not None and info_b is not None and info_a.segment_id == info_b.segment_id:
+            raise SegemuAssertionError(merged_message(a, b, info_a))
+
     def _snapshot(self, q: str | None) -> Plan[list[dict[str, Any]]]:
         return normalize((yield from self._events(q, None)), self._scope)
 
@@ -236,6 +339,51 @@ class SegemuApi(Plans, Assertions[None]):
         """Judge an expectation (the body of POST /_segemu/assert) without failing."""
         return self._run(self._verdict(spec, timeout))
 
+    def profile(
+        self, external_id: str, *, space: str | None = None, collection: str = "users"
+    ) -> ProfileInfo | None:
+        """The profile with an external id (`user_id:u1`, `anonymous_id:a1`, `email:x@y.z`,
+        `segment_id:use_…`) as it is now: traits, external_ids, events, audiences; None if
+        no profile has it."""
+        return self._run(self._profile(external_id, space, collection))
+
+    def profiles(
+        self, q: str | None = None, *, space: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Profiles whose identifiers or traits contain `q`, most recently updated first."""
+        return self._run(self._profiles(q, space, limit))
+
+    def assert_profile(
+        self,
+        external_id: str,
+        *,
+        traits: Mapping[str, Any] | None = None,
+        external_ids: Mapping[str, Any] | None = None,
+        audiences: Mapping[str, Any] | None = None,
+        space: str | None = None,
+        timeout: float | None = None,
+    ) -> ProfileInfo:
+        """A profile has `external_id`, these traits (values equal) and these identifiers
+        (`{"email": "x@y.z"}` or a list of values); waits up to `timeout` for calls still on
+        their way, then fails with the nearest miss."""
+        __tracebackhide__ = True
+        return self._run(
+            self._assert_profile(external_id, traits, external_ids, audiences, space, timeout)
+        )
+
+    def assert_merged(
+        self, a: str, b: str, *, space: str | None = None, timeout: float | None = None
+    ) -> ProfileInfo:
+        """`a` and `b` (external ids) are on one profile; fails naming each one's profile and
+        the refused merge that kept them apart, with its reason."""
+        __tracebackhide__ = True
+        return self._run(self._assert_merged(a, b, space, timeout))
+
+    def assert_not_merged(self, a: str, b: str, *, space: str | None = None) -> None:
+        """`a` and `b` are not on one profile (judged now); fails naming the merge."""
+        __tracebackhide__ = True
+        self._run(self._assert_not_merged(a, b, space))
+
     def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized
         (segemu/testing/snapshot.py)."""
@@ -296,6 +444,51 @@ class AsyncSegemuApi(Plans, Assertions[Awaitable[None]]):
     async def verdict(self, spec: Spec, timeout: float = 0.0) -> dict[str, Any]:
         """Judge an expectation (the body of POST /_segemu/assert) without failing."""
         return await self._run(self._verdict(spec, timeout))
+
+    async def profile(
+        self, external_id: str, *, space: str | None = None, collection: str = "users"
+    ) -> ProfileInfo | None:
+        """The profile with an external id (`user_id:u1`, `anonymous_id:a1`, `email:x@y.z`,
+        `segment_id:use_…`) as it is now: traits, external_ids, events, audiences; None if
+        no profile has it."""
+        return await self._run(self._profile(external_id, space, collection))
+
+    async def profiles(
+        self, q: str | None = None, *, space: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Profiles whose identifiers or traits contain `q`, most recently updated first."""
+        return await self._run(self._profiles(q, space, limit))
+
+    async def assert_profile(
+        self,
+        external_id: str,
+        *,
+        traits: Mapping[str, Any] | None = None,
+        external_ids: Mapping[str, Any] | None = None,
+        audiences: Mapping[str, Any] | None = None,
+        space: str | None = None,
+        timeout: float | None = None,
+    ) -> ProfileInfo:
+        """A profile has `external_id`, these traits (values equal) and these identifiers
+        (`{"email": "x@y.z"}` or a list of values); waits up to `timeout` for calls still on
+        their way, then fails with the nearest miss."""
+        __tracebackhide__ = True
+        return await self._run(
+            self._assert_profile(external_id, traits, external_ids, audiences, space, timeout)
+        )
+
+    async def assert_merged(
+        self, a: str, b: str, *, space: str | None = None, timeout: float | None = None
+    ) -> ProfileInfo:
+        """`a` and `b` (external ids) are on one profile; fails naming each one's profile and
+        the refused merge that kept them apart, with its reason."""
+        __tracebackhide__ = True
+        return await self._run(self._assert_merged(a, b, space, timeout))
+
+    async def assert_not_merged(self, a: str, b: str, *, space: str | None = None) -> None:
+        """`a` and `b` are not on one profile (judged now); fails naming the merge."""
+        __tracebackhide__ = True
+        await self._run(self._assert_not_merged(a, b, space))
 
     async def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized."""

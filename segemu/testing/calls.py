@@ -161,6 +161,47 @@ class Assert(Call):
         return verdict
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileLookup(Call):
+    """GET /profiles?id=: the profile with an external id, in detail -> {"profiles": [0 or 1],
+    "newest": id of the newest stored call}."""
+
+    external_id: str
+    space: str | None = None
+    collection: str = "users"
+
+    def http(self) -> HttpCall:
+        params = {"id": self.external_id, "space": self.space, "collection": self.collection}
+        return HttpCall("GET", "/profiles", {k: v for k, v in params.items() if v})
+
+    def read(self, answer: Any) -> dict[str, Any]:
+        found: dict[str, Any] = answer
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSearch(Call):
+    """GET /profiles?q=: profiles whose identifiers or traits contain `q` -> summaries."""
+
+    q: str | None
+    space: str | None = None
+    collection: str = "users"
+    limit: int = 50
+
+    def http(self) -> HttpCall:
+        params = {
+            "q": self.q,
+            "space": self.space,
+            "collection": self.collection,
+            "limit": str(self.limit),
+        }
+        return HttpCall("GET", "/profiles", {k: v for k, v in params.items() if v})
+
+    def read(self, answer: Any) -> list[dict[str, Any]]:
+        profiles: list[dict[str, Any]] = answer["profiles"]
+        return profiles
+
+
 def events_params(write_key: str | None, q: str | None, **extra: Any) -> dict[str, str]:
     params = {"writeKey": write_key, "q": q, **extra}
     return {name: str(value) for name, value in params.items() if value not in (None, "")}

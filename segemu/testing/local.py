@@ -16,6 +16,7 @@ from segemu.destinations.runtime import delivery_entry
 from segemu.emulator import Emulator
 from segemu.expectations import Expectation, ExpectationError
 from segemu.http.waits import WAIT_EVENTS_SHOWN
+from segemu.identity.views import lookup, search_profiles
 from segemu.message import Envelope, Record
 from segemu.protocols.report import listing_kind_problem, violations_listing
 from segemu.query import EventFilter, QueryError, parse_query
@@ -27,6 +28,8 @@ from segemu.testing.calls import (
     Deliveries,
     EventsPage,
     Page,
+    ProfileLookup,
+    ProfileSearch,
     Reset,
     Violations,
     Wait,
@@ -92,7 +95,23 @@ async def answer(emulator: Emulator, call: Call) -> Any:
             expectation = Expectation.from_json(call.body)
             verdict = await emulator.check(expectation, call.timeout)
             return verdict.to_json()
+        case ProfileLookup():
+            _check_space(emulator, call.space)
+            newest = emulator.store.next_id - 1
+            return lookup(emulator.identity, call.external_id, call.space, call.collection, newest)
+        case ProfileSearch():
+            _check_space(emulator, call.space)
+            profiles, _more = await search_profiles(
+                emulator.identity, call.space, call.collection, call.q, call.limit, 0
+            )
+            return [profile.summary() for profile in profiles]
     raise TypeError(f"no in-process answer to {call!r}")
+
+
+def _check_space(emulator: Emulator, space: str | None) -> None:
+    if space is not None and emulator.identity.space(space) is None:
+        known = ", ".join(s.name for s in emulator.identity.spaces.all)
+        raise ControlApiError(f"no space {space!r}; segemu's spaces: {known}")
 
 
 def violations_now(

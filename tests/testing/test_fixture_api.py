@@ -349,3 +349,46 @@ def test_the_sync_and_the_async_api_have_the_same_methods() -> None:
         assert signature.parameters == awaited[name].parameters, name
     for flavour in (SegemuClient, AsyncSegemuClient, LocalSegemu):
         assert sync.keys() <= _public(flavour).keys()
+
+
+async def test_profiles_are_read_and_asserted_alike(flavour: Flavour) -> None:
+    # The server is shared by the module's tests: identifiers are this test's own.
+    key = flavour.api.write_key
+    anon, user, other = f"a-{key}", f"u-{key}", f"v-{key}"
+    await flavour.send(
+        {"type": "page", "name": "Home", "anonymousId": anon},
+        {"type": "identify", "anonymousId": anon, "userId": user, "traits": {"plan": "pro"}},
+        # A second user on the same device: user_id allows 1, so it does not merge.
+        {"type": "identify", "anonymousId": anon, "userId": other},
+    )
+    info = await flavour.call("profile", f"user_id:{user}")
+    assert info.traits == {"plan": "pro"}
+    assert info.external_ids == {"anonymous_id": [anon], "user_id": [user]}
+    assert [e["type"] for e in info.events] == ["page", "identify"]
+    assert info.audiences == {}
+    assert await flavour.call("profile", f"user_id:nobody-{key}") is None
+    found = await flavour.call("profiles", key)
+    assert {p["segment_id"] for p in found} >= {info.segment_id}
+    await flavour.call(
+        "assert_profile",
+        f"user_id:{user}",
+        traits={"plan": "pro"},
+        external_ids={"anonymous_id": anon},
+    )
+    await flavour.call("assert_merged", f"user_id:{user}", f"anonymous_id:{anon}")
+    await flavour.call("assert_not_merged", f"user_id:{user}", f"user_id:{other}")
+
+    with pytest.raises(SegemuAssertionError) as failure:
+        await flavour.call("assert_profile", f"user_id:{user}", traits={"plan": "free"})
+    assert "trait 'plan': expected 'free', got 'pro'" in str(failure.value)
+    with pytest.raises(SegemuAssertionError) as failure:
+        await flavour.call("assert_merged", f"user_id:{user}", f"user_id:{other}")
+    assert f"anonymous_id:{anon} was not used" in str(failure.value)
+    assert "user_id allows 1" in str(failure.value)
+    with pytest.raises(SegemuAssertionError) as failure:
+        await flavour.call("assert_not_merged", f"user_id:{user}", f"anonymous_id:{anon}")
+    assert f"added user_id:{user}" in str(failure.value)
+    with pytest.raises(SegemuAssertionError) as failure:
+        await flavour.call("assert_profile", f"user_id:{key}")
+    assert f"no profile has user_id:{key}" in str(failure.value)
+    assert f"user_id:{user}" in str(failure.value)
