@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -32,7 +32,7 @@ from segemu.destinations.runtime import (
 from segemu.engage.config import load_engage
 from segemu.engage.engine import Engage
 from segemu.engage.stage import EngageStage
-from segemu.expectations import Expectation, Verdict, evaluate
+from segemu.expectations import Expectation, Judging, Verdict
 from segemu.identity import Identity, load_spaces
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
@@ -191,7 +191,7 @@ class Emulator:
         """The record with `deliveries` (requests included), as the detail views show it."""
         return {**self.readable(record), "deliveries": self.deliveries_of(record)}
 
-    def deliveries(
+    async def deliveries(
         self,
         destination_id: str,
         where: EventFilter | None = None,
@@ -200,11 +200,17 @@ class Emulator:
     ) -> list[tuple[Record, Delivery]]:
         """One destination's deliveries, newest first, with the record each came from.
 
-        The routing stored on each record picks them; requests are built only for those
-        returned. A mapping's failure shows only once its requests are built, so asking for
-        `failed` builds them for every delivered record scanned."""
+        The routing index picks the records routed to the destination (and, for `filtered`,
+        only those filtered), read in slices (`records_sliced`); requests are built only for
+        those returned. A mapping's failure, and a live delivery's, shows only once its
+        requests are built or its state read, so asking for `failed` builds them for every
+        delivered record scanned."""
+        where = where or EventFilter()
         found: list[tuple[Record, Delivery]] = []
-        for record in self.events(where):
+        pinned = "filtered" if status == "filtered" else None
+        async for record in self.records_sliced(where, destination_id, pinned):
+            if not where.matches(record):
+                continue
             verdict = (record.get("routing") or {}).get(destination_id)
             if verdict is None:
                 continue
@@ -240,8 +246,9 @@ class Emulator:
         self.destinations.replace(kept, self.store.next_id)
         return True
 
-    def destination_summaries(self, scan: int = 1000) -> list[dict[str, Any]]:
-        """Each destination with its delivery counts over the newest `scan` records."""
+    async def destination_summaries(self, scan: int = 1000) -> list[dict[str, Any]]:
+        """Each destination with its delivery counts over the newest `scan` records, read in
+        slices (`records_sliced`)."""
         summaries = {
             d.id: {
                 **describe(d),
@@ -252,7 +259,11 @@ class Emulator:
             for d in self.destinations.current
         }
         newest_delivered: dict[str, Record] = {}
-        for record in self.events(limit=scan):
+        read = 0
+        async for record in self.records_sliced(EventFilter()):
+            read += 1
+            if read > scan:
+                break
             for destination_id, verdict in (record.get("routing") or {}).items():
                 summary = summaries.get(destination_id)
                 if summary is None:
@@ -311,7 +322,13 @@ class Emulator:
         found = self._pinned_ids(where, where.before_id)
         return select(map(self._shown(where), self.store.iter_records(found)), where, limit)
 
-    def _pinned_ids(self, where: EventFilter, before: int | None) -> Iterator[int]:
+    def _pinned_ids(
+        self,
+        where: EventFilter,
+        before: int | None,
+        destination: str | None = None,
+        delivery_status: str | None = None,
+    ) -> Iterator[int]:
         """The ids the structured filters pin through the store's indexes, newest first, below
         `before`: only the records they find are decoded and matched."""
         return self.store.iter_ids(
@@ -321,6 +338,8 @@ class Emulator:
             anonymous_id=where.anonymous_id,
             write_key=where.write_key,
             status=where.status,
+            destination=destination,
+            delivery_status=delivery_status,
             before=before,
             received_since=where.since,
             received_until=where.until,
@@ -337,38 +356,42 @@ class Emulator:
         keep: Callable[[Record], Any] | None = None,
     ) -> list[Record]:
         """`events()` for a reader on the event loop: the same records, newest first (those
-        `keep` accepts, if given), found in slices of SCAN_SLICE_SECONDS with a pause between
-        two, so that a query that must look at every stored record never holds ingest or
-        /_segemu/health for longer than a slice. Each slice takes up again just below the last
-        record it read, through the indexes: records stored or dropped meanwhile are fine."""
+        `keep` accepts, if given), read in slices (`records_sliced`)."""
         where = where or EventFilter()
-        shown = self._shown(where)
         found: list[Record] = []
+        async for record in self.records_sliced(where):
+            if where.matches(record) and (keep is None or keep(record)):
+                found.append(record)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    async def records_sliced(
+        self,
+        where: EventFilter,
+        destination: str | None = None,
+        delivery_status: str | None = None,
+    ) -> AsyncIterator[Record]:
+        """The records the structured filters of `where` pin (and `destination`, through the
+        routing index), newest first and readable, unmatched: a reader that must look at every
+        stored record takes them from here. They come in slices of SCAN_SLICE_SECONDS, the
+        reader's own work on each included, with a pause between two, so that no such read
+        holds ingest or /_segemu/health for longer than a slice (DESIGN.md "Bounded work").
+        Each slice takes up again just below the last record it gave, through the indexes:
+        records stored or dropped meanwhile are fine."""
+        shown = self._shown(where)
         before = where.before_id
         while True:
-            ids = self._pinned_ids(where, before)
+            ids = self._pinned_ids(where, before, destination, delivery_status)
             deadline = time.perf_counter() + SCAN_SLICE_SECONDS
             for read, stored in enumerate(self.store.iter_records(ids), 1):
                 before = stored["id"]
-                record = shown(stored)
-                if where.matches(record) and (keep is None or keep(record)):
-                    found.append(record)
-                    if limit is not None and len(found) >= limit:
-                        return found
+                yield shown(stored)
                 if read % 32 == 0 and time.perf_counter() > deadline:
                     break
             else:
-                return found
+                return
             await asyncio.sleep(0)
-
-    def scope(self, write_key: str | None) -> list[Record]:
-        """Every stored record of one write key (all of them for None), newest first."""
-        return list(map(self.readable, self._newest_first(write_key)))
-
-    def _newest_first(self, write_key: str | None) -> Iterator[Record]:
-        if write_key is None:
-            return self.store.newest_first()
-        return self.store.newest_first_for(write_key)
 
     async def wait_for(
         self, where: EventFilter, count: int = 1, timeout: float = 5.0
@@ -396,35 +419,45 @@ class Emulator:
         judged = self._judged(expectation)
         if timeout > 0 and expectation.needed > 0:
             present = {
-                r["id"]
-                for r in map(judged, self.scope(expectation.write_key))
-                if expectation.matches(r)
+                record["id"]
+                async for record in self._scope_sliced(expectation)
+                if expectation.matches(record)
             }
             write_key = expectation.write_key
 
             def matches(record: Record) -> bool:
                 in_scope = write_key is None or record["writeKey"] == write_key
-                return in_scope and expectation.matches(judged(record))
+                return in_scope and expectation.matches(judged(self.readable(record)))
 
             await self._wait_until(matches, expectation.needed - len(present), timeout, present)
-        verdict = self.judge(expectation)
+        verdict = await self.judge(expectation)
         self.verdicts.append((format_timestamp(datetime.now(UTC)), verdict))
         return verdict
 
-    def judge(self, expectation: Expectation) -> Verdict:
-        """The verdict on an expectation now, over every stored record in its scope."""
-        return evaluate(
-            expectation, map(self._judged(expectation), self.scope(expectation.write_key))
-        )
+    async def judge(self, expectation: Expectation) -> Verdict:
+        """The verdict on an expectation now, over every stored record in its scope, read in
+        slices (`records_sliced`); the near misses, in a second pass, only if it fails."""
+        judging = Judging(expectation)
+        async for record in self._scope_sliced(expectation):
+            judging.add(record)
+        if judging.wants_misses:
+            async for record in self._scope_sliced(expectation):
+                judging.add_miss(record)
+        return judging.verdict()
+
+    async def _scope_sliced(self, expectation: Expectation) -> AsyncIterator[Record]:
+        """The records an expectation is judged over, newest first, as it sees them."""
+        judged = self._judged(expectation)
+        async for record in self.records_sliced(EventFilter(write_key=expectation.write_key)):
+            yield judged(record)
 
     def _judged(self, expectation: Expectation) -> Callable[[Record], Record]:
-        """How an expectation sees a record: as stored, or, if it checks what a destination
-        received, with the requests built for the records that could match."""
+        """How an expectation sees a readable record: as it is, or, if it checks what a
+        destination received, with the requests built for the records that could match."""
         if not expectation.reads_requests:
-            return self.readable
+            return lambda record: record
 
         def judged(record: Record) -> Record:
-            record = self.readable(record)
             if expectation.could_match(record):
                 return self.with_deliveries(record)
             return record

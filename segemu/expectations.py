@@ -29,6 +29,7 @@ developer needs to see.
 from __future__ import annotations
 
 import difflib
+import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -301,10 +302,12 @@ class NearMiss:
 class Verdict:
     expectation: Expectation
     passed: bool
+    # The matching records, oldest first: the newest MATCHED_KEPT of them, of `count` in all.
     matched: list[Record]
     nearest: list[NearMiss]
     # How many records were in scope (the write key's), to tell "nothing arrived" apart.
     considered: int
+    count: int
 
     @property
     def message(self) -> str:
@@ -314,7 +317,7 @@ class Verdict:
         return {
             "passed": self.passed,
             "expected": self.expectation.describe(),
-            "count": len(self.matched),
+            "count": self.count,
             "considered": self.considered,
             "matched": [
                 {"id": r["id"], "messageId": r["messageId"], "summary": summarize(r)}
@@ -325,39 +328,87 @@ class Verdict:
         }
 
 
+# How many matching records a verdict keeps (the newest); it counts them all.
+MATCHED_KEPT = 1000
+
+
+class Judging:
+    """An expectation judged one record at a time, over its scope newest first, so that a
+    reader on the event loop can pause between any two records (Emulator.judge). Memory is
+    bounded whatever the scope: the newest MATCHED_KEPT matches and the NEAREST_SHOWN nearest
+    misses are kept. Near misses cost more to find than matches, and only a failing verdict
+    shows them: they are looked for in a second pass, `add_miss`, when `wants_misses`."""
+
+    __slots__ = ("_misses", "considered", "count", "expectation", "matched")
+
+    def __init__(self, expectation: Expectation) -> None:
+        self.expectation = expectation
+        self.considered = 0
+        self.count = 0
+        self.matched: list[Record] = []
+        # The best misses so far, the worst first: (-cost, id, miss).
+        self._misses: list[tuple[float, int, NearMiss]] = []
+
+    def add(self, record: Record) -> None:
+        self.considered += 1
+        if self.expectation.matches(record):
+            self.count += 1
+            if len(self.matched) < MATCHED_KEPT:
+                self.matched.append(record)
+
+    @property
+    def passed(self) -> bool:
+        if self.expectation.times is not None:
+            return self.count == self.expectation.times
+        return self.count >= self.expectation.at_least
+
+    @property
+    def wants_misses(self) -> bool:
+        return not self.passed and self.count < self.expectation.needed
+
+    def add_miss(self, record: Record) -> None:
+        if self.expectation.matches(record):
+            return
+        miss = _near_miss(self.expectation, record)
+        entry = (-sum(d.cost for d in miss.differences), record["id"], miss)
+        if len(self._misses) < NEAREST_SHOWN:
+            heapq.heappush(self._misses, entry)
+        else:
+            heapq.heappushpop(self._misses, entry)
+
+    def verdict(self) -> Verdict:
+        # The cheapest first; between equals, the newest.
+        nearest = [miss for *_, miss in sorted(self._misses, key=lambda e: (-e[0], -e[1]))]
+        # Oldest first reads like the order the code sent them.
+        matched = self.matched[::-1]
+        return Verdict(self.expectation, self.passed, matched, nearest, self.considered, self.count)
+
+
 def evaluate(expectation: Expectation, records: Iterable[Record]) -> Verdict:
     """Judge `records` (the scope, newest first) against `expectation`."""
     scope = list(records)
-    matched = [r for r in scope if expectation.matches(r)]
-    if expectation.times is not None:
-        passed = len(matched) == expectation.times
-    else:
-        passed = len(matched) >= expectation.at_least
-    nearest: list[NearMiss] = []
-    if not passed and len(matched) < expectation.needed:
-        nearest = _nearest(expectation, [r for r in scope if not expectation.matches(r)])
-    matched.reverse()  # oldest first reads like the order the code sent them
-    return Verdict(expectation, passed, matched, nearest, len(scope))
+    judging = Judging(expectation)
+    for record in scope:
+        judging.add(record)
+    if judging.wants_misses:
+        for record in scope:
+            judging.add_miss(record)
+    return judging.verdict()
 
 
-def _nearest(expectation: Expectation, candidates: list[Record]) -> list[NearMiss]:
-    ranked: list[tuple[float, int, NearMiss]] = []
-    for record in candidates:
-        differences: list[Difference] = []
-        for term in expectation.where.misses(record):
-            found, value = term.value(record)
-            differences.append(
-                Difference(f"where {term.text}", QUERY_TERM, value if found else MISSING)
-            )
-        if expectation.status not in ("any", record["status"]):
-            differences.append(Difference("status", expectation.status, record["status"], 0.5))
-        if expectation.type is not None and record["type"] != expectation.type:
-            differences.append(Difference("type", expectation.type, record["type"], 2.0))
-        differences.extend(expectation.differences(record))
-        cost = sum(d.cost for d in differences)
-        ranked.append((cost, -record["id"], NearMiss(record, differences)))
-    ranked.sort(key=lambda entry: entry[:2])
-    return [miss for _, _, miss in ranked[:NEAREST_SHOWN]]
+def _near_miss(expectation: Expectation, record: Record) -> NearMiss:
+    differences: list[Difference] = []
+    for term in expectation.where.misses(record):
+        found, value = term.value(record)
+        differences.append(
+            Difference(f"where {term.text}", QUERY_TERM, value if found else MISSING)
+        )
+    if expectation.status not in ("any", record["status"]):
+        differences.append(Difference("status", expectation.status, record["status"], 0.5))
+    if expectation.type is not None and record["type"] != expectation.type:
+        differences.append(Difference("type", expectation.type, record["type"], 2.0))
+    differences.extend(expectation.differences(record))
+    return NearMiss(record, differences)
 
 
 # -- matching ------------------------------------------------------------------------------
@@ -520,7 +571,7 @@ def _wanted(expectation: Expectation) -> str:
 
 def _message(verdict: Verdict) -> str:
     expectation = verdict.expectation
-    count = len(verdict.matched)
+    count = verdict.count
     scope = f" for write key {expectation.write_key}" if expectation.write_key else ""
     kind = f"{expectation.type} call" if expectation.type else "call"
     plural = "" if expectation.needed == 1 else "s"

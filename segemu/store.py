@@ -457,6 +457,13 @@ class EventStore:
     def _compact(self, at: int) -> CompactRecord | memoryview:
         return self._blobs.get(self._spans[at], self._lengths[at])
 
+    def count_between(self, lowest: int, highest: int) -> int:
+        """How many stored records have an id in [lowest, highest]: two binary searches."""
+        ids = self._ids
+        return max(
+            bisect_right(ids, highest, self._start) - bisect_left(ids, lowest, self._start), 0
+        )
+
     def _position(self, record_id: int) -> int | None:
         ids = self._ids
         at = bisect_left(ids, record_id, self._start)

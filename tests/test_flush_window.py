@@ -1,5 +1,5 @@
 """When the periodic flush starts (store.flush_delay), so that a hard kill loses only calls
-acknowledged within the last `flush_interval` (README "The store"). Issue 13, finding 7: with a
+acknowledged within the last `flush_interval` (docs/store.md). Issue 13, finding 7: with a
 plain sleep of the interval between writes, the write time added to it (0.265 s lost at the
 default 0.2 s, 2.095 s at 2 s). bench/durability.py measures the whole under SIGKILL."""
 

@@ -4,14 +4,20 @@ work"), and the answer is what a scan in one go gives, however the store changes
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 
 import segemu.emulator
+import segemu.expectations
 from segemu.emulator import Emulator, create_emulator
+from segemu.expectations import Expectation
 from segemu.message import Envelope
 from segemu.query import EventFilter, parse_query
+
+T = TypeVar("T")
 
 
 def send(emulator: Emulator, count: int, start: int = 0) -> None:
@@ -137,3 +143,73 @@ def test_lookups_by_destination_and_routing_status_answer_what_a_scan_would() ->
             found = emulator.store.ids(destination=destination, delivery_status=status)
             assert found == expected, (destination, status)
     assert emulator.store.ids(destination="mixpanel", delivery_status="filtered")
+
+
+async def _turns_during(work: Awaitable[T]) -> tuple[T, int]:
+    """What `work` answers, and how often other work ran on the loop while it ran."""
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await one_turn()
+
+    other = asyncio.create_task(other_work())
+    try:
+        result = await work
+    finally:
+        other.cancel()
+    return result, turns
+
+
+async def test_an_assertion_over_the_whole_store_is_judged_in_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # POST /_segemu/assert judged every stored call in one go: seconds at 100,000 stored.
+    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)
+    emulator = create_emulator(db=":memory:")
+    send(emulator, 1000)
+    expectation = Expectation.from_json({"type": "track", "where": "properties.n:500"})
+    verdict, turns = await _turns_during(emulator.judge(expectation))
+    assert verdict.passed
+    assert verdict.count == 1
+    assert verdict.considered == 1000
+    assert turns >= 10
+    # A failing one also finds its nearest misses in slices, and they are the nearest.
+    missing = Expectation.from_json({"type": "track", "fields": {"properties": {"n": 5000}}})
+    verdict, turns = await _turns_during(emulator.judge(missing))
+    assert not verdict.passed
+    assert turns >= 20
+    assert [miss.record["event"]["properties"]["n"] for miss in verdict.nearest] == [999, 998, 997]
+
+
+async def test_a_verdict_counts_every_match_and_keeps_the_newest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(segemu.expectations, "MATCHED_KEPT", 10)
+    emulator = create_emulator(db=":memory:")
+    send(emulator, 50)
+    verdict = await emulator.judge(Expectation.from_json({"type": "track", "times": 50}))
+    assert verdict.passed
+    assert verdict.count == 50
+    assert verdict.to_json()["count"] == 50
+    # Oldest first, of the newest ten.
+    assert [r["event"]["properties"]["n"] for r in verdict.matched] == list(range(40, 50))
+
+
+async def test_deliveries_and_destination_counts_are_read_in_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)
+    emulator = create_emulator(db=":memory:")
+    send(emulator, 1000)
+    where = EventFilter(query=parse_query("properties.n<3"))
+    pairs, turns = await _turns_during(emulator.deliveries("mixpanel", where))
+    assert [record["event"]["properties"]["n"] for record, _ in pairs] == [2, 1, 0]
+    assert {delivery["status"] for _, delivery in pairs} == {"delivered"}
+    assert turns >= 10
+    summaries, turns = await _turns_during(emulator.destination_summaries(scan=1000))
+    counts = {s["id"]: s["counts"]["delivered"] for s in summaries}
+    assert counts == {"mixpanel": 1000, "amplitude": 1000, "ga4": 1000, "warehouse": 1000}
+    assert turns >= 10

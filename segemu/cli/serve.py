@@ -94,7 +94,7 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
             printing.cancel()
             printer.write_out()
         for expectation in expectations:
-            verdict = emulator.judge(expectation)
+            verdict = await emulator.judge(expectation)
             click.echo(verdict.message if verdict.passed else f"FAILED: {verdict.message}")
         click.echo(f"segemu stopped; {len(emulator.store):,} events kept {where}")
 

@@ -34,7 +34,7 @@ async def list_destinations(request: web.Request) -> web.Response:
         return error_response(request, 400, "invalid_query", str(exc))
     assert scan is not None
     return json_response(
-        request, {"destinations": request.app[EMULATOR].destination_summaries(scan)}
+        request, {"destinations": await request.app[EMULATOR].destination_summaries(scan)}
     )
 
 
@@ -92,7 +92,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
         return error_response(request, 400, "invalid_query", str(exc))
     found = [
         delivery_entry(record, delivery)
-        for record, delivery in emulator.deliveries(destination_id, where, limit, status)
+        for record, delivery in await emulator.deliveries(destination_id, where, limit, status)
     ]
     return json_response(
         request, {"destination": destination_id, "deliveries": found, "count": len(found)}

@@ -136,37 +136,37 @@ def _after(request: web.Request) -> int | None:
     return int_param(request, "after", None, 0, 2**62)
 
 
-def _backlog(request: web.Request, where: EventFilter) -> tuple[list[Record], int]:
+async def _backlog(request: web.Request, where: EventFilter) -> tuple[list[Record], int]:
     """What the client asked to see first, oldest first: what it missed (the newest
-    MAX_BACKLOG of it), or the last N; and how many missed records were left out."""
+    MAX_BACKLOG of it), or the last N; and how many missed records were left out. Both are
+    read in slices (Emulator.records_sliced): a filter that must scan does not hold the loop."""
     emulator = request.app[EMULATOR]
     after = _after(request)
     if after is None:
         count = int_param(request, "backlog", 0, 0, MAX_BACKLOG) or 0
-        return (emulator.events(where, count)[::-1] if count else []), 0
+        return ((await emulator.scan(where, count))[::-1] if count else []), 0
     # Newest first, down to the last id the client saw: the cost is what it missed, not the
-    # store. A client that missed more than MAX_BACKLOG gets the newest, and is told how many
-    # older ones it did not get (at most: those newer than its id that the scan did not reach).
+    # store. A client that missed more than MAX_BACKLOG matching records gets the newest, and
+    # is told how many older stored records it was not shown (at most that many matched).
     missed: list[Record] = []
-    scanned = 0
-    for record in map(emulator.readable, emulator.store.newest_first()):
+    async for record in emulator.records_sliced(where):
         if record["id"] <= after:
             break
-        scanned += 1
         if where.matches(record):
             missed.append(record)
             if len(missed) >= MAX_BACKLOG:
                 break
-    newer = max(emulator.store.next_id - 1 - after, 0)
-    left_out = min(newer, len(emulator.store)) - scanned if len(missed) >= MAX_BACKLOG else 0
-    return missed[::-1], max(left_out, 0)
+    left_out = 0
+    if len(missed) >= MAX_BACKLOG:
+        left_out = emulator.store.count_between(after + 1, missed[-1]["id"] - 1)
+    return missed[::-1], left_out
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """GET /_segemu/stream?q=&writeKey=&backlog=N (plus every /events filter)."""
     try:
         where = event_filter(request)
-        backlog, left_out = _backlog(request, where)
+        backlog, left_out = await _backlog(request, where)
     except ParamError as exc:
         return error_response(request, 400, "invalid_query", str(exc))
 

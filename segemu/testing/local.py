@@ -85,7 +85,7 @@ async def answer(emulator: Emulator, call: Call) -> Any:
                 known = ", ".join(d.id for d in emulator.destinations.current) or "none"
                 raise ControlApiError(f"no destination {call.destination!r}; configured: {known}")
             where = _filter(call.write_key, call.q)
-            pairs = emulator.deliveries(call.destination, where, call.limit)
+            pairs = await emulator.deliveries(call.destination, where, call.limit)
             return [delivery_entry(record, delivery) for record, delivery in pairs]
         case Violations():
             return violations_now(emulator, call.write_key, call.kind, call.limit)

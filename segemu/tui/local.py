@@ -101,7 +101,7 @@ class InProcessBackend(Backend):
     async def destination_list(self) -> list[dict[str, Any]] | None:
         # What GET /_segemu/destinations answers: every configured destination, with counts.
         summaries = getattr(self.emulator, "destination_summaries", None)
-        return None if summaries is None else list(summaries())
+        return None if summaries is None else list(await summaries())
 
     def protocols(self) -> Capability:
         if getattr(self.emulator, "protocols", None) is None:

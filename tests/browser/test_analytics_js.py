@@ -1,6 +1,6 @@
 """A page load followed by identify, track, page, group and alias, in headless Chromium with
 the internet unreachable: every call is stored in segemu with the browser's context, through
-each way a web app loads analytics.js (README "Frontend development, offline")."""
+each way a web app loads analytics.js (docs/browser.md)."""
 
 from __future__ import annotations
 

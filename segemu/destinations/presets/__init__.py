@@ -15,13 +15,33 @@ from segemu.destinations.presets import (
     amplitude,
     braze,
     customerio,
+    facebook_conversions,
     ga4,
+    hubspot,
     intercom,
+    iterable,
     mixpanel,
+    salesforce,
+    segment_profiles,
+    slack,
     webhook,
 )
 
-_MODULES = (mixpanel, amplitude, ga4, braze, customerio, intercom)
+_MODULES = (
+    mixpanel,
+    amplitude,
+    ga4,
+    braze,
+    customerio,
+    intercom,
+    # The wider catalog: one module each, citing the action-destinations files it follows.
+    iterable,
+    slack,
+    segment_profiles,
+    hubspot,
+    salesforce,
+    facebook_conversions,
+)
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}
 ACTIONS: dict[str, Mapping[str, Action]] = {

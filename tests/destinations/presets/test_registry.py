@@ -89,6 +89,10 @@ def _mangled(event: dict[str, Any]) -> list[dict[str, Any]]:
     return variants
 
 
+# Presets whose destination refuses every spec event, as it would in a workspace.
+REFUSES_EVERY_SPEC_EVENT = {"salesforce": "a lead needs last_name; the spec identifies lack it"}
+
+
 @pytest.mark.parametrize("slug", sorted(PRESETS))
 def test_no_event_makes_an_action_crash_only_refuse(slug: str) -> None:
     actions = [
@@ -105,5 +109,5 @@ def test_no_event_makes_an_action_crash_only_refuse(slug: str) -> None:
                     delivered += len(action.run(variant, settings))
                 except ActionError as refused:
                     refusals.append(str(refused))
-    assert delivered > 0
+    assert delivered > 0 or (slug in REFUSES_EVERY_SPEC_EVENT and refusals)
     assert all(refusals)  # each with a message, as Event Delivery shows it
