@@ -12,3 +12,12 @@ class OpenRecord(Message):
     """Show the detail of a record (Enter or a double click on a row, in any view)."""
 
     record_id: int
+
+
+@dataclass
+class OpenProfile(Message):
+    """Show a profile (p in a call's detail, Enter in the profiles view): `external_id` is
+    `type:value`, as the control API names profiles (`segment_id:use_…`, `user_id:u1`)."""
+
+    external_id: str
+    space: str | None = None
