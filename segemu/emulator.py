@@ -34,6 +34,7 @@ from segemu.engage.engine import Engage
 from segemu.engage.stage import EngageStage
 from segemu.expectations import Expectation, Judging, Verdict
 from segemu.identity import Identity, load_spaces
+from segemu.identity.views import query_view
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
 from segemu.outbound import NoSender, Sender
 from segemu.pipeline import Pipeline
@@ -95,6 +96,7 @@ class Emulator:
         self.destinations = Destinations(config, self.sources)
         # The identity graph rebuilds from the stored records as the store reads them.
         self.identity = Identity(load_spaces(config))
+        identity_problem = None if config.in_memory else self.identity.load(config.db)
         # Computed traits and audiences; listening to the graph before the store loads, so
         # a restart rebuilds their state from the stored calls too.
         self.engage = Engage(load_engage(config))
@@ -106,6 +108,8 @@ class Emulator:
             on_load=self.identity.replay,
         )
         self.identity.attach(self.store)
+        if identity_problem is not None:
+            self.store.problems.append(identity_problem)
         self.pipeline = Pipeline(
             self.store,
             self.sources,
@@ -188,8 +192,20 @@ class Emulator:
         return self.destinations.deliveries(record)
 
     def with_deliveries(self, record: Record) -> Record:
-        """The record with `deliveries` (requests included), as the detail views show it."""
-        return {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        """The record with `deliveries` (requests included) and its `profile` as it is now,
+        as the detail views show it."""
+        shown: Record = {**self.readable(record), "deliveries": self.deliveries_of(record)}
+        return self._add_profile(shown)
+
+    def with_profile(self, record: Record) -> Record:
+        """The record with its `profile` as it is now (what `profile.` query paths read)."""
+        return self._add_profile({**self.readable(record)})
+
+    def _add_profile(self, shown: Record) -> Record:
+        profile = query_view(self.identity, shown)
+        if profile is not None:
+            shown["profile"] = profile
+        return shown
 
     async def deliveries(
         self,
@@ -346,8 +362,11 @@ class Emulator:
         )
 
     def _shown(self, where: EventFilter) -> Callable[[Record], Record]:
-        """How a filter reads a record: with the requests built, if it reaches into them."""
-        return self.with_deliveries if where.reads_requests else self.readable
+        """How a filter reads a record: with the requests built, if it reaches into them, and
+        with its profile, if it reads `profile.`."""
+        if where.reads_requests:
+            return self.with_deliveries
+        return self.with_profile if where.reads_profile else self.readable
 
     async def scan(
         self,
@@ -400,10 +419,11 @@ class Emulator:
         newest first, which are fewer than `count` if `timeout` ran out first."""
         present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
-        if where.reads_requests:
+        if where.reads_view:
+            shown = self._shown(where)
 
             def matches(record: Record) -> bool:
-                return where.matches(self.with_deliveries(record))
+                return where.matches(shown(record))
 
         await self._wait_until(matches, count - len(present), timeout, present)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
@@ -455,12 +475,12 @@ class Emulator:
         """How an expectation sees a readable record: as it is, or, if it checks what a
         destination received, with the requests built for the records that could match."""
         if not expectation.reads_requests:
-            return lambda record: record
+            return self.with_profile if expectation.reads_profile else lambda record: record
 
         def judged(record: Record) -> Record:
             if expectation.could_match(record):
                 return self.with_deliveries(record)
-            return record
+            return self.with_profile(record) if expectation.reads_profile else record
 
         return judged
 
@@ -561,6 +581,11 @@ class Emulator:
                 await self._flusher
             self._flusher = None
         self.store.close()
+        if not self.config.in_memory:
+            try:
+                self.identity.save(self.config.db, self.store.next_id - 1)
+            except OSError:  # the calls are written; the graph is rebuilt from them next time
+                log.exception("writing the identity graph failed")
 
     async def __aenter__(self) -> Emulator:
         await self.start()

@@ -116,6 +116,11 @@ class Expectation:
         read, and cost far more than the routing stored on the record."""
         return self.destination is not None and self.payload is not None
 
+    @property
+    def reads_profile(self) -> bool:
+        """Whether judging reads the call's profile (`profile.` in `where`)."""
+        return self.where.reads_profile
+
     def could_match(self, record: Record) -> bool:
         """Everything but the requests matches: the record is worth building them for."""
         routing = record.get("routing") or {}

@@ -79,6 +79,9 @@ class Record(TypedDict):
     # What the call changed in Engage: {"computedTraits": {key: value}, "entered": [...],
     # "exited": [...]}, only when something changed (segemu/engage/stage.py).
     engage: NotRequired[dict[str, Any]]
+    # The call's profile as it is now, for `profile.` query paths and the detail views: built
+    # when read (Emulator.with_profile), never stored.
+    profile: NotRequired[dict[str, Any]]
 
 
 @dataclass(slots=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from segemu.cli.commands import cli
 from segemu.cli.plan import plan
+from segemu.cli.profiles import profiles
 
 cli.add_command(plan)
+cli.add_command(profiles)
 
 
 def main() -> None:

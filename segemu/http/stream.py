@@ -111,7 +111,9 @@ class StreamHub:
         encoded: dict[int, bytes] = {}
         for client in tuple(self.clients):
             for record in readable:
-                if not client.where.matches(record):
+                # A `profile.` query reads the call's profile, looked up for it.
+                seen = self.emulator.with_profile(record) if client.where.reads_profile else record
+                if not client.where.matches(seen):
                     continue
                 message = encoded.get(record["id"])
                 if message is None:

@@ -43,51 +43,86 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def user_ids(event: dict[str, Any], settings: IdentitySettings) -> list[ExternalIdKey]:
     """Every (type, value) of the users collection the call carries, each once, in the order
-    found (the caller sorts them by priority)."""
+    found (the caller sorts them by priority). On the ingest path of every call: plain dict
+    lookups, no work for what a call does not carry."""
     found: list[ExternalIdKey] = []
-
-    def add(id_type: str, value: Any) -> None:
-        text = _text(value)
-        if text is not None and (id_type, text) not in found:
-            found.append((id_type, text))
-
-    add("user_id", event.get("userId"))
-    add("anonymous_id", event.get("anonymousId"))
+    text = _text(event.get("userId"))
+    if text is not None:
+        found.append(("user_id", text))
+    text = _text(event.get("anonymousId"))
+    if text is not None:
+        found.append(("anonymous_id", text))
     call_type = event.get("type")
     if call_type == "alias":
-        add(previous_id_type(event), event.get("previousId"))
-    traits = _dict(event.get("traits")) if call_type != "group" else {}
-    context = _dict(event.get("context"))
-    context_traits = _dict(context.get("traits"))
-    properties = _dict(event.get("properties"))
-    for holder in (traits, context_traits, properties):
+        text = _text(event.get("previousId"))
+        if text is not None:
+            found.append((previous_id_type(event), text))
+    traits = event.get("traits") if call_type != "group" else None
+    context = event.get("context")
+    context = context if type(context) is dict else _EMPTY
+    context_traits = context.get("traits")
+    properties = event.get("properties")
+    holders = [h for h in (traits, context_traits, properties) if type(h) is dict and h]
+    for holder in holders:
         if "email" in holder:
-            add("email", holder["email"])
-    device = _dict(context.get("device"))
-    platform = device.get("type")
-    if type(platform) is str and platform.lower() in ("ios", "android"):
-        prefix = platform.lower()
-        add(f"{prefix}.id", device.get("id"))
-        if device.get("adTrackingEnabled") is True:
-            add(f"{prefix}.idfa", device.get("advertisingId"))
-        add(f"{prefix}.push_token", device.get("token"))
-    for integrations in (_dict(event.get("integrations")), _dict(context.get("integrations"))):
-        google = _dict(integrations.get("Google Analytics"))
-        if "clientId" in google:
-            add("ga_client_id", google["clientId"])
+            text = _text(holder["email"])
+            if text is not None:
+                found.append(("email", text))
+    device = context.get("device")
+    if type(device) is dict:
+        _device_ids(device, found)
+    for integrations in (event.get("integrations"), context.get("integrations")):
+        if type(integrations) is dict and integrations:
+            google = integrations.get("Google Analytics")
+            if type(google) is dict and "clientId" in google:
+                text = _text(google["clientId"])
+                if text is not None:
+                    found.append(("ga_client_id", text))
     external = context.get("externalIds")
     if type(external) is list:
         for entry in external[:MAX_EXTERNAL_IDS]:
             entry = _dict(entry)
             id_type = entry.get("type")
-            if type(id_type) is str and id_type and entry.get("collection", "users") == "users":
+            text = _text(entry.get("id"))
+            if (
+                type(id_type) is str
+                and id_type
+                and text is not None
+                and entry.get("collection", "users") == "users"
+            ):
                 # segment-docs externalids.md: "externalIDs must be lower-case" (their types).
-                add(id_type.lower(), entry.get("id"))
+                found.append((id_type.lower(), text))
     for name in settings.identifiers:
-        for holder in (properties, traits, context_traits):
+        for holder in holders:
             if name in holder:
-                add(name, holder[name])
+                text = _text(holder[name])
+                if text is not None:
+                    found.append((name, text))
+    if len(found) > 2:
+        found = list(dict.fromkeys(found))
+    elif len(found) == 2 and found[0] == found[1]:
+        del found[1]
     return found
+
+
+def _device_ids(device: dict[str, Any], found: list[ExternalIdKey]) -> None:
+    platform = device.get("type")
+    if type(platform) is not str:
+        return
+    prefix = platform.lower()
+    if prefix not in ("ios", "android"):
+        return
+    for key, suffix in (("id", ".id"), ("token", ".push_token")):
+        text = _text(device.get(key))
+        if text is not None:
+            found.append((prefix + suffix, text))
+    if device.get("adTrackingEnabled") is True:
+        text = _text(device.get("advertisingId"))
+        if text is not None:
+            found.append((prefix + ".idfa", text))
+
+
+_EMPTY: dict[str, Any] = {}
 
 
 def previous_id_type(event: dict[str, Any]) -> str:

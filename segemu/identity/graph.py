@@ -17,12 +17,10 @@ identifiers the limits bound.
 from __future__ import annotations
 
 import hashlib
-from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from heapq import merge as merge_sorted
-from typing import Any
+from typing import Any, NamedTuple
 
 from segemu.identity.extract import ExternalIdKey
 from segemu.identity.profiles import Collection, ExternalId, Profile, TraitValue
@@ -35,8 +33,7 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PREFIX: dict[str, str] = {"users": "use_", "accounts": "acc_"}
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """What the graph notes about the call that changed it."""
 
     record_id: int
@@ -77,7 +74,7 @@ class Graph:
             "accounts": {},
         }
         # Segment ids merged away, and the profile each went into (a lookup still finds it).
-        self._merged_into: dict[str, str] = {}
+        self.merged_into: dict[str, str] = {}
         self.dropped = 0
 
     # -- lookups -----------------------------------------------------------------------------
@@ -86,8 +83,8 @@ class Graph:
         if key[0] == "segment_id":
             segment = key[1]
             seen = 0
-            while segment in self._merged_into and seen < 1000:
-                segment = self._merged_into[segment]
+            while segment in self.merged_into and seen < 1000:
+                segment = self.merged_into[segment]
                 seen += 1
             profile = self.profiles.get(segment)
             return profile if profile is not None and profile.collection == collection else None
@@ -109,6 +106,14 @@ class Graph:
     ) -> Profile | None:
         """The profile a call's user identifiers resolve to (None if none is left), changing
         the graph as Segment would and noting each change."""
+        index = self._index["users"]
+        # Every identifier known, all on one profile: nothing to decide (a blocked value is
+        # never in the index, so none of them is blocked).
+        if keys and not alias:
+            first = self.known(keys)
+            if first is not None:
+                self.touch(first, keys, call)
+                return first
         settings = self.settings
         kept: list[ExternalIdKey] = []
         for key in keys:
@@ -129,12 +134,6 @@ class Graph:
             kept = [self._alias_key(key) if key[0] == "anonymous_id" else key for key in kept]
         if not kept:
             return None
-        index = self._index["users"]
-        # The common case: every identifier known, all on one profile. Nothing to decide.
-        first = index.get(kept[0])
-        if first is not None and all(index.get(key) is first for key in kept[1:]):
-            self.touch(first, kept, call)
-            return first
         kept.sort(key=lambda k: settings.rank(k[0]))
         while True:
             matched = self._matched(kept)
@@ -295,7 +294,7 @@ class Graph:
                 into._remember(name, old)
         for name, trait in other.traits.items():
             into.set_trait(name, trait)
-        into.record_ids = array("q", merge_sorted(into.record_ids, other.record_ids))
+        into.record_ids = list(merge_sorted(into.record_ids, other.record_ids))
         for linked, collection in other.links.items():
             into.links[linked] = collection
             partner = self.profiles.get(linked)
@@ -307,7 +306,7 @@ class Graph:
             into.first_message_id = other.first_message_id
             into.first_source = other.first_source
         into.merged.extend([other.segment_id, *other.merged])
-        self._merged_into[other.segment_id] = into.segment_id
+        self.merged_into[other.segment_id] = into.segment_id
         del self.profiles[other.segment_id]
 
     def link(self, user: Profile, account: Profile) -> bool:
@@ -318,24 +317,53 @@ class Graph:
         account.links[user.segment_id] = user.collection
         return True
 
+    def known(self, keys: list[ExternalIdKey]) -> Profile | None:
+        """The one profile that has every one of these identifiers already, if there is one
+        (then a call carrying them changes nothing in the graph)."""
+        index = self._index["users"]
+        profile = index.get(keys[0])
+        if profile is None:
+            return None
+        for key in keys[1:]:
+            if index.get(key) is not profile:
+                return None
+        return profile
+
     def touch(self, profile: Profile, keys: list[ExternalIdKey], call: Call) -> None:
         """The call joins the profile: last seen of its ids, its call list, its recency."""
+        self.seen(profile, keys, call.record_id, call.message_id, call.source, call.timestamp)
+
+    def seen(
+        self,
+        profile: Profile,
+        keys: list[ExternalIdKey],
+        record_id: int,
+        message_id: str,
+        source: str | None,
+        timestamp: str,
+    ) -> None:
+        """`touch` with the call's fields as they are (the ingest path's common case)."""
+        external_ids = profile.external_ids
         for key in keys:
-            external = profile.external_ids.get(key)
-            if external is not None and call.timestamp > external.last_seen:
-                external.last_seen = call.timestamp
+            external = external_ids.get(key)
+            if external is not None and timestamp > external.last_seen:
+                external.last_seen = timestamp
         ids = profile.record_ids
-        if not ids or ids[-1] < call.record_id:
-            ids.append(call.record_id)
-        elif call.record_id not in ids:
-            ids.insert(bisect_left(ids, call.record_id), call.record_id)
-        if len(ids) > _TRIM_AT and len(ids) % _TRIM_AT == 0:
-            cut = bisect_left(ids, self._oldest_record())
-            if cut:
-                del ids[:cut]
-        profile.last_message_id = call.message_id
-        profile.last_source = call.source
-        self.bump(profile, call.timestamp)
+        if not ids or ids[-1] < record_id:
+            ids.append(record_id)
+            if len(ids) > _TRIM_AT and len(ids) % _TRIM_AT == 0:
+                cut = bisect_left(ids, self._oldest_record())
+                if cut:
+                    del ids[:cut]
+        elif record_id not in ids:
+            ids.insert(bisect_left(ids, record_id), record_id)
+        profile.last_message_id = message_id
+        profile.last_source = source
+        if timestamp > profile.updated_at:
+            profile.updated_at = timestamp
+        # Most recently updated last: the cap drops from the front.
+        profiles = self.profiles
+        profiles[profile.segment_id] = profiles.pop(profile.segment_id)
 
     def bump(self, profile: Profile, timestamp: str) -> None:
         """The profile was updated now: most recently updated last (the cap drops the first)."""
@@ -364,8 +392,21 @@ class Graph:
                 partner.links.pop(profile.segment_id, None)
         del self.profiles[profile.segment_id]
         for merged in profile.merged:
-            self._merged_into.pop(merged, None)
+            self.merged_into.pop(merged, None)
         self.dropped += 1
+
+    def restore(self, profile: Profile) -> None:
+        """Put back a profile read from disk (persist.py), with its identifiers."""
+        self.profiles[profile.segment_id] = profile
+        index = self._index[profile.collection]
+        for key in profile.external_ids:
+            index[key] = profile
+
+    def clear(self) -> None:
+        self.profiles.clear()
+        self._index["users"].clear()
+        self._index["accounts"].clear()
+        self.merged_into.clear()
 
     # -- replaying: a stored call ------------------------------------------------------------
 

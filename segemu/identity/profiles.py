@@ -8,7 +8,6 @@ the source and message that brought them, and when each was first and last seen.
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -86,7 +85,8 @@ class Profile:
     # Earlier values of each trait, oldest first (bounded by TRAIT_HISTORY_KEPT).
     trait_history: dict[str, list[TraitValue]] = field(default_factory=dict)
     # Ids of the profile's stored calls, ascending (arrival order); evicted ones are dropped.
-    record_ids: array[int] = field(default_factory=lambda: array("q"))
+    # A list, not an array: appending to many small arrays cost microseconds each.
+    record_ids: list[int] = field(default_factory=list)
     # Linked profiles of the other collection (accounts of a user, users of an account).
     links: dict[str, str] = field(default_factory=dict)
     # Segment ids merged into this one, in the order merged.

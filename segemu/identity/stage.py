@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from segemu.engage.engine import ENGAGE_ROUTE
+from segemu.identity import persist
 from segemu.identity.extract import account_id, user_ids
 from segemu.identity.graph import Call, Change, Graph
 from segemu.identity.profiles import Collection, Profile, TraitClass, TraitValue
@@ -76,6 +77,20 @@ class Identity:
             space.name: Graph(space, self._oldest_record) for space in spaces.all
         }
         self._listeners: list[Listener] = []
+        # The graph of each source seen, by source name.
+        self._by_source: dict[str | None, Graph] = {}
+        # Calls up to this id are in the graph read from disk: replay skips them.
+        self._through = 0
+
+    def load(self, db: str) -> str | None:
+        """Read the graph a clean stop wrote beside the calls in `db` (persist.py); calls up
+        to the id it covers are then not replayed. Returns a problem to report, if any."""
+        self._through, problem = persist.load(self.graphs, persist.graph_path(db))
+        return problem
+
+    def save(self, db: str, through: int) -> None:
+        """Write the graph beside the calls (a clean stop)."""
+        persist.save(self.graphs, through, persist.graph_path(db))
 
     def attach(self, store: EventStore) -> None:
         """The store whose records the profiles' calls are read from."""
@@ -91,14 +106,39 @@ class Identity:
         protocols = record.get("protocols")
         if protocols is not None and protocols.get("blocked"):
             return  # Segment drops a blocked call before it reaches Unify.
-        space = self.spaces.for_source(record.get("source"))
-        graph = self.graphs[space.name]
+        source = record.get("source")
+        graph = self._by_source.get(source)
+        if graph is None:
+            graph = self._by_source[source] = self.graphs[self.spaces.for_source(source).name]
         event = record["event"]
+        keys = user_ids(event, graph.settings)
+        kind = event.get("type")
+        if keys and kind in _PLAIN_CALLS:
+            # The common call (track, page, screen), every identifier known on one profile:
+            # nothing to decide, nothing to apply (bench/identity.py: ingest on vs off).
+            profile = graph.known(keys)
+            if profile is not None:
+                timestamp = event.get("timestamp")
+                graph.seen(
+                    profile,
+                    keys,
+                    record["id"],
+                    record["messageId"],
+                    source,
+                    timestamp if type(timestamp) is str else record["receivedAt"],
+                )
+                record["identity"] = {
+                    "space": graph.space.name,
+                    "segment_id": profile.segment_id,
+                    "changes": [],
+                }
+                if self._listeners:
+                    self._tell(ProfileChange(graph.space, profile, None, record, []))
+                return
+        space = graph.space
         call = _call(record)
         changes: list[Change] = []
-        profile = graph.resolve(
-            user_ids(event, graph.settings), call, changes, alias=event.get("type") == "alias"
-        )
+        profile = graph.resolve(keys, call, changes, alias=kind == "alias")
         account = None
         group_id = account_id(event)
         if group_id is not None:
@@ -155,6 +195,9 @@ class Identity:
         identity: Any = record.get("identity")
         if type(identity) is not dict:
             return
+        if record["id"] <= self._through:
+            self._heard_again(record, identity)
+            return
         graph = self.graphs.get(str(identity.get("space")))
         if graph is None:
             return  # a space since removed from the config
@@ -192,6 +235,19 @@ class Identity:
                     replayed=True,
                 )
             )
+
+    def _heard_again(self, record: Record, identity: dict[str, Any]) -> None:
+        """A stored call the saved graph already holds: the graph stays as saved, but listeners
+        that rebuild their own state from the calls (Engage's computed traits and audiences)
+        hear it, on the profile it belongs to now."""
+        if not self._listeners:
+            return
+        graph = self.graphs.get(str(identity.get("space")))
+        if graph is None:
+            return
+        profile = graph.find("users", ("segment_id", str(identity.get("segment_id"))))
+        account = graph.find("accounts", ("segment_id", str(identity.get("account_id"))))
+        self._tell(ProfileChange(graph.space, profile, account, record, [], [], replayed=True))
 
     # -- the in-process Profiles API ---------------------------------------------------------
 
@@ -275,7 +331,12 @@ class Identity:
 
     def reset(self) -> None:
         """Forget every profile (a reset of the whole store)."""
+        self._by_source.clear()
         self.graphs = {space.name: Graph(space, self._oldest_record) for space in self.spaces.all}
+
+
+# Calls that carry no traits and link no account: only their identifiers matter.
+_PLAIN_CALLS = frozenset(("track", "page", "screen"))
 
 
 def _call(record: Record) -> Call:

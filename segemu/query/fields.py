@@ -131,7 +131,12 @@ _SHORTHANDS: dict[str, Getter] = {
 # (`routing.mixpanel.status:filtered`). `deliveries.<id>.status` and `.reason` read the same
 # routing; the rest of a delivery (`deliveries.<id>.requests...`) is built when read, so a query
 # that reaches it is matched against records with their deliveries (Query.reads_requests).
-_RECORD_ROOTS = frozenset({"raw", "violations", "lint", "protocols", "routing", "deliveries"})
+# `profile.` reads the call's profile as it is now (segemu/identity/views.py query_view:
+# `profile.traits.plan:pro`, `profile.segment_id:use_*`, `profile.external_ids.email:*`), which
+# the reader puts on the record when a query reaches it (Query.reads_profile).
+_RECORD_ROOTS = frozenset(
+    {"raw", "violations", "lint", "protocols", "routing", "deliveries", "profile"}
+)
 _ROUTING_FIELDS = frozenset({"status", "reason"})
 
 

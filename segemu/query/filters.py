@@ -31,6 +31,15 @@ class EventFilter:
         """Whether matching needs what destinations received (built when read)."""
         return self.query is not None and self.query.reads_requests
 
+    @property
+    def reads_profile(self) -> bool:
+        """Whether matching reads the call's profile (`profile.` paths), looked up when read."""
+        return self.query is not None and self.query.reads_profile
+
+    @property
+    def reads_view(self) -> bool:
+        return self.reads_requests or self.reads_profile
+
     def matches(self, record: Record) -> bool:
         event = record["event"]
         if self.type is not None and record["type"] != self.type:

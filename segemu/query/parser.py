@@ -209,6 +209,17 @@ class Query:
         (`deliveries.<id>.requests...`): that is built when read, so matching needs it first."""
         return _READS_REQUESTS.search(self.text) is not None
 
+    @property
+    def reads_profile(self) -> bool:
+        """Whether the query reads the call's profile (`profile.traits.plan:pro`): it is the
+        profile as it is now, looked up when read (segemu/identity/views.py query_view)."""
+        return _READS_PROFILE.search(self.text) is not None
+
+    @property
+    def reads_view(self) -> bool:
+        """Whether matching needs what is built when a record is read."""
+        return self.reads_requests or self.reads_profile
+
     def __str__(self) -> str:
         return self.text
 
@@ -245,6 +256,9 @@ MATCH_ALL = parse_query("")
 _READS_REQUESTS = re.compile(
     r'(?<![\w."])deliveries\.(?:"[^"]*"|[^\s.:]+)\.(?!(?:status|reason)\b)\w'
 )
+
+# `profile.<field>`, the current profile of the call (segemu/identity).
+_READS_PROFILE = re.compile(r'(?<![\w."])profile\.')
 
 _NEEDS_NO_QUOTES = re.compile(r'[^\s()"*:<>=!~\\-][^\s()"*:<>=!~\\]*')
 

@@ -27,7 +27,7 @@ class LiveExpectation:
     needs_view: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.needs_view = self.expectation.reads_requests
+        self.needs_view = self.expectation.reads_requests or self.expectation.reads_profile
 
     @property
     def passed(self) -> bool:

@@ -48,7 +48,7 @@ class EventLog:
             return 0
         shown = 0
         where = self.where
-        get = self.view if where is not None and where.reads_requests else self.lookup
+        get = self.view if where is not None and where.reads_view else self.lookup
         for record in records:
             record_id = record["id"]
             if self.ids and record_id <= self.ids[-1]:
@@ -89,7 +89,7 @@ class EventLog:
         if where is None:
             self.shown = list(self.ids)
             return
-        lookup = self.view if where.reads_requests else self.lookup
+        lookup = self.view if where.reads_view else self.lookup
         shown = []
         for record_id in self.ids:
             record = lookup(record_id)

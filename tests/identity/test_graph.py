@@ -264,18 +264,98 @@ def test_the_graph_survives_a_restart(tmp_path: Path) -> None:
             send(first, call("identify", userId="u1", traits={"plan": "pro"}))
             send(first, call(anonymousId="a1", userId="u1"))
             send(first, call("group", userId="u1", groupId="g1", traits={"name": "Acme"}))
+            send(first, call("identify", userId="u1", traits={"plan": "team"}))
+            send(first, call(userId="u1", anonymousId="a9"))
             before = first.identity.profile("user_id:u1")
             assert before is not None
-            expected = before.summary()
+            expected = before.detail()
+            assert expected["trait_history"]["plan"][0]["value"] == "pro"
         async with create_emulator(db=str(tmp_path / "db")) as second:
             after = second.identity.profile("anonymous_id:a1")
             assert after is not None
-            assert after.summary() == expected
+            assert after.detail() == expected
             assert [r["type"] for r in second.identity.events(after)] == [
                 "page",
                 "identify",
                 "track",
                 "group",
+                "identify",
+                "track",
             ]
+        (tmp_path / "db" / "identity" / "graph.json").unlink()
+        async with create_emulator(db=str(tmp_path / "db")) as rebuilt:
+            again = rebuilt.identity.profile("anonymous_id:a9")
+            assert again is not None
+            assert again.detail() == expected
 
     asyncio.run(run())
+
+
+async def test_profile_query_paths_read_the_call_s_profile_as_it_is_now(
+    emulator: Emulator,
+) -> None:
+    from segemu.expectations import Expectation
+    from segemu.query import EventFilter, parse_query
+
+    send(emulator, call("page", anonymousId="a1"), call("page", anonymousId="a2"))
+    send(emulator, call("identify", anonymousId="a1", userId="u1", traits={"plan": "pro"}))
+
+    def found(q: str) -> list[str | None]:
+        where = EventFilter(query=parse_query(q))
+        return [r["type"] for r in emulator.events(where)][::-1]
+
+    # The anonymous page call before the identify matches: its profile has the trait now.
+    assert found("profile.traits.plan:pro") == ["page", "identify"]
+    assert found("profile.external_ids.user_id:u1 type:page") == ["page"]
+    assert found("NOT profile.traits.plan:*") == ["page"]
+    segment_id = emulator.identity.profile("user_id:u1").segment_id  # type: ignore[union-attr]
+    assert found(f"profile.segment_id:{segment_id}") == ["page", "identify"]
+    assert len(await emulator.scan(EventFilter(query=parse_query("profile.traits.plan:pro")))) == 2
+    waited = await emulator.wait_for(
+        EventFilter(query=parse_query("profile.traits.plan:pro")), 2, 0.1
+    )
+    assert len(waited) == 2
+    verdict = await emulator.judge(
+        Expectation.from_json({"type": "page", "where": "profile.traits.plan:pro", "times": 1})
+    )
+    assert verdict.passed, verdict
+
+
+async def test_a_profile_whose_calls_were_evicted_keeps_its_ids_and_traits_across_restarts(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "db")
+    async with create_emulator(db=db, retention=3) as first:
+        send(first, call("identify", userId="u1", anonymousId="a1", traits={"plan": "pro"}))
+        send(first, *(call(userId=f"other-{n}") for n in range(4)))
+        kept = first.identity.profile("user_id:u1")
+        assert kept is not None
+        assert first.identity.events(kept) == []  # evicted
+        assert kept.trait_values() == {"plan": "pro"}
+    for _ in range(2):
+        async with create_emulator(db=db, retention=3) as again:
+            profile = again.identity.profile("anonymous_id:a1")
+            assert profile is not None
+            assert profile.trait_values() == {"plan": "pro"}
+            assert again.identity.profile("user_id:other-3") is not None
+            # New calls still resolve against the graph read back.
+            [record] = send(again, call(userId="u1"))
+            assert record["identity"]["segment_id"] == profile.segment_id
+
+
+async def test_without_the_graph_file_the_graph_is_rebuilt_from_the_calls(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    async with create_emulator(db=str(db)) as first:
+        send(first, call("identify", userId="u1", anonymousId="a1", traits={"plan": "pro"}))
+        send(first, call(userId="u1", anonymousId="a2"))
+    graph = db / "identity" / "graph.json"
+    assert graph.is_file()
+    graph.unlink()  # as after a hard kill before the first clean stop
+    async with create_emulator(db=str(db)) as second:
+        profile = second.identity.profile("anonymous_id:a2")
+        assert profile is not None
+        assert profile.trait_values() == {"plan": "pro"}
+    graph.write_text("{not json")
+    async with create_emulator(db=str(db)) as third:
+        assert third.identity.profile("anonymous_id:a1") is not None
+        assert any("identity/graph.json could not be read" in p for p in third.store.problems)
