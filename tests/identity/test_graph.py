@@ -5,6 +5,7 @@ identity-resolution-settings.md), and what each call records."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -359,3 +360,20 @@ async def test_without_the_graph_file_the_graph_is_rebuilt_from_the_calls(tmp_pa
     async with create_emulator(db=str(db)) as third:
         assert third.identity.profile("anonymous_id:a1") is not None
         assert any("identity/graph.json could not be read" in p for p in third.store.problems)
+
+
+def test_the_worked_example_in_the_docs_is_what_happens(emulator: Emulator) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "identity.md").read_text()
+    block = docs.split('```json\n{\n  "identity"', 1)[1].split("```", 1)[0]
+    documented = json.loads('{\n  "identity"' + block)["identity"]
+    send(emulator, call("page", anonymousId="laptop-1", name="Pricing"))
+    send(emulator, call("identify", userId="u1", anonymousId="laptop-1", traits={"plan": "pro"}))
+    [second] = send(
+        emulator, call("identify", userId="u2", anonymousId="laptop-1", traits={"plan": "free"})
+    )
+    first = emulator.identity.profile("user_id:u1")
+    assert first is not None
+    text = json.dumps(documented)
+    text = text.replace("use_7uVYnUjSB4iGsxNGZ2lrWd6T0aE", first.segment_id)
+    text = text.replace("use_2Rk0mpUAH1oKQxWmqjHjh1vIb8L", second["identity"]["segment_id"])
+    assert second["identity"] == json.loads(text)
