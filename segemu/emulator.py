@@ -345,15 +345,20 @@ class Emulator:
         destination: str | None = None,
         delivery_status: str | None = None,
     ) -> Iterator[int]:
-        """The ids the structured filters pin through the store's indexes, newest first, below
-        `before`: only the records they find are decoded and matched."""
+        """The ids the structured filters, and the `field:value` terms of the query
+        (Query.pins), pin through the store's indexes, newest first, below `before`: only the
+        records they find are decoded and matched."""
+        pins = where.query.pins if where.query is not None else {}
         return self.store.iter_ids(
-            type=where.type,
-            event=where.event,
-            user_id=where.user_id,
-            anonymous_id=where.anonymous_id,
-            write_key=where.write_key,
-            status=where.status,
+            type=where.type if where.type is not None else pins.get("type"),
+            event=where.event if where.event is not None else pins.get("event"),
+            user_id=where.user_id if where.user_id is not None else pins.get("user_id"),
+            anonymous_id=(
+                where.anonymous_id if where.anonymous_id is not None else pins.get("anonymous_id")
+            ),
+            write_key=where.write_key if where.write_key is not None else pins.get("write_key"),
+            status=where.status if where.status is not None else pins.get("status"),
+            message_id=pins.get("message_id"),
             destination=destination,
             delivery_status=delivery_status,
             before=before,

@@ -9,7 +9,8 @@ Sources for the rules below (cited by short name in comments):
 
 from __future__ import annotations
 
-import uuid
+import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,6 +180,35 @@ def _id_value(name: str, value: Any, warnings: list[str]) -> tuple[str | None, s
     return None, f"{name} must be a string, got {type(value).__name__}"
 
 
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# KSUID's epoch (segmentio/ksuid): 2014-05-13T16:53:20Z.
+_KSUID_EPOCH = 1_400_000_000
+
+
+def ksuid() -> str:
+    """A KSUID (segmentio/ksuid): 4 bytes of seconds since its epoch and 16 random bytes,
+    27 characters of base62, so ids sort by the time they were made."""
+    number = int.from_bytes(
+        (int(time.time()) - _KSUID_EPOCH).to_bytes(4, "big") + os.urandom(16), "big"
+    )
+    digits = []
+    for _ in range(27):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def generated_message_id() -> str:
+    """The messageId Segment gives a call that came without one: `api-<ksuid>` (the messageId
+    of a raw HTTP call in DOCS sources/catalog/cloud-apps/insider/index.md,
+    "api-2HgvQRYmsMWNlgqEuOKQmMWt5Wb")."""
+    return f"api-{ksuid()}"
+
+
+# What Segment stores as the library of a call that names none, a raw HTTP or pixel call (the
+# event of DOCS sources/catalog/cloud-apps/facebook-lead-ads/index.md).
+UNKNOWN_LIBRARY: Mapping[str, str] = {"name": "unknown", "version": "unknown"}
+
 _ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 
@@ -218,7 +248,7 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     warnings: list[str] = []
     if not isinstance(item, dict):
         return Normalized(
-            f"segemu-{uuid.uuid4()}",
+            generated_message_id(),
             _write_key(envelope, None),
             None,
             {},
@@ -247,7 +277,7 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     message_id = event.get("messageId")
     if message_id is None or message_id == "":
         # Segment fills a messageId in when a raw HTTP caller leaves it out.
-        message_id = f"segemu-{uuid.uuid4()}"
+        message_id = generated_message_id()
         event["messageId"] = message_id
     elif not isinstance(message_id, str):
         message_id = str(message_id)
@@ -275,9 +305,13 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     integrations = event.get("integrations") or {}
     if isinstance(envelope.integrations, dict) and envelope.integrations:
         integrations = deep_merge(envelope.integrations, integrations)
-    # DOCS http-api §Collecting IP: Segment fills context.ip for client-side events only.
-    if envelope.channel == "client" and envelope.ip and "ip" not in context:
+    # DOCS http-api §Collecting IP: Segment fills context.ip for client-side events, and for
+    # a call from a user's device that sets `context.direct: true`.
+    direct = envelope.channel == "client" or context.get("direct") is True
+    if direct and envelope.ip and "ip" not in context:
         context = {**context, "ip": envelope.ip}
+    if "library" not in context:
+        context = {**context, "library": dict(UNKNOWN_LIBRARY)}
     event["context"] = context
     event["integrations"] = integrations
 
@@ -306,7 +340,9 @@ def _timestamps(
     """receivedAt, originalTimestamp and the skew-corrected timestamp (DOCS spec/common.md).
 
     timestamp = receivedAt - (sentAt - originalTimestamp). Without a client timestamp Segment
-    uses its own time; without sentAt there is no skew to correct.
+    uses its own time; without sentAt there is no skew to correct. originalTimestamp is "time on
+    the client device when call was invoked or the timestamp value manually passed in"
+    (spec/common.md §Timestamps): a call with neither has none, rather than one made up.
     """
     event["receivedAt"] = received_at
     sent_raw = event.get("sentAt") or envelope.sent_at
@@ -323,7 +359,7 @@ def _timestamps(
             f"timestamp {original_raw!r} is not an ISO-8601 timestamp; Segment's time is used"
         )
     if original is None:
-        event["originalTimestamp"] = sent_raw if sent_at is not None else received_at
+        event.pop("originalTimestamp", None)
         event["timestamp"] = received_at
         return
     event["originalTimestamp"] = original_raw

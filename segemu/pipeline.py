@@ -127,6 +127,9 @@ class Pipeline:
             record["reason"] = self.sources.unknown_key_reason(record["writeKey"])
             return None
         record["source"] = source.name
+        # Segment stores the id of the source as projectId (DOCS partners/spec.md); segemu's
+        # sources have no ids, so the source's name stands in for it.
+        record["event"]["projectId"] = source.name
         return source
 
 

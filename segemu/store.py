@@ -81,6 +81,21 @@ _FIELDS = ("type", "event", "user_id", "anonymous_id", "write_key", "status", "s
 _EVENT_FIELDS = (("event", "event"), ("user_id", "userId"), ("anonymous_id", "anonymousId"))
 
 
+def _texts_in(value: list[Any]) -> dict[str, None]:
+    """The texts in a list, at any depth, once each: a query's `event:x` matches a call whose
+    event name is a list holding "x" (a rejected call), so the index has it under "x" too.
+    A loop, not recursion, as in the query's own walk (query/fields.py `_any`)."""
+    texts: dict[str, None] = {}
+    pending = [value]
+    while pending:
+        for element in pending.pop():
+            if type(element) is str:
+                texts[element] = None
+            elif type(element) is list:
+                pending.append(element)
+    return texts
+
+
 def _facets(record: Record) -> list[tuple[str, Any]]:
     """(field, value) of every index a record is in (messageId apart): the routing as one
     ("destination", ((destination id, status), ...)). Calls alike share their routing
@@ -98,6 +113,8 @@ def _facets(record: Record) -> list[tuple[str, Any]]:
             value = event.get(key)
             if type(value) is str:
                 found.append((field, value))
+            elif type(value) is list:
+                found.extend((field, text) for text in _texts_in(value))
     source = fields.get("source")
     if type(source) is str:
         found.append(("source", source))

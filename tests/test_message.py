@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,7 +85,13 @@ def test_missing_timestamp_uses_server_time() -> None:
     """DOCS spec-field-timestamp.md: without a timestamp "we'll use the server's time"."""
     result = run({"type": "track", "event": "X", "userId": "u"})
     assert result.event["timestamp"] == "2026-11-22T04:21:28.500Z"
-    assert result.event["originalTimestamp"] == "2026-11-22T04:21:28.500Z"
+    # spec/common.md §Timestamps: originalTimestamp is the client's time or the timestamp
+    # passed in; with neither there is none (it used to be made up from Segment's time).
+    assert "originalTimestamp" not in result.event
+    with_sent_at = run(
+        {"type": "track", "event": "X", "userId": "u", "sentAt": "2026-11-22T04:21:28.000Z"}
+    )
+    assert "originalTimestamp" not in with_sent_at.event
 
 
 def test_unparseable_timestamp_is_a_warning_not_a_rejection() -> None:
@@ -203,10 +210,33 @@ def test_normalized_event_drops_write_key_and_adds_segment_fields() -> None:
     assert result.event["context"]["ip"] == "10.1.2.3"
 
 
-def test_missing_message_id_is_generated() -> None:
+def test_missing_message_id_is_generated_as_segment_does() -> None:
+    # Segment's messageId for a raw HTTP call: api-<ksuid> (DOCS cloud-apps/insider/index.md,
+    # "api-2HgvQRYmsMWNlgqEuOKQmMWt5Wb"): 27 base62 characters that sort by time.
     result = run({"type": "identify", "userId": "u"})
-    assert result.message_id.startswith("segemu-")
+    assert re.fullmatch(r"api-[0-9A-Za-z]{27}", result.message_id)
     assert result.event["messageId"] == result.message_id
+    assert run({"type": "identify", "userId": "u"}).message_id != result.message_id
+
+
+def test_a_call_without_a_library_gets_segments_unknown_library() -> None:
+    # DOCS cloud-apps/facebook-lead-ads/index.md: {"name": "unknown", "version": "unknown"}.
+    result = run({"type": "track", "event": "X", "userId": "u"})
+    assert result.event["context"]["library"] == {"name": "unknown", "version": "unknown"}
+    assert "context" not in result.raw  # the call as sent is unchanged
+    own = run({"type": "track", "event": "X", "userId": "u", "context": {"library": {"name": "l"}}})
+    assert own.event["context"]["library"] == {"name": "l"}
+
+
+def test_context_direct_collects_the_ip_of_a_server_call() -> None:
+    # DOCS http-api §Collecting IP: "setting context.direct to true".
+    direct = run(
+        {"type": "track", "event": "X", "userId": "u", "context": {"direct": True}},
+        ip="10.1.2.3",
+    )
+    assert direct.event["context"]["ip"] == "10.1.2.3"
+    server = run({"type": "track", "event": "X", "userId": "u"}, ip="10.1.2.3")
+    assert "ip" not in server.event["context"]
 
 
 def test_route_type_wins_over_body_type() -> None:

@@ -45,13 +45,8 @@ async def one_turn() -> None:
     await turn
 
 
-async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_does(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)  # a pause every 32 reads
-    emulator = create_emulator(db=":memory:")
-    send(emulator, 1000)
-    where = EventFilter(query=parse_query("properties.n<100 user:u3"))
+async def _turns_during(work: Awaitable[T]) -> tuple[T, int]:
+    """What `work` answers, and how often other work ran on the loop while it ran."""
     turns = 0
 
     async def other_work() -> None:
@@ -62,9 +57,20 @@ async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_doe
 
     other = asyncio.create_task(other_work())
     try:
-        found = await emulator.scan(where)
+        result = await work
     finally:
         other.cancel()
+    return result, turns
+
+
+async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)  # a pause every 32 reads
+    emulator = create_emulator(db=":memory:")
+    send(emulator, 1000)
+    where = EventFilter(query=parse_query("properties.n<100 user~^u3$"))  # no index pins it
+    found, turns = await _turns_during(emulator.scan(where))
     assert [r["id"] for r in found] == [r["id"] for r in emulator.events(where)]
     assert [r["event"]["properties"]["n"] for r in found] == [
         94,
@@ -145,24 +151,6 @@ def test_lookups_by_destination_and_routing_status_answer_what_a_scan_would() ->
     assert emulator.store.ids(destination="mixpanel", delivery_status="filtered")
 
 
-async def _turns_during(work: Awaitable[T]) -> tuple[T, int]:
-    """What `work` answers, and how often other work ran on the loop while it ran."""
-    turns = 0
-
-    async def other_work() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await one_turn()
-
-    other = asyncio.create_task(other_work())
-    try:
-        result = await work
-    finally:
-        other.cancel()
-    return result, turns
-
-
 async def test_an_assertion_over_the_whole_store_is_judged_in_slices(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -213,3 +201,59 @@ async def test_deliveries_and_destination_counts_are_read_in_slices(
     counts = {s["id"]: s["counts"]["delivered"] for s in summaries}
     assert counts == {"mixpanel": 1000, "amplitude": 1000, "ga4": 1000, "warehouse": 1000}
     assert turns >= 10
+
+
+QUERIES_THAT_PIN = [
+    'type:track event:"Order Completed"',
+    "user:u3 type:page",
+    "anon:a1",
+    "event:x",  # also in a list-valued event name, which the query matches
+    "source:wk status:rejected event:x",  # the list-valued name, rejected
+    "type:track (event:A OR event:B)",
+    "writeKey:other",
+]
+QUERIES_THAT_DO_NOT = ["event:Order*", "user:3", "-type:track", "type:track OR user:u1", ""]
+
+
+def _mixed_calls(emulator: Emulator) -> None:
+    items: list[object] = []
+    for n in range(300):
+        kind = ("track", "page", "identify")[n % 3]
+        item: dict[str, object] = {"type": kind, "userId": f"u{n % 5}", "anonymousId": f"a{n % 4}"}
+        if kind == "track":
+            item["event"] = ("Order Completed", "A", "B", "x")[n % 4]
+        items.append(item)
+    items += [
+        {"type": "track", "event": ["x", ["y"]], "userId": "u1"},  # rejected: a list for a name
+        {"type": "track", "userId": 3, "event": "Order Completed"},  # a number for an id
+        {"type": "track"},  # rejected: no event
+    ]
+    for write_key in ("wk", "other"):
+        emulator.ingest(
+            Envelope(
+                route="/v1/batch",
+                items=items,
+                header_write_key=write_key,
+                received_at=datetime.now(UTC),
+            )
+        )
+
+
+@pytest.mark.parametrize("text", QUERIES_THAT_PIN + QUERIES_THAT_DO_NOT)
+async def test_field_terms_of_a_query_pin_the_indexes_and_find_every_match(text: str) -> None:
+    # `?q=type:track event:"Order Completed"` (the CLI's --where, pytest's where=) read every
+    # stored call, where the same filters as parameters went through the indexes.
+    emulator = create_emulator(db=":memory:")
+    _mixed_calls(emulator)
+    query = parse_query(text)
+    every = [r["id"] for r in emulator.events() if query.matches(r)]
+    where = EventFilter(query=query)
+    assert [r["id"] for r in emulator.events(where)] == every
+    assert [r["id"] for r in await emulator.scan(where)] == every
+    pinned = list(emulator._pinned_ids(where, None))
+    assert set(every) <= set(pinned)
+    if text in QUERIES_THAT_PIN:
+        assert every, "a pinned query that matches nothing proves little"
+        assert len(pinned) <= len(emulator.store) / 2
+    else:
+        assert len(pinned) == len(emulator.store)

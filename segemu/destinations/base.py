@@ -66,3 +66,6 @@ class Preset:
     # Whether its actions read the call's identity outcome (record["identity"]), handed to
     # them as the setting `identity` (the warehouse's Profiles Sync tables).
     reads_identity: bool = False
+    # Whether `All: false` in the integrations object leaves it on: true of data warehouses
+    # only (DOCS guides/filtering-data.md).
+    ignores_all: bool = False

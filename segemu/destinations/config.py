@@ -5,12 +5,12 @@
     enabled = true
     settings = { api_secret = "fake" }       # merged over the preset's defaults
     consent_categories = ["Analytics"]       # Consent Management categories it is mapped to
-    [[destinations.mixpanel.filters]]        # destination filters, applied in Segment's order
-    name = "drop internal events"
-    if = 'event = "Internal Test"'           # FQL; omitted = every event
-    drop = true                              # or: only = true, sample = 10 (percent),
-                                             # drop_properties / allow_properties /
-                                             # drop_traits / allow_traits = ["field", ...]
+    [[destinations.mixpanel.filters]]        # destination filters (filters.py): Segment's
+    title = "drop internal events"           # Public API form, or a JSON file of them
+    if = "event = 'Internal Test'"           # FQL; omitted or "all" = every event
+    actions = [{ type = "DROP" }]            # or: drop = true, only = true,
+                                             # sample = { percent = 0.1, path = "userId" },
+                                             # drop_properties = { "" = ["userId"] } ...
     [destinations.mixpanel.failures]         # injected faults, to watch retries
     status = 503                             # answered by the destination's API
     times = 2                                # the first N attempts fail (-1: every attempt)
@@ -29,13 +29,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from segemu.config import Config, ConfigError
 from segemu.destinations.base import Action, Preset, Request
 from segemu.destinations.catalog import DEFAULT_DESTINATIONS, presets
 from segemu.destinations.engine import CompiledAction, compile_action
-from segemu.destinations.fql import FqlError, Predicate, compile_fql
+from segemu.destinations.filters import DestinationFilter, FilterError, load_filters
+from segemu.destinations.fql import FqlError, compile_fql
 from segemu.destinations.mapping import check as check_mapping
 
 _KEYS = (
@@ -50,27 +52,8 @@ _KEYS = (
     "aliases",
     "retry",
 )
-_FILTER_ACTIONS = (
-    "drop",
-    "only",
-    "sample",
-    "drop_properties",
-    "allow_properties",
-    "drop_traits",
-    "allow_traits",
-)
 _FAILURE_KEYS = ("status", "times", "latency")
 _ACTION_KEYS = ("name", "subscribe", "mapping", "enabled", "method", "url")
-
-
-@dataclass(frozen=True, slots=True)
-class DestinationFilter:
-    name: str
-    condition: Predicate | None
-    # One of _FILTER_ACTIONS; `fields` for the property/trait lists, `percent` for sample.
-    action: str
-    fields: tuple[str, ...] = ()
-    percent: float = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +96,8 @@ class Destination:
 
 def load_destinations(config: Config) -> list[Destination]:
     origin = config.config_file or "settings"
+    # A filters file is found beside the config file.
+    base = Path(config.config_file).parent if config.config_file else None
     table = config.sections.get("destinations")
     catalog = presets()
     if table is None:
@@ -120,9 +105,28 @@ def load_destinations(config: Config) -> list[Destination]:
             _from_preset(slug, catalog[slug]) for slug in DEFAULT_DESTINATIONS if slug in catalog
         ]
     return [
-        parse_destination(id_, entry, catalog, f"{origin}: [destinations.{id_}]")
+        parse_destination(id_, entry, catalog, f"{origin}: [destinations.{id_}]", base)
         for id_, entry in table.items()
     ]
+
+
+def check_connections(destinations: tuple[Destination, ...], config: Config) -> None:
+    """A source that names a destination no one defined is a mistake, not a silent gap: in
+    Segment a source can only be connected to a destination that exists. (The [sources]
+    entries are already checked by sources.load_sources.)"""
+    origin = config.config_file or "settings"
+    known = [destination.id for destination in destinations]
+    for key, entry in config.sections.get("sources", {}).items():
+        names = entry.get("destinations") if isinstance(entry, dict) else None
+        for name in names if isinstance(names, list) else ():
+            if name not in known:
+                close = difflib.get_close_matches(str(name), known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(
+                    f"{origin}: [sources.{key}]: 'destinations' names '{name}'{hint}, which "
+                    f"is not defined: add a [destinations.{name}] table (defined: "
+                    f"{', '.join(known) or 'none'})"
+                )
 
 
 def _from_preset(id_: str, preset: Preset) -> Destination:
@@ -141,7 +145,7 @@ def _from_preset(id_: str, preset: Preset) -> Destination:
 
 
 def parse_destination(
-    id_: str, entry: Any, catalog: Mapping[str, Preset], where: str
+    id_: str, entry: Any, catalog: Mapping[str, Preset], where: str, base: Path | None = None
 ) -> Destination:
     """One [destinations.<id>] entry, checked; ConfigError names `where` and the problem."""
     if not isinstance(entry, dict):
@@ -186,10 +190,7 @@ def parse_destination(
         enabled=enabled,
         settings=settings,
         consent_categories=_strings(entry, "consent_categories", where),
-        filters=tuple(
-            _filter(item, f"{where}.filters[{index}]")
-            for index, item in enumerate(_list(entry, "filters", where))
-        ),
+        filters=_filters(entry.get("filters", []), where, base),
         failures=_failures(entry.get("failures"), where),
         actions=tuple(compile_action(action) for action in actions),
         aliases=aliases,
@@ -265,36 +266,11 @@ def _generic_build(name: str, method: str, url: Any) -> Any:
     return build
 
 
-def _filter(raw: Any, where: str) -> DestinationFilter:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a table, got {raw!r}")
-    _known_keys(raw, ("name", "if", *_FILTER_ACTIONS), where)
-    name = str(raw.get("name", where.rsplit(".", 1)[-1]))
-    condition = None
-    if "if" in raw:
-        try:
-            condition = compile_fql(raw["if"])
-        except FqlError as exc:
-            raise ConfigError(f"{where}: bad filter condition: {exc}") from None
-    chosen = [key for key in _FILTER_ACTIONS if key in raw]
-    if len(chosen) != 1:
-        raise ConfigError(
-            f"{where}: a filter takes exactly one action of "
-            f"{', '.join(_FILTER_ACTIONS)}; got {', '.join(chosen) or 'none'}"
-        )
-    action = chosen[0]
-    value = raw[action]
-    if action in ("drop", "only"):
-        if value is not True:
-            raise ConfigError(f"{where}: '{action}' must be true")
-        return DestinationFilter(name, condition, action)
-    if action == "sample":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-            raise ConfigError(f"{where}: 'sample' is a percentage from 0 to 100, got {value!r}")
-        return DestinationFilter(name, condition, action, percent=float(value))
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{where}: '{action}' must be a list of field names")
-    return DestinationFilter(name, condition, action, fields=tuple(value))
+def _filters(raw: Any, where: str, base: Path | None) -> tuple[DestinationFilter, ...]:
+    try:
+        return load_filters(raw, where, base)
+    except FilterError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _failures(raw: Any, where: str) -> Failures | None:

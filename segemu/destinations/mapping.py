@@ -166,6 +166,11 @@ def compile_path(path: str) -> Resolver:
     return _compiled_path(_parts(path))
 
 
+def compile_path_parts(parts: tuple[str, ...]) -> Resolver:
+    """`compile_path` for a path already split (FQL splits on unescaped dots only)."""
+    return _compiled_path(parts)
+
+
 def _compiled_path(parts: tuple[str, ...]) -> Resolver:
     if len(parts) == 1:
         [key] = parts

@@ -24,7 +24,7 @@ from typing import Any, TypedDict
 
 from segemu.config import Config
 from segemu.destinations.base import Request
-from segemu.destinations.config import Destination, load_destinations
+from segemu.destinations.config import Destination, check_connections, load_destinations
 from segemu.destinations.mapping import MappingError
 from segemu.destinations.routing import decide
 from segemu.message import Record
@@ -172,7 +172,9 @@ def _hashable(value: Any) -> bool:
 class Destinations:
     def __init__(self, config: Config, sources: Sources) -> None:
         self.sources = sources
-        self._snapshots = [Snapshot(0, tuple(load_destinations(config)))]
+        loaded = tuple(load_destinations(config))
+        check_connections(loaded, config)
+        self._snapshots = [Snapshot(0, loaded)]
         self._cache: OrderedDict[int, dict[str, Delivery]] = OrderedDict()
         self._live: dict[int, dict[str, LiveDelivery]] = {}
         self._interned = _Interned()
@@ -430,7 +432,10 @@ def describe(destination: Destination, *, full: bool = False) -> dict[str, Any]:
         "enabled": destination.enabled,
         "sends": destination.sends,
         "consentCategories": list(destination.consent_categories),
-        "filters": [{"name": f.name, "action": f.action} for f in destination.filters],
+        "filters": [
+            {"name": f.name, "actions": [a.type for a in f.actions], "only": f.negated}
+            for f in destination.filters
+        ],
         "actions": [
             {"name": a.action.name, "subscribe": a.action.subscribe} for a in destination.actions
         ],

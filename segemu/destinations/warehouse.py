@@ -75,7 +75,9 @@ def warehouses_enabled(integrations: Any, settings: Mapping[str, Any]) -> bool:
         return True
     option = integrations.get("Warehouses")
     if option is None:
-        return integrations.get("All") is not False
+        # `All: false` blocks every destination "except data warehouses" (DOCS
+        # guides/filtering-data.md); only the `Warehouses` key turns them off.
+        return True
     if isinstance(option, dict):
         chosen = option.get("warehouseIds")
         if isinstance(chosen, list):
@@ -174,6 +176,7 @@ WAREHOUSE: Final = Preset(
     slug="warehouse",
     name="Data Warehouse",
     aliases=("Warehouses",),
+    ignores_all=True,
     accepts_options=lambda options, settings: warehouses_enabled({"Warehouses": options}, settings),
     actions=(
         _action(

@@ -15,8 +15,10 @@ from aiohttp import web
 
 from segemu.browser.library import Library, ScriptCache, resolve_library
 from segemu.browser.settings import cdn_settings
+from segemu.destinations.consent import consent_settings
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import cors_headers, error_response, json_response
+from segemu.message import deep_merge
 
 SETTINGS_PATH = "/v1/projects/{write_key}/settings"
 LIBRARY_PATH = "/analytics.js/v1/{write_key}/analytics.min.js"
@@ -68,11 +70,15 @@ async def settings(request: web.Request) -> web.Response:
     analytics.js failing quietly in the browser console.
     """
     write_key = request.match_info["write_key"]
-    source = request.app[EMULATOR].sources.for_write_key(write_key)
+    emulator = request.app[EMULATOR]
+    source = emulator.sources.for_write_key(write_key)
     host, scheme = public_host(request)
-    body = cdn_settings(
-        write_key, f"{host}/v1", scheme, source.settings if source is not None else None
+    # Consent settings from the destinations' categories, under the source's own settings.
+    overrides = deep_merge(
+        consent_settings(emulator.destinations.current, source),
+        source.settings if source is not None else {},
     )
+    body = cdn_settings(write_key, f"{host}/v1", scheme, overrides)
     return json_response(request, body)
 
 

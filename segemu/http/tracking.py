@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,7 +84,8 @@ def _envelope(request: web.Request, route: str, items: list[Any], **fields: Any)
         received_at=datetime.now(UTC),
         header_write_key=header_write_key(request),
         channel=channel,
-        ip=request.remote if client else None,
+        # Used for client routes, and for calls that set context.direct (message.normalize).
+        ip=request.remote,
         retry_count=_retry_count(request.headers.get(RETRY_COUNT)),
         **fields,
     )
@@ -196,7 +197,8 @@ async def pixel(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR]
     emulator.count_pixel()
     kind = request.match_info["type"]
-    event = _decode_pixel_data(request.query.get("data", ""))
+    data = request.query.get("data")
+    event = _decode_pixel_data(data) if data is not None else _pixel_fields(request.query)
     if kind in EVENT_TYPES and event is not None:
         envelope = _envelope(request, "pixel", [event], route_type=kind)
         try:
@@ -211,7 +213,38 @@ async def pixel(request: web.Request) -> web.Response:
     return web.Response(body=EMPTY_GIF, content_type="image/gif", headers=cors_headers(request))
 
 
+def _pixel_fields(query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The unencoded form (DOCS pixel-tracking-api: "If you choose not to encode your payload"):
+    `?userId=u&event=Email Opened&properties.subject=...&writeKey=...`, a dotted name making
+    nested objects. Values stay strings: a query string carries no types."""
+    event: dict[str, Any] = {}
+    for name, value in query.items():
+        parts = name.split(".")
+        if len(parts) > MAX_DEPTH or not all(parts):
+            return None
+        target = event
+        for part in parts[:-1]:
+            below = target.get(part)
+            if not isinstance(below, dict):
+                below = target[part] = {}
+            target = below
+        target[parts[-1]] = value
+    return event or None
+
+
 def _decode_pixel_data(data: str) -> dict[str, Any] | None:
+    # Base64 is optional (DOCS pixel-tracking-api): `data` may be the JSON itself.
+    if data.lstrip().startswith("{"):
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+        encoded = data.encode()
+        return (
+            parsed
+            if isinstance(parsed, dict) and not parsed_deeper_than(encoded, parsed, MAX_DEPTH)
+            else None
+        )
     padded = data + "=" * (-len(data) % 4)
     for decode in (base64.b64decode, base64.urlsafe_b64decode):
         try:

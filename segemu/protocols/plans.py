@@ -74,6 +74,35 @@ class Rule:
         }
 
 
+def _with_property_ids(schema: Any) -> Any:
+    """The schema with an `id` on each of its `properties.properties` (and `traits`) entries,
+    `/properties/properties/properties/<name>` as Segment's Public API writes them: Typewriter
+    reads a plan.json by calling `.id.replace(...)` on each property of a Track rule
+    (segmentio/typewriter src/api/trackingplans.ts `sanitizeTrackingPlan`), so an export
+    without them cannot be its input."""
+    outer = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(outer, dict):
+        return schema
+    sections: dict[str, Any] = {}
+    for section in ("properties", "traits"):
+        inner = outer.get(section)
+        if not isinstance(inner, dict) or not isinstance(inner.get("properties"), dict):
+            continue
+        fields: dict[str, Any] = inner["properties"]
+        sections[section] = {
+            **inner,
+            "properties": {
+                name: {"id": f"/properties/{section}/properties/{name}", **value}
+                if isinstance(value, dict) and "id" not in value
+                else value
+                for name, value in fields.items()
+            },
+        }
+    if not sections:
+        return schema
+    return {**schema, "properties": {**outer, **sections}}
+
+
 @dataclass(frozen=True, slots=True)
 class TrackingPlan:
     name: str
@@ -117,7 +146,11 @@ class TrackingPlan:
 
     def to_segment(self) -> dict[str, Any]:
         """The plan in Segment's format: what `GET /tracking-plans/{id}` and its rules give."""
-        return {"name": self.name, "rules": [rule.to_segment() for rule in self.rules]}
+        rules = [
+            {**rule.to_segment(), "jsonSchema": _with_property_ids(rule.json_schema)}
+            for rule in self.rules
+        ]
+        return {"name": self.name, "rules": rules}
 
 
 def load_plan(path: Path) -> TrackingPlan:

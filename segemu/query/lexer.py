@@ -7,7 +7,7 @@ from typing import Literal
 
 from segemu.query.compare import _comparison, _search, _Value
 from segemu.query.errors import QueryError
-from segemu.query.fields import Getter, Predicate, _getter
+from segemu.query.fields import Getter, Predicate, _getter, _number
 
 # -- the lexer ----------------------------------------------------------------------------------
 
@@ -23,6 +23,8 @@ class _Token:
     cost: int = 0
     # For a field comparison: the field's value in a record, to explain a miss.
     getter: Getter | None = None
+    # For `field:value` on a field the store indexes: (index, value), see Query.pins.
+    pin: tuple[str, str] | None = None
 
 
 _OPERATORS = ("!=", ">=", "<=", ":", ">", "<", "~")  # longest first
@@ -31,6 +33,37 @@ _SPACE = frozenset(" \t\r\n\f\v")
 _WORD_END = _SPACE | frozenset('()"')
 _SEGMENT_END = _WORD_END | _OPERATOR_CHARS | {"."}
 _KEYWORDS: dict[str, _Kind] = {"OR": "OR", "AND": "AND", "NOT": "NOT"}
+
+
+# The fields a `field:value` term can pin through the store's indexes (EventStore.iter_ids
+# names them), by the names a query spells them with (fields._SHORTHANDS).
+_INDEXED: dict[str, str] = {
+    "type": "type",
+    "status": "status",
+    "writeKey": "write_key",
+    "source": "write_key",
+    "messageId": "message_id",
+    "event": "event",
+    "userId": "user_id",
+    "user": "user_id",
+    "anonymousId": "anonymous_id",
+    "anon": "anonymous_id",
+}
+
+
+def _pin(segments: list[tuple[str, bool]], op: str, value: _Value) -> tuple[str, str] | None:
+    """(index, value) when the term matches exactly the records whose indexed field is this
+    text: an equality on a bare indexed field, with a value that means only that text (a
+    quoted one, or a bare word that is no number, boolean, null or wildcard, which match more
+    than the text)."""
+    if op != ":" or len(segments) != 1 or segments[0][1] or segments[0][0] not in _INDEXED:
+        return None
+    text = value.text
+    if not value.quoted and (
+        "*" in text or text in ("null", "true", "false") or _number(text) is not None
+    ):
+        return None
+    return _INDEXED[segments[0][0]], text
 
 
 class _Lexer:
@@ -152,9 +185,9 @@ class _Lexer:
         get, cost = _getter(segments)
         if op == "~" or (not value.quoted and "*" in value.text and value.text != "*"):
             cost += 2
-        return _Token(
-            "term", start, text[start:end], _comparison(text, get, op, value), cost, get
-        ), end
+        token = _Token("term", start, text[start:end], _comparison(text, get, op, value), cost, get)
+        token.pin = _pin(segments, op, value)
+        return token, end
 
     def expect_separator(self, i: int) -> None:
         # Terms must be separated, so that `a"b"` or `event:"A"B` is never silently two terms.

@@ -25,6 +25,8 @@ class Term:
     predicate: Predicate
     # The compared field's value, for a plain field comparison; None for anything else.
     getter: Getter | None
+    # (index, value) for `field:value` on an indexed field: see Query.pins.
+    pin: tuple[str, str] | None = None
 
     def value(self, record: Record) -> tuple[bool, Any]:
         """(found, value) of the field this term compares, as plain JSON values: found is False
@@ -134,8 +136,9 @@ class _Parser:
         first, start = self.peek(), self.index
         compiled = parse()
         end = self.peek().position if self.peek().kind != "end" else len(self.text)
-        getter = first.getter if self.index == start + 1 else None  # a lone comparison
-        return Term(self.text[first.position : end].strip(), compiled[0], getter), compiled
+        lone = self.index == start + 1  # a lone comparison
+        getter, pin = (first.getter, first.pin) if lone else (None, None)
+        return Term(self.text[first.position : end].strip(), compiled[0], getter, pin), compiled
 
     def unary(self) -> _Compiled:
         token = self.peek()
@@ -202,6 +205,19 @@ class Query:
         """The terms of this query's top-level AND that `record` fails (the whole query, if it
         is an OR): how far a record is from matching, for assertions' nearest misses."""
         return [term for term in self._terms if not term.predicate(record)]
+
+    @property
+    def pins(self) -> dict[str, str]:
+        """What the store's indexes can narrow a search for this query to: the indexed fields
+        that a term of its top-level AND requires to equal a text (`type:track`,
+        `event:"Order Completed"`, `user:u1`), as EventStore.iter_ids names them. A record that
+        matches the query has these values, so reading only the records the indexes give for
+        them finds every match; the query is still matched against each."""
+        pins: dict[str, str] = {}
+        for term in self._terms:
+            if term.pin is not None:
+                pins.setdefault(*term.pin)
+        return pins
 
     @property
     def reads_requests(self) -> bool:

@@ -12,6 +12,7 @@ import pytest
 from segemu.config import ConfigError, load_config
 from segemu.destinations.config import load_destinations
 from segemu.destinations.runtime import describe
+from segemu.emulator import create_emulator
 
 CUSTOM = """
 [destinations.crm]
@@ -50,16 +51,16 @@ else = "free"
         ),
         (
             '[destinations.x]\nactions = []\n[[destinations.x.filters]]\nname = "f"\n'
-            "if = 'evnt = \"a\"'\ndrop = true\n",
-            "[destinations.x].filters[0]: bad filter condition: unknown field 'evnt'",
+            "if = 'event == \"a\"'\ndrop = true\n",
+            "[destinations.x].filters[0]: bad filter condition: expected a value",
         ),
         (
             '[destinations.x]\nactions = []\n[[destinations.x.filters]]\nname = "f"\n',
-            "a filter takes exactly one action",
+            "a filter takes 'actions' (Segment's Public API form) or one of",
         ),
         (
             "[destinations.x]\nactions = []\n[[destinations.x.filters]]\nsample = 120\n",
-            "'sample' is a percentage from 0 to 100",
+            "'sample' is Segment's { percent = 0.1, path = \"userId\" }",
         ),
         (
             "[destinations.x]\nactions = []\nfailures = { status = 99 }\n",
@@ -142,3 +143,24 @@ def test_an_action_beyond_the_quick_setup_is_enabled_by_name() -> None:
     )
     assert [a.action.name for a in mixpanel.actions] == [extra.name]
     assert mixpanel.actions[0].action.subscribe == extra.subscribe
+
+
+def test_a_source_naming_an_undefined_destination_stops_start_up(tmp_path: Path) -> None:
+    # The README's example once listed ga4 without defining it, and GA4 silently got nothing.
+    (tmp_path / "segemu.toml").write_text(
+        '[sources.web]\nwrite_key = "wk"\ndestinations = ["mixpanel", "ga4"]\n'
+        "[destinations.mixpanel]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        create_emulator(load_config({"db": ":memory:"}, env={}, cwd=tmp_path))
+    message = str(caught.value)
+    assert "segemu.toml: [sources.web]: 'destinations' names 'ga4'" in message
+    assert "add a [destinations.ga4] table (defined: mixpanel)" in message
+
+
+def test_without_a_destinations_table_the_default_ones_can_be_named(tmp_path: Path) -> None:
+    (tmp_path / "segemu.toml").write_text(
+        '[sources.web]\nwrite_key = "wk"\ndestinations = ["mixpanel", "ga4"]\n'
+    )
+    emulator = create_emulator(load_config({"db": ":memory:"}, env={}, cwd=tmp_path))
+    assert {d.id for d in emulator.destinations.current} >= {"mixpanel", "ga4"}

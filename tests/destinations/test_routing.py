@@ -125,6 +125,10 @@ def consent(**preferences: bool) -> dict[str, Any]:
     ("context", "status", "reason"),
     [
         ({}, "delivered", None),  # no consent object: consent is not enforced
+        ({"consent": {}}, "delivered", None),  # an empty consent object neither
+        # An empty categoryPreferences: "consent is considered to be false for all categories"
+        # (consent-in-segment-connections.md §Reconcile consent object and integrations object).
+        (consent(), "filtered", "consent: Advertising, Analytics denied"),
         (consent(Advertising=True, Analytics=True), "delivered", None),
         (consent(Advertising=False, Analytics=True), "filtered", "consent: Advertising denied"),
         (consent(Analytics=True), "filtered", "consent: Advertising denied"),  # not mentioned
@@ -225,28 +229,37 @@ def test_trait_filters_apply_to_identify() -> None:
     assert deliveries["rec"]["requests"][0]["body"]["traits"] == {"plan": "p"}
 
 
+TEN_PERCENT = {"name": "ten percent", "sample": {"percent": 0.1}}
+
+
 def test_sampling_is_deterministic_per_message_and_near_the_percentage() -> None:
-    emulator = emulator_with({"rec": recorder(filters=[{"name": "ten percent", "sample": 10}])})
+    emulator = emulator_with({"rec": recorder(filters=[TEN_PERCENT])})
     kept = [send(emulator, messageId=f"m{n}")["rec"]["status"] for n in range(400)]
     assert 20 <= kept.count("delivered") <= 60
-    again = emulator_with({"rec": recorder(filters=[{"name": "ten percent", "sample": 10}])})
+    again = emulator_with({"rec": recorder(filters=[TEN_PERCENT])})
     assert [send(again, messageId=f"m{n}")["rec"]["status"] for n in range(400)] == kept
     dropped = kept.index("filtered")
     assert decisions(
         {
             "rec": send(
-                emulator_with({"rec": recorder(filters=[{"name": "ten percent", "sample": 10}])}),
+                emulator_with({"rec": recorder(filters=[TEN_PERCENT])}),
                 messageId=f"m{dropped}",
             )["rec"]
         }
     ) == {"rec": ("filtered", "filter 'ten percent': sampled out (keeps 10%)")}
 
 
+NONE_SAMPLED = {"name": "none", "sample": {"percent": 0}}
+
+
 def test_sample_runs_before_drop_in_segments_order() -> None:
     emulator = emulator_with(
         {
             "rec": recorder(
-                filters=[{"name": "drop all", "drop": True}, {"name": "none", "sample": 0}]
+                filters=[
+                    {"name": "drop all", "drop": True},
+                    NONE_SAMPLED,
+                ]
             )
         }
     )
@@ -317,12 +330,26 @@ def test_config_changed_at_runtime_applies_to_later_events_only() -> None:
     assert old["routing"]["rec"]["status"] == "delivered"
 
 
+def test_all_false_keeps_the_warehouse_and_stops_the_rest() -> None:
+    # guides/filtering-data.md: 'All': false blocks "all downstream destinations, except data
+    # warehouses".
+    emulator = emulator_with({"warehouse": {}, "rec": RECORDER})
+    deliveries = send(emulator, integrations={"All": False})
+    assert decisions(deliveries) == {
+        "warehouse": ("delivered", None),
+        "rec": ("filtered", "filtered by integrations object (All: false)"),
+    }
+    tracks = next(r for r in deliveries["warehouse"]["requests"] if r["action"] == "tracks")
+    assert tracks["body"]["event_text"] == "Order Completed"
+
+
 @pytest.mark.parametrize(
     ("integrations", "status"),
     [
         ({"Warehouses": {"all": False}}, "filtered"),
         ({"Warehouses": {"all": True}}, "delivered"),
-        ({"All": False}, "filtered"),
+        # All: false blocks all destinations "except data warehouses" (guides/filtering-data.md)
+        ({"All": False}, "delivered"),
         ({"All": False, "Warehouses": True}, "delivered"),
     ],
 )

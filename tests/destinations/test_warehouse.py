@@ -408,7 +408,8 @@ TRACK = {
         ({}, {}, True),
         ({"All": True, "Warehouses": {"all": False}}, {}, False),
         ({"All": False, "Warehouses": {"all": True}}, {}, True),
-        ({"All": False}, {}, False),
+        # "except data warehouses" (guides/filtering-data.md): All alone leaves them on.
+        ({"All": False}, {}, True),
         (
             {"All": False, "Warehouses": {"warehouseIds": ["wh_1", "wh_2"]}},
             {"warehouse_id": "wh_2"},

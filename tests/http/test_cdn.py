@@ -197,3 +197,37 @@ async def test_a_bundle_removed_while_running_is_a_clear_503(
     status, text, _ = await get_text(http, f"{server.url}/analytics.js/v1/k/analytics.min.js")
     assert status == 503
     assert "reinstall @segment/analytics-next or restart segemu" in text
+
+
+async def test_consent_settings_follow_the_destinations_categories(
+    start: Start, http: aiohttp.ClientSession
+) -> None:
+    # consent-tools src/types/wrapper.ts: consentSettings.{allCategories,
+    # hasUnmappedDestinations} and integrations.<name>.consentSettings.categories.
+    server = await start(
+        destinations={
+            "mixpanel": {"consent_categories": ["Analytics"]},
+            "amplitude": {"consent_categories": ["Analytics", "Advertising"]},
+            "ga4": {},
+        },
+        sources={
+            "web": {"write_key": "wk_web"},
+            "mapped": {"write_key": "wk_mapped", "destinations": ["mixpanel", "amplitude"]},
+            "plain": {"write_key": "wk_plain", "destinations": ["ga4"]},
+        },
+    )
+    web = await get_json(http, f"{server.url}/v1/projects/wk_web/settings")
+    assert web["consentSettings"] == {
+        "allCategories": ["Analytics", "Advertising"],
+        "hasUnmappedDestinations": True,  # GA4 is mapped to no category
+    }
+    mixpanel = web["integrations"]["Mixpanel (Actions)"]
+    assert mixpanel["consentSettings"] == {"categories": ["Analytics"]}
+    # Cloud mode: analytics.js loads no device-mode script for it.
+    assert mixpanel["versionSettings"]["componentTypes"] == ["server"]
+    assert "Google Analytics 4" not in str(list(web["integrations"]))
+    mapped = await get_json(http, f"{server.url}/v1/projects/wk_mapped/settings")
+    assert mapped["consentSettings"]["hasUnmappedDestinations"] is False
+    plain = await get_json(http, f"{server.url}/v1/projects/wk_plain/settings")
+    assert "consentSettings" not in plain
+    assert list(plain["integrations"]) == ["Segment.io"]

@@ -10,6 +10,7 @@ import base64
 import gzip
 import zlib
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -365,6 +366,36 @@ async def test_pixel_answers_a_gif_and_ingests_the_event(server: RunningServer, 
     assert (record["type"], record["writeKey"], record["event"]["event"]) == ("track", "px", "Open")
 
 
+async def test_pixel_takes_the_unencoded_form(server: RunningServer, http: Any) -> None:
+    # DOCS pixel-tracking-api: "If you choose not to encode your payload, send it like this".
+    query = (
+        "?userId=user_123&event=Email%20Opened&properties.subject=The%20Electric%20Daily"
+        "&properties.email=jane.kim@example.com&writeKey=px"
+    )
+    async with http.get(f"{server.url}/v1/pixel/track{query}") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "image/gif"
+    [record] = await stored(http, server)
+    event = record["event"]
+    assert (record["writeKey"], event["userId"], event["event"]) == (
+        "px",
+        "user_123",
+        "Email Opened",
+    )
+    assert event["properties"] == {"subject": "The Electric Daily", "email": "jane.kim@example.com"}
+    # A pixel names no library: Segment stores its "unknown" one.
+    assert event["context"]["library"] == {"name": "unknown", "version": "unknown"}
+
+
+async def test_pixel_data_may_be_json_without_base64(server: RunningServer, http: Any) -> None:
+    # DOCS pixel-tracking-api: "The base64 encoding is optional".
+    data = quote(orjson.dumps({"writeKey": "px", "userId": "u", "event": "Open"}).decode())
+    async with http.get(f"{server.url}/v1/pixel/track?data={data}") as response:
+        assert response.status == 200
+    [record] = await stored(http, server)
+    assert record["event"]["event"] == "Open"
+
+
 @pytest.mark.parametrize("query", ["", "?data=%%%", "?data=bm90IGpzb24="])
 async def test_pixel_answers_a_gif_even_for_garbage(
     server: RunningServer, http: Any, query: str
@@ -416,3 +447,32 @@ async def test_unknown_routes_get_a_json_404(server: RunningServer, http: Any) -
             answer = await response.json()
             assert answer["code"] == "not_found"
             assert path.split("?")[0] in answer["message"]
+
+
+async def test_a_raw_http_call_is_stored_as_segment_stores_it(
+    server: RunningServer, http: Any
+) -> None:
+    # A call with no library, no messageId and no timestamp, as curl sends it.
+    status, _, _ = await post(
+        http, f"{server.url}/v1/track", {"writeKey": "k", "userId": "u", "event": "Signed Up"}
+    )
+    assert status == 200
+    [record] = await stored(http, server)
+    event = record["event"]
+    assert event["context"]["library"] == {"name": "unknown", "version": "unknown"}
+    assert event["messageId"].startswith("api-")
+    assert len(event["messageId"]) == 31
+    assert event["projectId"] == "default"  # the source's name stands in for its id
+    assert "originalTimestamp" not in event
+    shown = await get_json(http, f"{server.url}/_segemu/events/{event['messageId']}")
+    [mixpanel] = shown["deliveries"]["mixpanel"]["requests"]
+    [amplitude] = shown["deliveries"]["amplitude"]["requests"]
+    # The library reaches the destinations as it does from Segment.
+    assert mixpanel["body"][0]["properties"]["mp_lib"] == "Segment Actions: unknown"
+    assert amplitude["body"]["events"][0]["library"] == "unknown"
+    # No made-up original_timestamp column in the warehouse either.
+    tracks = next(
+        r for r in shown["deliveries"]["warehouse"]["requests"] if r["action"] == "tracks"
+    )
+    assert "original_timestamp" not in tracks["body"]
+    assert tracks["body"]["context_library_name"] == "unknown"

@@ -191,3 +191,19 @@ def test_export_prints_segments_format() -> None:
     document = orjson.loads(result.output)
     assert document["name"] == "Shop"
     assert [rule["type"] for rule in document["rules"]][:2] == ["COMMON", "TRACK"]
+
+
+def test_export_gives_each_property_the_id_typewriter_reads() -> None:
+    # segmentio/typewriter src/api/trackingplans.ts sanitizeTrackingPlan calls
+    # `.id.replace('/properties/properties/properties/', '/properties/')` on each property of
+    # every TRACK rule read from a plan.json.
+    document = orjson.loads(run("export", str(SHOP)).output)
+    tracks = [rule for rule in document["rules"] if rule["type"] == "TRACK"]
+    assert tracks
+    for rule in tracks:
+        fields = rule["jsonSchema"]["properties"]["properties"].get("properties", {})
+        for name, field in fields.items():
+            assert field["id"] == f"/properties/properties/properties/{name}"
+            assert field["id"].replace("/properties/properties/properties/", "/properties/") == (
+                f"/properties/{name}"
+            )

@@ -121,7 +121,8 @@ def test_a_segment_export_round_trips(tmp_path: Path) -> None:
     exported = tmp_path / "exported.json"
     exported.write_bytes(orjson.dumps(plan.to_segment()))
     again = load_plan(exported)
-    assert [r.to_segment() for r in again.rules] == [r.to_segment() for r in plan.rules]
+    # The export adds each property's `id`, as Segment writes it; exported again, it is the same.
+    assert again.to_segment() == {**plan.to_segment(), "name": again.name}
 
 
 def _spec_calls(*names: str) -> list[dict[str, Any]]:

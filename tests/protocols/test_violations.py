@@ -153,7 +153,8 @@ def test_common_rule_applies_to_every_call(emulator: Emulator) -> None:
         "type": "identify",
         "userId": "u_1",
         "traits": {"email": "ada@example.com"},
-        "context": {"ip": "127.0.0.1"},
+        # Not an object: a call that names no library gets Segment's {"name": "unknown"}.
+        "context": {"ip": "127.0.0.1", "library": "x"},
     }
     [record, near] = send(emulator, bare, {**bare, "context": {"library": {"name": "x"}}})
     assert kinds(record) == [("common", "context.library")]
