@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections import Counter, deque
@@ -96,17 +97,20 @@ class Emulator:
         self.destinations = Destinations(config, self.sources)
         # The identity graph rebuilds from the stored records as the store reads them.
         self.identity = Identity(load_spaces(config))
-        identity_problem = None if config.in_memory else self.identity.load(config.db)
         # Computed traits and audiences; listening to the graph before the store loads, so
         # a restart rebuilds their state from the stored calls too.
         self.engage = Engage(load_engage(config))
         self.engage_stage = EngageStage(self.engage, self.identity)
-        self.store = EventStore(
-            None if config.in_memory else config.db,
-            retention=config.retention,
-            on_evict=self.destinations.forget,
-            on_load=self.identity.replay,
-        )
+        with _collector_paused():
+            # Reading back 100,000 calls and their profiles makes millions of objects that
+            # all live on: the automatic collector would walk the growing heap again and again.
+            identity_problem = None if config.in_memory else self.identity.load(config.db)
+            self.store = EventStore(
+                None if config.in_memory else config.db,
+                retention=config.retention,
+                on_evict=self.destinations.forget,
+                on_load=self.identity.replay,
+            )
         self.identity.attach(self.store)
         if identity_problem is not None:
             self.store.problems.append(identity_problem)
@@ -634,6 +638,17 @@ class Emulator:
                     recent.append(time.monotonic() - due)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def create_emulator(

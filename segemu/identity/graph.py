@@ -20,7 +20,7 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from heapq import merge as merge_sorted
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from segemu.identity.extract import ExternalIdKey
 from segemu.identity.profiles import Collection, ExternalId, Profile, TraitValue
@@ -69,7 +69,8 @@ class Graph:
         self._oldest_record = oldest_record
         # Profiles by segment id, least recently updated first (the cap lets the first go).
         self.profiles: dict[str, Profile] = {}
-        self._index: dict[Collection, dict[ExternalIdKey, Profile]] = {
+        # Each identifier's ExternalId, whose `profile` has it.
+        self._index: dict[Collection, dict[ExternalIdKey, ExternalId]] = {
             "users": {},
             "accounts": {},
         }
@@ -88,7 +89,8 @@ class Graph:
                 seen += 1
             profile = self.profiles.get(segment)
             return profile if profile is not None and profile.collection == collection else None
-        return self._index[collection].get(key)
+        external = self._index[collection].get(key)
+        return None if external is None else external.profile
 
     def iter_profiles(self, collection: Collection | None = None) -> Iterator[Profile]:
         """Profiles, most recently updated first."""
@@ -110,8 +112,9 @@ class Graph:
         # Every identifier known, all on one profile: nothing to decide (a blocked value is
         # never in the index, so none of them is blocked).
         if keys and not alias:
-            first = self.known(keys)
-            if first is not None:
+            known = self.known(keys)
+            if known is not None:
+                first = cast(Profile, known[0].profile)
                 self.touch(first, keys, call)
                 return first
         settings = self.settings
@@ -158,10 +161,11 @@ class Graph:
             profile = self.create("users", segment_id("users", self.space.name, call), call)
             changes.append({"action": "created", "segment_id": profile.segment_id})
         else:
-            matched.sort(key=lambda p: (p.created_at, p.segment_id))
+            # The oldest survives: by its first call's timestamp, then by arrival.
+            matched.sort(key=lambda p: (p.created_at, p.record_ids[0] if p.record_ids else 0))
             profile = matched[0]
             for other in matched[1:]:
-                by = next((k for k in kept if index.get(k) is other), None)
+                by = next((k for k in kept if _profile_of(index.get(k)) is other), None)
                 self.merge(other, profile)
                 changes.append(
                     {
@@ -200,7 +204,8 @@ class Graph:
                 }
             )
             return None
-        account = self._index["accounts"].get(key)
+        found = self._index["accounts"].get(key)
+        account = None if found is None else found.profile
         if account is None:
             account = self.create("accounts", segment_id("accounts", self.space.name, call), call)
             self.add_id(account, key, call)
@@ -228,7 +233,8 @@ class Graph:
         matched: list[Profile] = []
         index = self._index["users"]
         for key in keys:
-            profile = index.get(key)
+            external = index.get(key)
+            profile = None if external is None else external.profile
             if profile is not None and profile not in matched:
                 matched.append(profile)
         return matched
@@ -272,7 +278,7 @@ class Graph:
         return profile
 
     def add_id(self, profile: Profile, key: ExternalIdKey, call: Call) -> None:
-        profile.external_ids[key] = ExternalId(
+        external = profile.external_ids[key] = ExternalId(
             type=key[0],
             id=key[1],
             collection=profile.collection,
@@ -281,14 +287,16 @@ class Graph:
             last_seen=call.timestamp,
             first_message_id=call.message_id,
             record_id=call.record_id,
+            profile=profile,
         )
-        self._index[profile.collection][key] = profile
+        self._index[profile.collection][key] = external
 
     def merge(self, other: Profile, into: Profile) -> None:
         index = self._index[other.collection]
         for key, external in other.external_ids.items():
-            into.external_ids.setdefault(key, external)
-            index[key] = into
+            kept = into.external_ids.setdefault(key, external)
+            kept.profile = into
+            index[key] = kept
         for name, history in other.trait_history.items():
             for old in history:
                 into._remember(name, old)
@@ -317,17 +325,21 @@ class Graph:
         account.links[user.segment_id] = user.collection
         return True
 
-    def known(self, keys: list[ExternalIdKey]) -> Profile | None:
-        """The one profile that has every one of these identifiers already, if there is one
-        (then a call carrying them changes nothing in the graph)."""
+    def known(self, keys: list[ExternalIdKey]) -> list[ExternalId] | None:
+        """The identifiers, if one profile has every one of them already (then a call
+        carrying them changes nothing in the graph): `[0].profile` is that profile."""
         index = self._index["users"]
-        profile = index.get(keys[0])
-        if profile is None:
+        first = index.get(keys[0])
+        if first is None:
             return None
+        found = [first]
+        profile = first.profile
         for key in keys[1:]:
-            if index.get(key) is not profile:
+            external = index.get(key)
+            if external is None or external.profile is not profile:
                 return None
-        return profile
+            found.append(external)
+        return found
 
     def touch(self, profile: Profile, keys: list[ExternalIdKey], call: Call) -> None:
         """The call joins the profile: last seen of its ids, its call list, its recency."""
@@ -336,16 +348,17 @@ class Graph:
     def seen(
         self,
         profile: Profile,
-        keys: list[ExternalIdKey],
+        keys: list[ExternalIdKey] | list[ExternalId],
         record_id: int,
         message_id: str,
         source: str | None,
         timestamp: str,
     ) -> None:
-        """`touch` with the call's fields as they are (the ingest path's common case)."""
+        """`touch` with the call's fields as they are (the ingest path's common case, which
+        passes the ExternalIds `known` found)."""
         external_ids = profile.external_ids
         for key in keys:
-            external = external_ids.get(key)
+            external = key if isinstance(key, ExternalId) else external_ids.get(key)
             if external is not None and timestamp > external.last_seen:
                 external.last_seen = timestamp
         ids = profile.record_ids
@@ -384,7 +397,8 @@ class Graph:
         """The profile cap: the least recently updated profile goes, with its identifiers."""
         index = self._index[profile.collection]
         for key in profile.external_ids:
-            if index.get(key) is profile:
+            external = index.get(key)
+            if external is not None and external.profile is profile:
                 del index[key]
         for linked in profile.links:
             partner = self.profiles.get(linked)
@@ -399,8 +413,9 @@ class Graph:
         """Put back a profile read from disk (persist.py), with its identifiers."""
         self.profiles[profile.segment_id] = profile
         index = self._index[profile.collection]
-        for key in profile.external_ids:
-            index[key] = profile
+        for key, external in profile.external_ids.items():
+            external.profile = profile
+            index[key] = external
 
     def clear(self) -> None:
         self.profiles.clear()
@@ -432,6 +447,10 @@ class Graph:
                 into = self.profiles.get(str(change["into"]))
                 if other is not None and into is not None and other is not into:
                     self.merge(other, into)
+
+
+def _profile_of(external: ExternalId | None) -> Profile | None:
+    return None if external is None else external.profile
 
 
 def _refusal(

@@ -29,6 +29,9 @@ class ExternalId:
     first_message_id: str
     # The stored call that linked it to its profile.
     record_id: int
+    # The profile that has it: the graph's index maps each identifier to its ExternalId, so
+    # that a call's lookup finds the profile and the identifier to update in one step.
+    profile: Profile | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:

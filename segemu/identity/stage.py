@@ -116,12 +116,13 @@ class Identity:
         if keys and kind in _PLAIN_CALLS:
             # The common call (track, page, screen), every identifier known on one profile:
             # nothing to decide, nothing to apply (bench/identity.py: ingest on vs off).
-            profile = graph.known(keys)
-            if profile is not None:
+            known = graph.known(keys)
+            if known is not None:
+                found = cast(Profile, known[0].profile)
                 timestamp = event.get("timestamp")
                 graph.seen(
-                    profile,
-                    keys,
+                    found,
+                    known,
                     record["id"],
                     record["messageId"],
                     source,
@@ -129,11 +130,11 @@ class Identity:
                 )
                 record["identity"] = {
                     "space": graph.space.name,
-                    "segment_id": profile.segment_id,
+                    "segment_id": found.segment_id,
                     "changes": [],
                 }
                 if self._listeners:
-                    self._tell(ProfileChange(graph.space, profile, None, record, []))
+                    self._tell(ProfileChange(graph.space, found, None, record, []))
                 return
         space = graph.space
         call = _call(record)
