@@ -64,6 +64,8 @@ class Config:
     # with a timeout) at once; over them, a 503.
     max_streams: int = DEFAULT_MAX_STREAMS
     max_waits: int = DEFAULT_MAX_WAITS
+    # The Node.js that runs Functions (segemu/functions); None: `node` on the PATH.
+    node: str | None = None
     # Structured tables of the config file (sources, destinations, protocols, lint, codegen,
     # engage).
     # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
@@ -90,6 +92,7 @@ SECTIONS: tuple[str, ...] = (
     "codegen",
     "spaces",  # identity resolution and profiles: segemu/identity/settings.py
     "engage",  # computed traits and audiences, checked by segemu/engage/config.py
+    "functions",
 )
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
@@ -106,6 +109,7 @@ _TYPES: dict[str, type] = {
     "allowed_hosts": tuple,
     "max_streams": int,
     "max_waits": int,
+    "node": str,
 }
 # Settings that name a file: a relative path in a config file is relative to that file's
 # directory (from a flag or the environment, to the working directory).

@@ -34,6 +34,7 @@ from segemu.engage.config import load_engage
 from segemu.engage.engine import Engage
 from segemu.engage.stage import EngageStage
 from segemu.expectations import Expectation, Judging, Verdict
+from segemu.functions.service import Functions
 from segemu.identity import Identity, load_spaces
 from segemu.identity.views import query_view
 from segemu.message import STATUSES, Envelope, Record, format_timestamp
@@ -123,8 +124,13 @@ class Emulator:
             engage=self.engage_stage if self.engage.enabled else None,
             notify=self._notify,
         )
+        sender = sender or NoSender()
+        # Source, Destination and Insert Functions; finds Node now if any is configured.
+        self.functions = Functions(config, self.sources, self.destinations, sender, self.ingest)
         # The HTTP client deliveries go out through belongs to the shell (segemu/outbound.py).
-        self._delivery = DeliveryWorker(self._delivery_changed, sender or NoSender())
+        self._delivery = DeliveryWorker(
+            self._delivery_changed, sender, functions=self.functions.attempt
+        )
         self.counters = Counters()
         self.started_at = datetime.now(UTC)
         self._subscribers: list[Subscriber] = []
@@ -426,7 +432,6 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
-        present = {record["id"] for record in await self.scan(where, count)}
         matches = where.matches
         if where.reads_view:
             shown = self._shown(where)
@@ -434,7 +439,23 @@ class Emulator:
             def matches(record: Record) -> bool:
                 return where.matches(shown(record))
 
-        await self._wait_until(matches, count - len(present), timeout, present)
+        # The waiter listens before the scan: the scan yields between slices, and a record
+        # that comes to match meanwhile (a live delivery finishing) must not be missed.
+        waiter = _Waiter(matches, count, asyncio.get_running_loop().create_future())
+        if not self._closed and timeout > 0:
+            self._waiters.append(waiter)
+        try:
+            for record in await self.scan(where, count):
+                if record["id"] not in waiter.seen:
+                    waiter.seen.add(record["id"])
+                    waiter.needed -= 1
+            if waiter.needed > 0 and waiter in self._waiters and not waiter.done.done():
+                await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
         return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
 
@@ -570,6 +591,7 @@ class Emulator:
         if self._engage_clock is None and self.engage.enabled:
             self._engage_clock = asyncio.create_task(self._tick_engage(), name="segemu-engage")
         self.protocols.start()  # reloads tracking plan files when they change
+        await self.functions.start()  # the Node workers, with every function loaded
 
     async def close(self) -> None:
         """Stop the flusher and write everything acknowledged so far."""
@@ -578,6 +600,7 @@ class Emulator:
         self._closed = True
         self.release_waiters()
         await self._delivery.close()
+        await self.functions.close()
         await self.protocols.stop()
         if self._engage_clock is not None:
             self._engage_clock.cancel()

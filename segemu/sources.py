@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segemu.config import Config, ConfigError
+from segemu.functions.config import FunctionFile, base_dir, function_file
 
 DEFAULT_SOURCE_NAME = "default"
 _KEYS = (
@@ -36,6 +37,8 @@ _KEYS = (
     "tracking_plan",
     "protocols",
     "settings",
+    # A Source Function (segemu/functions): its file; `settings` are then its settings.
+    "function",
 )
 
 
@@ -52,6 +55,8 @@ class Source:
     protocols: Mapping[str, Any] = field(default_factory=dict)
     # Overrides merged into the CDN settings that analytics.js loads for this source.
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # A Source Function: its calls enter the pipeline as calls of this source.
+    function: FunctionFile | None = None
 
 
 class Sources:
@@ -95,7 +100,15 @@ def load_sources(config: Config) -> Sources:
                 raise ConfigError(
                     f"{where}: unknown key '{key}'{hint}; known keys: {', '.join(_KEYS)}"
                 )
-        write_key = entry.get("write_key")
+        function = (
+            function_file(
+                base_dir(config), "source", name, entry["function"], entry.get("settings"), where
+            )
+            if "function" in entry
+            else None
+        )
+        # A Source Function's source needs no write key of its own: its calls carry this one.
+        write_key = entry.get("write_key", f"function:{name}" if function else None)
         if not isinstance(write_key, str) or not write_key:
             raise ConfigError(f"{where}: 'write_key' is required and must be a non-empty string")
         if write_key in seen:
@@ -112,6 +125,7 @@ def load_sources(config: Config) -> Sources:
                 tracking_plan=_optional_str(entry, "tracking_plan", where),
                 protocols=_table(entry, "protocols", where),
                 settings=_table(entry, "settings", where),
+                function=function,
             )
         )
     return Sources(sources)

@@ -7,11 +7,13 @@ Importing this package stays cheap: each command imports what it uses when it ru
 from __future__ import annotations
 
 from segemu.cli.commands import cli
+from segemu.cli.function import function
 from segemu.cli.plan import plan
 from segemu.cli.profiles import profiles
 
 cli.add_command(plan)
 cli.add_command(profiles)
+cli.add_command(function)
 
 
 def main() -> None:

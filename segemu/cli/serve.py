@@ -79,6 +79,12 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
         f"or the snippet `segemu snippet` prints"
     )
     click.echo(f"           analytics.js: {server.runner.app[LIBRARY].describe()}")
+    for function in emulator.functions.describe(server.url):
+        # Where a webhook sender points, and what did not compile (the last good one runs).
+        runs = function.get("url") or f"{function['kind']} function of {function['name']}"
+        problem = function["error"]
+        state = f"  ERROR line {problem.get('line')}: {problem.get('message')}" if problem else ""
+        click.echo(f"  Function: {runs} ({function['file']}){state}")
     click.echo(f"  Events:  {server.url}/_segemu/events       Ctrl-C stops")
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None

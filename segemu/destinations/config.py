@@ -39,6 +39,7 @@ from segemu.destinations.engine import CompiledAction, compile_action
 from segemu.destinations.filters import DestinationFilter, FilterError, load_filters
 from segemu.destinations.fql import FqlError, compile_fql
 from segemu.destinations.mapping import check as check_mapping
+from segemu.functions.config import DestinationFunctions, destination_functions
 
 _KEYS = (
     "preset",
@@ -51,6 +52,10 @@ _KEYS = (
     "actions",
     "aliases",
     "retry",
+    # Destination and Insert Functions: parsed by segemu/functions/config.py.
+    "function",
+    "insert_function",
+    "batching",
 )
 _FAILURE_KEYS = ("status", "times", "latency")
 _ACTION_KEYS = ("name", "subscribe", "mapping", "enabled", "method", "url")
@@ -86,12 +91,19 @@ class Destination:
     # Names the integrations object may use for this destination.
     aliases: tuple[str, ...] = field(default=())
     retry: Retry = field(default_factory=Retry)
+    # A Destination Function and/or an Insert Function (segemu/functions).
+    functions: DestinationFunctions | None = None
 
     @property
     def sends(self) -> bool:
         """Whether deliveries really go out over HTTP (the Webhook with a URL), or are
         recorded only."""
         return self.preset.slug == "webhook" and bool(self.settings.get("url"))
+
+    @property
+    def live(self) -> bool:
+        """Whether the delivery worker carries its deliveries out after the ack."""
+        return self.sends or self.failures is not None or self.functions is not None
 
 
 def load_destinations(config: Config) -> list[Destination]:
@@ -147,12 +159,21 @@ def _from_preset(id_: str, preset: Preset) -> Destination:
 def parse_destination(
     id_: str, entry: Any, catalog: Mapping[str, Preset], where: str, base: Path | None = None
 ) -> Destination:
-    """One [destinations.<id>] entry, checked; ConfigError names `where` and the problem."""
+    """One [destinations.<id>] entry, checked; ConfigError names `where` and the problem.
+    `base` is the folder of relative paths (filters files, functions): the config file's;
+    the working directory without one."""
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table, got {entry!r}")
     _known_keys(entry, _KEYS, where)
+    functions = destination_functions(base or Path.cwd(), id_, entry, where)
     preset_name = entry.get("preset", id_ if id_ in catalog else None)
-    if preset_name is not None:
+    if functions is not None and functions.function is not None:
+        if preset_name is not None and "preset" in entry:
+            raise ConfigError(f"{where}: a destination 'function' takes no 'preset'")
+        from segemu.functions.deliver import function_preset
+
+        preset = function_preset(str(entry.get("name", id_)))
+    elif preset_name is not None:
         if preset_name not in catalog:
             close = difflib.get_close_matches(str(preset_name), list(catalog), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -195,6 +216,7 @@ def parse_destination(
         actions=tuple(compile_action(action) for action in actions),
         aliases=aliases,
         retry=_retry(entry.get("retry"), where),
+        functions=functions,
     )
 
 

@@ -16,13 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from segemu.destinations.presets.webhook import encode
 from segemu.destinations.runtime import LiveDelivery
 from segemu.outbound import OutboundRequest, Sender, SendError
 
+if TYPE_CHECKING:
+    from segemu.functions.deliver import FunctionAttempt
+
 log = logging.getLogger("segemu.destinations")
+# Runs one attempt of a delivery to a destination with a Destination or Insert Function
+# (segemu/functions/deliver.py), handed in by the emulator.
+FunctionRunner = Callable[[LiveDelivery], Awaitable["FunctionAttempt"]]
 
 # Segment gives a partner API this long to answer before the attempt counts as failed.
 ATTEMPT_TIMEOUT = 10.0
@@ -35,10 +42,16 @@ def retryable(status: int | None) -> bool:
 
 
 class DeliveryWorker:
-    def __init__(self, on_update: Callable[[LiveDelivery], None], sender: Sender) -> None:
+    def __init__(
+        self,
+        on_update: Callable[[LiveDelivery], None],
+        sender: Sender,
+        functions: FunctionRunner | None = None,
+    ) -> None:
         # Told of every attempt's outcome: the emulator re-checks waiters against the record.
         self.on_update = on_update
         self.sender = sender
+        self.functions = functions
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -64,6 +77,9 @@ class DeliveryWorker:
         status: int | None
         if failures is not None and (failures.times == -1 or live.attempts <= failures.times):
             status, detail = failures.status, "injected failure"
+        elif destination.functions is not None and self.functions is not None:
+            await self._function_attempt(live)
+            return
         elif destination.sends:
             status, detail = await self._post(live)
         else:
@@ -83,6 +99,34 @@ class DeliveryWorker:
             live.status = "failed"
             final = "not retried" if not retryable(status) else "no attempts left"
             live.reason = f"attempt {live.attempts} failed ({_describe(status, detail)}); {final}"
+        self.on_update(live)
+
+    async def _function_attempt(self, live: LiveDelivery) -> None:
+        """A function's outcome decides as its error type says (functions/deliver.py):
+        retried ones follow the same retry policy as an HTTP 5xx."""
+        assert self.functions is not None
+        try:
+            attempt = await self.functions(live)
+        except Exception as exc:  # a bug here must fail this delivery, not the worker
+            log.exception("running a function delivery failed")
+            attempt_outcome, detail = "failed", f"segemu could not run the function: {exc}"
+        else:
+            attempt_outcome, detail = attempt.outcome, attempt.detail or ""
+        destination = live.destination
+        live.responses.append(
+            {"attempt": live.attempts, "outcome": attempt_outcome, "detail": detail}
+        )
+        if attempt_outcome in ("delivered", "filtered"):
+            live.status, live.reason = attempt_outcome, detail or None
+        elif attempt_outcome == "retry" and live.attempts < destination.retry.max_attempts:
+            wait = destination.retry.backoff * 2 ** (live.attempts - 1)
+            live.status = "retrying"
+            live.reason = f"attempt {live.attempts} failed ({detail}); retrying in {wait:g}s"
+            self.schedule(live, wait)
+        else:
+            live.status = "failed"
+            final = "no attempts left" if attempt_outcome == "retry" else "not retried"
+            live.reason = f"attempt {live.attempts} failed ({detail}); {final}"
         self.on_update(live)
 
     async def _post(self, live: LiveDelivery) -> tuple[int | None, str]:

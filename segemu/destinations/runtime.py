@@ -20,7 +20,7 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from segemu.config import Config
 from segemu.destinations.base import Request
@@ -48,6 +48,8 @@ class Verdict(TypedDict):
     # delivered | filtered (and, once a reader has built the requests: failed)
     status: str
     reason: str | None
+    # With an Insert Function, once it ran: the call before and after it (or dropped).
+    insertFunction: NotRequired[dict[str, Any]]
 
 
 class Delivery(TypedDict):
@@ -58,6 +60,8 @@ class Delivery(TypedDict):
     reason: str | None
     requests: list[Request]
     attempts: int
+    # A Destination or Insert Function's delivery: what the function did.
+    function: NotRequired[dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -71,6 +75,9 @@ class LiveDelivery:
     attempts: int = 0
     reason: str | None = None
     responses: list[dict[str, Any]] = field(default_factory=list)
+    # What a Destination or Insert Function did (segemu/functions/deliver.py): its
+    # invocations with console output, fetches and return value, the call before and after.
+    function: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +263,7 @@ class Destinations:
 
     def start(self, records: Iterable[Record]) -> list[LiveDelivery]:
         """The deliveries that really happen or fail on purpose, for the worker to carry out."""
-        live_destinations = [
-            d for d in self.current if d.enabled and (d.sends or d.failures is not None)
-        ]
+        live_destinations = [d for d in self.current if d.enabled and d.live]
         if not live_destinations:
             return []
         started: list[LiveDelivery] = []
@@ -296,10 +301,13 @@ class Destinations:
         merged = dict(stored)
         for destination_id, state in live.items():
             base = stored.get(destination_id)
-            merged[destination_id] = {
+            verdict: Verdict = {
                 "status": state.status,
                 "reason": state.reason or (base["reason"] if base else None),
             }
+            if state.function is not None and "insert" in state.function:
+                verdict["insertFunction"] = state.function["insert"]
+            merged[destination_id] = verdict
         return merged
 
     def forget(self, record_ids: Iterable[int] | None = None) -> None:
@@ -352,7 +360,16 @@ class Destinations:
                 "reason": state.reason or base["reason"],
                 "attempts": state.attempts,
             }
+            if state.function is not None:
+                # A function's requests are the fetches it made, known once it ran.
+                merged[destination_id]["requests"] = state.requests
+                merged[destination_id]["function"] = state.function
         return merged
+
+    def delivery_for(self, record: Record, destination: Destination) -> Delivery:
+        """A destination's delivery of `record` as given (an Insert Function's changed call,
+        segemu/functions/deliver.py): its requests, or why its mapping failed."""
+        return self._build(record, destination)
 
     def _build(self, record: Record, destination: Destination) -> Delivery:
         """The requests of every subscribed action, for a call routed to `destination`."""
@@ -441,6 +458,13 @@ def describe(destination: Destination, *, full: bool = False) -> dict[str, Any]:
         ],
         "aliases": list(destination.aliases),
     }
+    if destination.functions is not None:
+        functions = destination.functions
+        if functions.function is not None:
+            described["function"] = str(functions.function.path)
+            described["batching"] = functions.batching is not None
+        if functions.insert is not None:
+            described["insertFunction"] = str(functions.insert.path)
     if destination.failures is not None:
         failures = destination.failures
         described["failures"] = {

@@ -11,6 +11,7 @@ from segemu.http import (
     cdn,
     control,
     destinations,
+    functions,
     openapi,
     profile_api,
     profiles,
@@ -56,6 +57,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     destinations.setup_routes(app, control.PREFIX)
     profiles.setup_routes(app, control.PREFIX)
     profile_api.setup_routes(app)
+    functions.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

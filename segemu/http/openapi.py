@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, profile_api, profiles
+from segemu.http import destinations, functions, profile_api, profiles
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -837,6 +837,7 @@ def document(prefix: str) -> dict[str, Any]:
                 "name": "Profile API",
                 "description": "Segment's Profile API: Basic auth, the access token as user name.",
             },
+            {"name": "Functions", "description": "Source, Destination and Insert Functions."},
         ],
         "paths": _with_control_answers(
             {
@@ -846,6 +847,7 @@ def document(prefix: str) -> dict[str, Any]:
                 **destinations.openapi_paths(prefix),
                 **profiles.openapi_paths(prefix),
                 **profile_api.openapi_paths(),
+                **functions.openapi_paths(prefix),
             },
             prefix,
         ),

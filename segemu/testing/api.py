@@ -36,6 +36,7 @@ from segemu.testing.calls import (
     WaitAnswer,
 )
 from segemu.testing.expect import Spec
+from segemu.testing.functions import FunctionInvocation, function_request_call
 from segemu.testing.profiles import (
     ProfileInfo,
     merged_message,
@@ -273,6 +274,10 @@ class Plans:
         if info_a is not None and info_b is not None and info_a.segment_id == info_b.segment_id:
             raise SegemuAssertionError(merged_message(a, b, info_a))
 
+    def _function_request(self, name: str, **request: Any) -> Plan[FunctionInvocation]:
+        invocation: FunctionInvocation = yield function_request_call(name, **request)
+        return invocation
+
     def _snapshot(self, q: str | None) -> Plan[list[dict[str, Any]]]:
         return normalize((yield from self._events(q, None)), self._scope)
 
@@ -384,6 +389,25 @@ class SegemuApi(Plans, Assertions[None]):
         __tracebackhide__ = True
         self._run(self._assert_not_merged(a, b, space))
 
+    def function_request(
+        self,
+        name: str,
+        *,
+        json: Any = None,
+        data: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        method: str = "POST",
+    ) -> FunctionInvocation:
+        """Call Source Function `name` as its webhook would be called; what it emitted,
+        fetched and logged (segemu/testing/functions.py)."""
+        return self._run(
+            self._function_request(
+                name, json=json, data=data, headers=headers, query=query, method=method
+            ),
+            read=False,
+        )
+
     def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized
         (segemu/testing/snapshot.py)."""
@@ -489,6 +513,24 @@ class AsyncSegemuApi(Plans, Assertions[Awaitable[None]]):
         """`a` and `b` are not on one profile (judged now); fails naming the merge."""
         __tracebackhide__ = True
         await self._run(self._assert_not_merged(a, b, space))
+
+    async def function_request(
+        self,
+        name: str,
+        *,
+        json: Any = None,
+        data: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        method: str = "POST",
+    ) -> FunctionInvocation:
+        """Call Source Function `name` as its webhook would be called."""
+        return await self._run(
+            self._function_request(
+                name, json=json, data=data, headers=headers, query=query, method=method
+            ),
+            read=False,
+        )
 
     async def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized."""

@@ -35,6 +35,7 @@ from segemu.testing.calls import (
     Wait,
     WaitAnswer,
 )
+from segemu.testing.functions import FunctionInvocation, FunctionRequest
 
 
 class LocalSegemu(AsyncSegemuApi):
@@ -105,6 +106,15 @@ async def answer(emulator: Emulator, call: Call) -> Any:
                 emulator.identity, call.space, call.collection, call.q, call.limit, 0
             )
             return [profile.summary() for profile in profiles]
+        case FunctionRequest():
+            from segemu.functions.requests import invoke_by_name
+
+            invocation, problem = await invoke_by_name(
+                emulator, call.name, call.payload(), "http://localhost"
+            )
+            if problem is not None:
+                raise ControlApiError(problem)
+            return FunctionInvocation(invocation)
     raise TypeError(f"no in-process answer to {call!r}")
 
 

@@ -91,6 +91,7 @@ class InspectorApp(App[None]):
         Binding("4", "show_tab('assertions')", "Assertions", show=False),
         Binding("5", "show_tab('profiles')", "Profiles", show=False),
         Binding("escape", "focus_table", "Table", show=False),
+        Binding("F", "functions", "Functions", show=False),
     ]
 
     def __init__(
@@ -452,6 +453,11 @@ class InspectorApp(App[None]):
                 self.table.set_columns(columns)
 
         self.push_screen(ColumnPicker(self.table.columns), chosen)
+
+    def action_functions(self) -> None:
+        from segemu.tui.functions import FunctionsScreen
+
+        self.push_screen(FunctionsScreen(self.backend.function_invocations))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -106,6 +106,11 @@ class Backend(ABC):
         accounts); None if no profile has that id."""
         return None
 
+    async def function_invocations(self) -> list[dict[str, Any]] | None:
+        """GET /_segemu/functions/invocations' `invocations` (Source Functions), newest
+        first; None where the emulator runs no Functions."""
+        return None
+
     @property
     def problem(self) -> str | None:
         """What keeps the backend from receiving right now (shown in the footer)."""

@@ -23,6 +23,7 @@ KEYS = (
     ("1 2 3 4 5", "events, destinations, violations, assertions, profiles"),
     ("p", "(in a detail) the profile the call joined: identity graph, traits, merges, calls"),
     ("C", "choose the columns"),
+    ("F", "Source Function invocations: webhook, emitted calls, console output, errors"),
     ("T, Ctrl+P", "change the theme; the command palette"),
     ("q, Ctrl+C", "quit: segemu stops and writes the store"),
 )

@@ -118,6 +118,12 @@ class InProcessBackend(Backend):
         found = identity.profile(external_id, space=space)
         return None if found is None else profile_view(identity, found)
 
+    async def function_invocations(self) -> list[dict[str, Any]] | None:
+        functions = getattr(self.emulator, "functions", None)
+        if functions is None or not functions.configured:
+            return None
+        return list(functions.recent())
+
     def protocols(self) -> Capability:
         if getattr(self.emulator, "protocols", None) is None:
             return Capability(False, "this segemu does not check tracking plans")

@@ -152,6 +152,14 @@ class RemoteBackend(Backend):
             return None
         return listing if isinstance(listing, list) else None
 
+    async def function_invocations(self) -> list[dict[str, Any]] | None:
+        try:
+            answer = await self._get("/functions/invocations")
+        except (RemoteError, aiohttp.ClientError, OSError, TimeoutError):
+            return None
+        found = answer.get("invocations") if isinstance(answer, dict) else None
+        return found if isinstance(found, list) else None
+
     @property
     def problem(self) -> str | None:
         if self.lost and not self._problem:

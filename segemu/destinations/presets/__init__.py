@@ -17,13 +17,18 @@ from segemu.destinations.presets import (
     customerio,
     facebook_conversions,
     ga4,
+    google_ads,
     hubspot,
     intercom,
     iterable,
+    klaviyo,
     mixpanel,
+    pinterest,
     salesforce,
     segment_profiles,
+    sendgrid,
     slack,
+    tiktok,
     webhook,
 )
 
@@ -41,6 +46,11 @@ _MODULES = (
     hubspot,
     salesforce,
     facebook_conversions,
+    google_ads,
+    klaviyo,
+    tiktok,
+    pinterest,
+    sendgrid,
 )
 
 PRESETS: dict[str, Preset] = {module.PRESET.slug: module.PRESET for module in (*_MODULES, webhook)}

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+
+from segemu.destinations.presets._support import ActionError
 
 _SHA256_HEX = re.compile(r"[a-fA-F0-9]{64}")
 
@@ -26,3 +29,17 @@ def sha256(value: str) -> str:
     if is_sha256(value):
         return value
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def process_hashing(value: str, clean: Callable[[str], str] | None = None) -> str:
+    """processHashing(value, 'sha256', 'hex', clean): a digest is kept as it is (and is not
+    cleaned); otherwise the value is cleaned, then hashed. A value that cleans to nothing is
+    refused, as SmartHashing.hash throws "Cannot hash an empty string"."""
+    if value.strip() == "":
+        return ""
+    if is_sha256(value):
+        return value
+    cleaned = clean(value) if clean else value
+    if cleaned.strip() == "":
+        raise ActionError("Cannot hash an empty string")
+    return hashlib.sha256(cleaned.encode()).hexdigest()
