@@ -93,7 +93,11 @@ SECTIONS: tuple[str, ...] = (
     "spaces",  # identity resolution and profiles: segemu/identity/settings.py
     "engage",  # computed traits and audiences, checked by segemu/engage/config.py
     "functions",
+    "faults",
 )
+# Tables whose entries from flags add to the file's instead of replacing them: `segemu run
+# --fault` adds rules to the [faults.*] of segemu.toml (checked in segemu/faults).
+_ADDITIVE_SECTIONS = frozenset({"faults"})
 SETTINGS: tuple[str, ...] = tuple(
     f.name for f in fields(Config) if f.name not in ("origins", "sections", "config_file")
 )
@@ -327,7 +331,10 @@ def load_config(
         if raw is None:
             continue
         if name in SECTIONS:  # in-process emulators and the pytest marker pass tables too
-            sections[name] = _section(name, raw, "settings")
+            entries = _section(name, raw, "settings")
+            if name in _ADDITIVE_SECTIONS:
+                entries = {**sections.get(name, {}), **entries}
+            sections[name] = entries
             origins[name] = "flag"
             continue
         if name not in SETTINGS:

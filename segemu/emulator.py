@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from segemu import __version__
-from segemu.config import Config, load_config
+from segemu.config import Config, ConfigError, load_config
 from segemu.destinations.catalog import presets
 from segemu.destinations.config import parse_destination
 from segemu.destinations.delivery import DeliveryWorker
@@ -34,6 +34,7 @@ from segemu.engage.config import load_engage
 from segemu.engage.engine import Engage
 from segemu.engage.stage import EngageStage
 from segemu.expectations import Expectation, Judging, Verdict
+from segemu.faults import FaultError, Faults
 from segemu.functions.service import Functions
 from segemu.identity import Identity, load_spaces
 from segemu.identity.views import query_view
@@ -96,6 +97,13 @@ class Emulator:
         # Tracking plans load here too, so a malformed plan stops start-up with its file named.
         self.protocols = Protocols(config, self.sources)
         self.destinations = Destinations(config, self.sources)
+        # Faults on the Tracking API (segemu/faults): the config's rules, more added at runtime.
+        self.faults = Faults()
+        try:
+            origin = config.config_file or "settings"
+            self.faults.add_all(config.sections.get("faults") or {}, origin)
+        except FaultError as exc:
+            raise ConfigError(str(exc)) from None
         # The identity graph rebuilds from the stored records as the store reads them.
         self.identity = Identity(load_spaces(config))
         # Computed traits and audiences; listening to the graph before the store loads, so
@@ -158,6 +166,7 @@ class Emulator:
 
     def _notify(self, records: list[Record]) -> None:
         """The pipeline's last stage: live deliveries start, subscribers and waiters hear."""
+        self.faults.arrived(records)  # links calls that got through after a fault
         for live in self.destinations.start(records):
             self._delivery.schedule(live, 0.0)
         for subscriber in self._subscribers:

@@ -74,6 +74,9 @@ class Record(TypedDict):
     violations: NotRequired[list[Violation]]
     lint: NotRequired[list[LintFinding]]
     protocols: NotRequired[dict[str, Any]]
+    # What the source's schema controls did, only when they blocked the call or omitted
+    # traits: {"blocked": reason or None, "omitted": ["traits.ssn", ...]} (sources.py).
+    schemaControls: NotRequired[dict[str, Any]]
     # The profile the call resolved to and the identity changes it caused:
     # {"space", "segment_id", "account_id"?, "changes": [...]} (segemu/identity/stage.py).
     identity: NotRequired[dict[str, Any]]

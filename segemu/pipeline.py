@@ -5,7 +5,8 @@
     normalize       message.py: type, ids, timestamps, the batch's context merged in
     dedupe          dedupe.py: a messageId seen before marks a duplicate; retries and arrival
                     order are noted
-    source          sources.py: the write key's source, or rejected as an unknown key
+    source          sources.py: the write key's source, or rejected as an unknown key; the
+                    source's schema controls: calls blocked, identify/group traits omitted
     tracking plan   protocols/: violations, block / omit, lint; returns the calls it forwards
                     ("Violation Generated", blocked calls sent to another source)
     identity        the identity graph's slot (empty until identity resolution exists)
@@ -130,6 +131,12 @@ class Pipeline:
         # Segment stores the id of the source as projectId (DOCS partners/spec.md); segemu's
         # sources have no ids, so the source's name stands in for it.
         record["event"]["projectId"] = source.name
+        # Schema controls decide at the source: the verdict is kept on the record (only when
+        # they block or omit something) for routing to apply and every surface to show.
+        blocked = source.blocked_call(record["type"], record["event"])
+        omitted = source.blocked_traits(record["type"], record["event"])
+        if blocked is not None or omitted:
+            record["schemaControls"] = {"blocked": blocked, "omitted": omitted}
         return source
 
 

@@ -7,7 +7,9 @@ schema-configuration.md). In the config file:
     [sources.web]
     write_key = "wk_web"
     destinations = ["mixpanel", "ga4"]    # default: every enabled destination
-    block_events = ["Debug Clicked"]      # Schema controls: events blocked for this source
+    block_events = ["Debug Clicked"]      # Schema controls: track events, pages and screens
+    block_identify_traits = ["ssn"]       #   blocked by name; identify traits and group
+    block_group_traits = ["tax_id"]       #   traits omitted from what destinations receive
     tracking_plan = "plans/web.json"      # checked by segemu/protocols
     [sources.web.protocols]               # blocking settings, checked by segemu/protocols
     [sources.web.settings]                # CDN settings served to analytics.js
@@ -34,6 +36,8 @@ _KEYS = (
     "name",
     "destinations",
     "block_events",
+    "block_identify_traits",
+    "block_group_traits",
     "tracking_plan",
     "protocols",
     "settings",
@@ -50,6 +54,8 @@ class Source:
     # The destinations attached to this source; None means every enabled destination.
     destinations: tuple[str, ...] | None = None
     block_events: frozenset[str] = frozenset()
+    block_identify_traits: frozenset[str] = frozenset()
+    block_group_traits: frozenset[str] = frozenset()
     # Path of the tracking plan (relative to the config file), and its blocking settings.
     tracking_plan: str | None = None
     protocols: Mapping[str, Any] = field(default_factory=dict)
@@ -57,6 +63,46 @@ class Source:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # A Source Function: its calls enter the pipeline as calls of this source.
     function: FunctionFile | None = None
+
+    # Schema controls (DOCS connections/sources/schema/index.md, "Event filters" and
+    # "Identify and Group Trait Filters"; destination-data-control.md): besides track calls,
+    # Segment blocks Page and Screen calls, and Identify traits and Group properties. A
+    # blocked call reaches no destination, warehouses included; a blocked trait is removed
+    # from what destinations receive.
+
+    def blocked_call(self, kind: str | None, event: Mapping[str, Any]) -> str | None:
+        """Why schema controls block this call, or None. Track calls are blocked by `event`,
+        page and screen calls by `name`; the Source Schema lists every page call as "Page
+        Viewed" (schema/index.md), so blocking "Page Viewed" blocks every page, and "Screen
+        Viewed" every screen."""
+        if not self.block_events:
+            return None
+        field_name = "event" if kind == "track" else "name" if kind in ("page", "screen") else None
+        if field_name is None:
+            return None
+        name = event.get(field_name)
+        where = f"for source '{self.name}' (Schema controls)"
+        if isinstance(name, str) and name in self.block_events:
+            label = "event" if kind == "track" else kind
+            return f"{label} '{name}' is blocked {where}"
+        every = f"{kind.title()} Viewed" if kind in ("page", "screen") else None
+        if every is not None and every in self.block_events:
+            return f"every {kind} call is blocked {where}: '{every}'"
+        return None
+
+    def blocked_traits(self, kind: str | None, event: Mapping[str, Any]) -> list[str]:
+        """The paths (`traits.ssn`) of the identify or group traits schema controls omit."""
+        blocked = (
+            self.block_identify_traits
+            if kind == "identify"
+            else self.block_group_traits
+            if kind == "group"
+            else None
+        )
+        traits = event.get("traits")
+        if not blocked or not isinstance(traits, dict):
+            return []
+        return [f"traits.{name}" for name in sorted(blocked.intersection(traits))]
 
 
 class Sources:
@@ -122,6 +168,10 @@ def load_sources(config: Config) -> Sources:
                 write_key=write_key,
                 destinations=_names(entry, "destinations", where),
                 block_events=frozenset(_names(entry, "block_events", where) or ()),
+                block_identify_traits=frozenset(
+                    _names(entry, "block_identify_traits", where) or ()
+                ),
+                block_group_traits=frozenset(_names(entry, "block_group_traits", where) or ()),
                 tracking_plan=_optional_str(entry, "tracking_plan", where),
                 protocols=_table(entry, "protocols", where),
                 settings=_table(entry, "settings", where),

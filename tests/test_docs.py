@@ -7,7 +7,8 @@ extracted and checked (issue 18, "A test checks every command and config snippet
   be in the short list of set-up tools below, so a new kind of command gets a check of its own.
 - `toml` blocks are configuration: they build a real emulator, so an unknown setting, a
   destination that does not exist or a bad value fails as `segemu run` would.
-- `yaml` blocks are tracking plans, loaded by the plan reader.
+- `yaml` blocks are tracking plans, loaded by the plan reader; so are `csv` blocks (Segment's
+  tracking plan CSV).
 - `python` blocks compile, and every `from segemu... import name` they contain resolves.
 - `json` blocks parse, unless they are marked as excerpts (`...`); an expectations list is
   judged by the expectation parser.
@@ -193,9 +194,9 @@ async def test_config_snippets_build_an_emulator(snippet: Snippet, tmp_path: Pat
     await emulator.close()
 
 
-@pytest.mark.parametrize("snippet", _of("yaml"), ids=_ids(_of("yaml")))
+@pytest.mark.parametrize("snippet", _of("yaml", "csv"), ids=_ids(_of("yaml", "csv")))
 def test_plan_snippets_load(snippet: Snippet, tmp_path: Path) -> None:
-    plan_file = tmp_path / "plan.yaml"
+    plan_file = tmp_path / f"plan.{snippet.lang}"
     plan_file.write_text(snippet.body, encoding="utf-8")
     plan = load_plan(plan_file)
     assert plan.rules, f"{snippet}: a plan with no rules"

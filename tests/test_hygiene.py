@@ -95,6 +95,7 @@ CORE = (
     "protocols",
     "identity",
     "functions",
+    "faults",
 )
 SHELLS = ("segemu.http", "segemu.cli", "segemu.tui", "segemu.testing")
 FOREIGN_TO_THE_CORE = ("aiohttp", "textual", "pytest", "_pytest")

@@ -74,6 +74,23 @@ def _expectations(path: str | None) -> list[Any]:
         raise click.ClickException(str(exc)) from None
 
 
+def _fault_rules(specs: tuple[str, ...]) -> dict[str, Any] | None:
+    """`--fault` specs as a [faults] table: added to the config file's rules."""
+    if not specs:
+        return None
+    from segemu.faults import FaultError
+    from segemu.faults.spec import parse_spec
+
+    rules: dict[str, Any] = {}
+    for number, spec in enumerate(specs, 1):
+        try:
+            rule = parse_spec(spec)
+        except FaultError as exc:
+            raise click.BadParameter(str(exc), param_hint="--fault") from None
+        rules[str(rule.pop("id", f"cli-{number}"))] = rule
+    return rules
+
+
 @cli.command()
 @click.option("--host", help="Interface to listen on.  [default: 127.0.0.1]")
 @click.option(
@@ -130,6 +147,14 @@ def _expectations(path: str | None) -> list[Any]:
     "(host.docker.internal); repeatable.",
 )
 @click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="SPEC",
+    help="Fail Tracking API requests: e.g. 503,times=2 or 429,retryAfter=5 or reset,every=3 "
+    "(docs/faults.md); repeatable.",
+)
+@click.option(
     "--no-ui", is_flag=True, help="Headless, even in a terminal: print one line per received call."
 )
 @click.option(
@@ -146,6 +171,7 @@ def run(
     analytics_js: str | None,
     allowed_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
+    faults: tuple[str, ...],
     no_ui: bool,
     quiet: bool | None,
     expect_file: str | None,
@@ -167,6 +193,7 @@ def run(
         "analytics_js": analytics_js,
         "allowed_origins": allowed_origins or None,
         "allowed_hosts": allowed_hosts or None,
+        "faults": _fault_rules(faults),
     }
     try:
         config = load_config(flags, config_file=config_file)

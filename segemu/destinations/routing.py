@@ -2,8 +2,10 @@
 
 The checks, in the order Segment applies them:
 1. the destination is enabled and connected to the event's source;
-2. Schema controls: events blocked for the source (DOCS protocols/enforce/schema-configuration.md)
-   and the tracking plan's blocking settings (record["protocols"]["blocked"]);
+2. Schema controls: track events, page and screen calls blocked for the source (sources.py
+   `Source.blocked_call`; DOCS connections/sources/schema/index.md) and the tracking plan's
+   blocking settings (record["protocols"]["blocked"]); traits they omit are already gone
+   from the event routing sees (runtime.py);
 3. consent: with `context.consent.categoryPreferences`, a destination mapped to categories gets
    the event only if every one of its categories is consented; an event without the consent
    object flows to every destination (DOCS privacy/consent-management/
@@ -56,9 +58,9 @@ def decide(
         and destination.id not in source.destinations
     ):
         return filtered(f"not connected to source '{source.name}'")
-    name = event.get("event")
-    if source is not None and name is not None and name in source.block_events:
-        return filtered(f"event '{name}' is blocked for source '{source.name}' (Schema controls)")
+    blocked = source.blocked_call(event.get("type"), event) if source is not None else None
+    if blocked is not None:
+        return filtered(blocked)
     if blocked_by_plan:
         return filtered(f"tracking plan: {blocked_by_plan}")
     consent = _consent(destination, event)

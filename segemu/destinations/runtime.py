@@ -29,6 +29,7 @@ from segemu.destinations.mapping import MappingError
 from segemu.destinations.routing import decide
 from segemu.message import Record
 from segemu.protocols.forwarding import forwarded_event
+from segemu.protocols.validate import without
 from segemu.sources import Source, Sources
 
 DELIVERY_STATUSES: tuple[str, ...] = ("delivered", "filtered", "failed", "retrying", "pending")
@@ -152,6 +153,17 @@ class _RoutingPlan:
         )
 
 
+def received_event(record: Record) -> dict[str, Any]:
+    """The event as destinations receive it: what the tracking plan omits (properties and
+    traits, with `context.protocols`) and the traits the source's schema controls block are
+    gone. The stored event itself is never changed."""
+    event = forwarded_event(record) if record.get("protocols") else record["event"]
+    controls = record.get("schemaControls")
+    if isinstance(controls, dict) and controls.get("omitted"):
+        event = without(event, controls["omitted"])
+    return event
+
+
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for a small JSON object (integrations, consent), or None when it
     is too large or holds a list: that call is then decided alone."""
@@ -223,8 +235,7 @@ class Destinations:
             return {}
         protocols = record.get("protocols")
         blocked = protocols.get("blocked") if isinstance(protocols, dict) else None
-        # The event as the tracking plan lets it through: omitted properties and traits gone.
-        event = forwarded_event(record) if protocols else record["event"]
+        event = received_event(record)
         plan = self._plan
         if plan is None or plan[0] is not destinations:
             plan = self._plan = (destinations, _RoutingPlan.of(destinations))
@@ -376,7 +387,7 @@ class Destinations:
         source = self.sources.for_write_key(record["writeKey"])
         protocols = record.get("protocols")
         blocked = protocols.get("blocked") if isinstance(protocols, dict) else None
-        event = forwarded_event(record) if protocols else record["event"]
+        event = received_event(record)
         # Routing decided this at ingest; deciding again gives the event after the property
         # and trait filters, which the mapping reads.
         decision = decide(destination, source, event, blocked)

@@ -11,6 +11,7 @@ from segemu.http import (
     cdn,
     control,
     destinations,
+    faults,
     functions,
     openapi,
     profile_api,
@@ -58,6 +59,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     profiles.setup_routes(app, control.PREFIX)
     profile_api.setup_routes(app)
     functions.setup_routes(app, control.PREFIX)
+    faults.setup_routes(app, control.PREFIX)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -48,8 +48,12 @@ async def get_event(request: web.Request) -> web.Response:
         return error_response(request, 404, "not_found", f"no event with messageId {message_id!r}")
     first, *later = records
     # One record shown: what each destination received is built for it.
-    shown = emulator.with_deliveries(first)
-    return json_response(request, {**shown, "duplicates": [r["id"] for r in later]})
+    shown = {**emulator.with_deliveries(first), "duplicates": [r["id"] for r in later]}
+    # The attempts a fault refused before this call got through (segemu/faults).
+    attempts = emulator.faults.attempts_of(message_id)
+    if attempts:
+        shown["faulted"] = attempts
+    return json_response(request, shown)
 
 
 async def reset(request: web.Request) -> web.Response:

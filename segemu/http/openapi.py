@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from segemu import __version__
-from segemu.http import destinations, functions, profile_api, profiles
+from segemu.http import destinations, faults, functions, profile_api, profiles
 from segemu.http.responses import json_response
 from segemu.http.tracking import BATCH_ROUTES, SINGLE_ROUTES
 from segemu.message import EVENT_TYPES, STATUSES
@@ -838,6 +838,7 @@ def document(prefix: str) -> dict[str, Any]:
                 "description": "Segment's Profile API: Basic auth, the access token as user name.",
             },
             {"name": "Functions", "description": "Source, Destination and Insert Functions."},
+            {"name": "Faults", "description": "Failures injected into the Tracking API."},
         ],
         "paths": _with_control_answers(
             {
@@ -848,6 +849,7 @@ def document(prefix: str) -> dict[str, Any]:
                 **profiles.openapi_paths(prefix),
                 **profile_api.openapi_paths(),
                 **functions.openapi_paths(prefix),
+                **faults.openapi_paths(prefix),
             },
             prefix,
         ),

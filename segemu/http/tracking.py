@@ -28,6 +28,7 @@ from segemu.http.body import (
     parse_json_object,
     read_body,
 )
+from segemu.http.faults import intercept
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import cors_headers, cors_headers_without_origin, error_response
 from segemu.jsonlimits import MAX_DEPTH, deeper_than, parsed_deeper_than, too_deep_message
@@ -114,7 +115,7 @@ def _require_write_key(envelope: Envelope) -> None:
     )
 
 
-async def single(request: web.Request) -> web.Response:
+async def single(request: web.Request) -> web.StreamResponse:
     """POST /v1/track, /v1/identify, ... and the browser's /v1/t, /v1/i, ..."""
     emulator = request.app[EMULATOR]
     emulator.count_request()
@@ -125,11 +126,15 @@ async def single(request: web.Request) -> web.Response:
         _require_write_key(envelope)
     except BodyError as error:
         return _refused(request, emulator, error)
+    if emulator.faults.rules:  # one attribute test while no fault is set
+        faulted = await intercept(request, emulator, envelope, _success)
+        if faulted is not None:
+            return faulted
     emulator.ingest(envelope)
     return _success(request)
 
 
-async def batch(request: web.Request) -> web.Response:
+async def batch(request: web.Request) -> web.StreamResponse:
     """POST /v1/batch, /v1/import and the browser's /v1/b."""
     emulator = request.app[EMULATOR]
     emulator.count_request()
@@ -157,6 +162,10 @@ async def batch(request: web.Request) -> web.Response:
         _require_write_key(envelope)
     except BodyError as error:
         return _refused(request, emulator, error)
+    if emulator.faults.rules:
+        faulted = await intercept(request, emulator, envelope, _success)
+        if faulted is not None:
+            return faulted
     emulator.ingest(envelope)
     return _success(request)
 

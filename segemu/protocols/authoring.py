@@ -82,9 +82,7 @@ def compile_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
             )
     rules: list[dict[str, Any]] = []
     if data.get("common") is not None:
-        common = _mapping(data["common"], "common")
-        schema = {"$schema": DRAFT_07, "type": "object", **_object(common, "common")}
-        rules.append({"type": "COMMON", "key": None, "version": 1, "jsonSchema": schema})
+        rules.append(common_rule(_mapping(data["common"], "common"), "common"))
     for kind, container in (
         ("track", "properties"),
         ("page", "properties"),
@@ -97,15 +95,21 @@ def compile_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 raise AuthoringError(f"{kind}: event names must be non-empty strings, got {name!r}")
             spec = _mapping(spec or {}, where)
             key: str | None = None if kind != "track" and name == "*" else name
-            rules.append(_event_rule(kind.upper(), key, spec, container, where))
+            rules.append(event_rule(kind.upper(), key, spec, container, where))
     for kind in ("identify", "group"):
         if data.get(kind) is not None:
             spec = _mapping(data[kind], kind)
-            rules.append(_event_rule(kind.upper(), None, spec, "traits", kind))
+            rules.append(event_rule(kind.upper(), None, spec, "traits", kind))
     return rules
 
 
-def _event_rule(
+def common_rule(fields: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The COMMON rule: `fields` are fields of the whole event (context, userId, ...)."""
+    schema = {"$schema": DRAFT_07, "type": "object", **_object(fields, where)}
+    return {"type": "COMMON", "key": None, "version": 1, "jsonSchema": schema}
+
+
+def event_rule(
     kind: str, key: str | None, spec: Mapping[str, Any], container: str, where: str
 ) -> dict[str, Any]:
     for name in spec:

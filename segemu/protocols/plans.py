@@ -8,7 +8,8 @@ whole event. The file may hold, as Segment's tools write them:
 - the answer of `GET /tracking-plans/{id}/rules`: `{"data": {"rules": [...], ...}}`;
 - a Config API export: `{"display_name", "rules": {"events": [...], "global", "identify",
   "group"}}` (segment-wire-contract.md §7, "Legacy Config API export");
-- or the authoring format (segemu/protocols/authoring.py), in YAML or JSON.
+- the authoring format (segemu/protocols/authoring.py), in YAML or JSON;
+- or the CSV that Segment's Protocols UI downloads and uploads (segemu/protocols/plan_csv.py).
 """
 
 from __future__ import annotations
@@ -164,6 +165,13 @@ def load_plan(path: Path) -> TrackingPlan:
 
 
 def parse_file(data: bytes, path: Path) -> Any:
+    if path.suffix.lower() == ".csv":
+        from segemu.protocols.plan_csv import CsvPlanError, plan_name, rules_from_csv
+
+        try:
+            return {"name": plan_name(path.stem), "rules": rules_from_csv(data)}
+        except CsvPlanError as exc:
+            raise PlanError(f"{path}: {exc}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 

@@ -11,10 +11,11 @@ one suite against all three flavours.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,13 +24,16 @@ from segemu.message import Record
 from segemu.testing.assertions import Assertions
 from segemu.testing.calls import (
     PAGE,
+    AddFault,
     Assert,
     Call,
     Deliveries,
     EventsPage,
+    FaultListing,
     Page,
     ProfileLookup,
     ProfileSearch,
+    RemoveFault,
     Reset,
     Violations,
     Wait,
@@ -120,6 +124,21 @@ class Received:
     @property
     def filtered(self) -> list[dict[str, Any]]:
         return [delivery for delivery in self.deliveries if delivery["status"] == "filtered"]
+
+
+# The Python spellings of a fault rule's keys (segemu/faults/rules.py takes the JSON ones).
+_FAULT_KEYS = {"write_key": "writeKey", "retry_after": "retryAfter", "rule_id": "id"}
+FAULTED_SHOWN = 1000
+
+
+def fault_rule(write_key: str | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """A rule from `faults(...)` keywords: scoped to the fixture's write key unless it names
+    one, so that tests sharing one segemu never fail each other's calls."""
+    rule = {_FAULT_KEYS.get(key, key): value for key, value in settings.items()}
+    rule = {key: value for key, value in rule.items() if value is not None}
+    if write_key and "writeKey" not in rule:
+        rule["writeKey"] = write_key
+    return rule
 
 
 class Plans:
@@ -278,6 +297,19 @@ class Plans:
         invocation: FunctionInvocation = yield function_request_call(name, **request)
         return invocation
 
+    def _add_fault(self, settings: dict[str, Any]) -> Plan[dict[str, Any]]:
+        rule: dict[str, Any] = yield AddFault(fault_rule(self._scope, settings))
+        return rule
+
+    def _remove_fault(self, rule_id: str) -> Plan[bool]:
+        removed: bool = yield RemoveFault(rule_id)
+        return removed
+
+    def _faulted(self, limit: int) -> Plan[list[dict[str, Any]]]:
+        listing: dict[str, Any] = yield FaultListing(self._scope, limit)
+        faulted: list[dict[str, Any]] = listing["faulted"]
+        return faulted[::-1]
+
     def _snapshot(self, q: str | None) -> Plan[list[dict[str, Any]]]:
         return normalize((yield from self._events(q, None)), self._scope)
 
@@ -408,6 +440,22 @@ class SegemuApi(Plans, Assertions[None]):
             read=False,
         )
 
+    @contextlib.contextmanager
+    def faults(self, **rule: Any) -> Iterator[dict[str, Any]]:
+        """Fail this write key's Tracking API requests while the block runs:
+        `with segemu.faults(status=503, times=2): ...` (keys: docs/faults.md). Yields the
+        rule as segemu keeps it; the rule is removed when the block ends."""
+        added = self._run(self._add_fault(rule), read=False)
+        try:
+            yield added
+        finally:
+            self._run(self._remove_fault(added["id"]), read=False)
+
+    def faulted(self, limit: int = FAULTED_SHOWN) -> list[dict[str, Any]]:
+        """This write key's faulted requests, oldest first: what was refused and why, the
+        X-Retry-Count sent, and which refused calls `arrived` later."""
+        return self._run(self._faulted(limit), read=False)
+
     def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized
         (segemu/testing/snapshot.py)."""
@@ -531,6 +579,20 @@ class AsyncSegemuApi(Plans, Assertions[Awaitable[None]]):
             ),
             read=False,
         )
+
+    @contextlib.asynccontextmanager
+    async def faults(self, **rule: Any) -> AsyncIterator[dict[str, Any]]:
+        """Fail this write key's Tracking API requests while the block runs:
+        `async with segemu.faults(status=503, times=2): ...`."""
+        added = await self._run(self._add_fault(rule), read=False)
+        try:
+            yield added
+        finally:
+            await self._run(self._remove_fault(added["id"]), read=False)
+
+    async def faulted(self, limit: int = FAULTED_SHOWN) -> list[dict[str, Any]]:
+        """This write key's faulted requests, oldest first."""
+        return await self._run(self._faulted(limit), read=False)
 
     async def snapshot(self, q: str | None = None) -> list[dict[str, Any]]:
         """This write key's calls in arrival order, volatile fields normalized."""

@@ -6,6 +6,7 @@ shape of answer). What a fixture does with the answers is written once, in api.p
 
 from __future__ import annotations
 
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -210,3 +211,45 @@ def events_params(write_key: str | None, q: str | None, **extra: Any) -> dict[st
 def api_error(status: int, body: Any, what: str) -> ControlApiError:
     message = body.get("message") if isinstance(body, Mapping) else None
     return ControlApiError(f"{what} failed ({status}): {message or body!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class AddFault(Call):
+    """POST /faults: add a fault rule (segemu/faults) -> the rule as kept."""
+
+    rule: dict[str, Any]
+
+    def http(self) -> HttpCall:
+        return HttpCall("POST", "/faults", body=self.rule)
+
+    def read(self, answer: Any) -> dict[str, Any]:
+        rule: dict[str, Any] = answer
+        return rule
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFault(Call):
+    """DELETE /faults/<id> -> whether it was there."""
+
+    rule_id: str
+
+    def http(self) -> HttpCall:
+        return HttpCall("DELETE", f"/faults/{urllib.parse.quote(self.rule_id, safe='')}")
+
+    def read(self, answer: Any) -> bool:
+        return bool(answer.get("success"))
+
+
+@dataclass(frozen=True, slots=True)
+class FaultListing(Call):
+    """GET /faults: the rules and faulted requests of one write key -> the listing."""
+
+    write_key: str | None
+    limit: int
+
+    def http(self) -> HttpCall:
+        return HttpCall("GET", "/faults", events_params(self.write_key, None, limit=self.limit))
+
+    def read(self, answer: Any) -> dict[str, Any]:
+        listing: dict[str, Any] = answer
+        return listing

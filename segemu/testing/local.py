@@ -15,6 +15,7 @@ from typing import Any
 from segemu.destinations.runtime import delivery_entry
 from segemu.emulator import Emulator
 from segemu.expectations import Expectation, ExpectationError
+from segemu.faults import FaultError
 from segemu.http.waits import WAIT_EVENTS_SHOWN
 from segemu.identity.views import lookup, search_profiles
 from segemu.message import Envelope, Record
@@ -22,14 +23,17 @@ from segemu.protocols.report import listing_kind_problem, violations_listing
 from segemu.query import EventFilter, QueryError, parse_query
 from segemu.testing.api import DEFAULT_WAIT_TIMEOUT, AsyncSegemuApi
 from segemu.testing.calls import (
+    AddFault,
     Assert,
     Call,
     ControlApiError,
     Deliveries,
     EventsPage,
+    FaultListing,
     Page,
     ProfileLookup,
     ProfileSearch,
+    RemoveFault,
     Reset,
     Violations,
     Wait,
@@ -67,7 +71,7 @@ class LocalSegemu(AsyncSegemuApi):
         # A mistake the control API answers with a 4xx raises the same ControlApiError here.
         try:
             return await answer(self.emulator, call)
-        except ExpectationError as exc:
+        except (ExpectationError, FaultError) as exc:
             raise ControlApiError(str(exc)) from None
 
 
@@ -115,6 +119,14 @@ async def answer(emulator: Emulator, call: Call) -> Any:
             if problem is not None:
                 raise ControlApiError(problem)
             return FunctionInvocation(invocation)
+        case AddFault():
+            return emulator.faults.add(call.rule, "faults()").to_json()
+        case RemoveFault():
+            if not emulator.faults.remove(call.rule_id):
+                raise ControlApiError(f"no fault rule {call.rule_id!r}")
+            return True
+        case FaultListing():
+            return emulator.faults.listing(call.write_key, call.limit)
     raise TypeError(f"no in-process answer to {call!r}")
 
 

@@ -32,6 +32,7 @@ from segemu.tui.columns import DEFAULT_COLUMNS
 from segemu.tui.destinations import DestinationsView
 from segemu.tui.detail import DetailScreen
 from segemu.tui.diff import DiffScreen
+from segemu.tui.faults import FaultsView
 from segemu.tui.filterbar import FilterBar
 from segemu.tui.help import HelpScreen
 from segemu.tui.log import EventLog
@@ -89,7 +90,8 @@ class InspectorApp(App[None]):
         Binding("2", "show_tab('destinations')", "Destinations", show=False),
         Binding("3", "show_tab('violations')", "Violations", show=False),
         Binding("4", "show_tab('assertions')", "Assertions", show=False),
-        Binding("5", "show_tab('profiles')", "Profiles", show=False),
+        Binding("5", "show_tab('faults')", "Faults", show=False),
+        Binding("6", "show_tab('profiles')", "Profiles", show=False),
         Binding("escape", "focus_table", "Table", show=False),
         Binding("F", "functions", "Functions", show=False),
     ]
@@ -127,6 +129,7 @@ class InspectorApp(App[None]):
         self.assertions_view = AssertionsView(
             self.checks, self.everything, self.expect_file, id="assertions-view"
         )
+        self.faults_view = FaultsView(id="faults-view")
         self.profiles_view = ProfilesView(id="profiles-view")
         self.status_bar = StatusBar(id="status")
         yield self.filter_bar
@@ -139,6 +142,8 @@ class InspectorApp(App[None]):
                 yield self.violations_view
             with TabPane("Assertions", id="assertions"):
                 yield self.assertions_view
+            with TabPane("Faults", id="faults"):
+                yield self.faults_view
             with TabPane("Profiles", id="profiles"):
                 yield self.profiles_view
         with Vertical(id="bottom"):
@@ -257,6 +262,10 @@ class InspectorApp(App[None]):
             verdicts = await self.backend.verdicts()
             if not self._shutting_down():  # the app may have closed meanwhile
                 view.show_verdicts(verdicts)
+        elif active == "faults":
+            faults = await self.backend.faults()
+            if not self._shutting_down():
+                self.faults_view.show(faults)
         elif active == "profiles":
             listing = await self.backend.profiles(self.profiles_view.search_text, PROFILES_SHOWN)
             if not self._shutting_down():
@@ -470,6 +479,7 @@ class InspectorApp(App[None]):
             "destinations": "#destinations-table",
             "violations": "#violations-table",
             "assertions": "#checks-table",
+            "faults": "#faulted",
             "profiles": "#profiles-table",
         }[tab]
         self.screen.query_one(focus).focus()

@@ -111,6 +111,11 @@ class Backend(ABC):
         first; None where the emulator runs no Functions."""
         return None
 
+    async def faults(self) -> dict[str, Any] | None:
+        """GET /_segemu/faults: the fault rules and the requests they failed, newest first;
+        None where the emulator has no faults."""
+        return None
+
     @property
     def problem(self) -> str | None:
         """What keeps the backend from receiving right now (shown in the footer)."""

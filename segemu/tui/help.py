@@ -20,7 +20,7 @@ KEYS = (
     ("m, then d", "mark an event, then diff another against it"),
     ("p, Space", "pause and resume; events keep arriving, and are counted"),
     ("c", "clear the view (the store keeps every event)"),
-    ("1 2 3 4 5", "events, destinations, violations, assertions, profiles"),
+    ("1 2 3 4 5 6", "events, destinations, violations, assertions, faults, profiles"),
     ("p", "(in a detail) the profile the call joined: identity graph, traits, merges, calls"),
     ("C", "choose the columns"),
     ("F", "Source Function invocations: webhook, emitted calls, console output, errors"),

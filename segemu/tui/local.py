@@ -124,6 +124,10 @@ class InProcessBackend(Backend):
             return None
         return list(functions.recent())
 
+    async def faults(self) -> dict[str, Any] | None:
+        faults = getattr(self.emulator, "faults", None)
+        return None if faults is None else faults.listing()
+
     def protocols(self) -> Capability:
         if getattr(self.emulator, "protocols", None) is None:
             return Capability(False, "this segemu does not check tracking plans")

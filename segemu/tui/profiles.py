@@ -1,4 +1,4 @@
-"""The profiles view: the profiles identity resolution built, most recently updated first, and
+"""The profiles view (6): the profiles identity resolution built, most recently updated first, and
 a search over their identifiers and traits (as GET /_segemu/profiles?q= answers it); Enter
 opens one (segemu/tui/profile.py)."""
 

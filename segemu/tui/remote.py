@@ -160,6 +160,13 @@ class RemoteBackend(Backend):
         found = answer.get("invocations") if isinstance(answer, dict) else None
         return found if isinstance(found, list) else None
 
+    async def faults(self) -> dict[str, Any] | None:
+        try:
+            answer = await self._get("/faults")
+        except (RemoteError, aiohttp.ClientError, OSError, TimeoutError):
+            return None
+        return answer if isinstance(answer, dict) else None
+
     @property
     def problem(self) -> str | None:
         if self.lost and not self._problem:

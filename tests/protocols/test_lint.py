@@ -215,10 +215,10 @@ def test_calls_near_the_32_kb_limit() -> None:
 def test_pii_in_properties_that_go_to_every_destination() -> None:
     email = track("Invite Accepted", contact="ada@example.com")
     phone = track("Invite Accepted", contact="+1 415-555-0123")
-    limited = {**email, "integrations": {"All": False, "Mixpanel": True}}
+    no_warehouse = {**email, "integrations": {"Mixpanel": True, "All": False, "Warehouses": False}}
     not_pii = track("Invite Accepted", contact="ada at example", order_id="12345678")
     traits = {"type": "identify", "traits": {"email": "ada@example.com"}}
-    assert linted(email, phone, limited, not_pii, traits) == [
+    assert linted(email, phone, no_warehouse, not_pii, traits) == [
         ["pii-in-properties"],
         ["pii-in-properties"],
         [],
@@ -227,6 +227,35 @@ def test_pii_in_properties_that_go_to_every_destination() -> None:
     ]
     [message] = messages(email, "pii-in-properties")
     assert message.startswith("properties.contact looks like an email address")
+
+
+@pytest.mark.parametrize(
+    ("integrations", "found"),
+    [
+        ({"All": False, "Mixpanel": True}, True),
+        ({"All": False, "Warehouses": True}, True),
+        ({"All": False, "Warehouses": {"all": True}}, True),
+        ({"All": False, "Warehouses": {"warehouseIds": ["wh_1"]}}, True),
+        ({"All": False, "Warehouses": {"warehouseIds": []}}, False),
+        ({"All": False, "Warehouses": {"all": False}}, False),
+        ({"All": False, "Warehouses": False}, False),
+    ],
+)
+def test_all_false_still_sends_pii_to_the_warehouses(
+    integrations: dict[str, Any], found: bool
+) -> None:
+    # `All: false` turns off "all downstream destinations, except data warehouses" (DOCS
+    # guides/filtering-data.md); only the `Warehouses` key turns those off.
+    call = {**track("Invite Accepted", contact="ada@example.com"), "integrations": integrations}
+    assert linted(call) == [["pii-in-properties"] if found else []]
+    if found:
+        [message] = messages(call, "pii-in-properties")
+        assert message == (
+            "properties.contact looks like an email address, and this call still goes to the "
+            "data warehouses (All: false turns off every destination except warehouses): keep "
+            'personal data in identify traits, or add "Warehouses": {"all": false} to the '
+            "integrations object"
+        )
 
 
 def test_pii_in_nested_properties() -> None:

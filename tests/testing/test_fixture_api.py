@@ -351,6 +351,43 @@ def test_the_sync_and_the_async_api_have_the_same_methods() -> None:
         assert sync.keys() <= _public(flavour).keys()
 
 
+async def test_faults_are_scoped_to_the_write_key_and_removed_after_the_block(
+    flavour: Flavour,
+) -> None:
+    api = flavour.api
+
+    async def listing() -> list[dict[str, Any]]:
+        faulted: list[dict[str, Any]] = await flavour.call("faulted")
+        return faulted
+
+    if isinstance(api, SegemuApi):
+        with api.faults(status=503, times=2, retry_after=3) as rule:
+            assert (rule["writeKey"], rule["status"], rule["retryAfter"]) == (
+                api.write_key,
+                503,
+                3,
+            )
+            kept = flavour.api
+    else:
+        async with api.faults(status=503, times=2, retry_after=3) as rule:
+            assert (rule["writeKey"], rule["status"], rule["retryAfter"]) == (
+                api.write_key,
+                503,
+                3,
+            )
+            kept = flavour.api
+    assert kept is api
+    assert await listing() == []
+    if isinstance(api, SegemuApi):
+        with pytest.raises(ControlApiError, match="status must be a 4xx or 5xx code"):  # noqa: SIM117
+            with api.faults(status=200):
+                pass
+    else:
+        with pytest.raises(ControlApiError, match="status must be a 4xx or 5xx code"):
+            async with api.faults(status=200):
+                pass
+
+
 async def test_profiles_are_read_and_asserted_alike(flavour: Flavour) -> None:
     # The server is shared by the module's tests: identifiers are this test's own.
     key = flavour.api.write_key

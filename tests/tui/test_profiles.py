@@ -1,6 +1,6 @@
 """The inspector's profiles, driven as a user drives it: calls POSTed over real HTTP (an
 anonymous visit, a sign-up, a shared laptop, an order that puts the user in an Engage audience),
-then `p` on a call's detail opens the profile it joined, and the Profiles view (5) searches
+then `p` on a call's detail opens the profile it joined, and the Profiles view (6) searches
 and opens the others. The same steps run in process and attached over the control API."""
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ async def test_a_calls_profile_and_the_profiles_view(backend: str) -> None:
         await until(pilot, lambda: app.screen is app.screen_stack[0], "the main screen")
 
         # The Profiles view searches; the second user of the laptop was refused a merge.
-        await pilot.press("5")
+        await pilot.press("6")
         listing = app.query_one("#profiles-table", DataTable)
         await until(pilot, lambda: listing.row_count == 2, "two profiles")
         app.query_one("#profiles-search").focus()

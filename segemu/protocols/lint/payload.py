@@ -190,23 +190,41 @@ def pii_kind(text: str) -> str | None:
     return None
 
 
-def _to_all_destinations(event: dict[str, Any]) -> bool:
-    """False when the integrations object turns destinations off by default (All: false)
-    (DOCS guides/filtering-data.md, the integrations object)."""
+def _reach(event: dict[str, Any]) -> str | None:
+    """Where a call's properties end up, as the integrations object has it: every
+    destination; only the data warehouses, since `All: false` turns off "all downstream
+    destinations, except data warehouses" (DOCS guides/filtering-data.md, the integrations
+    object) and only the `Warehouses` key turns those off (connections/storage/warehouses/
+    faq.md); or nowhere a person did not choose (None)."""
     integrations = event.get("integrations")
-    return not (isinstance(integrations, dict) and integrations.get("All") is False)
+    if not isinstance(integrations, dict) or integrations.get("All") is not False:
+        return "every destination"
+    warehouses = integrations.get("Warehouses")
+    if warehouses is False:
+        return None
+    if isinstance(warehouses, dict):
+        chosen = warehouses.get("warehouseIds")
+        if isinstance(chosen, list):
+            return _WAREHOUSES if chosen else None
+        if warehouses.get("all") is False:
+            return None
+    return _WAREHOUSES
+
+
+_WAREHOUSES = "the data warehouses"
 
 
 class PiiInProperties(LintRule):
     id = "pii-in-properties"
-    doc = "Emails or phone numbers in properties that go to every destination."
+    doc = "Emails or phone numbers in properties that go to every destination or warehouse."
     source = "privacy/portal.md"
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
         if record["type"] not in ("track", "page", "screen"):
             return
         personal = candidates(event.get("properties"), "properties").personal
-        if not personal or not _to_all_destinations(event):
+        reach = _reach(event) if personal else None
+        if reach is None:
             return
         # Fields Segment's spec defines on purpose (Signed Up's email, Invite Sent's
         # invitee_email) are not a mistake.
@@ -218,15 +236,20 @@ class PiiInProperties(LintRule):
                 continue
             kind = pii_kind(text)
             path = f"{parent}.{key}"
-            if kind is not None:
-                found.append(
-                    self.finding(
-                        f"{path} looks like {kind}, and this call goes to every destination: "
-                        "keep personal data in identify traits, or limit the call's destinations "
-                        "with the integrations object",
-                        path,
-                    )
+            if kind is None:
+                continue
+            if reach == _WAREHOUSES:
+                advice = (
+                    "this call still goes to the data warehouses (All: false turns off every "
+                    "destination except warehouses): keep personal data in identify traits, or "
+                    'add "Warehouses": {"all": false} to the integrations object'
                 )
+            else:
+                advice = (
+                    "this call goes to every destination: keep personal data in identify "
+                    "traits, or limit the call's destinations with the integrations object"
+                )
+            found.append(self.finding(f"{path} looks like {kind}, and {advice}", path))
 
 
 class EventBeforeConsent(LintRule):
