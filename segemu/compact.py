@@ -39,6 +39,7 @@ _OWN_FIELDS = frozenset(
         "violations",
         "lint",
         "identity",
+        "engage",
     )
 )
 # Fields the decoder fills from elsewhere: the slot the record sits in, raw, the event patch.

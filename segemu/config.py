@@ -66,7 +66,8 @@ class Config:
     max_waits: int = DEFAULT_MAX_WAITS
     # The Node.js that runs Functions (segemu/functions); None: `node` on the PATH.
     node: str | None = None
-    # Structured tables of the config file (sources, destinations, protocols, lint, codegen).
+    # Structured tables of the config file (sources, destinations, protocols, lint, codegen,
+    # engage).
     # Each is checked by the module that owns it (segemu/sources.py, segemu/destinations/,
     # segemu/protocols/) when the emulator is built, so its errors can name the entry at fault.
     sections: Mapping[str, Any] = field(default_factory=dict)
@@ -92,6 +93,7 @@ SECTIONS: tuple[str, ...] = (
     "spaces",  # identity resolution and profiles: segemu/identity/settings.py
     # Relaying accepted calls to a real endpoint (segemu/traffic/forward.py); off without it.
     "forward",
+    "engage",  # computed traits and audiences, checked by segemu/engage/config.py
     "functions",
     "faults",
 )

@@ -31,6 +31,9 @@ from segemu.destinations.runtime import (
     LiveDelivery,
     describe,
 )
+from segemu.engage.config import load_engage
+from segemu.engage.engine import Engage
+from segemu.engage.stage import EngageStage
 from segemu.expectations import Expectation, Judging, Verdict
 from segemu.faults import FaultError, Faults
 from segemu.functions.service import Functions
@@ -57,6 +60,8 @@ FLUSH_TIMES_KEPT = 10
 SCAN_SLICE_SECONDS = 0.004
 # How many matching records a wait answers with at most (more when it waited for more).
 WAIT_ANSWER_KEPT = 1000
+# How often Engage applies what the clock changed to windowed traits and audiences.
+ENGAGE_TICK_SECONDS = 1.0
 # How many verdicts of assertions made through the control API are kept for the inspector.
 VERDICTS_KEPT = 200
 # Write keys a failed verdict names when its own received nothing.
@@ -105,6 +110,10 @@ class Emulator:
             raise ConfigError(str(exc)) from None
         # The identity graph rebuilds from the stored records as the store reads them.
         self.identity = Identity(load_spaces(config))
+        # Computed traits and audiences; listening to the graph before the store loads, so
+        # a restart rebuilds their state from the stored calls too.
+        self.engage = Engage(load_engage(config))
+        self.engage_stage = EngageStage(self.engage, self.identity)
         with _collector_paused():
             # Reading back 100,000 calls and their profiles makes millions of objects that
             # all live on: the automatic collector would walk the growing heap again and again.
@@ -124,6 +133,7 @@ class Emulator:
             self.protocols,
             self.destinations,
             identity=self.identity,
+            engage=self.engage_stage if self.engage.enabled else None,
             notify=self._notify,
         )
         sender = sender or NoSender()
@@ -142,6 +152,7 @@ class Emulator:
         # (when, verdict) of assertions test suites made, newest last: the TUI shows them.
         self.verdicts: deque[tuple[str, Verdict]] = deque(maxlen=VERDICTS_KEPT)
         self._flusher: asyncio.Task[None] | None = None
+        self._engage_clock: asyncio.Task[None] | None = None
         self._closed = False
         if self.forwarder is not None:
             self.subscribe(self.forwarder)
@@ -151,6 +162,15 @@ class Emulator:
     def ingest(self, envelope: Envelope) -> list[Record]:
         """Run one Tracking API call through the pipeline; every item becomes a record."""
         return self.pipeline.process(envelope)
+
+    def engage_tick(self, now: datetime | None = None) -> list[Record]:
+        """Apply what the clock changed to computed traits and audiences (windows that calls
+        left) and run the calls Engage sends because of it; `now` lets a test choose the
+        moment. Returns the records of those calls."""
+        records: list[Record] = []
+        for envelope in self.engage_stage.tick(now or datetime.now(UTC)):
+            records.extend(self.pipeline.process(envelope))
+        return records
 
     def _notify(self, records: list[Record]) -> None:
         """The pipeline's last stage: live deliveries start, subscribers and waiters hear."""
@@ -554,6 +574,7 @@ class Emulator:
             self.destinations.forget()
             self.pipeline.dedupe.forget()
             self.identity.reset()
+            self.engage.forget()
             return self.store.reset_all()
         return self.store.reset_write_key(write_key)
 
@@ -593,6 +614,8 @@ class Emulator:
     async def start(self) -> None:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="segemu-flush")
+        if self._engage_clock is None and self.engage.enabled:
+            self._engage_clock = asyncio.create_task(self._tick_engage(), name="segemu-engage")
         self.protocols.start()  # reloads tracking plan files when they change
         if self.forwarder is not None:
             await self.forwarder.start()
@@ -609,6 +632,11 @@ class Emulator:
         await self._delivery.close()
         await self.functions.close()
         await self.protocols.stop()
+        if self._engage_clock is not None:
+            self._engage_clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._engage_clock
+            self._engage_clock = None
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -632,6 +660,16 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    async def _tick_engage(self) -> None:
+        # Windows close while no call arrives: a member of "ordered in the last 30 days"
+        # leaves when the 30 days are over (segemu/engage/engine.py).
+        while True:
+            await asyncio.sleep(ENGAGE_TICK_SECONDS)
+            try:
+                self.engage_tick()
+            except Exception:
+                log.exception("Engage's clock failed; will run again")
 
     async def _flush_periodically(self) -> None:
         interval = self.config.flush_interval

@@ -80,6 +80,9 @@ class Record(TypedDict):
     # The profile the call resolved to and the identity changes it caused:
     # {"space", "segment_id", "account_id"?, "changes": [...]} (segemu/identity/stage.py).
     identity: NotRequired[dict[str, Any]]
+    # What the call changed in Engage: {"computedTraits": {key: value}, "entered": [...],
+    # "exited": [...]}, only when something changed (segemu/engage/stage.py).
+    engage: NotRequired[dict[str, Any]]
     # The call's profile as it is now, for `profile.` query paths and the detail views: built
     # when read (Emulator.with_profile), never stored.
     profile: NotRequired[dict[str, Any]]
@@ -108,6 +111,9 @@ class Envelope:
     # Calls Segment forwards itself from one source to another (Protocols): not a client's
     # retry, so not deduplicated against the call they came from.
     forwarded: bool = False
+    # The source of calls segemu makes itself without a write key (Engage's space source,
+    # segemu/engage/stage.py): routed to that source's destinations.
+    source: Any = None
 
 
 # datetime.isoformat costs microseconds, and every call formats two timestamps. Calls come in

@@ -10,6 +10,8 @@
     tracking plan   protocols/: violations, block / omit, lint; returns the calls it forwards
                     ("Violation Generated", blocked calls sent to another source)
     identity        the identity graph's slot (empty until identity resolution exists)
+    engage          engage/: computed traits and audiences; returns the calls Engage sends
+                    when a profile enters or leaves an audience
     routing         destinations/: each destination's verdict, delivered or filtered and why
     store           store.py: indexed now, on disk with the next flush
     notify          the emulator's subscribers and waiters, then the live deliveries
@@ -41,6 +43,8 @@ MAX_BATCH_EVENTS = 2500
 
 # A stage that looks at an accepted call and writes its verdict onto the record.
 Stage = Callable[[Record], None]
+# A stage that may also make Segment send calls of its own, run after this request's calls.
+ForwardingStage = Callable[[Record], list[Envelope]]
 Notify = Callable[[list[Record]], None]
 
 
@@ -53,6 +57,7 @@ class Pipeline:
         destinations: Destinations,
         *,
         identity: Stage | None = None,
+        engage: ForwardingStage | None = None,
         notify: Notify | None = None,
     ) -> None:
         self.store = store
@@ -60,6 +65,7 @@ class Pipeline:
         self.protocols = protocols
         self.destinations = destinations
         self.identity = identity
+        self.engage = engage
         self.notify = notify
         self.dedupe = Dedupe(store)
 
@@ -75,11 +81,13 @@ class Pipeline:
             for item in current.items:
                 record = self._normalize(item, current, received_at, dropped)
                 self.dedupe(record, current)
-                source = self._source(record)
+                source = self._source(record, current.source)
                 if source is not None:
                     pending.extend(self.protocols.check(record, source))
                     if self.identity is not None:
                         self.identity(record)
+                    if self.engage is not None:
+                        pending.extend(self.engage(record))
                     record["routing"] = self.destinations.route(record, source)
                 self.store.add(record)
                 records.append(record)
@@ -106,10 +114,14 @@ class Pipeline:
             "warnings": normalized.warnings,
         }
 
-    def _source(self, record: Record) -> Source | None:
-        """The source of an accepted call; a call with an unknown write key is rejected."""
+    def _source(self, record: Record, own: Source | None = None) -> Source | None:
+        """The source of an accepted call; a call with an unknown write key is rejected. Calls
+        segemu makes itself (Engage's) name their source instead of a write key."""
         if record["status"] != "accepted":
             return None
+        if own is not None:
+            record["source"] = own.name
+            return own
         source = self.sources.for_write_key(record["writeKey"])
         if source is None:
             record["status"] = "rejected"

@@ -603,3 +603,15 @@ def test_fields_other_modules_register_are_known() -> None:
         assert "somewhere_new" in known_fields()
     finally:
         fields._RECORD_ROOTS.discard("somewhere_new")
+
+
+def test_field_reader_walks_paths_as_queries_do() -> None:
+    from segemu.query import field_reader
+
+    record: Any = {"event": {"properties": {"Plan Name": "pro", "items": [{"sku": "a"}]}}}
+    assert field_reader('properties."Plan Name"')(record) == (True, "pro")
+    assert field_reader("properties.items.0.sku")(record) == (True, "a")
+    assert field_reader("properties.missing")(record) == (False, None)
+    for not_a_field in ("properties.revenue>5", "a b", "", "-x"):
+        with pytest.raises(QueryError):
+            field_reader(not_a_field)

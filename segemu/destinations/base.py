@@ -63,6 +63,9 @@ class Preset:
     # For a destination whose options object in the integrations object can switch it off
     # (the warehouse's {"all": false} or warehouseIds): (options, settings) -> still on?
     accepts_options: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] | None = None
+    # Whether its actions read the call's identity outcome (record["identity"]), handed to
+    # them as the setting `identity` (the warehouse's Profiles Sync tables).
+    reads_identity: bool = False
     # Whether `All: false` in the integrations object leaves it on: true of data warehouses
     # only (DOCS guides/filtering-data.md).
     ignores_all: bool = False

@@ -412,6 +412,9 @@ class Destinations:
             if source is not None
             else destination.settings
         )
+        identity = record.get("identity")
+        if destination.preset.reads_identity and identity is not None:
+            settings = {**settings, "identity": identity}
         failures: list[str] = []
         for action in subscribed:
             try:

@@ -20,6 +20,10 @@ Settings:
   DEFAULT is a reserved word.
 - `warehouse_id`: this warehouse's id, for `integrations.Warehouses.warehouseIds`.
 - `accounts`: also upsert group calls into `accounts`, which Segment documents as a beta table.
+- `profiles_sync` (default true): also load Profiles Sync's identity tables (id_graph_updates,
+  external_id_mapping_updates, profile_traits_updates, user_identifiers, user_traits,
+  profile_merges) from each call's identity outcome, into `profiles_schema` (default: the
+  space's name), as segemu/destinations/profiles_sync.py describes.
 
 Routing: warehouses don't take a name of their own in the integrations object. They are
 controlled by its `Warehouses` key (connections/storage/warehouses/faq.md):
@@ -38,6 +42,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from segemu.destinations.base import Action, Build, Preset, Request
+from segemu.destinations.profiles_sync import profiles_schema, profiles_sync_rows
 from segemu.destinations.warehouse_naming import DEFAULT_SCHEMA_SOURCE, schema_name
 from segemu.destinations.warehouse_rows import (
     Row,
@@ -57,6 +62,8 @@ _SETTING_TYPES: Final[dict[str, type]] = {
     "source": str,
     "warehouse_id": str,
     "accounts": bool,
+    "profiles_sync": bool,
+    "profiles_schema": str,
 }
 
 RowsOf = Callable[[Mapping[str, Any], str, Mapping[str, Any]], list[Row]]
@@ -127,6 +134,34 @@ def _build(action: str, rows_of: RowsOf) -> Build:
     return build
 
 
+def _profiles_sync(fields: dict[str, Any], settings: Mapping[str, Any]) -> list[Request]:
+    """Profiles Sync's rows for a call that went through identity resolution (the runtime
+    hands its outcome over as the setting `identity`; run_preset alone has none)."""
+    identity = settings.get("identity")
+    if not isinstance(identity, dict) or settings.get("profiles_sync") is False:
+        return []
+    if not warehouses_enabled(fields.get("integrations"), settings):
+        return []
+    schema = profiles_schema(identity, settings)
+    source = settings.get("source")
+    rows = profiles_sync_rows(
+        fields,
+        identity,
+        format_timestamp(datetime.now(UTC)),
+        source if isinstance(source, str) else None,
+    )
+    return [
+        Request(
+            action="profiles_sync",
+            method=row.method,
+            url=f"{URL_SCHEME}{schema}.{row.table}",
+            headers={},
+            body=row.columns,
+        )
+        for row in rows
+    ]
+
+
 def _action(name: str, key: str, call: str, rows_of: RowsOf) -> Action:
     return Action(
         name=name,
@@ -182,8 +217,19 @@ WAREHOUSE: Final = Preset(
             "alias",
             lambda event, loaded_at, _settings: alias_rows(event, loaded_at),
         ),
+        Action(
+            name="Profiles Sync",
+            subscribe=" or ".join(
+                f'type = "{call}"'
+                for call in ("track", "identify", "page", "screen", "group", "alias")
+            ),
+            mapping={"@path": "$."},
+            build=_profiles_sync,
+            key="profiles_sync",
+        ),
     ),
-    settings={"warehouse_id": DEFAULT_WAREHOUSE_ID, "accounts": False},
+    settings={"warehouse_id": DEFAULT_WAREHOUSE_ID, "accounts": False, "profiles_sync": True},
+    reads_identity=True,
     sources=(
         "segment-docs connections/storage/warehouses/schema.md",
         "segment-docs connections/storage/warehouses/faq.md",
@@ -191,6 +237,8 @@ WAREHOUSE: Final = Preset(
         "segment-docs connections/storage/catalog/redshift/index.md",
         "segment-docs connections/storage/data-lakes/comparison.md",
         "segmentio/go-snakecase snake.go",
+        "segment-docs unify/profiles-sync/tables.md",
+        "segment-docs unify/profiles-sync/sample-queries.md",
     ),
 )
 
@@ -212,6 +260,12 @@ class WarehouseTables:
                 raise ValueError(f"not a warehouse request: {url!r}")
             rows = self.tables.setdefault(url.removeprefix(URL_SCHEME), [])
             body = dict(request["body"])
+            if request["method"] == "UPDATE":
+                where, changed = body.get("where") or {}, body.get("set") or {}
+                for row in rows:
+                    if all(row.get(name) == value for name, value in where.items()):
+                        row.update(changed)
+                continue
             if request["method"] == "UPSERT":
                 existing = next((row for row in rows if row.get("id") == body.get("id")), None)
                 if existing is not None:

@@ -50,14 +50,16 @@ SEGMENT_COLUMNS: Final = frozenset(
     }
 )
 
-Method = Literal["INSERT", "UPSERT"]
+Method = Literal["INSERT", "UPSERT", "UPDATE"]
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
     table: str
     # INSERT appends a row; UPSERT updates the row with the same `id`, or appends it
-    # (schema.md: users and accounts are upserted).
+    # (schema.md: users and accounts are upserted); UPDATE, whose columns are
+    # {"where": {...}, "set": {...}}, changes every row that has the `where` values (Profiles
+    # Sync's materialised tables on a merge, segemu/destinations/profiles_sync.py).
     method: Method
     columns: dict[str, Any]
 

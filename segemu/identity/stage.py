@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from segemu.destinations.runtime import received_event
+from segemu.engage.engine import ENGAGE_ROUTE
 from segemu.identity import persist
 from segemu.identity.extract import account_id, user_ids
 from segemu.identity.graph import Call, Change, Graph
@@ -153,7 +154,13 @@ class Identity:
                         "group_id": group_id,
                     }
                 )
-        traits = self._apply_traits(graph, received_event(record), profile, account, call)
+        # Engage's own identify calls carry audience traits that the Engage stage has set on
+        # the profile already, with their class (segemu/engage/stage.py).
+        traits = (
+            []
+            if record.get("route") == ENGAGE_ROUTE
+            else self._apply_traits(graph, received_event(record), profile, account, call)
+        )
         identity: dict[str, Any] = {
             "space": space.name,
             "segment_id": None if profile is None else profile.segment_id,
@@ -191,7 +198,10 @@ class Identity:
     def replay(self, record: Record) -> None:
         """Rebuild the graph from a stored record's own identity decisions."""
         identity: Any = record.get("identity")
-        if type(identity) is not dict or record["id"] <= self._through:
+        if type(identity) is not dict:
+            return
+        if record["id"] <= self._through:
+            self._heard_again(record, identity)
             return
         graph = self.graphs.get(str(identity.get("space")))
         if graph is None:
@@ -211,7 +221,13 @@ class Identity:
             graph.touch(account, [("group_id", group_id)] if group_id else [], call)
             if profile is not None:
                 graph.link(profile, account)
-        traits = self._apply_traits(graph, received_event(record), profile, account, call)
+        # Engage's own identify calls carry audience traits that the Engage stage has set on
+        # the profile already, with their class (segemu/engage/stage.py).
+        traits = (
+            []
+            if record.get("route") == ENGAGE_ROUTE
+            else self._apply_traits(graph, received_event(record), profile, account, call)
+        )
         if self._listeners:
             self._tell(
                 ProfileChange(
@@ -224,6 +240,19 @@ class Identity:
                     replayed=True,
                 )
             )
+
+    def _heard_again(self, record: Record, identity: dict[str, Any]) -> None:
+        """A stored call the saved graph already holds: the graph stays as saved, but listeners
+        that rebuild their own state from the calls (Engage's computed traits and audiences)
+        hear it, on the profile it belongs to now."""
+        if not self._listeners:
+            return
+        graph = self.graphs.get(str(identity.get("space")))
+        if graph is None:
+            return
+        profile = graph.find("users", ("segment_id", str(identity.get("segment_id"))))
+        account = graph.find("accounts", ("segment_id", str(identity.get("account_id"))))
+        self._tell(ProfileChange(graph.space, profile, account, record, [], [], replayed=True))
 
     # -- the in-process Profiles API ---------------------------------------------------------
 

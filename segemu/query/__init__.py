@@ -92,7 +92,7 @@ with `-`.
 from segemu.query.errors import QueryError
 from segemu.query.fields import known_fields, register_field
 from segemu.query.filters import EventFilter, select
-from segemu.query.parser import MATCH_ALL, Query, Term, parse_query, quote
+from segemu.query.parser import MATCH_ALL, Query, Term, field_reader, parse_query, quote
 
 __all__ = [
     "MATCH_ALL",
@@ -100,6 +100,7 @@ __all__ = [
     "Query",
     "QueryError",
     "Term",
+    "field_reader",
     "known_fields",
     "parse_query",
     "quote",

@@ -249,6 +249,24 @@ def parse_query(text: str) -> Query:
     return Query(text, compiled[0], tuple(parser.terms))
 
 
+def field_reader(path: str) -> Callable[[Record], tuple[bool, Any]]:
+    """How every query reads one field (`properties.revenue`, `traits.plan`, `raw.sentAt`), as
+    a function of the record giving (found, value): for the readers that need a field's value,
+    not a comparison (Engage's computed traits), so that they walk paths the same way."""
+    if _FIELD_PATH.fullmatch(path) is None:
+        raise QueryError("expected one field, such as properties.revenue", path, 0)
+    terms = parse_query(f"{path}:*")._terms
+    if len(terms) != 1 or terms[0].getter is None:
+        raise QueryError("expected one field, such as properties.revenue", path, 0)
+    return terms[0].value
+
+
+# Dotted segments, bare or double-quoted (a quoted one may hold dots, spaces or colons).
+_FIELD_PATH = re.compile(
+    r'(?:"[^"]*"|[^\s.:<>=!~()"-][^\s.:<>=!~()"]*)(?:\.(?:"[^"]*"|[^\s.:<>=!~()"]+))*'
+)
+
+
 MATCH_ALL = parse_query("")
 # `deliveries.<id>.<field>` where the field is not the routing's status or reason.
 _READS_REQUESTS = re.compile(

@@ -1,5 +1,5 @@
 """The inspector app: the live event stream, its filter, the event detail, destinations,
-violations and assertions, over one Backend (tui/backend.py).
+violations, assertions and profiles, over one Backend (tui/backend.py).
 
 Rendering is batched: the backend's listener only queues records, and a timer moves them into
 the views every FLUSH_INTERVAL. Updating the screen per event cuts a server in the same loop
@@ -14,7 +14,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -36,7 +36,10 @@ from segemu.tui.faults import FaultsView
 from segemu.tui.filterbar import FilterBar
 from segemu.tui.help import HelpScreen
 from segemu.tui.log import EventLog
-from segemu.tui.messages import OpenRecord
+from segemu.tui.messages import OpenProfile, OpenRecord
+from segemu.tui.profile import ProfileScreen
+from segemu.tui.profiles import SHOWN as PROFILES_SHOWN
+from segemu.tui.profiles import ProfilesView
 from segemu.tui.statusbar import StatusBar
 from segemu.tui.table import EventTable
 from segemu.tui.violations import ViolationsView
@@ -74,6 +77,7 @@ VIEW_LISTS = {
     "violations": "#violations-table",
     "assertions": "#checks-table",
     "faults": "#faulted",
+    "profiles": "#profiles-table",
 }
 
 
@@ -96,6 +100,7 @@ class InspectorApp(App[None]):
         Binding("3", "show_tab('violations')", "Violations", show=False),
         Binding("4", "show_tab('assertions')", "Assertions", show=False),
         Binding("5", "show_tab('faults')", "Faults", show=False),
+        Binding("6", "show_tab('profiles')", "Profiles", show=False),
         Binding("escape", "focus_table", "Table", show=False),
         Binding("F", "functions", "Functions", show=False),
     ]
@@ -134,6 +139,7 @@ class InspectorApp(App[None]):
             self.checks, self.everything, self.expect_file, id="assertions-view"
         )
         self.faults_view = FaultsView(id="faults-view")
+        self.profiles_view = ProfilesView(id="profiles-view")
         self.status_bar = StatusBar(id="status")
         yield self.filter_bar
         with self.tabs:
@@ -147,6 +153,8 @@ class InspectorApp(App[None]):
                 yield self.assertions_view
             with TabPane("Faults", id="faults"):
                 yield self.faults_view
+            with TabPane("Profiles", id="profiles"):
+                yield self.profiles_view
         with Vertical(id="bottom"):
             yield self.status_bar
             yield Footer()
@@ -268,6 +276,10 @@ class InspectorApp(App[None]):
             faults = await self.backend.faults()
             if not self._shutting_down():
                 self.faults_view.show(faults)
+        elif active == "profiles":
+            listing = await self.backend.profiles(self.profiles_view.search_text, PROFILES_SHOWN)
+            if not self._shutting_down():
+                self.profiles_view.show(listing, self.backend.identity())
 
     @work(exclusive=True, group="views")
     async def _refresh_views(self) -> None:
@@ -387,8 +399,29 @@ class InspectorApp(App[None]):
             )
         )
 
+    @on(OpenProfile)
+    async def _open_profile(self, event: OpenProfile) -> None:
+        external_id, space = event.external_id, event.space
+
+        async def read() -> dict[str, Any] | None:
+            return await self.backend.profile(external_id, space)
+
+        profile = await read()
+        if profile is None:
+            problem = self.backend.problem
+            self.notify(
+                f"No profile has {external_id}" + (f" ({problem})" if problem else ""),
+                severity="warning",
+            )
+            return
+        self.push_screen(ProfileScreen(profile, reload=read))
+
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
+        self._refresh_views()
+
+    @on(ProfilesView.SearchChanged)
+    def _search_profiles(self) -> None:
         self._refresh_views()
 
     def _marked(self) -> Record | None:

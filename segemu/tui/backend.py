@@ -90,6 +90,22 @@ class Backend(ABC):
         """GET /_segemu/destinations' `destinations`, where the emulator answers it."""
         return None
 
+    def identity(self) -> Capability:
+        """Whether the emulator resolves identities (records then carry `identity`, and
+        profiles can be read)."""
+        return Capability(False, "this segemu does not resolve identities")
+
+    async def profiles(self, q: str | None, limit: int) -> list[dict[str, Any]] | None:
+        """GET /_segemu/profiles?q=&limit=' `profiles`: summaries of the users' profiles, most
+        recently updated first; None where the emulator does not answer it."""
+        return None
+
+    async def profile(self, external_id: str, space: str | None = None) -> dict[str, Any] | None:
+        """GET /_segemu/profiles/{external_id}: one profile in detail (its identifiers and the
+        call that linked each, traits with their class and history, calls, identity changes,
+        accounts); None if no profile has that id."""
+        return None
+
     async def function_invocations(self) -> list[dict[str, Any]] | None:
         """GET /_segemu/functions/invocations' `invocations` (Source Functions), newest
         first; None where the emulator runs no Functions."""

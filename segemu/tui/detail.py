@@ -18,6 +18,7 @@ from segemu.tui.backend import Capability
 from segemu.tui.columns import event_name, findings
 from segemu.tui.diff import DiffScreen
 from segemu.tui.jsontree import JsonTree
+from segemu.tui.messages import OpenProfile
 
 
 def headline(record: Record) -> Text:
@@ -42,6 +43,9 @@ def headline(record: Record) -> Text:
         f"userId {event['userId']}" if event.get("userId") else "",
         f"anonymousId {event['anonymousId']}" if event.get("anonymousId") else "",
     ]
+    resolved = record.get("identity")
+    if isinstance(resolved, dict) and resolved.get("segment_id"):
+        who.append(f"profile {resolved['segment_id']} (p opens it)")
     if any(who):
         text.append("\n" + "  ".join(w for w in who if w), style="dim")
     for warning in record["warnings"]:
@@ -82,6 +86,7 @@ class DetailScreen(Screen[None]):
         # Shift+Tab, and the keys must still reach the JSON shown.
         Binding("e", "unfold_all", "Unfold all", show=False),
         Binding("E", "fold_all", "Fold all", show=False),
+        Binding("p", "profile", "Profile"),
     ]
 
     def __init__(
@@ -181,3 +186,28 @@ class DetailScreen(Screen[None]):
             self.notify("Mark another event first (m), then press d here", severity="warning")
             return
         self.app.push_screen(DiffScreen(marked, self.record))
+
+    def action_profile(self) -> None:
+        """The profile this call resolved to (record["identity"], segemu/identity/stage.py)."""
+        resolved = self.record.get("identity")
+        segment_id = resolved.get("segment_id") if isinstance(resolved, dict) else None
+        if not segment_id:
+            self.notify(no_profile(resolved), severity="warning")
+            return
+        assert isinstance(resolved, dict)
+        space = resolved.get("space")
+        self.post_message(
+            OpenProfile(f"segment_id:{segment_id}", space if isinstance(space, str) else None)
+        )
+
+
+def no_profile(resolved: Any) -> str:
+    """Why a call joined no profile, from its identity changes (a blocked or refused value)."""
+    if not isinstance(resolved, dict):
+        return "This call went through no identity resolution (rejected, or blocked by its plan)"
+    reasons = [
+        str(change.get("reason"))
+        for change in resolved.get("changes") or []
+        if isinstance(change, dict) and change.get("reason")
+    ]
+    return "This call joined no profile" + (f": {'; '.join(reasons)}" if reasons else "")

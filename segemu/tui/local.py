@@ -12,6 +12,7 @@ from typing import Any
 
 from segemu.emulator import Emulator
 from segemu.http.server import RunningServer, start_server
+from segemu.identity.views import profile_view, search_profiles
 from segemu.message import Record
 from segemu.tui.backend import Backend, Capability, Listener
 
@@ -102,6 +103,20 @@ class InProcessBackend(Backend):
         # What GET /_segemu/destinations answers: every configured destination, with counts.
         summaries = getattr(self.emulator, "destination_summaries", None)
         return None if summaries is None else list(await summaries())
+
+    def identity(self) -> Capability:
+        return Capability(True)
+
+    async def profiles(self, q: str | None, limit: int) -> list[dict[str, Any]] | None:
+        # What GET /_segemu/profiles?q= answers (the search runs in slices, as it does there).
+        found, _ = await search_profiles(self.emulator.identity, None, "users", q, limit, 0)
+        return [profile.summary() for profile in found]
+
+    async def profile(self, external_id: str, space: str | None = None) -> dict[str, Any] | None:
+        # What GET /_segemu/profiles/{external_id} answers.
+        identity = self.emulator.identity
+        found = identity.profile(external_id, space=space)
+        return None if found is None else profile_view(identity, found)
 
     async def function_invocations(self) -> list[dict[str, Any]] | None:
         functions = getattr(self.emulator, "functions", None)

@@ -14,3 +14,12 @@ class OpenRecord(Message):
     record_id: int
     # The detail's tab to open on (its pane id), where the view says what matters.
     tab: str | None = None
+
+
+@dataclass
+class OpenProfile(Message):
+    """Show a profile (p in a call's detail, Enter in the profiles view): `external_id` is
+    `type:value`, as the control API names profiles (`segment_id:use_…`, `user_id:u1`)."""
+
+    external_id: str
+    space: str | None = None

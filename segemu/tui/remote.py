@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,7 @@ class RemoteBackend(Backend):
         self._started_at: str | None = None
         self._destinations = UNKNOWN
         self._protocols = UNKNOWN
+        self._identity = UNKNOWN
         self._last_verdicts: list[dict[str, Any]] = []
         self.last_id = 0
         self.lost = 0
@@ -116,6 +118,30 @@ class RemoteBackend(Backend):
     def protocols(self) -> Capability:
         return self._protocols
 
+    def identity(self) -> Capability:
+        return self._identity
+
+    async def profiles(self, q: str | None, limit: int) -> list[dict[str, Any]] | None:
+        if not self._identity.on:
+            return None
+        params = {"limit": str(limit), **({"q": q} if q else {})}
+        try:
+            answer = await self._get("/profiles", params)
+            listing = answer.get("profiles") if isinstance(answer, dict) else None
+        except (RemoteError, aiohttp.ClientError, OSError, TimeoutError):
+            return None
+        return listing if isinstance(listing, list) else None
+
+    async def profile(self, external_id: str, space: str | None = None) -> dict[str, Any] | None:
+        if not self._identity.on:
+            return None
+        path = "/profiles/" + urllib.parse.quote(external_id, safe=":@")
+        try:
+            answer = await self._get(path, {"space": space} if space else None)
+        except (RemoteError, aiohttp.ClientError, OSError, TimeoutError):
+            return None  # 404: no such profile; or segemu went away (the footer says so)
+        return answer if isinstance(answer, dict) else None
+
     async def destination_list(self) -> list[dict[str, Any]] | None:
         if not self._destinations.on:
             return None
@@ -173,6 +199,7 @@ class RemoteBackend(Backend):
             self._started_at = started_at
             self._destinations = await self._probe("/destinations", "mock destinations")
             self._protocols = await self._probe("/violations", "tracking plans")
+            self._identity = await self._probe("/profiles?limit=1", "identity resolution")
             history = await self._history()
             self._keep(history)
             if history:

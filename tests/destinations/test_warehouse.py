@@ -495,7 +495,10 @@ def test_a_nesting_too_deep_for_json_is_named_not_raised() -> None:
         ({"accounts": "yes"}, ["setting 'accounts' must be a bool, got 'yes'"]),
         (
             {"shema": "x"},
-            ["unknown setting 'shema'; known: schema, source, warehouse_id, accounts"],
+            [
+                "unknown setting 'shema'; known: schema, source, warehouse_id, accounts, "
+                "profiles_sync, profiles_schema"
+            ],
         ),
     ],
 )
