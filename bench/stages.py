@@ -82,12 +82,24 @@ def one_round(emulator: Emulator, count: int, figures: dict[str, float]) -> None
             pipeline.dedupe(record, envelope)
 
     def source() -> None:
-        sources.extend(pipeline._source(record) for record in records)
+        sources.extend(pipeline._source(record, envelope.source) for record in records)
 
     def tracking_plan() -> None:
         for record, found in zip(records, sources, strict=True):
             if found is not None:
                 pipeline.protocols.check(record, found)
+
+    def identity() -> None:
+        if pipeline.identity is not None:
+            for record, found in zip(records, sources, strict=True):
+                if found is not None:
+                    pipeline.identity(record)
+
+    def engage() -> None:
+        if pipeline.engage is not None:
+            for record, found in zip(records, sources, strict=True):
+                if found is not None:
+                    pipeline.engage(record)
 
     def routing() -> None:
         for record, found in zip(records, sources, strict=True):
@@ -107,6 +119,8 @@ def one_round(emulator: Emulator, count: int, figures: dict[str, float]) -> None
         ("dedupe", dedupe),
         ("source", source),
         ("tracking plan + lint", tracking_plan),
+        ("identity", identity),
+        ("engage (none configured)", engage),
         ("routing", routing),
         ("store", store),
         ("notify", notify),
