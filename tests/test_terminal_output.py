@@ -121,3 +121,20 @@ def test_plan_check_colours_its_verdict_on_a_terminal(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert ESCAPE not in done.stdout
     assert "1 call(s) checked against 'Shop': 1 with violations" in done.stdout
+
+
+def test_profiles_on_a_terminal_and_in_a_pipe(shop: ThreadedEmulator) -> None:
+    # post() sends its calls as userId u_1: one profile.
+    table = in_terminal("profiles", "search", "--url", shop.url)
+    assert ESCAPE in table
+    assert "segment_id" in table
+    assert "user_id:u_1" in table
+    piped = in_a_pipe("profiles", "search", "--url", shop.url)
+    assert ESCAPE not in piped
+    assert piped.startswith("use_")
+    assert "user_id:u_1" in piped
+    shown = in_terminal("profiles", "show", "--url", shop.url, "user_id:u_1")
+    assert f"{ESCAPE}1midentifiers" in shown
+    plain = in_a_pipe("profiles", "show", "--url", shop.url, "user_id:u_1")
+    assert ESCAPE not in plain
+    assert "\nidentifiers\n  user_id:u_1" in plain

@@ -56,7 +56,17 @@ def show(
     if as_json:
         click.echo(json.dumps(detail, indent=2))
         return
-    click.echo("\n".join(describe(detail)))
+    from segemu.cli.term import console, escape, fancy
+
+    lines = describe(detail)
+    if not fancy():
+        click.echo("\n".join(lines))
+        return
+    # On a terminal the profile's id and each section's heading stand out.
+    out = console()
+    for number, line in enumerate(lines):
+        style = "bold cyan" if number == 0 else None if line.startswith(" ") else "bold"
+        out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
 
 def describe(detail: dict[str, Any]) -> list[str]:
@@ -152,7 +162,19 @@ def search(
         return
     if not answer["profiles"]:
         click.echo("no profile matches" if text else "no profiles yet")
+        return
+    rows = []
     for profile in answer["profiles"]:
         ids = ", ".join(f"{e['type']}:{e['id']}" for e in profile["external_ids"][:4])
         traits = ", ".join(f"{k}={json.dumps(v)}" for k, v in list(profile["traits"].items())[:3])
-        click.echo(f"{profile['segment_id']}  {ids}  {traits}".rstrip())
+        rows.append((profile["segment_id"], ids, traits))
+    from segemu.cli.term import escape, fancy, print_table
+
+    if fancy():
+        print_table(
+            ["segment_id", "identifiers", "traits"],
+            [[f"[bold]{escape(sid)}[/]", escape(ids), escape(traits)] for sid, ids, traits in rows],
+        )
+        return
+    for segment_id, ids, traits in rows:
+        click.echo(f"{segment_id}  {ids}  {traits}".rstrip())
