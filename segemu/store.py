@@ -29,7 +29,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from tinydb import TinyDB
 
@@ -76,6 +76,27 @@ def chunk_name(number: int) -> str:
 
 # The fields a lookup can pin, as `ids()` names them.
 _FIELDS = ("type", "event", "user_id", "anonymous_id", "write_key", "status", "source")
+
+
+class Lookup(TypedDict, total=False):
+    """What `EventStore.ids()` and `iter_ids()` look up; a None is the same as leaving the
+    field out. The first seven are the indexes of `_FIELDS`."""
+
+    type: str | None
+    event: str | None
+    user_id: str | None
+    anonymous_id: str | None
+    write_key: str | None
+    status: str | None
+    source: str | None
+    message_id: str | None
+    destination: str | None
+    delivery_status: str | None
+    since_id: int | None
+    until_id: int | None
+    before: int | None
+    received_since: datetime | None
+    received_until: datetime | None
 
 
 _EVENT_FIELDS = (("event", "event"), ("user_id", "userId"), ("anonymous_id", "anonymousId"))
@@ -258,27 +279,9 @@ class EventStore:
         """The records of one write key, newest first, through its index."""
         return self.iter_records(self._iter_ids({"write_key": write_key}))
 
-    def ids(
-        self,
-        *,
-        type: str | None = None,
-        event: str | None = None,
-        user_id: str | None = None,
-        anonymous_id: str | None = None,
-        write_key: str | None = None,
-        status: str | None = None,
-        message_id: str | None = None,
-        source: str | None = None,
-        destination: str | None = None,
-        delivery_status: str | None = None,
-        since_id: int | None = None,
-        until_id: int | None = None,
-        before: int | None = None,
-        received_since: datetime | None = None,
-        received_until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[int]:
-        """Ids of the stored records that match every argument given, newest first.
+    def ids(self, *, limit: int | None = None, **lookup: Unpack[Lookup]) -> list[int]:
+        """Ids of the stored records that match every argument given (Lookup), newest first,
+        at most `limit` of them.
 
         Each argument pins an index: the answer costs in proportion to the smallest of them
         (or to `limit`), never to the store. `before` is the paging cursor (ids below it);
@@ -286,64 +289,22 @@ class EventStore:
         `delivery_status` without `destination` matches records routed with that status to
         any destination.
         """
-        found = self.iter_ids(
-            type=type,
-            event=event,
-            user_id=user_id,
-            anonymous_id=anonymous_id,
-            write_key=write_key,
-            status=status,
-            message_id=message_id,
-            source=source,
-            destination=destination,
-            delivery_status=delivery_status,
-            since_id=since_id,
-            until_id=until_id,
-            before=before,
-            received_since=received_since,
-            received_until=received_until,
-        )
+        found = self.iter_ids(**lookup)
         return list(islice(found, limit) if limit is not None else found)
 
-    def iter_ids(
-        self,
-        *,
-        type: str | None = None,
-        event: str | None = None,
-        user_id: str | None = None,
-        anonymous_id: str | None = None,
-        write_key: str | None = None,
-        status: str | None = None,
-        message_id: str | None = None,
-        source: str | None = None,
-        destination: str | None = None,
-        delivery_status: str | None = None,
-        since_id: int | None = None,
-        until_id: int | None = None,
-        before: int | None = None,
-        received_since: datetime | None = None,
-        received_until: datetime | None = None,
-    ) -> Iterator[int]:
+    def iter_ids(self, **lookup: Unpack[Lookup]) -> Iterator[int]:
         """`ids()` as a lazy iterator, for a reader that pages or stops early."""
-        pinned = {
-            "type": type,
-            "event": event,
-            "user_id": user_id,
-            "anonymous_id": anonymous_id,
-            "write_key": write_key,
-            "status": status,
-            "source": source,
-        }
+        given = cast(dict[str, Any], lookup)
         return self._iter_ids(
-            {field: value for field, value in pinned.items() if value is not None},
-            message_id=message_id,
-            destination=destination,
-            delivery_status=delivery_status,
-            since_id=since_id,
-            until_id=until_id,
-            before=before,
-            received_since=received_since,
-            received_until=received_until,
+            {field: given[field] for field in _FIELDS if given.get(field) is not None},
+            message_id=lookup.get("message_id"),
+            destination=lookup.get("destination"),
+            delivery_status=lookup.get("delivery_status"),
+            since_id=lookup.get("since_id"),
+            until_id=lookup.get("until_id"),
+            before=lookup.get("before"),
+            received_since=lookup.get("received_since"),
+            received_until=lookup.get("received_until"),
         )
 
     def _iter_ids(
