@@ -99,7 +99,7 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None
     failed = 0
-    collecting = asyncio.create_task(collect_periodically())
+    collecting = asyncio.create_task(collect_periodically(freeze_young=True))
     try:
         await stop.wait()
     finally:
