@@ -26,6 +26,7 @@ import asyncio
 import ctypes
 import gc
 import sys
+from collections.abc import Awaitable, Callable
 
 YOUNG_INTERVAL = 0.25
 FULL_INTERVAL = 120.0
@@ -50,12 +51,17 @@ def return_large_blocks() -> None:
         return
 
 
-async def collect_periodically(*, freeze_young: bool = False) -> None:
+async def collect_periodically(
+    *,
+    freeze_young: bool = False,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Until cancelled; then the process's collector is as it was. `sleep`: a test's clock."""
     gc.disable()
     try:
         since_full = 0.0
         while True:
-            await asyncio.sleep(YOUNG_INTERVAL)
+            await sleep(YOUNG_INTERVAL)
             since_full += YOUNG_INTERVAL
             if since_full >= FULL_INTERVAL:
                 gc.unfreeze()  # a full collection looks at the frozen objects too
