@@ -381,16 +381,32 @@ def _apply(base: dict[str, Any], patch: Any, taken: Any, received_at: Any) -> di
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON, key order included (1 and 1.0 and true differ, as they do on the wire)."""
+    """Equal as JSON, key order included (1 and 1.0 and true differ, as they do on the wire).
+    Objects and arrays compare by their JSON text, in C: a record read back from disk holds
+    `raw` and `event` as separate copies, whose every nested object is compared here."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict or kind is list:
+        try:
+            return orjson.dumps(a) == orjson.dumps(b)
+        except TypeError:  # not JSON (orjson.JSONEncodeError is a TypeError): walk it
+            return _same_walk(a, b)
+    return bool(a == b)
+
+
+def _same_walk(a: Any, b: Any) -> bool:
     if a is b:
         return True
     kind = type(a)
     if kind is not type(b):
         return False
     if kind is dict:
-        return len(a) == len(b) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+        return len(a) == len(b) and list(a) == list(b) and all(_same_walk(a[k], b[k]) for k in a)
     if kind is list:
-        return len(a) == len(b) and all(map(_same, a, b))
+        return len(a) == len(b) and all(map(_same_walk, a, b))
     return bool(a == b)
 
 

@@ -33,8 +33,10 @@ from typing import Any, TypedDict, Unpack, cast
 
 from tinydb import TinyDB
 
+from segemu.collector import collector_paused
 from segemu.compact import Blobs, CompactRecord, Shapes, decode, encode, indexed_fields
 from segemu.indexes import Facet, HashedIds, Index, bounded, intersect
+from segemu.jsonlimits import RECORD_DEPTH, encoder_within
 from segemu.message import Record, parse_timestamp
 from segemu.record_check import record_problem, tombstone_problem
 from segemu.storage import FileWrite, StorageError, TableFileStorage
@@ -197,7 +199,8 @@ class EventStore:
         self._pending_since: float | None = None
         self._next_id = 1
         self.evicted = 0
-        self._load()
+        with collector_paused():
+            self._load()
 
     @property
     def problems(self) -> list[str]:
@@ -771,8 +774,10 @@ class EventStore:
                 continue
             bad: dict[str, str] = {}
             records: list[Record] = []
+            # The table is one level above its records.
+            shallow = encoder_within(table, RECORD_DEPTH + 1)
             for doc_id, document in table.items():
-                problem = _doc_id_problem(doc_id) or record_problem(document)
+                problem = _doc_id_problem(doc_id) or record_problem(document, shallow=shallow)
                 if problem is None:
                     record_id = document["id"]
                     if record_id // self.chunk_size != int(number):
