@@ -17,7 +17,7 @@ def chain(levels: int, seed: int) -> Any:
     pick = random.Random(seed)
     value: Any = pick.choice([{}, [], {"leaf": 1}, ["x", 2.5]])
     for _ in range(levels - 1):
-        sibling = pick.choice([1, "s", None, {}, []])
+        sibling: Any = pick.choice([1, "s", None, {}, []])
         value = {"k": value, "o": sibling} if pick.random() < 0.5 else [sibling, value, {}]
     return value
 
