@@ -123,6 +123,10 @@ class Emulator:
                 retention=config.retention,
                 on_evict=self.destinations.forget,
                 on_load=self.identity.replay,
+                # A clean stop's snapshot of the store stands in for reading every call when
+                # the graph saved beside it holds them all and Engage, which rebuilds its
+                # computed traits from the calls, is off (segemu/snapshot.py).
+                restore_if=lambda newest: self.identity.covers(newest) and not self.engage.enabled,
             )
         self.identity.attach(self.store)
         if identity_problem is not None:

@@ -17,7 +17,12 @@ import heapq
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from segemu.snapshot import SnapshotError
+
+if TYPE_CHECKING:
+    from segemu.snapshot import Reader, Writer
 
 # A dead prefix shorter than this is not worth a copy.
 _CUT_AT = 512
@@ -134,6 +139,41 @@ class Index:
 
     def clear(self) -> None:
         self.terms.clear()
+
+    def save(self, out: Writer, name: str) -> None:
+        """Into a snapshot: the keys (JSON), a value per key (an id, or -1 - n for the n-th
+        posting list) and the live part of every posting list, end to end."""
+        values = array("q")
+        postings = array("q")
+        ends = array("q")
+        for found in self.terms.values():
+            if type(found) is int:
+                values.append(found)
+            else:
+                live: Postings = found  # type: ignore[assignment]
+                values.append(-1 - len(ends))
+                postings.extend(live.ids[live.start :])
+                ends.append(len(postings))
+        out.json(f"{name}.keys", list(self.terms))
+        out.array(f"{name}.values", values)
+        out.array(f"{name}.postings", postings)
+        out.array(f"{name}.ends", ends)
+
+    def restore(self, source: Reader, name: str) -> None:
+        keys = source.json(f"{name}.keys")
+        values = source.array(f"{name}.values")
+        postings = source.array(f"{name}.postings")
+        ends = source.array(f"{name}.ends")
+        if type(keys) is not list or len(keys) != len(values):
+            raise SnapshotError(f"its index {name!r} does not fit")
+        terms: dict[Any, int | Postings] = dict(zip(keys, values, strict=True))
+        if ends:
+            for key, value in zip(keys, values, strict=True):
+                if value < 0:
+                    number = -1 - value
+                    begin = ends[number - 1] if number else 0
+                    terms[key] = Postings(postings[begin : ends[number]])
+        self.terms = terms
 
 
 def bounded(run: Run, lowest: int | None, highest: int | None) -> Run:
@@ -323,6 +363,24 @@ class Classes:
         self.keys.clear()
         self._free.clear()
         self.postings.clear()
+
+    def save(self, out: Writer, name: str) -> None:
+        out.json(f"{name}.keys", self.keys)
+        self.postings.save(out, f"{name}.postings")
+
+    def restore(self, source: Reader, name: str) -> None:
+        self.clear()
+        for number, key in enumerate(source.json(f"{name}.keys")):
+            if key is None:
+                self.keys.append(None)
+                self._free.append(number)
+                continue
+            # JSON gives lists: the key is a tuple again, its routing a tuple of pairs.
+            *fields, routing = key
+            restored = (*fields, tuple(tuple(pair) for pair in routing))
+            self.keys.append(restored)
+            self._numbers[restored] = number
+        self.postings.restore(source, f"{name}.postings")
 
 
 class TestedFacet(Facet):

@@ -23,12 +23,14 @@ How it stays small and fast as it grows (DESIGN.md "Storage"; reference §B.11):
 
 from __future__ import annotations
 
+import logging
 import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypedDict, Unpack, cast
 
 from tinydb import TinyDB
@@ -48,6 +50,9 @@ from segemu.indexes import (
 from segemu.jsonlimits import RECORD_DEPTH, encoder_within
 from segemu.message import Record, parse_timestamp
 from segemu.record_check import record_problem, tombstone_problem
+from segemu.snapshot import FILE as SNAPSHOT_FILE
+from segemu.snapshot import Reader, SnapshotError, Writer
+from segemu.snapshot import take as take_snapshot
 from segemu.storage import FileWrite, StorageError, TableFileStorage
 
 CHUNK_SIZE = 1000
@@ -60,6 +65,8 @@ _CUT_AT = 1024
 _RECEIVED_SKEW_MS = 10_000
 
 __all__ = ["CHUNK_SIZE", "EventStore", "StorageError"]
+
+log = logging.getLogger(__name__)
 
 OnEvict = Callable[[Iterable[int]], None]
 
@@ -191,6 +198,7 @@ class EventStore:
         chunk_size: int = CHUNK_SIZE,
         on_evict: OnEvict | None = None,
         on_load: Callable[[Record], None] | None = None,
+        restore_if: Callable[[int], bool] | None = None,
     ) -> None:
         self.path = path
         self.retention = retention
@@ -200,6 +208,9 @@ class EventStore:
         # Told each record read from disk at open, oldest first (the identity graph rebuilds
         # from them while they are dicts, without decoding them again).
         self.on_load = on_load
+        # Whether the caller has what `on_load` would have given it for the records up to an
+        # id (the identity graph a clean stop saved): then a snapshot may stand in for them.
+        self.restore_if = restore_if
         self._db = TinyDB(path, storage=TableFileStorage, deferred_prefix=CHUNK_PREFIX)
         self._storage = cast(TableFileStorage, self._db.storage)
         self._shapes = Shapes()
@@ -232,7 +243,8 @@ class EventStore:
         self._next_id = 1
         self.evicted = 0
         with collector_paused():
-            self._load()
+            if not self._restore():
+                self._load()
 
     @property
     def problems(self) -> list[str]:
@@ -486,7 +498,109 @@ class EventStore:
 
     def close(self) -> None:
         self.flush()
-        self._db.close()
+        try:
+            self._save_snapshot()
+        finally:
+            self._db.close()
+
+    # -- snapshots (segemu/snapshot.py) ----------------------------------------------------
+
+    def _save_snapshot(self) -> None:
+        """Picture the memory the files give, for the next open to take instead of reading
+        them; nothing is lost without it, so a failure only leaves it out."""
+        if self.path is None:
+            return
+        directory = Path(self.path)
+        try:
+            self._cut_all()
+            out = Writer()
+            out.values.update(next_id=self._next_id, chunks=sorted(self._materialized))
+            for name in ("ids", "spans", "lengths", "received", "received_max"):
+                out.array(name, getattr(self, f"_{name}"))
+            out.array("class", self._class)
+            # str hashes differ from one process to the next: the messageIds, not their hashes.
+            out.json(
+                "message_ids",
+                [
+                    indexed_fields(self._compact(at), self._ids[at], self._shapes)[0]["messageId"]
+                    for at in range(len(self._ids))
+                ],
+            )
+            self._blobs.save(out)
+            self._shapes.save(out)
+            self._classes.save(out, "classes")
+            for field, index in self._indexes.items():
+                index.save(out, field)
+            out.save(directory)
+        except (OSError, TypeError, ValueError) as exc:
+            (directory / SNAPSHOT_FILE).unlink(missing_ok=True)
+            log.warning("no snapshot of the store for the next start (%s)", exc)
+
+    def _restore(self) -> bool:
+        """Take the snapshot a clean stop left, if it still describes the files; False: read
+        the files instead."""
+        if self.path is None:
+            return False
+        source = take_snapshot(Path(self.path))
+        if source is None:
+            return False
+        newest = int(source.values["next_id"]) - 1
+        if self.on_load is not None and not (self.restore_if and self.restore_if(newest)):
+            return False
+        try:
+            self._restore_from(source)
+        except (SnapshotError, KeyError, TypeError, ValueError, IndexError, OverflowError):
+            self._forget_memory()
+            return False
+        return True
+
+    def _restore_from(self, source: Reader) -> None:
+        for name in ("ids", "spans", "lengths", "received", "received_max"):
+            setattr(self, f"_{name}", source.array(name))
+        self._class = source.array("class")
+        self._start = 0
+        count = len(self._ids)
+        if any(
+            len(values) != count
+            for values in (self._spans, self._lengths, self._received, self._class)
+        ):
+            raise SnapshotError("its arrays differ in length")
+        self._blobs.restore(source)
+        self._shapes.restore(source)
+        self._classes.restore(source, "classes")
+        for field, index in self._indexes.items():
+            index.restore(source, field)
+        message_ids = source.json("message_ids")
+        if len(message_ids) != count:
+            raise SnapshotError("it has a messageId per record")
+        for record_id, message_id in zip(self._ids, message_ids, strict=True):
+            self._add_message_id(hash(message_id), record_id)
+        self._next_id = int(source.values["next_id"])
+        names = sorted(n for n in self._storage.read() if n.startswith(CHUNK_PREFIX))
+        if names:  # the newest chunk may still be filled: TinyDB adds to it
+            self._storage.materialize(names[-1])
+            self._materialized.add(int(names[-1][len(CHUNK_PREFIX) :]))
+        while len(self) > self.retention:  # a smaller retention than last time
+            self._evict_oldest()
+        self.evicted = 0
+
+    def _forget_memory(self) -> None:
+        """Back to an empty memory (a snapshot that did not fit), the files untouched."""
+        self._ids, self._spans, self._lengths = array("q"), array("q"), array("q")
+        self._received, self._received_max, self._class = array("q"), array("q"), array("i")
+        self._start = 0
+        self._blobs.clear()
+        self._shapes.clear()
+        self._classes.clear()
+        for index in self._indexes.values():
+            index.clear()
+        self._message_ids.clear()
+        self._message_repeats.clear()
+        self._materialized.clear()
+
+    def _cut_all(self) -> None:
+        if self._start:
+            self._cut()
 
     # -- internals -----------------------------------------------------------------------
 
