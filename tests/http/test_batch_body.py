@@ -4,6 +4,7 @@ where parse_json_object walked the whole batch: the two must refuse exactly the 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,12 +29,14 @@ def call(depth: int, **fields: Any) -> dict[str, Any]:
     return {"type": "track", "event": "E", "userId": "u", "properties": nested(depth - 1), **fields}
 
 
-def verdict(parse: Any, data: bytes) -> tuple[str, str] | dict[str, Any]:
+def verdict(parse: Callable[[bytes], Any], data: bytes) -> object:
+    """What a parser answers: the body it read, or the refusal's code and message."""
     try:
         result = parse(data)
     except BodyError as error:
         return (error.code, error.message)
-    return result[0] if isinstance(result, tuple) else result
+    body: object = result[0] if isinstance(result, tuple) else result
+    return body
 
 
 def both(data: bytes) -> None:
