@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from segemu.config import ConfigError
-from segemu.message import Record
+from segemu.message import EVENT_TYPES, Record
 from segemu.protocols.lint.base import LintRule
 from segemu.protocols.lint.identity import (
     CONVERSION_EVENTS,
@@ -32,6 +33,8 @@ from segemu.protocols.lint.payload import (
 from segemu.protocols.lint.spec import SpecPropertyNames
 from segemu.protocols.violations import LintFinding
 
+# Findings come in this order. The Linter runs the name rules, then the rules that need an
+# anonymousId, then the rest, so each group stays together here (tests/protocols/test_lint.py).
 RULES: tuple[type[LintRule], ...] = (
     DynamicEventName,
     EventNameCasing,
@@ -52,12 +55,23 @@ OPTIONS = ("conversion_events",)
 NAMES_KEPT = 20_000
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The enabled rules that apply to calls of one type, in the order of RULES: the name
+    rules, the rules that need an anonymousId, then the rest (RULES lists them so)."""
+
+    by_name: tuple[LintRule, ...]
+    by_anonymous_id: tuple[LintRule, ...]
+    by_call: tuple[LintRule, ...]
+
+
 class Linter:
     """The enabled rules, run in order over each accepted call.
 
-    Rules that judge only the name (`by_name`) run once per write key, type and name: calls
-    repeat a handful of names, and this keeps the per-call cost of lint to the rules that
-    must look at each call."""
+    Lint runs on every call, so the linter skips the work that cannot find anything: a rule
+    runs only on the call types it judges (`types`); the rules that need an anonymousId run
+    only on calls that have one; and rules that judge only the name (`by_name`) run once per
+    write key, type and name, since calls repeat a handful of names."""
 
     def __init__(
         self,
@@ -75,39 +89,49 @@ class Linter:
                 self.rules.append(ConversionWithoutIdentify(conversion_events))
             else:
                 self.rules.append(rule())
-        # Name rules come first in RULES, so findings keep the order of RULES.
-        self._name_rules = [rule for rule in self.rules if rule.by_name]
-        self._call_rules = [rule for rule in self.rules if not rule.by_name]
+        # One plan per call type; a type no rule names (never an accepted call's) gets every
+        # rule, each of which then decides for itself.
+        self._plans = {kind: self._plan(kind) for kind in EVENT_TYPES}
+        self._every = self._plan(None)
         self._by_name: dict[tuple[Any, str, str], tuple[LintFinding, ...]] = {}
+
+    def _plan(self, kind: str | None) -> _Plan:
+        rules = [r for r in self.rules if kind is None or r.types is None or kind in r.types]
+        return _Plan(
+            tuple(r for r in rules if r.by_name),
+            tuple(r for r in rules if r.by_anonymous_id and not r.by_name),
+            tuple(r for r in rules if not r.by_anonymous_id and not r.by_name),
+        )
 
     def run(self, record: Record) -> list[LintFinding]:
         found: list[LintFinding] = []
         event = record["event"]
-        if self._name_rules:
-            self._run_name_rules(record, event, found)
-        for rule in self._call_rules:
+        kind = record["type"] or ""
+        plan = self._plans.get(kind, self._every)
+        if plan.by_name:
+            name = event.get("event" if kind == "track" else "name")
+            if isinstance(name, str):
+                key = (record["writeKey"], kind, name)
+                known = self._by_name.get(key)
+                if known is None:
+                    for rule in plan.by_name:
+                        rule.check(record, event, found)
+                    self._by_name[key] = tuple(found)  # the name rules come first
+                    if len(self._by_name) > NAMES_KEPT:
+                        del self._by_name[next(iter(self._by_name))]
+                elif known:
+                    found.extend(finding.copy() for finding in known)  # each record owns its own
+            else:
+                for rule in plan.by_name:
+                    rule.check(record, event, found)
+        if plan.by_anonymous_id:
+            anonymous_id = event.get("anonymousId")
+            if type(anonymous_id) is str and anonymous_id:
+                for rule in plan.by_anonymous_id:
+                    rule.check(record, event, found)
+        for rule in plan.by_call:
             rule.check(record, event, found)
         return found
-
-    def _run_name_rules(
-        self, record: Record, event: dict[str, Any], found: list[LintFinding]
-    ) -> None:
-        kind = record["type"] or ""
-        name = event.get("event" if kind == "track" else "name")
-        if not isinstance(name, str):
-            for rule in self._name_rules:
-                rule.check(record, event, found)
-            return
-        key = (record["writeKey"], kind, name)
-        known = self._by_name.get(key)
-        if known is None:
-            for rule in self._name_rules:
-                rule.check(record, event, found)
-            self._by_name[key] = tuple(found)
-            if len(self._by_name) > NAMES_KEPT:
-                del self._by_name[next(iter(self._by_name))]
-        elif known:
-            found.extend(finding.copy() for finding in known)  # each record owns its findings
 
     def reset(self, write_key: str | None = None) -> None:
         for rule in self.rules:

@@ -23,6 +23,9 @@ VALUE_CHARS = 4096
 # How many keys (write key, anonymousId, ...) a stateful rule remembers; the least recently
 # seen go first, so memory stays bounded however long `segemu run` runs.
 STATE_KEPT = 50_000
+# Call types that rules name in `types`: calls with a name, and track calls.
+NAMED_TYPES = frozenset({"track", "page", "screen"})
+TRACK = frozenset({"track"})
 
 
 class LintRule:
@@ -34,6 +37,13 @@ class LintRule:
     # True for rules whose findings on a call depend only on its write key, type and name
     # once that name was seen: the linter runs them once per name and reuses the findings.
     by_name: ClassVar[bool] = False
+    # The call types the rule judges or learns from; None for every type. The linter does not
+    # run a rule on calls of other types, so most calls skip most rules without a call.
+    types: ClassVar[frozenset[str] | None] = None
+    # True for rules that neither judge nor remember a call without an anonymousId (a
+    # non-empty string): the linter looks the anonymousId up once for all of them, and the
+    # server SDKs' calls, which seldom carry one, skip them.
+    by_anonymous_id: ClassVar[bool] = False
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
         raise NotImplementedError

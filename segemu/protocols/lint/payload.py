@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from segemu.message import Record
-from segemu.protocols.lint.base import VALUE_CHARS, LintRule
+from segemu.protocols.lint.base import NAMED_TYPES, VALUE_CHARS, LintRule
 from segemu.protocols.lint.spec_names import SPEC_EVENTS
 from segemu.protocols.violations import LintFinding
 
@@ -90,16 +90,21 @@ def candidates(values: Any, root: str) -> Candidates:
 
 def naive_timestamp(text: str) -> bool:
     # Shortcuts for what cannot match: shorter than "YYYY-MM-DDTHH:MM", not starting with a
-    # digit, or with a zone (Z, or a sign after the time). Most timestamps end there.
+    # digit, or with a zone (Z, or a sign after the time). Most timestamps end there; `find`
+    # from the 17th character looks for the sign without copying the text.
     if (
         len(text) < 16
-        or not text[0].isdigit()
         or text[-1] in "Zz"
-        or "+" in text[16:]
-        or "-" in text[16:]
+        or not text[0].isdigit()
+        or text.find("+", 16) >= 0
+        or text.find("-", 16) >= 0
     ):
         return False
     return _NAIVE.fullmatch(text) is not None
+
+
+# The call's own timestamps, as the SDK sent them.
+_CALL_TIMESTAMPS = ("timestamp", "sentAt", "originalTimestamp")
 
 
 class TimestampWithoutTimezone(LintRule):
@@ -111,21 +116,25 @@ class TimestampWithoutTimezone(LintRule):
     source = "connections/spec/common.md"
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
-        raw = record["raw"] if isinstance(record["raw"], dict) else {}
-        for name in ("timestamp", "sentAt", "originalTimestamp"):
-            value = raw.get(name)
-            if isinstance(value, str) and naive_timestamp(value):
-                found.append(
-                    self.finding(
-                        f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
-                        "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
-                        "offset (new Date().toISOString())",
-                        name,
+        raw = record["raw"]
+        if isinstance(raw, dict):
+            for name in _CALL_TIMESTAMPS:
+                value = raw.get(name)
+                if isinstance(value, str) and naive_timestamp(value):
+                    found.append(
+                        self.finding(
+                            f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
+                            "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
+                            "offset (new Date().toISOString())",
+                            name,
+                        )
                     )
-                )
         # Traits first: the properties' scan is then still fresh for pii-in-properties.
         for field_name in ("traits", "properties"):
-            for parent, key, text in candidates(event.get(field_name), field_name).dates:
+            values = event.get(field_name)
+            if type(values) is not dict:  # most calls have one of the two, or neither
+                continue
+            for parent, key, text in candidates(values, field_name).dates:
                 if naive_timestamp(text):
                     path = f"{parent}.{key}"
                     found.append(
@@ -216,6 +225,7 @@ _WAREHOUSES = "the data warehouses"
 
 class PiiInProperties(LintRule):
     id = "pii-in-properties"
+    types = NAMED_TYPES
     doc = "Emails or phone numbers in properties that go to every destination or warehouse."
     source = "privacy/portal.md"
 

@@ -42,41 +42,90 @@ _TRACK_NAMES: dict[str, frozenset[str]] = {
 _WHERE: dict[str, str] = {name: f"in {name!r} ({spec.page})" for name, spec in SPEC_EVENTS.items()}
 
 
+# Spec events with nested objects (products, campaign): only their calls need a look past the
+# top level of properties.
+_NESTED: dict[str, Mapping[str, frozenset[str]]] = {
+    name: spec.nested for name, spec in SPEC_EVENTS.items() if spec.nested
+}
+# Distinct shapes (type, event name, keys) whose findings the rule keeps.
+SHAPES_KEPT = 4096
+# The findings on the top level of a shape, and the nested objects of its spec event it has.
+_Shape = tuple[tuple[LintFinding, ...], Mapping[str, frozenset[str]]]
+
+
 class SpecPropertyNames(LintRule):
     id = "spec-property-names"
+    types = frozenset({"track", "identify", "group"})
     doc = "Spec events and reserved traits whose property names are off Segment's spec."
     source = "connections/spec/semantic.md"
+
+    def __init__(self) -> None:
+        # The findings on the top level of properties (traits) depend only on the call's type,
+        # event name and keys, which an app repeats call after call: they are made once per
+        # shape, and each call copies them (most shapes have none). With them, the nested
+        # objects (products, campaign) that the shape has, which only a look at each call can
+        # judge: most shapes have none either.
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
         kind = record["type"]
         if kind == "track":
-            properties = event.get("properties")
-            if type(properties) is not dict:
-                return
+            values = event.get("properties")
             name = event.get("event")
-            if not isinstance(name, str) or (spec := SPEC_EVENTS.get(name)) is None:
-                self._names(
-                    properties, TRACK_RESERVED, "properties", "reserved for every track call", found
-                )
-                return
-            where = _WHERE[name]
-            self._names(properties, _TRACK_NAMES[name], "properties", where, found)
-            for nested, keys in spec.nested.items():
-                value = properties.get(nested)
-                if value is None:
-                    continue
-                items = value if isinstance(value, list) else [value]
-                for index, item in enumerate(items):
-                    if isinstance(item, dict):
-                        path = f"properties.{nested}" + (
-                            f".{index}" if isinstance(value, list) else ""
-                        )
-                        self._names(item, keys, path, where, found)
-        elif kind in ("identify", "group"):
-            traits = event.get("traits")
-            if isinstance(traits, dict):
-                reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
-                self._names(traits, reserved, "traits", f"reserved for {kind} calls", found)
+            if not isinstance(name, str):
+                name = None
+        elif kind == "identify" or kind == "group":
+            values = event.get("traits")
+            name = None
+        else:
+            return
+        if type(values) is not dict:
+            return
+        shape = (kind, name, *values)
+        known = self._shapes.get(shape)
+        if known is None:
+            known = self._shapes[shape] = self._judge(kind, name, values)
+            if len(self._shapes) > SHAPES_KEPT:
+                del self._shapes[next(iter(self._shapes))]
+        findings, nested = known
+        if findings:
+            found.extend(finding.copy() for finding in findings)  # each record owns its findings
+        if nested and name is not None:
+            self._nested(values, nested, _WHERE[name], found)
+
+    def _judge(self, kind: str, name: str | None, values: dict[str, Any]) -> _Shape:
+        nested = _NESTED.get(name) if name is not None else None
+        present = {key: keys for key, keys in nested.items() if key in values} if nested else {}
+        return tuple(self._top_level(kind, name, values)), present
+
+    def _top_level(self, kind: str, name: str | None, values: dict[str, Any]) -> list[LintFinding]:
+        found: list[LintFinding] = []
+        if kind != "track":
+            reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
+            self._names(values, reserved, "traits", f"reserved for {kind} calls", found)
+        elif name is None or name not in SPEC_EVENTS:
+            where = "reserved for every track call"
+            self._names(values, TRACK_RESERVED, "properties", where, found)
+        else:
+            self._names(values, _TRACK_NAMES[name], "properties", _WHERE[name], found)
+        return found
+
+    def _nested(
+        self,
+        properties: dict[str, Any],
+        nested: Mapping[str, frozenset[str]],
+        where: str,
+        found: list[LintFinding],
+    ) -> None:
+        for key, keys in nested.items():
+            value = properties.get(key)
+            if value is None:
+                continue
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                if isinstance(item, dict):
+                    path = f"properties.{key}" + (f".{index}" if isinstance(value, list) else "")
+                    self._names(item, keys, path, where, found)
 
     def _names(
         self,
