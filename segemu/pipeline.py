@@ -133,10 +133,9 @@ class Pipeline:
         record["event"]["projectId"] = source.name
         # Schema controls decide at the source: the verdict is kept on the record (only when
         # they block or omit something) for routing to apply and every surface to show.
-        blocked = source.blocked_call(record["type"], record["event"])
-        omitted = source.blocked_traits(record["type"], record["event"])
-        if blocked is not None or omitted:
-            record["schemaControls"] = {"blocked": blocked, "omitted": omitted}
+        controls = source.schema_controls(record["type"], record["event"])
+        if controls is not None:
+            record["schemaControls"] = controls
         return source
 
 

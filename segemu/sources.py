@@ -70,6 +70,18 @@ class Source:
     # blocked call reaches no destination, warehouses included; a blocked trait is removed
     # from what destinations receive.
 
+    def schema_controls(self, kind: str | None, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What schema controls do to this call, for the record: {"blocked": reason or None,
+        "omitted": [paths]} when they block it or omit traits; None otherwise, at once for a
+        source with no schema controls (most sources)."""
+        if not (self.block_events or self.block_identify_traits or self.block_group_traits):
+            return None
+        blocked = self.blocked_call(kind, event)
+        omitted = self.blocked_traits(kind, event)
+        if blocked is None and not omitted:
+            return None
+        return {"blocked": blocked, "omitted": omitted}
+
     def blocked_call(self, kind: str | None, event: Mapping[str, Any]) -> str | None:
         """Why schema controls block this call, or None. Track calls are blocked by `event`,
         page and screen calls by `name`; the Source Schema lists every page call as "Page
