@@ -44,17 +44,18 @@ _last_scan: tuple[Any, Candidates] = (None, _NO_CANDIDATES)
 def candidates(values: Any, root: str) -> Candidates:
     """The candidates among the first SCAN_VALUES string values under `root` (properties or
     traits), at most SCAN_DEPTH deep, in the order of a walk that takes the top level first. A
-    loop, not recursion or generators, and paths built only for what a rule reports: it runs on
-    every call. The result is shared: callers read it and never change it."""
+    loop, not recursion or generators, and paths and lists built only for what is found: it
+    runs on every call, and most calls have no candidate and no nested object. The result is
+    shared: callers read it and never change it."""
     global _last_scan
     if type(values) is not dict:
         return _NO_CANDIDATES
     if _last_scan[0] is values:
         return _last_scan[1]
-    dates: list[Found] = []
-    personal: list[Found] = []
+    dates: list[Found] | None = None
+    personal: list[Found] | None = None
     seen = 0
-    pending: list[tuple[str, Any, int]] = []
+    pending: list[tuple[str, Any, int]] | None = None
     # The top level on its own: most calls are flat, and this skips the queue for them.
     for key, inner in values.items():
         kind = type(inner)
@@ -62,11 +63,17 @@ def candidates(values: Any, root: str) -> Candidates:
             if seen < SCAN_VALUES:
                 size = len(inner)
                 if 16 <= size <= 32 and inner[:1].isdigit():
+                    if dates is None:
+                        dates = []
                     dates.append((root, key, inner))
                 if "@" in inner or (8 <= size <= 24 and inner[-1:].isdigit()):
+                    if personal is None:
+                        personal = []
                     personal.append((root, key, inner))
             seen += 1
         elif (kind is dict or kind is list) and SCAN_DEPTH > 1:
+            if pending is None:
+                pending = []
             pending.append((f"{root}.{key}", inner, 1))
     while pending and seen < SCAN_VALUES:
         path, value, depth = pending.pop()
@@ -77,13 +84,21 @@ def candidates(values: Any, root: str) -> Candidates:
                 if seen < SCAN_VALUES:
                     size = len(inner)
                     if 16 <= size <= 32 and inner[:1].isdigit():
+                        if dates is None:
+                            dates = []
                         dates.append((path, key, inner))
                     if "@" in inner or (8 <= size <= 24 and inner[-1:].isdigit()):
+                        if personal is None:
+                            personal = []
                         personal.append((path, key, inner))
                 seen += 1
             elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
                 pending.append((f"{path}.{key}", inner, depth + 1))
-    found = Candidates(dates, personal) if dates or personal else _NO_CANDIDATES
+    found = (
+        _NO_CANDIDATES
+        if dates is None and personal is None
+        else Candidates(dates or [], personal or [])
+    )
     _last_scan = (values, found)
     return found
 
@@ -120,7 +135,14 @@ class TimestampWithoutTimezone(LintRule):
         if isinstance(raw, dict):
             for name in _CALL_TIMESTAMPS:
                 value = raw.get(name)
-                if isinstance(value, str) and naive_timestamp(value):
+                # The SDKs' own timestamps end in Z (toISOString) or carry +00:00 (Python's
+                # isoformat): neither can be naive, and they are told apart here at no cost.
+                if (
+                    isinstance(value, str)
+                    and value[-1:] != "Z"
+                    and "+" not in value
+                    and naive_timestamp(value)
+                ):
                     found.append(
                         self.finding(
                             f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
