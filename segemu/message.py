@@ -248,16 +248,46 @@ class Normalized:
 
 def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     """Normalize one call the way Segment stores it; never raises on bad input."""
+    return Normalized(*_normalize(item, envelope, received_at), item)
+
+
+def normalized_record(
+    item: Any, envelope: Envelope, received_at: str, record_id: int, dropped: str | None
+) -> Record:
+    """The record of one call as normalization leaves it, for the stages after it; `dropped`
+    says why the whole request is dropped, if it is. Built straight from the outcome: it is
+    made for every call."""
+    message_id, write_key, kind, event, reason, warnings = _normalize(item, envelope, received_at)
+    reason = dropped or reason
+    return {
+        "id": record_id,
+        "messageId": message_id,
+        "writeKey": write_key,
+        "type": kind,
+        "status": "accepted" if reason is None else "rejected",
+        "reason": reason,
+        "receivedAt": received_at,
+        "route": envelope.route,
+        "raw": item,
+        "event": event,
+        "warnings": warnings,
+    }
+
+
+# What normalizing one item gives: messageId, write key, type, event, rejection reason, warnings.
+_Outcome = tuple[str, str | None, str | None, dict[str, Any], str | None, list[str]]
+
+
+def _normalize(item: Any, envelope: Envelope, received_at: str) -> _Outcome:
     warnings: list[str] = []
     if not isinstance(item, dict):
-        return Normalized(
+        return (
             generated_message_id(),
             _write_key(envelope, None),
             None,
             {},
             f"batch item is not a JSON object (got {json_type(item)})",
             warnings,
-            item,
         )
 
     # The event Segment stores shares nested objects with what was sent, so keeping both costs
@@ -334,7 +364,7 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
             reason = "no write key (send Basic auth or a writeKey in the body)"
         elif kind is not None:
             reason = _rejection(event, kind)
-    return Normalized(message_id, write_key, kind, event, reason, warnings, item)
+    return message_id, write_key, kind, event, reason, warnings
 
 
 def _write_key(envelope: Envelope, own: Any) -> str | None:

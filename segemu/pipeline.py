@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from segemu.dedupe import Dedupe
-from segemu.message import Envelope, Record, format_timestamp, normalize
+from segemu.message import Envelope, Record, format_timestamp, normalized_record
 from segemu.sources import Source, Sources
 from segemu.store import EventStore
 
@@ -98,21 +98,7 @@ class Pipeline:
     def _normalize(
         self, item: Any, envelope: Envelope, received_at: str, dropped: str | None
     ) -> Record:
-        normalized = normalize(item, envelope, received_at)
-        reason = dropped or normalized.reason
-        return {
-            "id": self.store.allocate_id(),
-            "messageId": normalized.message_id,
-            "writeKey": normalized.write_key,
-            "type": normalized.type,
-            "status": "accepted" if reason is None else "rejected",
-            "reason": reason,
-            "receivedAt": received_at,
-            "route": envelope.route,
-            "raw": normalized.raw,
-            "event": normalized.event,
-            "warnings": normalized.warnings,
-        }
+        return normalized_record(item, envelope, received_at, self.store.allocate_id(), dropped)
 
     def _source(self, record: Record, own: Source | None = None) -> Source | None:
         """The source of an accepted call; a call with an unknown write key is rejected. Calls
