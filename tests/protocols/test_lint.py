@@ -393,9 +393,13 @@ def test_reset_forgets_the_casing_a_source_used() -> None:
 
 
 def test_rules_are_listed_in_the_order_the_linter_runs_them() -> None:
-    # The linter runs the name rules, then those that need an anonymousId, then the rest:
-    # findings keep the order of RULES only while RULES groups them so.
-    groups = [0 if rule.by_name else 1 if rule.by_anonymous_id else 2 for rule in RULES]
+    # The linter gives the name rules' findings, then those of the rules that need an
+    # anonymousId, the rest, and the shape rules' last: findings keep the order of RULES only
+    # while RULES groups them so.
+    groups = [
+        0 if rule.by_name else 1 if rule.by_anonymous_id else 3 if rule.by_shape else 2
+        for rule in RULES
+    ]
     assert groups == sorted(groups)
 
 
@@ -411,6 +415,19 @@ def test_a_shape_judged_once_still_reads_each_calls_nested_objects() -> None:
         ["properties.products.0.productId"],
         [],
     ]
+
+
+def test_a_shape_judged_once_is_reported_on_every_call_with_findings_of_its_own() -> None:
+    emulator = create_emulator(db=":memory:")
+    call = track("Order Completed", orderId="o-1")
+    records = send(emulator, call, call, {**call, "properties": {"order_id": "o-2"}})
+    assert [[f["path"] for f in r["lint"]] for r in records] == [
+        ["properties.orderId"],
+        ["properties.orderId"],
+        [],
+    ]
+    assert records[0]["lint"] == records[1]["lint"]
+    assert records[0]["lint"][0] is not records[1]["lint"][0]
 
 
 def test_rules_skipped_for_a_call_type_or_without_an_anonymous_id_keep_the_order() -> None:

@@ -47,59 +47,66 @@ _WHERE: dict[str, str] = {name: f"in {name!r} ({spec.page})" for name, spec in S
 _NESTED: dict[str, Mapping[str, frozenset[str]]] = {
     name: spec.nested for name, spec in SPEC_EVENTS.items() if spec.nested
 }
-# Distinct shapes (type, event name, keys) whose findings the rule keeps.
-SHAPES_KEPT = 4096
-# The findings on the top level of a shape, and the nested objects of its spec event it has.
-_Shape = tuple[tuple[LintFinding, ...], Mapping[str, frozenset[str]]]
+
+
+def _judged(record: Record, event: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]] | None:
+    """(type, spec event name or None, the properties or traits the rule reads), or None when
+    the call has none to judge."""
+    kind = record["type"]
+    if kind == "track":
+        values = event.get("properties")
+        name = event.get("event")
+        if not isinstance(name, str):
+            name = None
+    elif kind == "identify" or kind == "group":
+        values = event.get("traits")
+        name = None
+    else:
+        return None
+    if type(values) is not dict:
+        return None
+    return kind, name, values
 
 
 class SpecPropertyNames(LintRule):
     id = "spec-property-names"
     types = frozenset({"track", "identify", "group"})
+    # The top level of properties (traits) is judged by its keys, which an app repeats call
+    # after call. The nested objects of a spec event (products, campaign) are looked at on
+    # each call of a shape that has them; most shapes have none.
+    by_shape = True
     doc = "Spec events and reserved traits whose property names are off Segment's spec."
     source = "connections/spec/semantic.md"
 
-    def __init__(self) -> None:
-        # The findings on the top level of properties (traits) depend only on the call's type,
-        # event name and keys, which an app repeats call after call: they are made once per
-        # shape, and each call copies them (most shapes have none). With them, the nested
-        # objects (products, campaign) that the shape has, which only a look at each call can
-        # judge: most shapes have none either.
-        self._shapes: dict[tuple[Any, ...], _Shape] = {}
-
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
-        kind = record["type"]
-        if kind == "track":
-            values = event.get("properties")
-            name = event.get("event")
-            if not isinstance(name, str):
-                name = None
-        elif kind == "identify" or kind == "group":
-            values = event.get("traits")
-            name = None
-        else:
-            return
-        if type(values) is not dict:
-            return
-        shape = (kind, name, *values)
-        known = self._shapes.get(shape)
-        if known is None:
-            known = self._shapes[shape] = self._judge(kind, name, values)
-            if len(self._shapes) > SHAPES_KEPT:
-                del self._shapes[next(iter(self._shapes))]
-        findings, nested = known
-        if findings:
-            found.extend(finding.copy() for finding in findings)  # each record owns its findings
-        if nested and name is not None:
-            self._nested(values, nested, _WHERE[name], found)
+        self.check_shape(record, event, found)
+        if self.per_call(record, event):
+            self.check_per_call(record, event, found)
 
-    def _judge(self, kind: str, name: str | None, values: dict[str, Any]) -> _Shape:
-        nested = _NESTED.get(name) if name is not None else None
-        present = {key: keys for key, keys in nested.items() if key in values} if nested else {}
-        return tuple(self._top_level(kind, name, values)), present
+    def check_shape(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
+        judged = _judged(record, event)
+        if judged is not None:
+            kind, name, values = judged
+            self._top_level(kind, name, values, found)
 
-    def _top_level(self, kind: str, name: str | None, values: dict[str, Any]) -> list[LintFinding]:
-        found: list[LintFinding] = []
+    def per_call(self, record: Record, event: dict[str, Any]) -> bool:
+        judged = _judged(record, event)
+        if judged is None or judged[1] is None:
+            return False
+        nested = _NESTED.get(judged[1])
+        return nested is not None and any(key in judged[2] for key in nested)
+
+    def check_per_call(
+        self, record: Record, event: dict[str, Any], found: list[LintFinding]
+    ) -> None:
+        judged = _judged(record, event)
+        if judged is not None and judged[1] is not None:
+            name = judged[1]
+            self._nested(judged[2], _NESTED.get(name, {}), _WHERE[name], found)
+
+    def _top_level(
+        self, kind: str, name: str | None, values: dict[str, Any], found: list[LintFinding]
+    ) -> None:
         if kind != "track":
             reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
             self._names(values, reserved, "traits", f"reserved for {kind} calls", found)
@@ -108,7 +115,6 @@ class SpecPropertyNames(LintRule):
             self._names(values, TRACK_RESERVED, "properties", where, found)
         else:
             self._names(values, _TRACK_NAMES[name], "properties", _WHERE[name], found)
-        return found
 
     def _nested(
         self,
