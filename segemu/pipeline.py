@@ -119,9 +119,10 @@ class Pipeline:
         record["event"]["projectId"] = source.name
         # Schema controls decide at the source: the verdict is kept on the record (only when
         # they block or omit something) for routing to apply and every surface to show.
-        controls = source.schema_controls(record["type"], record["event"])
-        if controls is not None:
-            record["schemaControls"] = controls
+        if source.has_schema_controls:
+            controls = source.schema_controls(record["type"], record["event"])
+            if controls is not None:
+                record["schemaControls"] = controls
         return source
 
 
