@@ -55,7 +55,9 @@ def candidates(values: Any, root: str) -> Candidates:
     dates: list[Found] | None = None
     personal: list[Found] | None = None
     seen = 0
-    pending: list[tuple[str, Any, int]] | None = None
+    # Nested objects still to walk: (the path of their parent, their key, them, depth). The
+    # path of one is spelled only when something in it is found.
+    pending: list[tuple[str, Any, Any, int]] | None = None
     # The top level on its own: most calls are flat, and this skips the queue for them.
     for key, inner in values.items():
         kind = type(inner)
@@ -74,9 +76,10 @@ def candidates(values: Any, root: str) -> Candidates:
         elif (kind is dict or kind is list) and SCAN_DEPTH > 1:
             if pending is None:
                 pending = []
-            pending.append((f"{root}.{key}", inner, 1))
+            pending.append((root, key, inner, 1))
     while pending and seen < SCAN_VALUES:
-        path, value, depth = pending.pop()
+        parent, name, value, depth = pending.pop()
+        path: str | None = None
         items = value.items() if type(value) is dict else enumerate(value)
         for key, inner in items:
             kind = type(inner)
@@ -86,14 +89,17 @@ def candidates(values: Any, root: str) -> Candidates:
                     if 16 <= size <= 32 and inner[:1].isdigit():
                         if dates is None:
                             dates = []
+                        path = path or f"{parent}.{name}"
                         dates.append((path, key, inner))
                     if "@" in inner or (8 <= size <= 24 and inner[-1:].isdigit()):
                         if personal is None:
                             personal = []
+                        path = path or f"{parent}.{name}"
                         personal.append((path, key, inner))
                 seen += 1
             elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
-                pending.append((f"{path}.{key}", inner, depth + 1))
+                path = path or f"{parent}.{name}"
+                pending.append((path, key, inner, depth + 1))
     found = (
         _NO_CANDIDATES
         if dates is None and personal is None
