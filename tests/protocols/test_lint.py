@@ -3,6 +3,7 @@ rules' switches in [lint]; bounded state that a reset clears."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -428,6 +429,18 @@ def test_a_shape_judged_once_is_reported_on_every_call_with_findings_of_its_own(
     ]
     assert records[0]["lint"] == records[1]["lint"]
     assert records[0]["lint"][0] is not records[1]["lint"][0]
+
+
+def test_traits_in_a_dict_subclass_are_judged_by_their_own_keys() -> None:
+    # In process, traits may come as any mapping of dict's kind: each call's keys count.
+    emulator = create_emulator(db=":memory:")
+    misspelled = {"type": "identify", "traits": OrderedDict(first_name="Ada")}
+    spelled = {"type": "identify", "traits": OrderedDict(firstName="Ada")}
+    assert linted(misspelled, spelled, misspelled, emulator=emulator) == [
+        ["spec-property-names"],
+        [],
+        ["spec-property-names"],
+    ]
 
 
 def test_rules_skipped_for_a_call_type_or_without_an_anonymous_id_keep_the_order() -> None:

@@ -132,7 +132,7 @@ class Linter:
             values = event.get("traits" if kind in _TRAITS_TYPES else "properties")
             key = (
                 (record["writeKey"], kind, name, *values)
-                if plan.by_shape and type(values) is dict
+                if plan.by_shape and isinstance(values, dict)
                 else (record["writeKey"], kind, name)
             )
             shape = self._shapes.get(key)
@@ -200,8 +200,8 @@ class Linter:
         else:
             for key in [key for key in self._by_name if key[0] == write_key]:
                 del self._by_name[key]
-            for shape in [shape for shape in self._shapes if shape[0] == write_key]:
-                del self._shapes[shape]
+            for key in [key for key in self._shapes if key[0] == write_key]:
+                del self._shapes[key]
 
     def describe(self) -> list[dict[str, Any]]:
         return [

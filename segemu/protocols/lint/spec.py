@@ -58,12 +58,14 @@ def _judged(record: Record, event: dict[str, Any]) -> tuple[str, str | None, dic
         name = event.get("event")
         if not isinstance(name, str):
             name = None
+        if type(values) is not dict:
+            return None
     elif kind == "identify" or kind == "group":
         values = event.get("traits")
         name = None
+        if not isinstance(values, dict):
+            return None
     else:
-        return None
-    if type(values) is not dict:
         return None
     return kind, name, values
 
@@ -90,19 +92,27 @@ class SpecPropertyNames(LintRule):
             self._top_level(kind, name, values, found)
 
     def per_call(self, record: Record, event: dict[str, Any]) -> bool:
-        judged = _judged(record, event)
-        if judged is None or judged[1] is None:
-            return False
-        nested = _NESTED.get(judged[1])
-        return nested is not None and any(key in judged[2] for key in nested)
+        nested = self._nested_of(record, event)
+        return nested is not None and any(key in nested[0] for key in nested[1])
 
     def check_per_call(
         self, record: Record, event: dict[str, Any], found: list[LintFinding]
     ) -> None:
+        nested = self._nested_of(record, event)
+        if nested is not None:
+            self._nested(*nested, found)
+
+    @staticmethod
+    def _nested_of(
+        record: Record, event: dict[str, Any]
+    ) -> tuple[dict[str, Any], Mapping[str, frozenset[str]], str] | None:
+        """(properties, the spec event's nested objects and their keys, where the spec is)
+        for a spec event with nested objects; None for any other call."""
         judged = _judged(record, event)
-        if judged is not None and judged[1] is not None:
-            name = judged[1]
-            self._nested(judged[2], _NESTED.get(name, {}), _WHERE[name], found)
+        name = judged[1] if judged is not None else None
+        if judged is None or name is None or name not in _NESTED:
+            return None
+        return judged[2], _NESTED[name], _WHERE[name]
 
     def _top_level(
         self, kind: str, name: str | None, values: dict[str, Any], found: list[LintFinding]
