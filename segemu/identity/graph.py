@@ -341,6 +341,39 @@ class Graph:
             found.append(external)
         return found
 
+    def rejoin(
+        self,
+        keys: list[ExternalIdKey],
+        record_id: int,
+        message_id: str,
+        source: str | None,
+        timestamp: str,
+    ) -> Profile | None:
+        """The profile that has every one of a call's identifiers already, with the call
+        joined to it (as `touch`); None, with nothing changed, when one is new or they are on
+        several profiles (the call needs deciding: `resolve`). The ingest path's common call
+        (track calls by a known userId): one lookup per identifier, no list or Call built."""
+        index = self._index["users"]
+        first = index.get(keys[0])
+        if first is None:
+            return None
+        profile = cast(Profile, first.profile)
+        if len(keys) == 1:
+            if timestamp > first.last_seen:
+                first.last_seen = timestamp
+        else:
+            found: list[ExternalId] = []
+            for key in keys:
+                external = index.get(key)
+                if external is None or external.profile is not profile:
+                    return None
+                found.append(external)
+            for external in found:
+                if timestamp > external.last_seen:
+                    external.last_seen = timestamp
+        self._joined(profile, record_id, message_id, source, timestamp)
+        return profile
+
     def touch(self, profile: Profile, keys: list[ExternalIdKey], call: Call) -> None:
         """The call joins the profile: last seen of its ids, its call list, its recency."""
         self.seen(profile, keys, call.record_id, call.message_id, call.source, call.timestamp)
@@ -361,6 +394,12 @@ class Graph:
             external = key if isinstance(key, ExternalId) else external_ids.get(key)
             if external is not None and timestamp > external.last_seen:
                 external.last_seen = timestamp
+        self._joined(profile, record_id, message_id, source, timestamp)
+
+    def _joined(
+        self, profile: Profile, record_id: int, message_id: str, source: str | None, timestamp: str
+    ) -> None:
+        """The call joins the profile: its call list, last call and recency."""
         ids = profile.record_ids
         if not ids or ids[-1] < record_id:
             ids.append(record_id)

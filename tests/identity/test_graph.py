@@ -8,7 +8,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -249,6 +249,38 @@ def test_listeners_hear_every_change(emulator: Emulator) -> None:
     assert heard[-1].record is None
     assert heard[-1].traits == ["orders"]
     assert profile.trait_values("computed_trait") == {"orders": 3}
+
+
+def test_replay_listeners_hear_the_replayed_calls_and_not_the_live_ones(
+    emulator: Emulator,
+) -> None:
+    from segemu.identity import Identity
+
+    stored = send(
+        emulator,
+        call("identify", userId="u1", anonymousId="a1", traits={"plan": "pro"}),
+        call(userId="u1", anonymousId="a1"),
+    )
+    rebuilt = Identity(emulator.identity.spaces)
+    every: list[ProfileChange] = []
+    replayed: list[ProfileChange] = []
+    rebuilt.on_change(every.append)
+    unsubscribe = rebuilt.on_replay(replayed.append)
+    for record in stored:
+        rebuilt.replay(record)
+    assert [c.record for c in replayed] == stored
+    assert all(c.replayed for c in replayed)
+    assert len(every) == 2
+    live = cast(Record, {key: value for key, value in stored[1].items() if key != "identity"})
+    rebuilt(live)
+    assert live.get("identity") == stored[1]["identity"]
+    assert len(replayed) == 2
+    assert every[-1].record is live
+    assert not every[-1].replayed
+    unsubscribe()
+    rebuilt.replay(stored[1])
+    assert len(replayed) == 2
+    assert len(every) == 4
 
 
 def test_the_profile_cap_lets_the_least_recently_updated_profile_go() -> None:
