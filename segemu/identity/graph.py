@@ -20,6 +20,7 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from heapq import merge as merge_sorted
+from sys import intern
 from typing import Any, NamedTuple, cast
 
 from segemu.identity.extract import ExternalIdKey
@@ -261,16 +262,17 @@ class Graph:
     # -- the primitives ----------------------------------------------------------------------
 
     def create(self, collection: Collection, new_id: str, call: Call) -> Profile:
+        # Positional: a restart without graph.json creates 100,000 of them here.
         profile = Profile(
-            segment_id=new_id,
-            space=self.space.name,
-            collection=collection,
-            created_at=call.timestamp,
-            updated_at=call.timestamp,
-            first_message_id=call.message_id,
-            first_source=call.source,
-            last_message_id=call.message_id,
-            last_source=call.source,
+            new_id,
+            self.space.name,
+            collection,
+            call.timestamp,
+            call.timestamp,
+            call.message_id,
+            call.source,
+            call.message_id,
+            call.source,
         )
         self.profiles[new_id] = profile
         if len(self.profiles) > self.settings.max_profiles:
@@ -279,15 +281,15 @@ class Graph:
 
     def add_id(self, profile: Profile, key: ExternalIdKey, call: Call) -> None:
         external = profile.external_ids[key] = ExternalId(
-            type=key[0],
-            id=key[1],
-            collection=profile.collection,
-            source=call.source,
-            first_seen=call.timestamp,
-            last_seen=call.timestamp,
-            first_message_id=call.message_id,
-            record_id=call.record_id,
-            profile=profile,
+            key[0],
+            key[1],
+            profile.collection,
+            call.source,
+            call.timestamp,
+            call.timestamp,
+            call.message_id,
+            call.record_id,
+            profile,
         )
         self._index[profile.collection][key] = external
 
@@ -464,9 +466,20 @@ class Graph:
 
     def replay(self, changes: list[Change], call: Call) -> None:
         """Apply the changes a stored record carries, as `resolve` made them."""
+        # The profile of the last change: a call's "added" changes follow its "created".
+        last_id: Any = None
+        last: Profile | None = None
         for change in changes:
             action = change.get("action")
-            if action == "created":
+            if action == "added":
+                segment = change["segment_id"]
+                if segment != last_id:
+                    last_id, last = segment, self.profiles.get(str(segment))
+                if last is not None:
+                    # Identifier types read back are many copies of a few names: one each.
+                    key = (intern(str(change["type"])), str(change["id"]))
+                    self.add_id(last, key, call)
+            elif action == "created":
                 collection: Collection = (
                     "accounts" if change.get("collection") == "accounts" else "users"
                 )
@@ -475,15 +488,13 @@ class Graph:
                     profile = self.create(collection, new_id, call)
                     if collection == "accounts":
                         self.add_id(profile, ("group_id", str(change["id"])), call)
-            elif action == "added":
-                profile_or_none = self.profiles.get(str(change["segment_id"]))
-                if profile_or_none is not None:
-                    self.add_id(profile_or_none, (str(change["type"]), str(change["id"])), call)
+                last_id, last = None, None
             elif action == "merged":
                 other = self.profiles.get(str(change["from"]))
                 into = self.profiles.get(str(change["into"]))
                 if other is not None and into is not None and other is not into:
                     self.merge(other, into)
+                last_id, last = None, None
 
 
 def _profile_of(external: ExternalId | None) -> Profile | None:

@@ -160,7 +160,7 @@ class Identity:
         # the profile already, with their class (segemu/engage/stage.py).
         traits = (
             []
-            if record.get("route") == ENGAGE_ROUTE
+            if kind not in _TRAIT_CALLS or record.get("route") == ENGAGE_ROUTE
             else self._apply_traits(graph, received_event(record), profile, account, call)
         )
         identity: dict[str, Any] = {
@@ -213,12 +213,15 @@ class Identity:
         call = _call(record)
         if type(changes) is list and changes:
             graph.replay(changes, call)
-        profile = graph.profiles.get(str(identity.get("segment_id")))
-        account = graph.profiles.get(str(identity.get("account_id")))
+        profiles = graph.profiles
+        profile = profiles.get(str(identity.get("segment_id")))
+        account_segment = identity.get("account_id")
+        account = None if account_segment is None else profiles.get(str(account_segment))
         event = record["event"]
         if profile is not None:
             # The call's identifiers on its profile were last seen now (those it added too).
-            graph.touch(profile, user_ids(event, graph.settings), call)
+            keys = user_ids(event, graph.settings)
+            graph.seen(profile, keys, call.record_id, call.message_id, call.source, call.timestamp)
         if account is not None:
             group_id = account_id(event)
             graph.touch(account, [("group_id", group_id)] if group_id else [], call)
@@ -228,7 +231,7 @@ class Identity:
         # the profile already, with their class (segemu/engage/stage.py).
         traits = (
             []
-            if record.get("route") == ENGAGE_ROUTE
+            if event.get("type") not in _TRAIT_CALLS or record.get("route") == ENGAGE_ROUTE
             else self._apply_traits(graph, received_event(record), profile, account, call)
         )
         if self._replay_listeners:
@@ -355,6 +358,9 @@ class Identity:
 
 # Calls that carry no traits and link no account: only their identifiers matter.
 _PLAIN_CALLS = frozenset(("track", "page", "screen"))
+# The calls whose traits a profile takes (identify: the user's; group: the account's): for
+# others the event as destinations receive it is not worked out.
+_TRAIT_CALLS = frozenset(("identify", "group"))
 
 
 def _call(record: Record) -> Call:

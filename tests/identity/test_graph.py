@@ -324,6 +324,22 @@ def test_the_graph_survives_a_restart(tmp_path: Path) -> None:
     asyncio.run(run())
 
 
+async def test_a_graph_rebuilt_from_the_calls_is_the_graph_they_built(tmp_path: Path) -> None:
+    # Each replayed change applies to the profile it names, also when one call merged two
+    # profiles and then added an identifier to the one that was left.
+    db = str(tmp_path / "db")
+    async with create_emulator(db=db) as first:
+        send(first, call("page", anonymousId="a1"), call("identify", userId="u1"))
+        send(first, call(anonymousId="a1", userId="u1", properties={"email": "u1@x.test"}))
+        send(first, call("group", userId="u1", groupId="g1", traits={"name": "Acme"}))
+        send(first, call("identify", userId="u2", anonymousId="a2", traits={"plan": "pro"}))
+        send(first, call(userId="u2", anonymousId="a3"), call("screen", anonymousId="a4"))
+        expected = [p.detail() for p in first.identity.profiles(collection=None)]
+    (tmp_path / "db" / "identity" / "graph.json").unlink()
+    async with create_emulator(db=db) as rebuilt:
+        assert [p.detail() for p in rebuilt.identity.profiles(collection=None)] == expected
+
+
 async def test_profile_query_paths_read_the_call_s_profile_as_it_is_now(
     emulator: Emulator,
 ) -> None:
