@@ -65,7 +65,9 @@ def user_ids(event: dict[str, Any], settings: IdentitySettings) -> list[External
         if text is not None:
             found.append((previous_id_type(event), text))
     context = event.get("context")
-    if type(context) is not dict:
+    # Most calls' context holds none of the places ids are read from (library, page,
+    # userAgent, ...): one set operation in C then stands for the four lookups below.
+    if type(context) is not dict or context.keys().isdisjoint(_CONTEXT_ID_PLACES):
         context = _EMPTY
     # Where email and custom identifiers are read, in this order: a group call's traits are
     # the account's, not the user's.
@@ -89,17 +91,13 @@ def user_ids(event: dict[str, Any], settings: IdentitySettings) -> list[External
         device = context.get("device")
         if type(device) is dict:
             _device_ids(device, found)
-        integrations = context.get("integrations")
-    else:
-        integrations = None
-    for where in (event.get("integrations"), integrations):
-        if type(where) is dict and where:
-            google = where.get("Google Analytics")
-            if type(google) is dict and "clientId" in google:
-                text = _text(google["clientId"])
-                if text is not None:
-                    found.append(("ga_client_id", text))
+    integrations = event.get("integrations")
+    if integrations:
+        _google_id(integrations, found)
     if context:
+        integrations = context.get("integrations")
+        if integrations:
+            _google_id(integrations, found)
         external = context.get("externalIds")
         if type(external) is list:
             _external_ids(external, found)
@@ -115,6 +113,16 @@ def user_ids(event: dict[str, Any], settings: IdentitySettings) -> list[External
     elif len(found) == 2 and found[0] == found[1]:
         del found[1]
     return found
+
+
+def _google_id(integrations: Any, found: list[ExternalIdKey]) -> None:
+    if type(integrations) is not dict:
+        return
+    google = integrations.get("Google Analytics")
+    if type(google) is dict and "clientId" in google:
+        text = _text(google["clientId"])
+        if text is not None:
+            found.append(("ga_client_id", text))
 
 
 def _external_ids(external: list[Any], found: list[ExternalIdKey]) -> None:
@@ -150,6 +158,7 @@ def _device_ids(device: dict[str, Any], found: list[ExternalIdKey]) -> None:
 
 
 _EMPTY: dict[str, Any] = {}
+_CONTEXT_ID_PLACES = frozenset(("traits", "device", "integrations", "externalIds"))
 
 
 def previous_id_type(event: dict[str, Any]) -> str:

@@ -360,9 +360,18 @@ class Graph:
         if first is None:
             return None
         profile = cast(Profile, first.profile)
-        if len(keys) == 1:
+        count = len(keys)
+        if count == 1:
             if timestamp > first.last_seen:
                 first.last_seen = timestamp
+        elif count == 2:  # userId and anonymousId: most calls of a known user
+            second = index.get(keys[1])
+            if second is None or second.profile is not profile:
+                return None
+            if timestamp > first.last_seen:
+                first.last_seen = timestamp
+            if timestamp > second.last_seen:
+                second.last_seen = timestamp
         else:
             found: list[ExternalId] = []
             for key in keys:
