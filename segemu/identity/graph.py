@@ -28,6 +28,8 @@ from segemu.identity.profiles import Collection, ExternalId, Profile, TraitValue
 from segemu.identity.settings import Space
 
 Change = dict[str, Any]
+# Pending moves to the end of the profiles' order are applied at most this many at a time.
+_SETTLE_AT = 1024
 # A profile's call list is trimmed of evicted calls when it is longer than this.
 _TRIM_AT = 256
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -68,8 +70,14 @@ class Graph:
         self.space = space
         self.settings = space.settings
         self._oldest_record = oldest_record
-        # Profiles by segment id, least recently updated first (the cap lets the first go).
+        # Profiles by segment id, least recently updated first (the cap lets the first go)
+        # once the moves in `_moved` are applied (`_settle`).
         self.profiles: dict[str, Profile] = {}
+        # Profiles updated since the order of `profiles` was last brought up to date, oldest
+        # first. Moving a profile to the end of a dict of 100,000 on every call costs cache
+        # misses on the ingest path; applied in a batch, before anything reads the order (or
+        # every _SETTLE_AT updates), the same moves give the same order.
+        self._moved: list[Profile] = []
         # Each identifier's ExternalId, whose `profile` has it.
         self._index: dict[Collection, dict[ExternalIdKey, ExternalId]] = {
             "users": {},
@@ -95,9 +103,14 @@ class Graph:
 
     def iter_profiles(self, collection: Collection | None = None) -> Iterator[Profile]:
         """Profiles, most recently updated first."""
-        for profile in reversed(list(self.profiles.values())):
+        for profile in reversed(self.in_order()):
             if collection is None or profile.collection == collection:
                 yield profile
+
+    def in_order(self) -> list[Profile]:
+        """Profiles, least recently updated first."""
+        self._settle()
+        return list(self.profiles.values())
 
     def count(self, collection: Collection) -> int:
         return sum(1 for p in self.profiles.values() if p.collection == collection)
@@ -275,7 +288,10 @@ class Graph:
             call.source,
         )
         self.profiles[new_id] = profile
+        # At the end already, but moves still pending must not pass it.
+        self._moved.append(profile)
         if len(self.profiles) > self.settings.max_profiles:
+            self._settle()
             self._drop(next(iter(self.profiles.values())))
         return profile
 
@@ -425,14 +441,31 @@ class Graph:
         if timestamp > profile.updated_at:
             profile.updated_at = timestamp
         # Most recently updated last: the cap drops from the front.
+        moved = self._moved
+        moved.append(profile)
+        if len(moved) >= _SETTLE_AT:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Apply the pending moves: each profile to the end, in the order they were updated
+        (one merged away or dropped since is skipped)."""
+        moved = self._moved
+        if not moved:
+            return
         profiles = self.profiles
-        profiles[profile.segment_id] = profiles.pop(profile.segment_id)
+        for profile in moved:
+            segment = profile.segment_id
+            if profiles.get(segment) is profile:
+                profiles[segment] = profiles.pop(segment)
+        moved.clear()
 
     def bump(self, profile: Profile, timestamp: str) -> None:
         """The profile was updated now: most recently updated last (the cap drops the first)."""
         if timestamp > profile.updated_at:
             profile.updated_at = timestamp
-        self.profiles[profile.segment_id] = self.profiles.pop(profile.segment_id)
+        self._moved.append(profile)
+        if len(self._moved) >= _SETTLE_AT:
+            self._settle()
 
     def set_traits(self, profile: Profile, traits: dict[str, Any], call: Call) -> list[str]:
         """Apply a call's traits; the names whose value changed."""
@@ -467,6 +500,7 @@ class Graph:
 
     def clear(self) -> None:
         self.profiles.clear()
+        self._moved.clear()
         self._index["users"].clear()
         self._index["accounts"].clear()
         self.merged_into.clear()

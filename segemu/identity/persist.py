@@ -77,7 +77,7 @@ def _graph_doc(graph: Graph) -> dict[str, Any]:
         "space": graph.space.name,
         "merged_into": graph.merged_into,
         # Least recently updated first: the order the profile cap drops them in.
-        "profiles": [_profile_doc(p) for p in graph.profiles.values()],
+        "profiles": [_profile_doc(p) for p in graph.in_order()],
     }
 
 
