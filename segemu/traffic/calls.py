@@ -196,11 +196,14 @@ def precise_received_at(call: Call) -> datetime | None:
     time lies in both [receivedAt, +1 ms) and [stored timestamp + skew, +1 ms); the later
     of the two starts is in both."""
     received = call.received_at
+    if received is None or call.stored_timestamp is None:
+        # A plain call file's calls: nothing to parse (an import parses this for every call).
+        return received
     item = call.item if isinstance(call.item, dict) else {}
     sent = parse_timestamp(item.get("sentAt") or call.sent_at)
     original = parse_timestamp(item.get("timestamp"))
     stored = parse_timestamp(call.stored_timestamp)
-    if received is None or sent is None or original is None or stored is None:
+    if sent is None or original is None or stored is None:
         return received
     return max(received, stored + (sent - original))
 
