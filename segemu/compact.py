@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from segemu.message import Record
+from segemu.snapshot import SnapshotError
+
+if TYPE_CHECKING:
+    from segemu.snapshot import Reader, Writer
 
 # Record fields whose value is the record's own, not the shape's: in `values` unless empty.
 _OWN_FIELDS = frozenset(
@@ -120,6 +124,42 @@ class Shapes:
         self._by_key.clear()
         self._shapes.clear()
         self._free.clear()
+
+    def save(self, out: Writer) -> None:
+        """Into a snapshot: each shape as JSON (its key and template are orjson's own UTF-8)."""
+        out.json(
+            "shapes",
+            [
+                None
+                if shape is None
+                else [
+                    shape.key.decode(),
+                    shape.template.decode(),
+                    shape.own,
+                    shape.message_id_from_event,
+                    shape.patch,
+                    shape.references,
+                    shape.event_as_sent,
+                ]
+                for shape in self._shapes
+            ],
+        )
+
+    def restore(self, source: Reader) -> None:
+        self.clear()
+        for number, saved in enumerate(source.json("shapes")):
+            if saved is None:
+                self._shapes.append(None)
+                self._free.append(number)
+                continue
+            key, template, own, from_event, patch, references, as_sent = saved
+            shape = Shape(
+                key.encode(), template.encode(), tuple(own), from_event, patch, references
+            )
+            shape.fields = orjson.loads(template)
+            shape.event_as_sent = as_sent
+            self._shapes.append(shape)
+            self._by_key[shape.key] = number
 
 
 def encode(record: Record, shapes: Shapes) -> CompactRecord:
@@ -381,16 +421,32 @@ def _apply(base: dict[str, Any], patch: Any, taken: Any, received_at: Any) -> di
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON, key order included (1 and 1.0 and true differ, as they do on the wire)."""
+    """Equal as JSON, key order included (1 and 1.0 and true differ, as they do on the wire).
+    Objects and arrays compare by their JSON text, in C: a record read back from disk holds
+    `raw` and `event` as separate copies, whose every nested object is compared here."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict or kind is list:
+        try:
+            return orjson.dumps(a) == orjson.dumps(b)
+        except TypeError:  # not JSON (orjson.JSONEncodeError is a TypeError): walk it
+            return _same_walk(a, b)
+    return bool(a == b)
+
+
+def _same_walk(a: Any, b: Any) -> bool:
     if a is b:
         return True
     kind = type(a)
     if kind is not type(b):
         return False
     if kind is dict:
-        return len(a) == len(b) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+        return len(a) == len(b) and list(a) == list(b) and all(_same_walk(a[k], b[k]) for k in a)
     if kind is list:
-        return len(a) == len(b) and all(map(_same, a, b))
+        return len(a) == len(b) and all(map(_same_walk, a, b))
     return bool(a == b)
 
 
@@ -464,3 +520,28 @@ class Blobs:
     def size(self) -> int:
         """Bytes held by the buffers."""
         return sum(len(segment) for segment in self._segments.values())
+
+    def save(self, out: Writer) -> None:
+        """Into a snapshot: every buffer, the records each still holds, the records kept as
+        they are (orjson could not encode them: then neither can the snapshot, which raises)."""
+        numbers = sorted(self._segments)
+        for number in numbers:
+            out.buffer(f"blobs.{number}", self._segments[number])
+        out.json("blobs.live", [[number, self._live[number]] for number in numbers])
+        out.json("blobs.filling", self._number)
+        out.json("blobs.kept", [[span, record] for span, record in self._kept.items()])
+
+    def restore(self, source: Reader) -> None:
+        self.clear()
+        self._segments.clear()
+        self._live.clear()
+        self._number = source.json("blobs.filling")
+        for number, live in source.json("blobs.live"):
+            data = source.buffer(f"blobs.{number}")
+            self._segments[number] = bytearray(data) if number == self._number else data
+            self._live[number] = live
+        filling = self._segments.get(self._number)
+        if type(filling) is not bytearray:
+            raise SnapshotError("it has no buffer being filled")
+        self._filling = filling
+        self._kept = {span: record for span, record in source.json("blobs.kept")}
