@@ -10,18 +10,18 @@ It is bulk work, and three things make it cheaper than a call at a time (bench/t
   pipeline together, as one request of up to BATCH_CALLS would, which pays what the pipeline
   does per request (timestamp, notify) once per batch;
 - the progress callback hears once per batch, not once per call;
-- the cyclic garbage collector is paused (gc_paused) while the store fills up.
+- the cyclic garbage collector is paused while the store fills up (collect_young).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from segemu.collector import collector_paused
 from segemu.emulator import Emulator
 from segemu.message import Channel, Envelope
 from segemu.pipeline import MAX_BATCH_EVENTS
@@ -49,28 +49,16 @@ class ImportSummary:
     )
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No automatic collections while a store fills up; the young generations are collected
-    at each flush (collect_young) instead.
+def collect_young() -> None:
+    """What the pipeline leaves behind, while the collector is paused for an import.
 
     Every stored record is a handful of long-lived containers, and CPython's automatic full
     collections walk all of them each time the heap has grown by a quarter: a cost that grows
-    with the store, about a tenth of an import's time at 50,000 calls (bench/traffic.py).
-    What the pipeline leaves behind is young, so collecting the young generations on each
-    flush still frees it, and memory stays flat. `segemu run` does the same on a timer
-    (segemu/cli/gc.py). The collector is as it was afterwards: in an embedding process
-    (pytest) the import is a pause like any long call."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def collect_young() -> None:
+    with the store, about a tenth of an import's time at 50,000 calls (bench/traffic.py). So
+    the collector is paused (segemu/collector.py) and the young generations, where the
+    pipeline's garbage is, are collected at each flush instead: memory stays as it was.
+    `segemu run` does the same on a timer (segemu/cli/gc.py). In an embedding process
+    (pytest), the import is a pause like any long call."""
     gc.collect(1)
 
 
@@ -127,7 +115,7 @@ def import_calls(
             on_progress(unreported)
             unreported = 0
 
-    with gc_paused():
+    with collector_paused():
         for call in calls:
             unreported += 1
             message_id = call.message_id
