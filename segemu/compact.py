@@ -77,9 +77,8 @@ class Shape:
     # event is kept whole in `values`.
     patch: Any
     references: int = 0
-    # What `indexed_fields` reads without decoding the whole record: the template as data
-    # (read only), and whether the event's name, ids and messageId are the call's own.
-    fields: dict[str, Any] | None = None
+    # Whether the event's name, ids and messageId are the call's own, for `indexed_fields`
+    # to read them without decoding the whole record.
     event_as_sent: bool = False
 
 
@@ -156,7 +155,6 @@ class Shapes:
             shape = Shape(
                 key.encode(), template.encode(), tuple(own), from_event, patch, references
             )
-            shape.fields = orjson.loads(template)
             shape.event_as_sent = as_sent
             self._shapes.append(shape)
             self._by_key[shape.key] = number
@@ -208,7 +206,6 @@ def _encode(record: Record, shapes: Shapes) -> bytes:
     def build() -> Shape:
         template_bytes = _exact(orjson.dumps(template))
         shape = Shape(_exact(key), template_bytes, tuple(own), message_id_from_event, patch)
-        shape.fields = orjson.loads(template_bytes)
         shape.event_as_sent = patch is not None and not _touches(patch, _INDEXED_EVENT_FIELDS)
         return shape
 
@@ -245,23 +242,19 @@ def _touches(patch: Any, keys: frozenset[str]) -> bool:
 def indexed_fields(
     compact: CompactRecord | memoryview, record_id: int, shapes: Shapes
 ) -> tuple[Record, int | None]:
-    """What the store's indexes read of a record (type, writeKey, status, source, routing,
-    messageId, and the event's name, userId and anonymousId), and its shape number: for
-    dropping a record from the indexes without building all of it. Other fields may be
-    missing; where the record's event is not the call's own for those fields, the whole
-    record is decoded."""
+    """What the store's own indexes read of a record (messageId, and the event's name, userId
+    and anonymousId), and its shape number: for dropping a record from the indexes without
+    building all of it. Other fields may be missing; where the record's event is not the
+    call's own for those fields, the whole record is decoded."""
     if isinstance(compact, dict):
         return compact, None
     number, raw, values = orjson.loads(compact)
     shape = shapes.get(number)
-    if shape.fields is None or not shape.event_as_sent or type(raw) is not dict:
+    if not shape.event_as_sent or type(raw) is not dict:
         return decode_with_shape(compact, record_id, shapes)
-    fields = shape.fields
     light: dict[str, Any] = {
-        key: fields.get(key) for key in ("type", "writeKey", "status", "source", "routing")
+        "event": {key: raw[key] for key in ("event", "userId", "anonymousId") if key in raw}
     }
-    event = {key: raw[key] for key in ("event", "userId", "anonymousId") if key in raw}
-    light["event"] = event
     if "messageId" in shape.own:
         light["messageId"] = values[shape.own.index("messageId")]
     else:
@@ -358,7 +351,9 @@ def _fits(
     for key, value in event.items():
         entry = sets.get(key)
         if entry is None:
-            if not _same(raw[key], value):
+            # Most are the very objects of raw (normalize copies it): no call for those.
+            was = raw[key]
+            if was is not value and not _same(was, value):
                 return False
             continue
         how, argument = entry[1], entry[2]

@@ -143,9 +143,14 @@ _OWN_FIELDS = ("event", "user_id", "anonymous_id")
 
 def _facets(record: Record, routings: dict[int, tuple[Any, ClassKey]] | None = None) -> Facets:
     """The class of a record (type, write key, status, source, routing) and the (field, value)
-    of every index of its own it is in (messageId apart). The routing is one value, ((destination
-    id, status), ...): calls alike share their routing object (destinations/runtime.py), whose
-    key `routings` remembers by identity, so most calls do not build it again."""
+    of every index of its own it is in (messageId apart)."""
+    return _class_key(record, routings), _own_facets(record)
+
+
+def _class_key(record: Record, routings: dict[int, tuple[Any, ClassKey]] | None) -> ClassKey:
+    """The routing is one value, ((destination id, status), ...): calls alike share their
+    routing object (destinations/runtime.py), whose key `routings` remembers by identity, so
+    most calls do not build it again."""
     fields = cast(dict[str, Any], record)
     source = fields.get("source")
     routing = fields.get("routing")
@@ -163,15 +168,18 @@ def _facets(record: Record, routings: dict[int, tuple[Any, ClassKey]] | None = N
                 if len(routings) >= _ROUTINGS_KEPT:
                     routings.clear()
                 routings[id(routing)] = (routing, routed)
-    key = (
+    return (
         fields.get("type"),
         fields.get("writeKey"),
         fields.get("status"),
         source if type(source) is str else None,
         routed,
     )
+
+
+def _own_facets(record: Record) -> list[tuple[str, Any]]:
     own: list[tuple[str, Any]] = []
-    event = fields.get("event")
+    event = cast(dict[str, Any], record).get("event")
     if type(event) is dict:
         for field, name in _EVENT_FIELDS:
             value = event.get(name)
@@ -179,7 +187,7 @@ def _facets(record: Record, routings: dict[int, tuple[Any, ClassKey]] | None = N
                 own.append((field, value))
             elif type(value) is list:
                 own.extend((field, text) for text in _texts_in(value))
-    return key, own
+    return own
 
 
 # Routing keys remembered by the identity of their routing object (a routing object lives as
@@ -312,6 +320,8 @@ class EventStore:
         return [r for r in self._candidates(message_id) if r["messageId"] == message_id]
 
     def first_with_message_id(self, message_id: str) -> Record | None:
+        if not self._message_ids.get(hash(message_id)):
+            return None  # dedupe asks for every call, and most messageIds are new
         for record in self._candidates(message_id):
             if record["messageId"] == message_id:
                 return record
@@ -805,7 +815,7 @@ class EventStore:
         record_id = self._ids[start]
         self._classes.drop_oldest(self._class[start], record_id)
         record, shape = indexed_fields(self._compact(start), record_id, self._shapes)
-        for field, value in _facets(record)[1]:
+        for field, value in _own_facets(record):
             self._indexes[field].drop_oldest(value, record_id)
         self._remove_message_id(hash(record["messageId"]), record_id)
         if shape is not None:
@@ -837,7 +847,7 @@ class EventStore:
             by_class.setdefault(self._class[at], []).append(record_id)
             record, shape = indexed_fields(self._compact(at), record_id, self._shapes)
             self._blobs.release(self._spans[at], self._lengths[at])
-            for facet in _facets(record)[1]:
+            for facet in _own_facets(record):
                 by_value.setdefault(facet, []).append(record_id)
             message_ids.setdefault(hash(record["messageId"]), []).append(record_id)
             if shape is not None:
