@@ -68,8 +68,10 @@ def part_import(path: str, db: str, retention: int) -> None:
     print(f"  {0:>9,} calls  rss {rss_mb():7.1f} MB", flush=True)
 
     def progress(count: int) -> None:
+        # The importer reports once per batch: a line each time a multiple is passed.
+        before = seen[0]
         seen[0] += count
-        if seen[0] % REPORT_EVERY == 0:
+        if seen[0] // REPORT_EVERY > before // REPORT_EVERY:
             rate = seen[0] / (time.perf_counter() - started)
             print(
                 f"  {seen[0]:>9,} calls  rss {rss_mb():7.1f} MB  {rate:9,.0f} calls/s", flush=True

@@ -197,7 +197,7 @@ async def replay(
                 if on_progress is not None:
                     on_progress(1)
                 continue
-            for full in batcher.add(write_key, call.to_send(), index):
+            for full in batcher.add(write_key, call.encoded(), index):
                 await dispatch(full)
             if not in_flight and batcher.lowest_tag() is None:
                 checkpoint()

@@ -18,10 +18,8 @@ import base64
 import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
-
-import orjson
 
 from segemu.outbound import OutboundRequest, OutboundResponse, Sender, SendError
 
@@ -153,12 +151,12 @@ class Batcher:
     max_bytes: int = MAX_BATCH_BYTES
     open: dict[str, Batch] = field(default_factory=dict)
 
-    def add(self, write_key: str, item: Any, tag: int) -> Iterator[Batch]:
-        """Add a call; yields the batches that are full (at most two)."""
-        encoded = orjson.dumps(item)
+    def add(self, write_key: str, encoded: bytes, tag: int) -> list[Batch]:
+        """Add a call, encoded as JSON; returns the batches that are full (at most two)."""
+        full: list[Batch] = []
         batch = self.open.get(write_key)
         if batch is not None and batch.size + len(encoded) + 1 > self.max_bytes:
-            yield self.open.pop(write_key)
+            full.append(self.open.pop(write_key))
             batch = None
         if batch is None:
             batch = self.open[write_key] = Batch(write_key)
@@ -166,7 +164,8 @@ class Batcher:
         batch.tags.append(tag)
         batch.size += len(encoded) + 1
         if len(batch.items) >= self.batch_size:
-            yield self.open.pop(write_key)
+            full.append(self.open.pop(write_key))
+        return full
 
     def rest(self) -> Iterator[Batch]:
         while self.open:

@@ -155,3 +155,21 @@ def test_json_lines_of_batches_give_their_calls(tmp_path: Path) -> None:
     calls = list(read_calls(path))
     assert [c.item for c in calls] == CALLS
     assert [c.write_key for c in calls] == ["a", "a", "b"]
+
+
+def test_a_call_is_sent_as_read_unless_something_in_it_changes(tmp_path: Path) -> None:
+    plain = b'{"type": "track",  "event": "A", "userId": "u1", "messageId": "m1"}'
+    keyed = b'{"type": "track", "event": "B", "userId": "u1", "writeKey": "k", "sentAt": "x"}'
+    export = json.dumps({"call": CALLS[0], "writeKey": "k", "receivedAt": "2026-01-01T00:00:00Z"})
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes(b"\r\n".join([plain, keyed, export.encode()]) + b"\n")
+    first, second, third = read_calls(path)
+    assert first.encoded() == plain  # the line as read, spaces and all
+    assert json.loads(second.encoded()) == {
+        "type": "track",
+        "event": "B",
+        "userId": "u1",
+    }  # the sender sets the key; without sentAt the receiver keeps the timestamp
+    assert json.loads(third.encoded()) == CALLS[0]
+    for call in (first, second, third):
+        assert json.loads(call.encoded()) == call.to_send()
