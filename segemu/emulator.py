@@ -502,14 +502,11 @@ class Emulator:
         return verdict
 
     async def judge(self, expectation: Expectation) -> Verdict:
-        """The verdict on an expectation now, over every stored record in its scope, read in
-        slices (`records_sliced`); the near misses, in a second pass, only if it fails."""
+        """The verdict on an expectation now, over every stored record in its scope, read
+        once, in slices (`records_sliced`), near misses included (Judging)."""
         judging = Judging(expectation)
         async for record in self._scope_sliced(expectation):
             judging.add(record)
-        if judging.wants_misses:
-            async for record in self._scope_sliced(expectation):
-                judging.add_miss(record)
         verdict = judging.verdict()
         if verdict.considered or expectation.write_key is None:
             return verdict
