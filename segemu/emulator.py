@@ -56,8 +56,14 @@ REQUEST_ERRORS_KEPT = 50
 # How many recent writes of the store the flush schedule looks back on.
 FLUSH_TIMES_KEPT = 10
 # How long a read that must scan holds the event loop before it lets ingest and other
-# requests in (Emulator.scan; DESIGN.md "Bounded work").
-SCAN_SLICE_SECONDS = 0.004
+# requests in (Emulator.scan; DESIGN.md "Bounded work"). aiohttp takes a few loop turns to
+# answer one request, with a slice run at each: /_segemu/health waited about five slices
+# (22 ms of CPU with 4 ms slices, 8 ms with 1 ms ones; bench/reads.py), while the pauses of
+# 1 ms slices add under a tenth to a scan's own cost.
+SCAN_SLICE_SECONDS = 0.001
+# How many records a slice reads between two looks at the clock: judging one costs up to
+# about 25 µs, so a slice overruns its end by a fraction of a millisecond at most.
+SLICE_CLOCK_EVERY = 8
 # How many matching records a wait answers with at most (more when it waited for more).
 WAIT_ANSWER_KEPT = 1000
 # How often Engage applies what the clock changed to windowed traits and audiences.
@@ -438,7 +444,7 @@ class Emulator:
             for read, stored in enumerate(self.store.iter_records(ids), 1):
                 before = stored["id"]
                 yield shown(stored)
-                if read % 32 == 0 and time.perf_counter() > deadline:
+                if read % SLICE_CLOCK_EVERY == 0 and time.perf_counter() > deadline:
                     break
             else:
                 return

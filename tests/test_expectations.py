@@ -233,9 +233,11 @@ def test_a_verdict_shows_near_misses_only_when_too_few_matched() -> None:
     oldest_match = record(1, event="Order Completed")
     wanted = {"type": "track", "fields": {"event": "Order Completed"}}
     passed = evaluate(expect(**wanted), [newest_miss, older_match])
-    assert passed.passed and passed.nearest == []
+    assert passed.passed
+    assert passed.nearest == []
     too_many = evaluate(expect(**wanted, times=1), [newest_miss, older_match, oldest_match])
-    assert not too_many.passed and too_many.nearest == []
+    assert not too_many.passed
+    assert too_many.nearest == []
     too_few = evaluate(expect(**wanted, times=2), [newest_miss, older_match])
     assert not too_few.passed
     assert [miss.record["id"] for miss in too_few.nearest] == [3]
