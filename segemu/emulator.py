@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from types import TracebackType
 from typing import Any
 
@@ -97,6 +98,14 @@ class _Waiter:
     done: asyncio.Future[None]
     # Ids already counted: a record can be seen again when its live deliveries change.
     seen: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Waited:
+    """What a wait found: how many records match (up to a bound), and the newest of them."""
+
+    count: int
+    newest: list[Record]
 
 
 class Emulator:
@@ -455,12 +464,20 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
+        return (await self.wait(where, count, timeout)).newest
+
+    async def wait(
+        self, where: EventFilter, count: int = 1, timeout: float = 5.0, shown: int | None = None
+    ) -> Waited:
+        """`wait_for` as the control API answers it: how many records match (up to
+        max(count, WAIT_ANSWER_KEPT)), fewer than `count` if `timeout` ran out first, and
+        the newest `shown` of them (all those counted when None), newest first."""
         matches = where.matches
         if where.reads_view:
-            shown = self._shown(where)
+            viewed = self._shown(where)
 
             def matches(record: Record) -> bool:
-                return where.matches(shown(record))
+                return where.matches(viewed(record))
 
         # The waiter listens before the scan: the scan yields between slices, and a record
         # that comes to match meanwhile (a live delivery finishing) must not be missed.
@@ -468,9 +485,10 @@ class Emulator:
         if not self._closed and timeout > 0:
             self._waiters.append(waiter)
         try:
-            for record in await self.scan(where, count):
-                if record["id"] not in waiter.seen:
-                    waiter.seen.add(record["id"])
+            present, _ = await self._newest_matching(where, count, 0)
+            for record_id in present:
+                if record_id not in waiter.seen:
+                    waiter.seen.add(record_id)
                     waiter.needed -= 1
             if waiter.needed > 0 and waiter in self._waiters and not waiter.done.done():
                 await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
@@ -480,7 +498,22 @@ class Emulator:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
-        return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
+        limit = max(count, WAIT_ANSWER_KEPT)
+        ids, newest = await self._newest_matching(where, limit, limit if shown is None else shown)
+        return Waited(len(ids), newest)
+
+    async def _newest_matching(
+        self, where: EventFilter, limit: int, shown: int
+    ) -> tuple[list[int], list[Record]]:
+        """The ids of the newest `limit` records that match, and the newest `shown` of those
+        records. A filter the indexes answer exactly (EventFilter.answered_by_indexes) is
+        counted from them and only the records shown are decoded: a wait answers 100 records
+        while it counts up to 1,000, which cost most of its time to decode and match."""
+        if where.answered_by_indexes and not where.reads_view:
+            ids = list(islice(self._pinned_ids(where, where.before_id), limit))
+            return ids, [self.readable(r) for r in self.store.iter_records(ids[:shown])]
+        found = await self.scan(where, limit)
+        return [record["id"] for record in found], found[:shown]
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
         """Evaluate an expectation, first waiting up to `timeout` for enough matching events.
