@@ -509,11 +509,34 @@ class Emulator:
         records. A filter the indexes answer exactly (EventFilter.answered_by_indexes) is
         counted from them and only the records shown are decoded: a wait answers 100 records
         while it counts up to 1,000, which cost most of its time to decode and match."""
-        if where.answered_by_indexes and not where.reads_view:
-            ids = list(islice(self._pinned_ids(where, where.before_id), limit))
-            return ids, [self.readable(r) for r in self.store.iter_records(ids[:shown])]
-        found = await self.scan(where, limit)
-        return [record["id"] for record in found], found[:shown]
+        if not where.answered_by_indexes or where.reads_view:
+            found = await self.scan(where, limit)
+            return [record["id"] for record in found], found[:shown]
+        ids = await self._pinned_ids_sliced(where, limit)
+        if not ids or not shown:
+            return ids, []
+        # Every record at or below the newest counted matches: the first `shown` of them are
+        # those counted first (less any that retention dropped meanwhile).
+        below = ids[0] + 1
+        newest = dataclasses.replace(where, before_id=below)
+        return ids, await self.scan(newest, shown)
+
+    async def _pinned_ids_sliced(self, where: EventFilter, limit: int) -> list[int]:
+        """The first `limit` of `_pinned_ids`, newest first, walked in slices as
+        records_sliced walks them (a wait may count up to 100,000)."""
+        found: list[int] = []
+        before = where.before_id
+        while True:
+            deadline = time.perf_counter() + SCAN_SLICE_SECONDS
+            ids = islice(self._pinned_ids(where, before), limit - len(found))
+            for read, record_id in enumerate(ids, 1):
+                found.append(record_id)
+                if read % 256 == 0 and time.perf_counter() > deadline:
+                    break
+            else:
+                return found
+            before = found[-1]
+            await asyncio.sleep(0)
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
         """Evaluate an expectation, first waiting up to `timeout` for enough matching events.

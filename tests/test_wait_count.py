@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+import segemu.emulator
 from segemu.emulator import Emulator, create_emulator
 from segemu.message import Envelope
 from segemu.query import EventFilter, parse_query, select
+from tests.test_scan import _turns_during, send
 
 
 def ingest(emulator: Emulator, key: str | None, items: list[dict[str, Any]]) -> None:
@@ -98,3 +100,16 @@ def test_only_a_filter_the_indexes_answer_exactly_is_counted_from_them() -> None
     assert not answered(q="user:u1 OR user:u2")
     assert not answered(q="user:u*")
     assert not answered(q="user:1")
+
+
+async def test_counting_from_the_indexes_pauses_between_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)  # a pause every 256 ids
+    emulator = create_emulator(db=":memory:")
+    send(emulator, 1000)
+    where = EventFilter(type="track")
+    waited, turns = await _turns_during(emulator.wait(where, 5000, 0, 3))
+    assert waited.count == 1000
+    assert [r["id"] for r in waited.newest] == emulator.store.ids(type="track", limit=3)
+    assert turns >= 3
