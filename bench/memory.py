@@ -8,7 +8,9 @@ shaped like analytics-python's (the one bench/ingest.py sends), at `--count` sto
 - fresh: a new `segemu run` on its default config with a durable store in a temporary
   directory; the calls arrive over HTTP in 100-call batches on 4 connections, then
   `POST /_segemu/flush`;
-- after a restart: a new `segemu run` opens that directory.
+- after a restart: a new `segemu run` opens that directory (from the snapshot its clean stop
+  left, segemu/snapshot.py);
+- after a hard kill: the same without the snapshot, every chunk file read again.
 Each figure is the RSS of the server minus that of a new server on an empty directory, divided
 by the number of calls stored; the compact size of a stored record is printed beside it (the
 store's own measure, through an in-process reopen of the same directory).
@@ -31,6 +33,7 @@ sys.path.insert(0, str(HERE))
 
 from ingest import AUTH, EVENT, SENT_AT, rss_mib, serve  # noqa: E402
 
+from segemu.snapshot import FILE as SNAPSHOT  # noqa: E402
 from segemu.store import EventStore  # noqa: E402
 
 BATCH = 100
@@ -104,6 +107,10 @@ def main() -> None:
         baseline = empty_rss(Path(workdir))
         with serve(segemu_run(db)) as (_url, pid):
             restarted = settled_rss(pid) - baseline
+        # As after a hard kill: no snapshot of a clean stop, every chunk file read again.
+        (db / SNAPSHOT).unlink(missing_ok=True)
+        with serve(segemu_run(db)) as (_url, pid):
+            reread = settled_rss(pid) - baseline
         store = EventStore(str(db), retention=10**7)
         stored, compact = len(store), store._blobs.size() / max(1, len(store))
         store.close()
@@ -113,6 +120,10 @@ def main() -> None:
             f"(sent in {took:.1f} s)"
         )
         print(f"  after a restart: {restarted / stored:>7,.0f} bytes of RSS per stored call")
+        print(
+            f"  after a hard kill: {reread / stored:>5,.0f} bytes of RSS per stored call "
+            "(the files read again, no snapshot)"
+        )
 
 
 if __name__ == "__main__":

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from segemu.message import Record
+from segemu.snapshot import SnapshotError
+
+if TYPE_CHECKING:
+    from segemu.snapshot import Reader, Writer
 
 # Record fields whose value is the record's own, not the shape's: in `values` unless empty.
 _OWN_FIELDS = frozenset(
@@ -73,9 +77,8 @@ class Shape:
     # event is kept whole in `values`.
     patch: Any
     references: int = 0
-    # What `indexed_fields` reads without decoding the whole record: the template as data
-    # (read only), and whether the event's name, ids and messageId are the call's own.
-    fields: dict[str, Any] | None = None
+    # Whether the event's name, ids and messageId are the call's own, for `indexed_fields`
+    # to read them without decoding the whole record.
     event_as_sent: bool = False
 
 
@@ -120,6 +123,41 @@ class Shapes:
         self._by_key.clear()
         self._shapes.clear()
         self._free.clear()
+
+    def save(self, out: Writer) -> None:
+        """Into a snapshot: each shape as JSON (its key and template are orjson's own UTF-8)."""
+        out.json(
+            "shapes",
+            [
+                None
+                if shape is None
+                else [
+                    shape.key.decode(),
+                    shape.template.decode(),
+                    shape.own,
+                    shape.message_id_from_event,
+                    shape.patch,
+                    shape.references,
+                    shape.event_as_sent,
+                ]
+                for shape in self._shapes
+            ],
+        )
+
+    def restore(self, source: Reader) -> None:
+        self.clear()
+        for number, saved in enumerate(source.json("shapes")):
+            if saved is None:
+                self._shapes.append(None)
+                self._free.append(number)
+                continue
+            key, template, own, from_event, patch, references, as_sent = saved
+            shape = Shape(
+                key.encode(), template.encode(), tuple(own), from_event, patch, references
+            )
+            shape.event_as_sent = as_sent
+            self._shapes.append(shape)
+            self._by_key[shape.key] = number
 
 
 def encode(record: Record, shapes: Shapes) -> CompactRecord:
@@ -168,7 +206,6 @@ def _encode(record: Record, shapes: Shapes) -> bytes:
     def build() -> Shape:
         template_bytes = _exact(orjson.dumps(template))
         shape = Shape(_exact(key), template_bytes, tuple(own), message_id_from_event, patch)
-        shape.fields = orjson.loads(template_bytes)
         shape.event_as_sent = patch is not None and not _touches(patch, _INDEXED_EVENT_FIELDS)
         return shape
 
@@ -205,23 +242,19 @@ def _touches(patch: Any, keys: frozenset[str]) -> bool:
 def indexed_fields(
     compact: CompactRecord | memoryview, record_id: int, shapes: Shapes
 ) -> tuple[Record, int | None]:
-    """What the store's indexes read of a record (type, writeKey, status, source, routing,
-    messageId, and the event's name, userId and anonymousId), and its shape number: for
-    dropping a record from the indexes without building all of it. Other fields may be
-    missing; where the record's event is not the call's own for those fields, the whole
-    record is decoded."""
+    """What the store's own indexes read of a record (messageId, and the event's name, userId
+    and anonymousId), and its shape number: for dropping a record from the indexes without
+    building all of it. Other fields may be missing; where the record's event is not the
+    call's own for those fields, the whole record is decoded."""
     if isinstance(compact, dict):
         return compact, None
     number, raw, values = orjson.loads(compact)
     shape = shapes.get(number)
-    if shape.fields is None or not shape.event_as_sent or type(raw) is not dict:
+    if not shape.event_as_sent or type(raw) is not dict:
         return decode_with_shape(compact, record_id, shapes)
-    fields = shape.fields
     light: dict[str, Any] = {
-        key: fields.get(key) for key in ("type", "writeKey", "status", "source", "routing")
+        "event": {key: raw[key] for key in ("event", "userId", "anonymousId") if key in raw}
     }
-    event = {key: raw[key] for key in ("event", "userId", "anonymousId") if key in raw}
-    light["event"] = event
     if "messageId" in shape.own:
         light["messageId"] = values[shape.own.index("messageId")]
     else:
@@ -318,7 +351,9 @@ def _fits(
     for key, value in event.items():
         entry = sets.get(key)
         if entry is None:
-            if not _same(raw[key], value):
+            # Most are the very objects of raw (normalize copies it): no call for those.
+            was = raw[key]
+            if was is not value and not _same(was, value):
                 return False
             continue
         how, argument = entry[1], entry[2]
@@ -381,16 +416,32 @@ def _apply(base: dict[str, Any], patch: Any, taken: Any, received_at: Any) -> di
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON, key order included (1 and 1.0 and true differ, as they do on the wire)."""
+    """Equal as JSON, key order included (1 and 1.0 and true differ, as they do on the wire).
+    Objects and arrays compare by their JSON text, in C: a record read back from disk holds
+    `raw` and `event` as separate copies, whose every nested object is compared here."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict or kind is list:
+        try:
+            return orjson.dumps(a) == orjson.dumps(b)
+        except TypeError:  # not JSON (orjson.JSONEncodeError is a TypeError): walk it
+            return _same_walk(a, b)
+    return bool(a == b)
+
+
+def _same_walk(a: Any, b: Any) -> bool:
     if a is b:
         return True
     kind = type(a)
     if kind is not type(b):
         return False
     if kind is dict:
-        return len(a) == len(b) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+        return len(a) == len(b) and list(a) == list(b) and all(_same_walk(a[k], b[k]) for k in a)
     if kind is list:
-        return len(a) == len(b) and all(map(_same, a, b))
+        return len(a) == len(b) and all(map(_same_walk, a, b))
     return bool(a == b)
 
 
@@ -464,3 +515,28 @@ class Blobs:
     def size(self) -> int:
         """Bytes held by the buffers."""
         return sum(len(segment) for segment in self._segments.values())
+
+    def save(self, out: Writer) -> None:
+        """Into a snapshot: every buffer, the records each still holds, the records kept as
+        they are (orjson could not encode them: then neither can the snapshot, which raises)."""
+        numbers = sorted(self._segments)
+        for number in numbers:
+            out.buffer(f"blobs.{number}", self._segments[number])
+        out.json("blobs.live", [[number, self._live[number]] for number in numbers])
+        out.json("blobs.filling", self._number)
+        out.json("blobs.kept", [[span, record] for span, record in self._kept.items()])
+
+    def restore(self, source: Reader) -> None:
+        self.clear()
+        self._segments.clear()
+        self._live.clear()
+        self._number = source.json("blobs.filling")
+        for number, live in source.json("blobs.live"):
+            data = source.buffer(f"blobs.{number}")
+            self._segments[number] = bytearray(data) if number == self._number else data
+            self._live[number] = live
+        filling = self._segments.get(self._number)
+        if type(filling) is not bytearray:
+            raise SnapshotError("it has no buffer being filled")
+        self._filling = filling
+        self._kept = {span: record for span, record in source.json("blobs.kept")}

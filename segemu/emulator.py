@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import logging
 import time
 from collections import Counter, deque
@@ -21,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from segemu import __version__
+from segemu.collector import collector_paused
 from segemu.config import Config, ConfigError, load_config
 from segemu.destinations.catalog import presets
 from segemu.destinations.config import parse_destination
@@ -129,7 +129,7 @@ class Emulator:
         # a restart rebuilds their state from the stored calls too.
         self.engage = Engage(load_engage(config))
         self.engage_stage = EngageStage(self.engage, self.identity)
-        with _collector_paused():
+        with collector_paused():
             # Reading back 100,000 calls and their profiles makes millions of objects that
             # all live on: the automatic collector would walk the growing heap again and again.
             identity_problem = None if config.in_memory else self.identity.load(config.db)
@@ -138,6 +138,10 @@ class Emulator:
                 retention=config.retention,
                 on_evict=self.destinations.forget,
                 on_load=self.identity.replay,
+                # A clean stop's snapshot of the store stands in for reading every call when
+                # the graph saved beside it holds them all and Engage, which rebuilds its
+                # computed traits from the calls, is off (segemu/snapshot.py).
+                restore_if=lambda newest: self.identity.covers(newest) and not self.engage.enabled,
             )
         self.identity.attach(self.store)
         if identity_problem is not None:
@@ -750,17 +754,6 @@ class Emulator:
                     recent.append(time.monotonic() - due)
             except Exception:  # disk full, permissions: keep serving, keep the buffer
                 log.exception("writing the store failed; will retry")
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def create_emulator(

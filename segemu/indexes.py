@@ -16,8 +16,13 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from segemu.snapshot import SnapshotError
+
+if TYPE_CHECKING:
+    from segemu.snapshot import Reader, Writer
 
 # A dead prefix shorter than this is not worth a copy.
 _CUT_AT = 512
@@ -134,6 +139,41 @@ class Index:
 
     def clear(self) -> None:
         self.terms.clear()
+
+    def save(self, out: Writer, name: str) -> None:
+        """Into a snapshot: the keys (JSON), a value per key (an id, or -1 - n for the n-th
+        posting list) and the live part of every posting list, end to end."""
+        values = array("q")
+        postings = array("q")
+        ends = array("q")
+        for found in self.terms.values():
+            if type(found) is int:
+                values.append(found)
+            else:
+                live: Postings = found  # type: ignore[assignment]
+                values.append(-1 - len(ends))
+                postings.extend(live.ids[live.start :])
+                ends.append(len(postings))
+        out.json(f"{name}.keys", list(self.terms))
+        out.array(f"{name}.values", values)
+        out.array(f"{name}.postings", postings)
+        out.array(f"{name}.ends", ends)
+
+    def restore(self, source: Reader, name: str) -> None:
+        keys = source.json(f"{name}.keys")
+        values = source.array(f"{name}.values")
+        postings = source.array(f"{name}.postings")
+        ends = source.array(f"{name}.ends")
+        if type(keys) is not list or len(keys) != len(values):
+            raise SnapshotError(f"its index {name!r} does not fit")
+        terms: dict[Any, int | Postings] = dict(zip(keys, values, strict=True))
+        if ends:
+            for key, value in zip(keys, values, strict=True):
+                if value < 0:
+                    number = -1 - value
+                    begin = ends[number - 1] if number else 0
+                    terms[key] = Postings(postings[begin : ends[number]])
+        self.terms = terms
 
 
 def bounded(run: Run, lowest: int | None, highest: int | None) -> Run:
@@ -257,3 +297,101 @@ class HashedIds:
         self.clear(capacity)
         for hashed, record_id in entries:
             self.set(hashed, record_id)
+
+
+ClassKey = tuple[Any, ...]
+
+
+class Classes:
+    """What calls alike share, interned as one "class" per combination: (type, write key,
+    status, source, routing as ((destination id, status), ...)). An app's calls fall into a few
+    dozen classes, so a record is in one posting list for all five fields, where five indexes
+    would take five additions on arrival and five removals on eviction; the store keeps each
+    record's class number beside it (4 bytes), so eviction needs no decoding to find it.
+
+    A lookup by any of the five (or by destination and delivery status) reads the classes that
+    match, one run each. A class is dropped with its last record, and its number reused."""
+
+    __slots__ = ("_free", "_numbers", "keys", "postings")
+
+    def __init__(self) -> None:
+        self._numbers: dict[ClassKey, int] = {}
+        self.keys: list[ClassKey | None] = []
+        self._free: list[int] = []
+        self.postings = Index()
+
+    def add(self, key: ClassKey, record_id: int) -> int:
+        number = self._numbers.get(key)
+        if number is None:
+            if self._free:
+                number = self._free.pop()
+                self.keys[number] = key
+            else:
+                number = len(self.keys)
+                self.keys.append(key)
+            self._numbers[key] = number
+        self.postings.add(number, record_id)
+        return number
+
+    def drop_oldest(self, number: int, record_id: int) -> None:
+        self.postings.drop_oldest(number, record_id)
+        self._settle(number)
+
+    def remove(self, number: int, record_ids: Sequence[int]) -> None:
+        self.postings.remove(number, record_ids)
+        self._settle(number)
+
+    def _settle(self, number: int) -> None:
+        if number not in self.postings.terms:
+            key = self.keys[number]
+            if key is not None:
+                del self._numbers[key]
+                self.keys[number] = None
+                self._free.append(number)
+
+    def count(self, number: int) -> int:
+        return self.postings.count(number)
+
+    def live(self) -> Iterator[tuple[int, ClassKey]]:
+        """(number, key) of every class that has records."""
+        for number, key in enumerate(self.keys):
+            if key is not None:
+                yield number, key
+
+    def clear(self) -> None:
+        self._numbers.clear()
+        self.keys.clear()
+        self._free.clear()
+        self.postings.clear()
+
+    def save(self, out: Writer, name: str) -> None:
+        out.json(f"{name}.keys", self.keys)
+        self.postings.save(out, f"{name}.postings")
+
+    def restore(self, source: Reader, name: str) -> None:
+        self.clear()
+        for number, key in enumerate(source.json(f"{name}.keys")):
+            if key is None:
+                self.keys.append(None)
+                self._free.append(number)
+                continue
+            # JSON gives lists: the key is a tuple again, its routing a tuple of pairs.
+            *fields, routing = key
+            restored = (*fields, tuple(tuple(pair) for pair in routing))
+            self.keys.append(restored)
+            self._numbers[restored] = number
+        self.postings.restore(source, f"{name}.postings")
+
+
+class TestedFacet(Facet):
+    """A union of many runs (a lookup by class) whose membership is answered by a test of the
+    record (its class is one of them) instead of a binary search in every run."""
+
+    __slots__ = ("_test",)
+
+    def __init__(self, runs: list[Run], test: Callable[[int], bool]) -> None:
+        super().__init__(runs)
+        self._test = test
+
+    def __contains__(self, record_id: int) -> bool:
+        return self._test(record_id)

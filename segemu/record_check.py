@@ -28,12 +28,14 @@ _REQUIRED_KEYS = frozenset(
 )
 
 
-def record_problem(document: Any) -> str | None:
-    """Why `document` is not a record, or None. Linear in its size."""
+def record_problem(document: Any, *, shallow: bool = False) -> str | None:
+    """Why `document` is not a record, or None. Linear in its size. `shallow`: the caller
+    knows already that it nests at most RECORD_DEPTH levels (the store asks that of a whole
+    chunk at once, jsonlimits.encoder_within)."""
     if not isinstance(document, dict):
         return f"a record is an object, this is {_kind(document)}"
     problem = _fields_problem(document)
-    if problem is None and deeper_than(document, RECORD_DEPTH):
+    if problem is None and not shallow and deeper_than(document, RECORD_DEPTH):
         problem = f"it nests more than {RECORD_DEPTH} levels"
     return problem
 

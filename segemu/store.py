@@ -23,20 +23,36 @@ How it stays small and fast as it grows (DESIGN.md "Storage"; reference §B.11):
 
 from __future__ import annotations
 
+import logging
 import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypedDict, Unpack, cast
 
 from tinydb import TinyDB
 
+from segemu.collector import collector_paused
 from segemu.compact import Blobs, CompactRecord, Shapes, decode, encode, indexed_fields
-from segemu.indexes import Facet, HashedIds, Index, bounded, intersect
+from segemu.indexes import (
+    Classes,
+    ClassKey,
+    Facet,
+    HashedIds,
+    Index,
+    TestedFacet,
+    bounded,
+    intersect,
+)
+from segemu.jsonlimits import RECORD_DEPTH, encoder_within
 from segemu.message import Record, parse_timestamp
 from segemu.record_check import record_problem, tombstone_problem
+from segemu.snapshot import FILE as SNAPSHOT_FILE
+from segemu.snapshot import Reader, SnapshotError, Writer
+from segemu.snapshot import take as take_snapshot
 from segemu.storage import FileWrite, StorageError, TableFileStorage
 
 CHUNK_SIZE = 1000
@@ -49,6 +65,8 @@ _CUT_AT = 1024
 _RECEIVED_SKEW_MS = 10_000
 
 __all__ = ["CHUNK_SIZE", "EventStore", "StorageError"]
+
+log = logging.getLogger(__name__)
 
 OnEvict = Callable[[Iterable[int]], None]
 
@@ -117,40 +135,66 @@ def _texts_in(value: list[Any]) -> dict[str, None]:
     return texts
 
 
-def _facets(record: Record) -> list[tuple[str, Any]]:
-    """(field, value) of every index a record is in (messageId apart): the routing as one
-    ("destination", ((destination id, status), ...)). Calls alike share their routing
-    (destinations/runtime.py), so it is one posting list for them all, not one per destination:
-    a lookup by destination and status reads the few routings that have it."""
+# The fields of a record's class (indexes.Classes), by position in its key; the routing last.
+_CLASS_AT = {"type": 0, "write_key": 1, "status": 2, "source": 3, "destination": 4}
+# The fields with an index of their own: a value per event name, per user.
+_OWN_FIELDS = ("event", "user_id", "anonymous_id")
+
+
+def _facets(record: Record, routings: dict[int, tuple[Any, ClassKey]] | None = None) -> Facets:
+    """The class of a record (type, write key, status, source, routing) and the (field, value)
+    of every index of its own it is in (messageId apart)."""
+    return _class_key(record, routings), _own_facets(record)
+
+
+def _class_key(record: Record, routings: dict[int, tuple[Any, ClassKey]] | None) -> ClassKey:
+    """The routing is one value, ((destination id, status), ...): calls alike share their
+    routing object (destinations/runtime.py), whose key `routings` remembers by identity, so
+    most calls do not build it again."""
     fields = cast(dict[str, Any], record)
-    event = fields.get("event")
-    found: list[tuple[str, Any]] = [
-        ("type", fields.get("type")),
-        ("write_key", fields.get("writeKey")),
-        ("status", fields.get("status")),
-    ]
-    if type(event) is dict:
-        for field, key in _EVENT_FIELDS:
-            value = event.get(key)
-            if type(value) is str:
-                found.append((field, value))
-            elif type(value) is list:
-                found.extend((field, text) for text in _texts_in(value))
     source = fields.get("source")
-    if type(source) is str:
-        found.append(("source", source))
     routing = fields.get("routing")
+    routed: ClassKey = ()
     if type(routing) is dict and routing:
-        found.append(
-            (
-                "destination",
-                tuple(
-                    (destination_id, verdict.get("status") if type(verdict) is dict else None)
-                    for destination_id, verdict in routing.items()
-                ),
+        known = routings.get(id(routing)) if routings is not None else None
+        if known is not None and known[0] is routing:
+            routed = known[1]
+        else:
+            routed = tuple(
+                (destination_id, verdict.get("status") if type(verdict) is dict else None)
+                for destination_id, verdict in routing.items()
             )
-        )
-    return found
+            if routings is not None:
+                if len(routings) >= _ROUTINGS_KEPT:
+                    routings.clear()
+                routings[id(routing)] = (routing, routed)
+    return (
+        fields.get("type"),
+        fields.get("writeKey"),
+        fields.get("status"),
+        source if type(source) is str else None,
+        routed,
+    )
+
+
+def _own_facets(record: Record) -> list[tuple[str, Any]]:
+    own: list[tuple[str, Any]] = []
+    event = cast(dict[str, Any], record).get("event")
+    if type(event) is dict:
+        for field, name in _EVENT_FIELDS:
+            value = event.get(name)
+            if type(value) is str:
+                own.append((field, value))
+            elif type(value) is list:
+                own.extend((field, text) for text in _texts_in(value))
+    return own
+
+
+# Routing keys remembered by the identity of their routing object (a routing object lives as
+# long as its calls are being routed alike; the entry holds it, so its id is not reused).
+_ROUTINGS_KEPT = 4096
+
+Facets = tuple[ClassKey, list[tuple[str, Any]]]
 
 
 class EventStore:
@@ -162,6 +206,7 @@ class EventStore:
         chunk_size: int = CHUNK_SIZE,
         on_evict: OnEvict | None = None,
         on_load: Callable[[Record], None] | None = None,
+        restore_if: Callable[[int], bool] | None = None,
     ) -> None:
         self.path = path
         self.retention = retention
@@ -171,6 +216,9 @@ class EventStore:
         # Told each record read from disk at open, oldest first (the identity graph rebuilds
         # from them while they are dicts, without decoding them again).
         self.on_load = on_load
+        # Whether the caller has what `on_load` would have given it for the records up to an
+        # id (the identity graph a clean stop saved): then a snapshot may stand in for them.
+        self.restore_if = restore_if
         self._db = TinyDB(path, storage=TableFileStorage, deferred_prefix=CHUNK_PREFIX)
         self._storage = cast(TableFileStorage, self._db.storage)
         self._shapes = Shapes()
@@ -185,7 +233,12 @@ class EventStore:
         self._received = array("q")
         self._received_max = array("q")
         self._start = 0
-        self._indexes: dict[str, Index] = {name: Index() for name in (*_FIELDS, "destination")}
+        self._indexes: dict[str, Index] = {name: Index() for name in _OWN_FIELDS}
+        # Type, write key, status, source and routing, as one class per combination; each
+        # record's class number sits beside it.
+        self._classes = Classes()
+        self._class = array("i")
+        self._routings: dict[int, tuple[Any, ClassKey]] = {}
         # By hash(messageId): the first record that carried it, and the others (retries);
         # a candidate is confirmed against its record (two messageIds may share a hash).
         self._message_ids = HashedIds()
@@ -197,7 +250,9 @@ class EventStore:
         self._pending_since: float | None = None
         self._next_id = 1
         self.evicted = 0
-        self._load()
+        with collector_paused():
+            if not self._restore():
+                self._load()
 
     @property
     def problems(self) -> list[str]:
@@ -329,13 +384,20 @@ class EventStore:
         if exact_times:
             lowest, highest = self._received_bounds(received_since, received_until, lowest, highest)
         facets: list[Facet] = []
+        by_class: dict[int, Any] = {}
         for field, value in pinned.items():
+            if field in _CLASS_AT:
+                by_class[_CLASS_AT[field]] = value
+                continue
             run = self._indexes[field].run(value)
             if run is None:
                 return iter(())
             facets.append(Facet([bounded(run, lowest, highest)]))
-        if destination is not None or delivery_status is not None:
-            facets.append(self._routing_facet(destination, delivery_status, lowest, highest))
+        if by_class or destination is not None or delivery_status is not None:
+            numbers = self._classes_matching(by_class, destination, delivery_status)
+            if not numbers:
+                return iter(())
+            facets.append(self._class_facet(numbers, lowest, highest))
         if message_id is not None:
             candidates = self._with_hash(hash(message_id))
             if not candidates:
@@ -351,10 +413,21 @@ class EventStore:
     def counts(self, field: str) -> dict[Any, int]:
         """How many stored records have each value of a field (`ids()` names): running counts,
         no scan. For "destination", keys are whole routings: ((destination id, status), ...)."""
-        return self._indexes[field].counts()
+        if field not in _CLASS_AT:
+            return self._indexes[field].counts()
+        at = _CLASS_AT[field]
+        counts: dict[Any, int] = {}
+        for number, key in self._classes.live():
+            value = key[at]
+            if (value is None and at >= _CLASS_AT["source"]) or value == ():
+                continue  # no source, no routing: not in those indexes
+            counts[value] = counts.get(value, 0) + self._classes.count(number)
+        return counts
 
     def count(self, field: str, value: Any) -> int:
-        return self._indexes[field].count(value)
+        if field not in _CLASS_AT:
+            return self._indexes[field].count(value)
+        return self.counts(field).get(value, 0)
 
     # -- resets ----------------------------------------------------------------------------
 
@@ -370,6 +443,8 @@ class EventStore:
         self._start = 0
         for index in self._indexes.values():
             index.clear()
+        self._classes.clear()
+        self._class = array("i")
         self._message_ids.clear()
         self._message_repeats.clear()
         self._shapes.clear()
@@ -382,11 +457,14 @@ class EventStore:
         return removed
 
     def reset_write_key(self, write_key: str | None) -> int:
-        run = self._indexes["write_key"].run(write_key)
-        if run is None:
+        runs = [
+            run
+            for number in self._classes_matching({_CLASS_AT["write_key"]: write_key}, None, None)
+            if (run := self._classes.postings.run(number)) is not None
+        ]
+        if not runs:
             return 0
-        ids, lo, hi = run
-        gone = list(ids[lo:hi])
+        gone = sorted(record_id for ids, lo, hi in runs for record_id in ids[lo:hi])
         self._remove(gone)
         self._pending = [r for r in self._pending if self._position(r["id"]) is not None]
         if self.path is not None:
@@ -428,7 +506,109 @@ class EventStore:
 
     def close(self) -> None:
         self.flush()
-        self._db.close()
+        try:
+            self._save_snapshot()
+        finally:
+            self._db.close()
+
+    # -- snapshots (segemu/snapshot.py) ----------------------------------------------------
+
+    def _save_snapshot(self) -> None:
+        """Picture the memory the files give, for the next open to take instead of reading
+        them; nothing is lost without it, so a failure only leaves it out."""
+        if self.path is None:
+            return
+        directory = Path(self.path)
+        try:
+            self._cut_all()
+            out = Writer()
+            out.values.update(next_id=self._next_id, chunks=sorted(self._materialized))
+            for name in ("ids", "spans", "lengths", "received", "received_max"):
+                out.array(name, getattr(self, f"_{name}"))
+            out.array("class", self._class)
+            # str hashes differ from one process to the next: the messageIds, not their hashes.
+            out.json(
+                "message_ids",
+                [
+                    indexed_fields(self._compact(at), self._ids[at], self._shapes)[0]["messageId"]
+                    for at in range(len(self._ids))
+                ],
+            )
+            self._blobs.save(out)
+            self._shapes.save(out)
+            self._classes.save(out, "classes")
+            for field, index in self._indexes.items():
+                index.save(out, field)
+            out.save(directory)
+        except (OSError, TypeError, ValueError) as exc:
+            (directory / SNAPSHOT_FILE).unlink(missing_ok=True)
+            log.warning("no snapshot of the store for the next start (%s)", exc)
+
+    def _restore(self) -> bool:
+        """Take the snapshot a clean stop left, if it still describes the files; False: read
+        the files instead."""
+        if self.path is None:
+            return False
+        source = take_snapshot(Path(self.path))
+        if source is None:
+            return False
+        newest = int(source.values["next_id"]) - 1
+        if self.on_load is not None and not (self.restore_if and self.restore_if(newest)):
+            return False
+        try:
+            self._restore_from(source)
+        except (SnapshotError, KeyError, TypeError, ValueError, IndexError, OverflowError):
+            self._forget_memory()
+            return False
+        return True
+
+    def _restore_from(self, source: Reader) -> None:
+        for name in ("ids", "spans", "lengths", "received", "received_max"):
+            setattr(self, f"_{name}", source.array(name))
+        self._class = source.array("class")
+        self._start = 0
+        count = len(self._ids)
+        if any(
+            len(values) != count
+            for values in (self._spans, self._lengths, self._received, self._class)
+        ):
+            raise SnapshotError("its arrays differ in length")
+        self._blobs.restore(source)
+        self._shapes.restore(source)
+        self._classes.restore(source, "classes")
+        for field, index in self._indexes.items():
+            index.restore(source, field)
+        message_ids = source.json("message_ids")
+        if len(message_ids) != count:
+            raise SnapshotError("it has a messageId per record")
+        for record_id, message_id in zip(self._ids, message_ids, strict=True):
+            self._add_message_id(hash(message_id), record_id)
+        self._next_id = int(source.values["next_id"])
+        names = sorted(n for n in self._storage.read() if n.startswith(CHUNK_PREFIX))
+        if names:  # the newest chunk may still be filled: TinyDB adds to it
+            self._storage.materialize(names[-1])
+            self._materialized.add(int(names[-1][len(CHUNK_PREFIX) :]))
+        while len(self) > self.retention:  # a smaller retention than last time
+            self._evict_oldest()
+        self.evicted = 0
+
+    def _forget_memory(self) -> None:
+        """Back to an empty memory (a snapshot that did not fit), the files untouched."""
+        self._ids, self._spans, self._lengths = array("q"), array("q"), array("q")
+        self._received, self._received_max, self._class = array("q"), array("q"), array("i")
+        self._start = 0
+        self._blobs.clear()
+        self._shapes.clear()
+        self._classes.clear()
+        for index in self._indexes.values():
+            index.clear()
+        self._message_ids.clear()
+        self._message_repeats.clear()
+        self._materialized.clear()
+
+    def _cut_all(self) -> None:
+        if self._start:
+            self._cut()
 
     # -- internals -----------------------------------------------------------------------
 
@@ -510,25 +690,41 @@ class EventStore:
         record = self.get(record_id)
         return None if record is None else record["messageId"]
 
-    def _routing_facet(
-        self,
-        destination: str | None,
-        status: str | None,
-        lowest: int | None,
-        highest: int | None,
-    ) -> Facet:
-        index = self._indexes["destination"]
+    def _classes_matching(
+        self, pinned: dict[int, Any], destination: str | None, status: str | None
+    ) -> list[int]:
+        """The classes whose fields have the pinned values (by position in the class key) and,
+        if asked, whose routing has the destination and the delivery status."""
+        routed = destination is not None or status is not None
+        return [
+            number
+            for number, key in self._classes.live()
+            if all(key[at] == value for at, value in pinned.items())
+            and (
+                not routed
+                or any(
+                    (destination is None or name == destination)
+                    and (status is None or verdict == status)
+                    for name, verdict in key[4]
+                )
+            )
+        ]
+
+    def _class_facet(self, numbers: list[int], lowest: int | None, highest: int | None) -> Facet:
         runs = []
-        for key in index.terms:
-            if any(
-                (destination is None or routed == destination)
-                and (status is None or routed_status == status)
-                for routed, routed_status in key
-            ):
-                run = index.run(key)
-                if run is not None:
-                    runs.append(bounded(run, lowest, highest))
-        return Facet(runs)
+        for number in numbers:
+            run = self._classes.postings.run(number)
+            if run is not None:
+                runs.append(bounded(run, lowest, highest))
+        if len(runs) <= 2:
+            return Facet(runs)
+        wanted = set(numbers)
+
+        def in_class(record_id: int) -> bool:
+            at = self._position(record_id)
+            return at is not None and self._class[at] in wanted
+
+        return TestedFacet(runs, in_class)
 
     def _received_bounds(
         self,
@@ -570,7 +766,8 @@ class EventStore:
         record_id = record["id"]
         # Everything that can fail on a malformed record (one read from a damaged file) is
         # done before anything changes.
-        facets = _facets(record)
+        key, facets = _facets(record, self._routings)
+        hash(key)
         for _field, value in facets:
             hash(value)
         hashed = hash(record["messageId"])
@@ -579,6 +776,7 @@ class EventStore:
         ids = self._ids
         if len(ids) == self._start or ids[-1] < record_id:
             ids.append(record_id)
+            self._class.append(self._classes.add(key, record_id))
             span, length = self._blobs.put(compact)
             self._spans.append(span)
             self._lengths.append(length)
@@ -586,18 +784,19 @@ class EventStore:
             top = self._received_max[-1] if len(self._received_max) > self._start else received
             self._received_max.append(max(top, received))
         else:
-            self._insert(record_id, compact, received)
+            self._insert(record_id, compact, received, self._classes.add(key, record_id))
         for field, value in facets:
             self._indexes[field].add(value, record_id)
         self._add_message_id(hashed, record_id)
 
-    def _insert(self, record_id: int, compact: CompactRecord, received: int) -> None:
+    def _insert(self, record_id: int, compact: CompactRecord, received: int, number: int) -> None:
         """A record older than the newest stored one (ids are allocated before a record is
         complete): into its place, keeping the arrays sorted."""
         at = bisect_left(self._ids, record_id, self._start)
         if at < len(self._ids) and self._ids[at] == record_id:
             raise ValueError(f"record {record_id} is already stored")
         self._ids.insert(at, record_id)
+        self._class.insert(at, number)
         span, length = self._blobs.put(compact)
         self._spans.insert(at, span)
         self._lengths.insert(at, length)
@@ -612,8 +811,9 @@ class EventStore:
     def _evict_oldest(self) -> int:
         start = self._start
         record_id = self._ids[start]
+        self._classes.drop_oldest(self._class[start], record_id)
         record, shape = indexed_fields(self._compact(start), record_id, self._shapes)
-        for field, value in _facets(record):
+        for field, value in _own_facets(record):
             self._indexes[field].drop_oldest(value, record_id)
         self._remove_message_id(hash(record["messageId"]), record_id)
         if shape is not None:
@@ -628,6 +828,7 @@ class EventStore:
     def _cut(self) -> None:
         start = self._start
         del self._ids[:start]
+        del self._class[:start]
         del self._spans[:start]
         del self._lengths[:start]
         del self._received[:start]
@@ -637,18 +838,22 @@ class EventStore:
     def _remove(self, gone: list[int]) -> None:
         """Take stored records (ascending ids) out of the arrays and every index."""
         by_value: dict[tuple[str, Any], list[int]] = {}
+        by_class: dict[int, list[int]] = {}
         message_ids: dict[int, list[int]] = {}
         for record_id in gone:
             at = cast(int, self._position(record_id))
+            by_class.setdefault(self._class[at], []).append(record_id)
             record, shape = indexed_fields(self._compact(at), record_id, self._shapes)
             self._blobs.release(self._spans[at], self._lengths[at])
-            for facet in _facets(record):
+            for facet in _own_facets(record):
                 by_value.setdefault(facet, []).append(record_id)
             message_ids.setdefault(hash(record["messageId"]), []).append(record_id)
             if shape is not None:
                 self._shapes.release(shape)
         for (field, value), record_ids in by_value.items():
             self._indexes[field].remove(value, record_ids)
+        for number, record_ids in by_class.items():
+            self._classes.remove(number, record_ids)
         for hashed, record_ids in message_ids.items():
             for record_id in record_ids:
                 self._remove_message_id(hashed, record_id)
@@ -665,9 +870,11 @@ class EventStore:
         spans = array("q", (self._spans[at] for at in keep))
         lengths = array("q", (self._lengths[at] for at in keep))
         received = array("q", (self._received[at] for at in keep))
+        classes = array("i", (self._class[at] for at in keep))
         del self._ids[first:], self._spans[first:], self._lengths[first:], self._received[first:]
-        del self._received_max[first:]
+        del self._received_max[first:], self._class[first:]
         self._ids.extend(ids)
+        self._class.extend(classes)
         self._spans.extend(spans)
         self._lengths.extend(lengths)
         self._received.extend(received)
@@ -771,8 +978,10 @@ class EventStore:
                 continue
             bad: dict[str, str] = {}
             records: list[Record] = []
+            # The table is one level above its records.
+            shallow = encoder_within(table, RECORD_DEPTH + 1)
             for doc_id, document in table.items():
-                problem = _doc_id_problem(doc_id) or record_problem(document)
+                problem = _doc_id_problem(doc_id) or record_problem(document, shallow=shallow)
                 if problem is None:
                     record_id = document["id"]
                     if record_id // self.chunk_size != int(number):

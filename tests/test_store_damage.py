@@ -16,8 +16,10 @@ import pytest
 
 from segemu import create_emulator
 from segemu.http.server import start_server
+from segemu.jsonlimits import RECORD_DEPTH
 from segemu.store import EventStore
 from tests.conftest import get_json
+from tests.http.test_nesting import nested
 from tests.test_cli import Process, batch
 from tests.test_store import ingest, open_store
 
@@ -77,6 +79,11 @@ BAD_RECORDS: dict[str, tuple[Callable[[Document], None], str]] = {
     "bad routing": (lambda doc: doc.update(routing={"mixpanel": "x"}), "routing is not an object"),
     "id in the wrong chunk": (lambda doc: doc.update(id=5000), "id 5000 belongs in another chunk"),
     "a boolean id": (lambda doc: doc.update(id=True), "id is a boolean"),
+    # Found by one pass of the encoder over the chunk, then a walk of each record.
+    "nested too deep": (
+        lambda doc: doc["event"].update(properties={"deep": nested(RECORD_DEPTH)}),
+        f"it nests more than {RECORD_DEPTH} levels",
+    ),
 }
 
 

@@ -89,6 +89,11 @@ class Identity:
         self._through, problem = persist.load(self.graphs, persist.graph_path(db))
         return problem
 
+    def covers(self, record_id: int) -> bool:
+        """Whether the graph read from disk holds every call up to `record_id`: replaying them
+        would change nothing but what listeners rebuild from them."""
+        return record_id <= self._through
+
     def save(self, db: str, through: int) -> None:
         """Write the graph beside the calls (a clean stop)."""
         persist.save(self.graphs, through, persist.graph_path(db))
