@@ -18,9 +18,11 @@ like analytics-python's, as bench/ingest.py sends them), then, over real HTTP:
 Each figure is given twice: the wall time the client saw, and the CPU time the server's event
 loop spent meanwhile (its thread's on-CPU time, /proc/<pid>/task/<pid>/schedstat). On a shared
 machine the wall time also counts the moments the server waited for a CPU; the CPU time is
-what the server itself did, and so what decides whether a read holds the loop. The last
-column compares each figure with the target of issue 12 (CPU time where it is measured). A
-filter "over 100,000" is scaled from the scan over everything when `--count` differs.
+what the server itself did, and so what decides whether a read holds the loop. It is an
+upper bound: it also counts what the server did after answering while the client itself waited
+for a CPU. The last column compares each figure with the target of issue 12 (CPU time where
+it is measured). A filter "over 100,000" is scaled from the scan over everything when
+`--count` differs.
 """
 
 from __future__ import annotations
