@@ -449,16 +449,16 @@ def _lookup(event: Mapping[str, Any], path: str) -> Any:
 
 
 def _getter(path: str) -> Callable[[Any], Any]:
-    """`_lookup` for one path, with the path split and its list indexes read once."""
-    parts = [(part, int(part) if part.isdigit() else None) for part in path.split(".")]
+    """`_lookup` for one path, split once."""
+    parts = [(part, part.isdigit()) for part in path.split(".")]
 
     def get(event: Any) -> Any:
         value = event
-        for part, index in parts:
+        for part, digits in parts:
             if isinstance(value, dict) and part in value:
                 value = value[part]
-            elif isinstance(value, list) and index is not None and index < len(value):
-                value = value[index]
+            elif isinstance(value, list) and digits and int(part) < len(value):
+                value = value[int(part)]
             else:
                 return MISSING
         return value

@@ -196,7 +196,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         lagged = b"event: lagged\ndata: %s\n\n" % orjson.dumps({"lost": left_out})
-        # Up to MAX_BACKLOG records: encoded in slices, as a listing's are.
+        # Up to MAX_BACKLOG records: encoded in slices, as the scan that found them read them.
         messages = await encoded_sliced(backlog, _message)
         del backlog
         await response.write(
