@@ -7,7 +7,9 @@ Figures, on whatever machine runs it:
 - requests/s, p50 and p99 for single /v1/track calls from 32 concurrent clients;
 - the same two against a bare aiohttp handler that only parses JSON (the ceiling), and the ratio;
 - events/s for each 10k-event slice from 0 to 100,000 stored events (a flat cost per event);
-- resident memory of segemu at 100,000 stored events.
+- resident memory of segemu at 100,000 stored events;
+- the server's CPU time per request and per event, which holds on a busy machine where
+  requests/s and latency do not (they count the waits for a core).
 
 segemu runs as `segemu run` does (durable store in a temporary directory), pinned to CPU 0; the
 load generator runs on CPU 1 when there are two.
@@ -65,6 +67,12 @@ def serve(command: list[str]) -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.communicate(timeout=60)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -181,6 +189,17 @@ def load(url: str, tool: str, *, batch: int, connections: int, seconds: int) -> 
     return asyncio.run(python_load(url, batch=batch, connections=connections, seconds=seconds))
 
 
+def timed_load(
+    url: str, pid: int, tool: str, *, batch: int, connections: int, seconds: int
+) -> dict[str, float]:
+    """`load`, with the server's CPU time per event (per request for single calls) in us."""
+    before = cpu_seconds(pid)
+    figures = load(url, tool, batch=batch, connections=connections, seconds=seconds)
+    events = figures["rps"] * seconds * max(batch, 1)
+    figures["cpu_us"] = (cpu_seconds(pid) - before) * 1e6 / events
+    return figures
+
+
 async def slices(url: str, pid: int, total: int, slice_size: int) -> list[tuple[int, float]]:
     """Send `total` events in 100-event batches over 4 connections; time every slice."""
     headers = {"Authorization": AUTH, "Content-Type": "application/json"}
@@ -247,14 +266,19 @@ def main() -> None:
                     if name == "segemu"
                     else [sys.executable, str(HERE / "bare_server.py")]
                 )
-                with serve(command) as (url, _pid):
-                    batched = load(url, args.client, batch=100, connections=4, seconds=args.seconds)
-                    single = load(url, args.client, batch=0, connections=32, seconds=args.seconds)
+                with serve(command) as (url, pid):
+                    batched = timed_load(
+                        url, pid, args.client, batch=100, connections=4, seconds=args.seconds
+                    )
+                    single = timed_load(
+                        url, pid, args.client, batch=0, connections=32, seconds=args.seconds
+                    )
             runs[name].append((batched, single))
             print(
                 f"  round {round_number + 1} {name:>6}: batch {batched['rps'] * 100:>9,.0f} "
-                f"events/s, single {single['rps']:>7,.0f} req/s "
-                f"(p50 {single['p50']:.2f} ms, p99 {single['p99']:.2f} ms)"
+                f"events/s ({batched['cpu_us']:.1f} us CPU each), single "
+                f"{single['rps']:>7,.0f} req/s ({single['cpu_us']:.0f} us CPU each; "
+                f"p50 {single['p50']:.2f} ms, p99 {single['p99']:.2f} ms)"
             )
 
     def best(name: str, which: int) -> dict[str, float]:
@@ -275,6 +299,14 @@ def main() -> None:
     )
     print(f"{'single, p50 latency ms':32}{single['p50']:>14.2f}{bare['p50']:>16.2f}")
     print(f"{'single, p99 latency ms':32}{single['p99']:>14.2f}{bare['p99']:>16.2f}")
+
+    # CPU time: the least of the rounds, the figure least disturbed by other work.
+    def least_cpu(name: str, which: int) -> float:
+        return min(run[which]["cpu_us"] for run in runs[name])
+
+    for label, which in (("batch, server CPU us per event", 0), ("single, server CPU us", 1)):
+        mine, ceiling = least_cpu("segemu", which), least_cpu("bare", which)
+        print(f"{label:32}{mine:>14.1f}{ceiling:>16.1f}{ceiling / mine:>8.0%}")
     print()
     print("events/s per 10k-event slice, 100-event batches, 4 connections, durable store:")
     with tempfile.TemporaryDirectory() as workdir:

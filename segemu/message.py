@@ -248,22 +248,54 @@ class Normalized:
 
 def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     """Normalize one call the way Segment stores it; never raises on bad input."""
+    return Normalized(*_normalize(item, envelope, received_at), item)
+
+
+def normalized_record(
+    item: Any, envelope: Envelope, received_at: str, record_id: int, dropped: str | None
+) -> Record:
+    """The record of one call as normalization leaves it, for the stages after it; `dropped`
+    says why the whole request is dropped, if it is. Built straight from the outcome: it is
+    made for every call."""
+    message_id, write_key, kind, event, reason, warnings = _normalize(item, envelope, received_at)
+    reason = dropped or reason
+    return {
+        "id": record_id,
+        "messageId": message_id,
+        "writeKey": write_key,
+        "type": kind,
+        "status": "accepted" if reason is None else "rejected",
+        "reason": reason,
+        "receivedAt": received_at,
+        "route": envelope.route,
+        "raw": item,
+        "event": event,
+        "warnings": warnings,
+    }
+
+
+# What normalizing one item gives: messageId, write key, type, event, rejection reason, warnings.
+_Outcome = tuple[str, str | None, str | None, dict[str, Any], str | None, list[str]]
+
+
+def _normalize(item: Any, envelope: Envelope, received_at: str) -> _Outcome:
     warnings: list[str] = []
     if not isinstance(item, dict):
-        return Normalized(
+        return (
             generated_message_id(),
             _write_key(envelope, None),
             None,
             {},
             f"batch item is not a JSON object (got {json_type(item)})",
             warnings,
-            item,
         )
 
     # The event Segment stores shares nested objects with what was sent, so keeping both costs
     # little memory; anything changed below is copied first.
     event: dict[str, Any] = dict(item)
-    write_key = _write_key(envelope, event.pop("writeKey", None))
+    own_key = event.pop("writeKey", None)
+    # The header's key wins (the common case); otherwise the call's own, then the batch's.
+    write_key = envelope.header_write_key or _write_key(envelope, own_key)
     reason: str | None = None
 
     kind = envelope.route_type or item.get("type")
@@ -278,21 +310,22 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
         kind = None
 
     message_id = event.get("messageId")
-    if message_id is None or message_id == "":
-        # Segment fills a messageId in when a raw HTTP caller leaves it out.
-        message_id = generated_message_id()
-        event["messageId"] = message_id
-    elif not isinstance(message_id, str):
-        message_id = str(message_id)
-        event["messageId"] = message_id
-        warnings.append("messageId was not a string")
+    if type(message_id) is not str or not message_id:  # a non-empty string: the common case
+        if message_id is None or message_id == "":
+            # Segment fills a messageId in when a raw HTTP caller leaves it out.
+            message_id = generated_message_id()
+            event["messageId"] = message_id
+        elif not isinstance(message_id, str):
+            message_id = str(message_id)
+            event["messageId"] = message_id
+            warnings.append("messageId was not a string")
     if reason is None and len(message_id) >= MAX_MESSAGE_ID_LENGTH:
         reason = f"messageId is {len(message_id)} characters; Segment drops 100 or more"
 
     for name in _ID_FIELDS:
         value = event.get(name)
         # A non-empty string, or no value at all, is kept as it is: the common case.
-        if value is not None and not (isinstance(value, str) and value):
+        if value is not None and (type(value) is not str or not value):
             event[name], problem = _id_value(name, value, warnings)
             reason = reason or problem
 
@@ -303,19 +336,22 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
             event[name] = {}
 
     context = event.get("context") or {}
-    if isinstance(envelope.context, dict) and envelope.context:
+    if envelope.context and isinstance(envelope.context, dict):
         context = deep_merge(envelope.context, context)
-    integrations = event.get("integrations") or {}
-    if isinstance(envelope.integrations, dict) and envelope.integrations:
-        integrations = deep_merge(envelope.integrations, integrations)
     # DOCS http-api §Collecting IP: Segment fills context.ip for client-side events, and for
     # a call from a user's device that sets `context.direct: true`.
-    direct = envelope.channel == "client" or context.get("direct") is True
-    if direct and envelope.ip and "ip" not in context:
+    if (
+        envelope.ip
+        and (envelope.channel == "client" or context.get("direct") is True)
+        and "ip" not in context
+    ):
         context = {**context, "ip": envelope.ip}
     if "library" not in context:
         context = {**context, "library": dict(UNKNOWN_LIBRARY)}
     event["context"] = context
+    integrations = event.get("integrations") or {}
+    if envelope.integrations and isinstance(envelope.integrations, dict):
+        integrations = deep_merge(envelope.integrations, integrations)
     event["integrations"] = integrations
 
     _timestamps(event, envelope, received_at, warnings)
@@ -323,11 +359,12 @@ def normalize(item: Any, envelope: Envelope, received_at: str) -> Normalized:
     event["channel"] = envelope.channel
     event["version"] = 2
 
-    if reason is None and write_key is None:
-        reason = "no write key (send Basic auth or a writeKey in the body)"
-    if reason is None and kind is not None:
-        reason = _rejection(event, kind)
-    return Normalized(message_id, write_key, kind, event, reason, warnings, item)
+    if reason is None:
+        if write_key is None:
+            reason = "no write key (send Basic auth or a writeKey in the body)"
+        elif kind is not None:
+            reason = _rejection(event, kind)
+    return message_id, write_key, kind, event, reason, warnings
 
 
 def _write_key(envelope: Envelope, own: Any) -> str | None:
@@ -349,7 +386,7 @@ def _timestamps(
     """
     event["receivedAt"] = received_at
     sent_raw = event.get("sentAt") or envelope.sent_at
-    sent_at = parse_timestamp(sent_raw)
+    sent_at = _parse_sent_at(sent_raw) if sent_raw is not None else None
     if sent_raw is not None and sent_at is None:
         warnings.append(f"sentAt {sent_raw!r} is not an ISO-8601 timestamp; ignored")
     if sent_at is not None:
@@ -370,6 +407,20 @@ def _timestamps(
         event["timestamp"] = format_timestamp(original)
     else:
         event["timestamp"] = format_timestamp(envelope.received_at - (sent_at - original))
+
+
+# The sentAt last parsed, and what it parsed to: a batch's sentAt (analytics-python and
+# analytics-node send one per batch) is the same for each of its calls.
+_last_sent_at: tuple[Any, datetime | None] = (None, None)
+
+
+def _parse_sent_at(value: Any) -> datetime | None:
+    global _last_sent_at
+    if value is _last_sent_at[0]:
+        return _last_sent_at[1]
+    parsed = parse_timestamp(value)
+    _last_sent_at = (value, parsed)
+    return parsed
 
 
 def json_type(value: Any) -> str:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from segemu.dedupe import Dedupe
-from segemu.message import Envelope, Record, format_timestamp, normalize
+from segemu.message import Envelope, Record, format_timestamp, normalized_record
 from segemu.sources import Source, Sources
 from segemu.store import EventStore
 
@@ -98,21 +98,7 @@ class Pipeline:
     def _normalize(
         self, item: Any, envelope: Envelope, received_at: str, dropped: str | None
     ) -> Record:
-        normalized = normalize(item, envelope, received_at)
-        reason = dropped or normalized.reason
-        return {
-            "id": self.store.allocate_id(),
-            "messageId": normalized.message_id,
-            "writeKey": normalized.write_key,
-            "type": normalized.type,
-            "status": "accepted" if reason is None else "rejected",
-            "reason": reason,
-            "receivedAt": received_at,
-            "route": envelope.route,
-            "raw": normalized.raw,
-            "event": normalized.event,
-            "warnings": normalized.warnings,
-        }
+        return normalized_record(item, envelope, received_at, self.store.allocate_id(), dropped)
 
     def _source(self, record: Record, own: Source | None = None) -> Source | None:
         """The source of an accepted call; a call with an unknown write key is rejected. Calls
@@ -133,10 +119,10 @@ class Pipeline:
         record["event"]["projectId"] = source.name
         # Schema controls decide at the source: the verdict is kept on the record (only when
         # they block or omit something) for routing to apply and every surface to show.
-        blocked = source.blocked_call(record["type"], record["event"])
-        omitted = source.blocked_traits(record["type"], record["event"])
-        if blocked is not None or omitted:
-            record["schemaControls"] = {"blocked": blocked, "omitted": omitted}
+        if source.has_schema_controls:
+            controls = source.schema_controls(record["type"], record["event"])
+            if controls is not None:
+                record["schemaControls"] = controls
         return source
 
 

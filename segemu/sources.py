@@ -63,12 +63,29 @@ class Source:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # A Source Function: its calls enter the pipeline as calls of this source.
     function: FunctionFile | None = None
+    # Whether any schema control is set; most sources have none, and their calls skip them.
+    has_schema_controls: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        controls = self.block_events or self.block_identify_traits or self.block_group_traits
+        object.__setattr__(self, "has_schema_controls", bool(controls))
 
     # Schema controls (DOCS connections/sources/schema/index.md, "Event filters" and
     # "Identify and Group Trait Filters"; destination-data-control.md): besides track calls,
     # Segment blocks Page and Screen calls, and Identify traits and Group properties. A
     # blocked call reaches no destination, warehouses included; a blocked trait is removed
     # from what destinations receive.
+
+    def schema_controls(self, kind: str | None, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What schema controls do to this call, for the record: {"blocked": reason or None,
+        "omitted": [paths]} when they block it or omit traits; None otherwise."""
+        if not self.has_schema_controls:
+            return None
+        blocked = self.blocked_call(kind, event)
+        omitted = self.blocked_traits(kind, event)
+        if blocked is None and not omitted:
+            return None
+        return {"blocked": blocked, "omitted": omitted}
 
     def blocked_call(self, kind: str | None, event: Mapping[str, Any]) -> str | None:
         """Why schema controls block this call, or None. Track calls are blocked by `event`,

@@ -320,6 +320,8 @@ class EventStore:
         return [r for r in self._candidates(message_id) if r["messageId"] == message_id]
 
     def first_with_message_id(self, message_id: str) -> Record | None:
+        if not self._message_ids.get(hash(message_id)):
+            return None  # dedupe asks for every call, and most messageIds are new
         for record in self._candidates(message_id):
             if record["messageId"] == message_id:
                 return record

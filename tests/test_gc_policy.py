@@ -1,40 +1,59 @@
-"""`segemu run` collects garbage itself (segemu/cli/gc.py): what lives from start-up on is
-frozen, so that a full collection does not walk it again while requests wait."""
+"""The collector of a long-running `segemu run` (segemu/cli/gc.py): headless, the young objects
+are frozen instead of walked, and the full collection still frees cyclic garbage; the
+inspector keeps collecting its young generation. Driven by a clock the test holds."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
+import weakref
 
-from segemu.cli.gc import collect_periodically
+import pytest
+
+from segemu.cli.gc import FULL_INTERVAL, YOUNG_INTERVAL, collect_periodically
+
+TICKS_TO_FULL = round(FULL_INTERVAL / YOUNG_INTERVAL)
 
 
-async def test_start_up_objects_are_frozen_while_the_server_collects_itself() -> None:
-    was_enabled = gc.isenabled()
-    started = asyncio.get_running_loop().create_future()
+class Cycle:
+    """Garbage only the collector can free: it refers to itself."""
 
-    async def collecting() -> None:
-        started.set_result(None)
-        await collect_periodically()
+    def __init__(self) -> None:
+        self.me = self
 
-    task = asyncio.create_task(collecting())
-    await started
-    # One more turn: collect_periodically has frozen the heap and parked on its timer.
-    turn = asyncio.get_running_loop().create_future()
-    asyncio.get_running_loop().call_soon(turn.set_result, None)
-    await turn
-    try:
-        assert not gc.isenabled()
-        assert gc.get_freeze_count() > 0
-        gc.collect()  # a full collection leaves the frozen objects alone
-        assert gc.get_freeze_count() > 0
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    # Stopped: the process's collector is as it was.
-    assert gc.get_freeze_count() == 0
+
+@pytest.mark.parametrize(
+    ("freeze_young", "alive_after_one_tick"),
+    [(True, True), (False, False)],
+    ids=["segemu run (headless)", "the inspector"],
+)
+async def test_young_garbage_is_frozen_or_collected_and_the_full_collection_frees_it(
+    freeze_young: bool, alive_after_one_tick: bool
+) -> None:
+    cycle = Cycle()
+    garbage = weakref.ref(cycle)
+    del cycle
+    seen: dict[int, tuple[bool, int]] = {}
+    ticks = 0
+
+    async def clock(seconds: float) -> None:
+        nonlocal ticks
+        assert seconds == YOUNG_INTERVAL
+        if ticks in (1, TICKS_TO_FULL):  # (get_freeze_count walks what is frozen)
+            # What the turns so far left: is the garbage alive, how much is frozen.
+            seen[ticks] = (garbage() is not None, gc.get_freeze_count())
+        if ticks == TICKS_TO_FULL:
+            raise asyncio.CancelledError  # stop, as `segemu run` cancels it
+        ticks += 1
+
+    with pytest.raises(asyncio.CancelledError):
+        await collect_periodically(freeze_young=freeze_young, sleep=clock)
+
+    alive, frozen = seen[1]
+    assert alive is alive_after_one_tick
+    assert (frozen > 0) is freeze_young
+    # The full collection takes the frozen objects back, and frees the cycle among them.
+    assert seen[TICKS_TO_FULL] == (False, 0)
+    # Stopped: the process's collector is on again, with nothing left frozen.
     assert gc.isenabled()
-    if not was_enabled:
-        gc.disable()
+    assert gc.get_freeze_count() == 0

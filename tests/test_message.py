@@ -81,6 +81,31 @@ def test_batch_level_sent_at_corrects_items() -> None:
     assert result.event["timestamp"] == "2026-11-22T04:21:27.500Z"
 
 
+def test_each_batch_corrects_its_items_with_its_own_sent_at() -> None:
+    # A batch's sentAt is parsed once for all of its calls; the next batch's is its own, and
+    # a call's own sentAt wins over its batch's.
+    item = {"type": "track", "event": "X", "userId": "u", "timestamp": "2026-11-22T04:21:28Z"}
+    first = envelope(sent_at="2026-11-22T04:21:29.000Z")
+    second = envelope(sent_at="2026-11-22T04:21:30.000Z")
+    received = format_timestamp(RECEIVED)
+    timestamps = [
+        normalize(item, first, received).event["timestamp"],
+        normalize(item, first, received).event["timestamp"],
+        normalize(item, second, received).event["timestamp"],
+        normalize({**item, "sentAt": "2026-11-22T04:21:28.250Z"}, second, received).event[
+            "timestamp"
+        ],
+        normalize(item, envelope(sent_at="not a time"), received).event["timestamp"],
+    ]
+    assert timestamps == [
+        "2026-11-22T04:21:27.500Z",
+        "2026-11-22T04:21:27.500Z",
+        "2026-11-22T04:21:26.500Z",
+        "2026-11-22T04:21:28.250Z",
+        "2026-11-22T04:21:28.000Z",
+    ]
+
+
 def test_missing_timestamp_uses_server_time() -> None:
     """DOCS spec-field-timestamp.md: without a timestamp "we'll use the server's time"."""
     result = run({"type": "track", "event": "X", "userId": "u"})

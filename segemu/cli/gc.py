@@ -3,8 +3,18 @@
 Stored records are long-lived containers (about ten per event). CPython's automatic full
 collections walk all of them, every time the heap grows by a quarter: at 100,000 stored events
 that is a pause of several hundred milliseconds in the middle of an SDK's request, and a steady
-loss of throughput. The standalone server therefore collects the young generations itself on a
-short timer (what request handling leaves behind is young) and the whole heap rarely.
+loss of throughput. The standalone server therefore collects the whole heap itself, rarely, and
+deals with the young objects on a short timer.
+
+Headless, on that timer it freezes them (`gc.freeze`, which moves them out of the collector's
+sight without looking at them) rather than collecting them. What is young and still alive after
+a quarter of a second is nearly all stored calls, their indexes and profiles, which live on:
+a young collection only walked them once more, about 4 us of each ingested call, and a pause of
+tens of milliseconds each time under a load of batches. Request handling makes next to no
+cyclic garbage (measured under wrk: a handful of objects per thousand requests), and what it
+makes is freed by the full collection, which takes the frozen objects back first. The
+inspector (segemu/tui) keeps collecting its young generation: Textual's widgets and messages
+refer to each other, and make cyclic garbage at the rate a person uses it.
 
 Only `segemu run` does this: an emulator embedded in another process (pytest) leaves that
 process's collector alone. The same goes for `return_large_blocks`.
@@ -16,6 +26,7 @@ import asyncio
 import ctypes
 import gc
 import sys
+from collections.abc import Awaitable, Callable
 
 YOUNG_INTERVAL = 0.25
 FULL_INTERVAL = 120.0
@@ -40,22 +51,24 @@ def return_large_blocks() -> None:
         return
 
 
-async def collect_periodically() -> None:
+async def collect_periodically(
+    *,
+    freeze_young: bool = False,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Until cancelled; then the process's collector is as it was. `sleep`: a test's clock."""
     gc.disable()
-    # What lives from start-up on (modules, classes, functions, the emulator's own objects):
-    # about 50,000 objects a full collection would walk again each time, 25 to 70 ms of CPU
-    # at 100,000 to 1,000,000 stored calls (the heap they sit in is large and cold), during
-    # which /_segemu/health waits. Frozen, full collections walk what came after them.
-    gc.collect()
-    gc.freeze()
     try:
         since_full = 0.0
         while True:
-            await asyncio.sleep(YOUNG_INTERVAL)
+            await sleep(YOUNG_INTERVAL)
             since_full += YOUNG_INTERVAL
             if since_full >= FULL_INTERVAL:
+                gc.unfreeze()  # a full collection looks at the frozen objects too
                 gc.collect()
                 since_full = 0.0
+            elif freeze_young:
+                gc.freeze()
             else:
                 gc.collect(1)
     finally:

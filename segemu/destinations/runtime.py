@@ -200,6 +200,9 @@ class Destinations:
         # Routings shared by calls alike (see `route`), for the destinations in `_plan`.
         self._plan: tuple[tuple[Destination, ...], _RoutingPlan] | None = None
         self._routings: dict[tuple[Any, ...], dict[str, Verdict]] = {}
+        # The live ones among the current destinations, asked after every call (`start`) and
+        # changed only by `replace`: kept with the destinations they were picked from.
+        self._live_picked: tuple[tuple[Destination, ...], list[Destination]] = ((), [])
 
     # -- config -------------------------------------------------------------------------
 
@@ -274,7 +277,11 @@ class Destinations:
 
     def start(self, records: Iterable[Record]) -> list[LiveDelivery]:
         """The deliveries that really happen or fail on purpose, for the worker to carry out."""
-        live_destinations = [d for d in self.current if d.enabled and d.live]
+        current = self.current
+        picked_from, live_destinations = self._live_picked
+        if picked_from is not current:
+            live_destinations = [d for d in current if d.enabled and d.live]
+            self._live_picked = (current, live_destinations)
         if not live_destinations:
             return []
         started: list[LiveDelivery] = []

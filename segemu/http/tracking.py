@@ -25,6 +25,7 @@ from segemu.http.body import (
     MAX_EVENT_BYTES,
     BodyError,
     header_write_key,
+    parse_batch,
     parse_json_object,
     read_body,
 )
@@ -76,9 +77,11 @@ def _refused(request: web.Request, emulator: Emulator, error: BodyError) -> web.
     return error_response(request, 400, error.code, error.message)
 
 
-def _envelope(request: web.Request, route: str, items: list[Any], **fields: Any) -> Envelope:
-    client = route in CLIENT_ROUTES
-    channel: Channel = "client" if client else "server"
+def _channel(route: str) -> Channel:
+    return "client" if route in CLIENT_ROUTES else "server"
+
+
+def _envelope(request: web.Request, channel: Channel, items: list[Any], **fields: Any) -> Envelope:
     return Envelope(
         route=request.path,
         items=items,
@@ -115,72 +118,87 @@ def _require_write_key(envelope: Envelope) -> None:
     )
 
 
-async def single(request: web.Request) -> web.StreamResponse:
-    """POST /v1/track, /v1/identify, ... and the browser's /v1/t, /v1/i, ..."""
-    emulator = request.app[EMULATOR]
-    emulator.count_request()
-    route = _route(request)
-    try:
-        body = parse_json_object(await read_body(request, MAX_EVENT_BYTES, "the event"))
-        envelope = _envelope(request, route, [body], route_type=SINGLE_ROUTES[route])
-        _require_write_key(envelope)
-    except BodyError as error:
-        return _refused(request, emulator, error)
-    if emulator.faults.rules:  # one attribute test while no fault is set
-        faulted = await intercept(request, emulator, envelope, _success)
-        if faulted is not None:
-            return faulted
-    emulator.ingest(envelope)
-    return _success(request)
+def single_handler(route: str) -> Handler:
+    """The handler of POST /v1/<route> (/v1/track, /v1/identify, ... and the browser's /v1/t,
+    /v1/i, ...). What the route decides (the call's type, its channel) is worked out here,
+    once, not on every request."""
+    route_type = SINGLE_ROUTES[route]
+    channel = _channel(route)
+
+    async def single(request: web.Request) -> web.StreamResponse:
+        emulator = request.app[EMULATOR]
+        emulator.count_request()
+        try:
+            body = parse_json_object(await read_body(request, MAX_EVENT_BYTES, "the event"))
+            envelope = _envelope(request, channel, [body], route_type=route_type)
+            _require_write_key(envelope)
+        except BodyError as error:
+            return _refused(request, emulator, error)
+        if emulator.faults.rules:  # one attribute test while no fault is set
+            faulted = await intercept(request, emulator, envelope, _success)
+            if faulted is not None:
+                return faulted
+        emulator.ingest(envelope)
+        return _success(request)
+
+    return single
 
 
-async def batch(request: web.Request) -> web.StreamResponse:
-    """POST /v1/batch, /v1/import and the browser's /v1/b."""
-    emulator = request.app[EMULATOR]
-    emulator.count_request()
-    route = _route(request)
-    try:
-        data = await read_body(request, MAX_BATCH_BYTES, "the batch")
-        # Each call sits two levels down, in {"batch": [...]}: the calls get the same limit as
-        # a single call, and so does what the batch lends them.
-        body = parse_json_object(data, wrapping=2, what="a call in the batch")
-        items = body.get("batch")
-        if not isinstance(items, list):
-            raise BodyError("invalid_batch", 'body must have a "batch" array of events')
-        _check_shared_depth(body)
-        if len(data) > MAX_EVENT_BYTES:  # only then can one event be over the limit
-            _check_event_sizes(items)
-        envelope = _envelope(
-            request,
-            route,
-            items,
-            write_key=body.get("writeKey"),
-            sent_at=body.get("sentAt"),
-            context=body.get("context"),
-            integrations=body.get("integrations"),
-        )
-        _require_write_key(envelope)
-    except BodyError as error:
-        return _refused(request, emulator, error)
-    if emulator.faults.rules:
-        faulted = await intercept(request, emulator, envelope, _success)
-        if faulted is not None:
-            return faulted
-    emulator.ingest(envelope)
-    return _success(request)
+def batch_handler(route: str) -> Handler:
+    """The handler of POST /v1/batch, /v1/import and the browser's /v1/b."""
+    channel = _channel(route)
+
+    async def batch(request: web.Request) -> web.StreamResponse:
+        emulator = request.app[EMULATOR]
+        emulator.count_request()
+        try:
+            data = await read_body(request, MAX_BATCH_BYTES, "the batch")
+            # Each call sits two levels down, in {"batch": [...]}: the calls get the same
+            # limit as a single call, and so does what the batch lends them.
+            body, encoded = parse_batch(data, "a call in the batch")
+            items = body.get("batch")
+            if not isinstance(items, list):
+                raise BodyError("invalid_batch", 'body must have a "batch" array of events')
+            _check_shared_depth(body)
+            if len(data) > MAX_EVENT_BYTES:  # only then can one event be over the limit
+                _check_event_sizes(items, encoded)
+            envelope = _envelope(
+                request,
+                channel,
+                items,
+                write_key=body.get("writeKey"),
+                sent_at=body.get("sentAt"),
+                context=body.get("context"),
+                integrations=body.get("integrations"),
+            )
+            _require_write_key(envelope)
+        except BodyError as error:
+            return _refused(request, emulator, error)
+        if emulator.faults.rules:
+            faulted = await intercept(request, emulator, envelope, _success)
+            if faulted is not None:
+                return faulted
+        emulator.ingest(envelope)
+        return _success(request)
+
+    return batch
 
 
 def _check_shared_depth(body: dict[str, Any]) -> None:
     """The batch's context and integrations are merged into each call, at the call's level."""
-    shared = {name: body.get(name) for name in ("context", "integrations")}
+    context, integrations = body.get("context"), body.get("integrations")
+    if context is None and integrations is None:  # what most SDKs send: nothing to walk
+        return
+    shared = {"context": context, "integrations": integrations}
     if deeper_than(shared, MAX_DEPTH):
         raise BodyError("too_deep", too_deep_message("the batch's context or integrations"))
 
 
-def _check_event_sizes(items: list[Any]) -> None:
-    """DOCS http-api §Errors: "a limit of 32KB per event in the batch"; over it, a 400."""
+def _check_event_sizes(items: list[Any], encoded: list[bytes] | None) -> None:
+    """DOCS http-api §Errors: "a limit of 32KB per event in the batch"; over it, a 400.
+    `encoded`: the calls as orjson wrote them already (body.parse_batch), if it did."""
     for position, item in enumerate(items):
-        size = len(orjson.dumps(item))
+        size = len(encoded[position] if encoded is not None else orjson.dumps(item))
         if size > MAX_EVENT_BYTES:
             raise BodyError(
                 "too_large",
@@ -209,7 +227,7 @@ async def pixel(request: web.Request) -> web.Response:
     data = request.query.get("data")
     event = _decode_pixel_data(data) if data is not None else _pixel_fields(request.query)
     if kind in EVENT_TYPES and event is not None:
-        envelope = _envelope(request, "pixel", [event], route_type=kind)
+        envelope = _envelope(request, _channel("pixel"), [event], route_type=kind)
         try:
             _require_write_key(envelope)
             emulator.ingest(envelope)
@@ -270,18 +288,13 @@ def _decode_pixel_data(data: str) -> dict[str, Any] | None:
     return None
 
 
-def _route(request: web.Request) -> str:
-    """The route name of a call to a path setup_routes added: "track" for /v1/track/."""
-    return request.path[len(_PREFIX) :].rstrip("/")
-
-
 def setup_routes(app: web.Application) -> None:
     # A plain path per route, not one pattern for them all: aiohttp finds a plain path with a
     # dict lookup, where a pattern costs a regular expression match on every call.
     for route in SINGLE_ROUTES:
-        _add_post(app, route, single)
+        _add_post(app, route, single_handler(route))
     for route in BATCH_ROUTES:
-        _add_post(app, route, batch)
+        _add_post(app, route, batch_handler(route))
     app.router.add_post("/v1/m", metrics)
     app.router.add_get("/v1/pixel/{type}", pixel)
 

@@ -3,6 +3,7 @@ rules' switches in [lint]; bounded state that a reset clears."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -390,3 +391,70 @@ def test_reset_forgets_the_casing_a_source_used() -> None:
     # After the reset, snake_case is the source's first style, and no longer the odd one out.
     [after] = send(emulator, track("cart_viewed"), write_key="k1")
     assert "event-name-casing" not in rules(after)
+
+
+def test_rules_are_listed_in_the_order_the_linter_runs_them() -> None:
+    # The linter gives the name rules' findings, then those of the rules that need an
+    # anonymousId, the rest, and the shape rules' last: findings keep the order of RULES only
+    # while RULES groups them so.
+    groups = [
+        0 if rule.by_name else 1 if rule.by_anonymous_id else 3 if rule.by_shape else 2
+        for rule in RULES
+    ]
+    assert groups == sorted(groups)
+
+
+def test_a_shape_judged_once_still_reads_each_calls_nested_objects() -> None:
+    # spec-property-names keeps its verdict on an event's keys, but the products of each call
+    # differ: the second call's misspelled product key is found, the first's clean ones not.
+    emulator = create_emulator(db=":memory:")
+    clean = track("Order Completed", order_id="o-1", products=[{"product_id": "p"}])
+    misspelled = track("Order Completed", order_id="o-2", products=[{"productId": "p"}])
+    records = send(emulator, clean, misspelled, clean)
+    assert [[f["path"] for f in r["lint"]] for r in records] == [
+        [],
+        ["properties.products.0.productId"],
+        [],
+    ]
+
+
+def test_a_shape_judged_once_is_reported_on_every_call_with_findings_of_its_own() -> None:
+    emulator = create_emulator(db=":memory:")
+    call = track("Order Completed", orderId="o-1")
+    records = send(emulator, call, call, {**call, "properties": {"order_id": "o-2"}})
+    assert [[f["path"] for f in r["lint"]] for r in records] == [
+        ["properties.orderId"],
+        ["properties.orderId"],
+        [],
+    ]
+    assert records[0]["lint"] == records[1]["lint"]
+    assert records[0]["lint"][0] is not records[1]["lint"][0]
+
+
+def test_traits_in_a_dict_subclass_are_judged_by_their_own_keys() -> None:
+    # In process, traits may come as any mapping of dict's kind: each call's keys count.
+    emulator = create_emulator(db=":memory:")
+    misspelled = {"type": "identify", "traits": OrderedDict(first_name="Ada")}
+    spelled = {"type": "identify", "traits": OrderedDict(firstName="Ada")}
+    assert linted(misspelled, spelled, misspelled, emulator=emulator) == [
+        ["spec-property-names"],
+        [],
+        ["spec-property-names"],
+    ]
+
+
+def test_rules_skipped_for_a_call_type_or_without_an_anonymous_id_keep_the_order() -> None:
+    # A page call skips the track-only rules and a call without anonymousId the identity
+    # rules; what remains comes in the order of RULES, each finding its record's own object.
+    emulator = create_emulator(db=":memory:")
+    page = {
+        "type": "page",
+        "name": "Order 1234567",
+        "timestamp": "2026-11-22T04:21:28",
+        "properties": {"email": "ada@example.com"},
+    }
+    records = send(emulator, page, page)
+    assert [rules(r) for r in records] == [
+        ["dynamic-event-name", "timestamp-without-timezone", "pii-in-properties"]
+    ] * 2
+    assert records[0]["lint"][0] is not records[1]["lint"][0]

@@ -23,6 +23,9 @@ VALUE_CHARS = 4096
 # How many keys (write key, anonymousId, ...) a stateful rule remembers; the least recently
 # seen go first, so memory stays bounded however long `segemu run` runs.
 STATE_KEPT = 50_000
+# Call types that rules name in `types`: calls with a name, and track calls.
+NAMED_TYPES = frozenset({"track", "page", "screen"})
+TRACK = frozenset({"track"})
 
 
 class LintRule:
@@ -34,9 +37,38 @@ class LintRule:
     # True for rules whose findings on a call depend only on its write key, type and name
     # once that name was seen: the linter runs them once per name and reuses the findings.
     by_name: ClassVar[bool] = False
+    # True for stateless rules whose findings on a call depend only on its shape: its type,
+    # name, and the keys of its properties (traits for identify and group). The linter runs
+    # `check_shape` once per shape and copies its findings to each call of that shape;
+    # `per_call` names the shapes whose calls also need a look at their values
+    # (`check_per_call`).
+    by_shape: ClassVar[bool] = False
+    # The call types the rule judges or learns from; None for every type. The linter does not
+    # run a rule on calls of other types, so most calls skip most rules without a call.
+    types: ClassVar[frozenset[str] | None] = None
+    # True for rules that neither judge nor remember a call without an anonymousId (a
+    # non-empty string): the linter looks the anonymousId up once for all of them, and the
+    # server SDKs' calls, which seldom carry one, skip them.
+    by_anonymous_id: ClassVar[bool] = False
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
         raise NotImplementedError
+
+    def check_shape(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
+        """A by_shape rule's findings that the call's shape decides (`check` gives them with
+        those of `check_per_call`)."""
+        raise NotImplementedError
+
+    def per_call(self, record: Record, event: dict[str, Any]) -> bool:
+        """For a by_shape rule, asked once per shape (on its first call): whether every call
+        of this shape must also go through `check_per_call`."""
+        return False
+
+    def check_per_call(
+        self, record: Record, event: dict[str, Any], found: list[LintFinding]
+    ) -> None:
+        """A by_shape rule's findings on what its shape does not fix, for the shapes it
+        named in `per_call`."""
 
     def reset(self, write_key: str | None) -> None:
         """Forget what was learnt from one write key's calls (every one's for None)."""

@@ -29,6 +29,7 @@ def _id(value: Any) -> str | None:
 
 class ConversionWithoutIdentify(LintRule):
     id = "conversion-without-identify"
+    by_anonymous_id = True
     doc = "A conversion (Order Completed, Signed Up, ...) from an anonymousId never identified."
     source = "connections/spec/best-practices-identify.md"
 
@@ -62,6 +63,7 @@ class ConversionWithoutIdentify(LintRule):
 
 class IdentityConflict(LintRule):
     id = "identity-conflict"
+    by_anonymous_id = True
     doc = "One anonymousId identified as two different userIds (a logout without reset())."
     source = "connections/spec/best-practices-identify.md"
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from segemu.message import Record
-from segemu.protocols.lint.base import NAME_CHARS, Bounded, LintRule
+from segemu.protocols.lint.base import NAME_CHARS, NAMED_TYPES, TRACK, Bounded, LintRule
 from segemu.protocols.lint.spec_names import SPEC_EVENTS
 from segemu.protocols.violations import LintFinding
 
@@ -58,6 +58,7 @@ def _dynamic_part(name: str) -> tuple[str, str] | None:
 class DynamicEventName(LintRule):
     id = "dynamic-event-name"
     by_name = True
+    types = NAMED_TYPES
     doc = "Event or page names that contain ids, numbers, emails or URLs."
     source = "protocols/tracking-plan/best-practices.md"
 
@@ -159,6 +160,7 @@ NAMES_KEPT = 2000
 class EventNameCasing(LintRule):
     id = "event-name-casing"
     by_name = True
+    types = TRACK
     doc = "Track event names whose casing differs from the source's other event names."
     source = "protocols/tracking-plan/best-practices.md"
 
@@ -334,6 +336,7 @@ def object_action_problem(name: str) -> str | None:
 class ObjectAction(LintRule):
     id = "object-action"
     by_name = True
+    types = TRACK
     doc = "Track event names that break the Object-Action convention ('Product Viewed')."
     source = "protocols/tracking-plan/best-practices.md"
 

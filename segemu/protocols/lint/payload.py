@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from segemu.message import Record
-from segemu.protocols.lint.base import VALUE_CHARS, LintRule
+from segemu.protocols.lint.base import NAMED_TYPES, VALUE_CHARS, LintRule
 from segemu.protocols.lint.spec_names import SPEC_EVENTS
 from segemu.protocols.violations import LintFinding
 
@@ -44,17 +44,20 @@ _last_scan: tuple[Any, Candidates] = (None, _NO_CANDIDATES)
 def candidates(values: Any, root: str) -> Candidates:
     """The candidates among the first SCAN_VALUES string values under `root` (properties or
     traits), at most SCAN_DEPTH deep, in the order of a walk that takes the top level first. A
-    loop, not recursion or generators, and paths built only for what a rule reports: it runs on
-    every call. The result is shared: callers read it and never change it."""
+    loop, not recursion or generators, and paths and lists built only for what is found: it
+    runs on every call, and most calls have no candidate and no nested object. The result is
+    shared: callers read it and never change it."""
     global _last_scan
     if type(values) is not dict:
         return _NO_CANDIDATES
     if _last_scan[0] is values:
         return _last_scan[1]
-    dates: list[Found] = []
-    personal: list[Found] = []
+    dates: list[Found] | None = None
+    personal: list[Found] | None = None
     seen = 0
-    pending: list[tuple[str, Any, int]] = []
+    # Nested objects still to walk: (the path of their parent, their key, them, depth). The
+    # path of one is spelled only when something in it is found.
+    pending: list[tuple[str, Any, Any, int]] | None = None
     # The top level on its own: most calls are flat, and this skips the queue for them.
     for key, inner in values.items():
         kind = type(inner)
@@ -62,14 +65,21 @@ def candidates(values: Any, root: str) -> Candidates:
             if seen < SCAN_VALUES:
                 size = len(inner)
                 if 16 <= size <= 32 and inner[:1].isdigit():
+                    if dates is None:
+                        dates = []
                     dates.append((root, key, inner))
                 if "@" in inner or (8 <= size <= 24 and inner[-1:].isdigit()):
+                    if personal is None:
+                        personal = []
                     personal.append((root, key, inner))
             seen += 1
         elif (kind is dict or kind is list) and SCAN_DEPTH > 1:
-            pending.append((f"{root}.{key}", inner, 1))
+            if pending is None:
+                pending = []
+            pending.append((root, key, inner, 1))
     while pending and seen < SCAN_VALUES:
-        path, value, depth = pending.pop()
+        parent, name, value, depth = pending.pop()
+        path: str | None = None
         items = value.items() if type(value) is dict else enumerate(value)
         for key, inner in items:
             kind = type(inner)
@@ -77,29 +87,45 @@ def candidates(values: Any, root: str) -> Candidates:
                 if seen < SCAN_VALUES:
                     size = len(inner)
                     if 16 <= size <= 32 and inner[:1].isdigit():
+                        if dates is None:
+                            dates = []
+                        path = path or f"{parent}.{name}"
                         dates.append((path, key, inner))
                     if "@" in inner or (8 <= size <= 24 and inner[-1:].isdigit()):
+                        if personal is None:
+                            personal = []
+                        path = path or f"{parent}.{name}"
                         personal.append((path, key, inner))
                 seen += 1
             elif (kind is dict or kind is list) and depth + 1 < SCAN_DEPTH:
-                pending.append((f"{path}.{key}", inner, depth + 1))
-    found = Candidates(dates, personal) if dates or personal else _NO_CANDIDATES
+                path = path or f"{parent}.{name}"
+                pending.append((path, key, inner, depth + 1))
+    found = (
+        _NO_CANDIDATES
+        if dates is None and personal is None
+        else Candidates(dates or [], personal or [])
+    )
     _last_scan = (values, found)
     return found
 
 
 def naive_timestamp(text: str) -> bool:
     # Shortcuts for what cannot match: shorter than "YYYY-MM-DDTHH:MM", not starting with a
-    # digit, or with a zone (Z, or a sign after the time). Most timestamps end there.
+    # digit, or with a zone (Z, or a sign after the time). Most timestamps end there; `find`
+    # from the 17th character looks for the sign without copying the text.
     if (
         len(text) < 16
-        or not text[0].isdigit()
         or text[-1] in "Zz"
-        or "+" in text[16:]
-        or "-" in text[16:]
+        or not text[0].isdigit()
+        or text.find("+", 16) >= 0
+        or text.find("-", 16) >= 0
     ):
         return False
     return _NAIVE.fullmatch(text) is not None
+
+
+# The call's own timestamps, as the SDK sent them.
+_CALL_TIMESTAMPS = ("timestamp", "sentAt", "originalTimestamp")
 
 
 class TimestampWithoutTimezone(LintRule):
@@ -111,21 +137,32 @@ class TimestampWithoutTimezone(LintRule):
     source = "connections/spec/common.md"
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
-        raw = record["raw"] if isinstance(record["raw"], dict) else {}
-        for name in ("timestamp", "sentAt", "originalTimestamp"):
-            value = raw.get(name)
-            if isinstance(value, str) and naive_timestamp(value):
-                found.append(
-                    self.finding(
-                        f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
-                        "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
-                        "offset (new Date().toISOString())",
-                        name,
+        raw = record["raw"]
+        if isinstance(raw, dict):
+            for name in _CALL_TIMESTAMPS:
+                value = raw.get(name)
+                # The SDKs' own timestamps end in Z (toISOString) or carry +00:00 (Python's
+                # isoformat): neither can be naive, and they are told apart here at no cost.
+                if (
+                    isinstance(value, str)
+                    and value[-1:] != "Z"
+                    and "+" not in value
+                    and naive_timestamp(value)
+                ):
+                    found.append(
+                        self.finding(
+                            f"{name} {value!r} has no timezone: Segment reads it as UTC, which is "
+                            "wrong wherever the device's clock is not; send ISO-8601 with Z or an "
+                            "offset (new Date().toISOString())",
+                            name,
+                        )
                     )
-                )
         # Traits first: the properties' scan is then still fresh for pii-in-properties.
         for field_name in ("traits", "properties"):
-            for parent, key, text in candidates(event.get(field_name), field_name).dates:
+            values = event.get(field_name)
+            if type(values) is not dict:  # most calls have one of the two, or neither
+                continue
+            for parent, key, text in candidates(values, field_name).dates:
                 if naive_timestamp(text):
                     path = f"{parent}.{key}"
                     found.append(
@@ -216,6 +253,7 @@ _WAREHOUSES = "the data warehouses"
 
 class PiiInProperties(LintRule):
     id = "pii-in-properties"
+    types = NAMED_TYPES
     doc = "Emails or phone numbers in properties that go to every destination or warehouse."
     source = "privacy/portal.md"
 

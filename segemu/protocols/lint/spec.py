@@ -42,41 +42,106 @@ _TRACK_NAMES: dict[str, frozenset[str]] = {
 _WHERE: dict[str, str] = {name: f"in {name!r} ({spec.page})" for name, spec in SPEC_EVENTS.items()}
 
 
+# Spec events with nested objects (products, campaign): only their calls need a look past the
+# top level of properties.
+_NESTED: dict[str, Mapping[str, frozenset[str]]] = {
+    name: spec.nested for name, spec in SPEC_EVENTS.items() if spec.nested
+}
+
+
+def _judged(record: Record, event: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]] | None:
+    """(type, spec event name or None, the properties or traits the rule reads), or None when
+    the call has none to judge."""
+    kind = record["type"]
+    if kind == "track":
+        values = event.get("properties")
+        name = event.get("event")
+        if not isinstance(name, str):
+            name = None
+        if type(values) is not dict:
+            return None
+    elif kind == "identify" or kind == "group":
+        values = event.get("traits")
+        name = None
+        if not isinstance(values, dict):
+            return None
+    else:
+        return None
+    return kind, name, values
+
+
 class SpecPropertyNames(LintRule):
     id = "spec-property-names"
+    types = frozenset({"track", "identify", "group"})
+    # The top level of properties (traits) is judged by its keys, which an app repeats call
+    # after call. The nested objects of a spec event (products, campaign) are looked at on
+    # each call of a shape that has them; most shapes have none.
+    by_shape = True
     doc = "Spec events and reserved traits whose property names are off Segment's spec."
     source = "connections/spec/semantic.md"
 
     def check(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
-        kind = record["type"]
-        if kind == "track":
-            properties = event.get("properties")
-            if type(properties) is not dict:
-                return
-            name = event.get("event")
-            if not isinstance(name, str) or (spec := SPEC_EVENTS.get(name)) is None:
-                self._names(
-                    properties, TRACK_RESERVED, "properties", "reserved for every track call", found
-                )
-                return
-            where = _WHERE[name]
-            self._names(properties, _TRACK_NAMES[name], "properties", where, found)
-            for nested, keys in spec.nested.items():
-                value = properties.get(nested)
-                if value is None:
-                    continue
-                items = value if isinstance(value, list) else [value]
-                for index, item in enumerate(items):
-                    if isinstance(item, dict):
-                        path = f"properties.{nested}" + (
-                            f".{index}" if isinstance(value, list) else ""
-                        )
-                        self._names(item, keys, path, where, found)
-        elif kind in ("identify", "group"):
-            traits = event.get("traits")
-            if isinstance(traits, dict):
-                reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
-                self._names(traits, reserved, "traits", f"reserved for {kind} calls", found)
+        self.check_shape(record, event, found)
+        if self.per_call(record, event):
+            self.check_per_call(record, event, found)
+
+    def check_shape(self, record: Record, event: dict[str, Any], found: list[LintFinding]) -> None:
+        judged = _judged(record, event)
+        if judged is not None:
+            kind, name, values = judged
+            self._top_level(kind, name, values, found)
+
+    def per_call(self, record: Record, event: dict[str, Any]) -> bool:
+        nested = self._nested_of(record, event)
+        return nested is not None and any(key in nested[0] for key in nested[1])
+
+    def check_per_call(
+        self, record: Record, event: dict[str, Any], found: list[LintFinding]
+    ) -> None:
+        nested = self._nested_of(record, event)
+        if nested is not None:
+            self._nested(*nested, found)
+
+    @staticmethod
+    def _nested_of(
+        record: Record, event: dict[str, Any]
+    ) -> tuple[dict[str, Any], Mapping[str, frozenset[str]], str] | None:
+        """(properties, the spec event's nested objects and their keys, where the spec is)
+        for a spec event with nested objects; None for any other call."""
+        judged = _judged(record, event)
+        name = judged[1] if judged is not None else None
+        if judged is None or name is None or name not in _NESTED:
+            return None
+        return judged[2], _NESTED[name], _WHERE[name]
+
+    def _top_level(
+        self, kind: str, name: str | None, values: dict[str, Any], found: list[LintFinding]
+    ) -> None:
+        if kind != "track":
+            reserved = IDENTIFY_TRAITS if kind == "identify" else GROUP_TRAITS
+            self._names(values, reserved, "traits", f"reserved for {kind} calls", found)
+        elif name is None or name not in SPEC_EVENTS:
+            where = "reserved for every track call"
+            self._names(values, TRACK_RESERVED, "properties", where, found)
+        else:
+            self._names(values, _TRACK_NAMES[name], "properties", _WHERE[name], found)
+
+    def _nested(
+        self,
+        properties: dict[str, Any],
+        nested: Mapping[str, frozenset[str]],
+        where: str,
+        found: list[LintFinding],
+    ) -> None:
+        for key, keys in nested.items():
+            value = properties.get(key)
+            if value is None:
+                continue
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                if isinstance(item, dict):
+                    path = f"properties.{key}" + (f".{index}" if isinstance(value, list) else "")
+                    self._names(item, keys, path, where, found)
 
     def _names(
         self,
