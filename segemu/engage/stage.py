@@ -44,7 +44,10 @@ class EngageStage:
     def __init__(self, engage: Engage, identity: Identity) -> None:
         self.engage = engage
         self.identity = identity
-        identity.on_change(self._replayed)
+        # Only replayed calls: the stage itself follows live ones, and a config without
+        # computed traits or audiences (it cannot change at runtime) needs neither.
+        if engage.enabled:
+            identity.on_replay(self._replayed)
 
     def __call__(self, record: Record) -> list[Envelope]:
         if not self.engage.enabled:

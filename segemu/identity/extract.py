@@ -44,65 +44,100 @@ def _dict(value: Any) -> dict[str, Any]:
 def user_ids(event: dict[str, Any], settings: IdentitySettings) -> list[ExternalIdKey]:
     """Every (type, value) of the users collection the call carries, each once, in the order
     found (the caller sorts them by priority). On the ingest path of every call: plain dict
-    lookups, no work for what a call does not carry."""
+    lookups, no work for what a call does not carry, and the ids most calls carry (userId,
+    anonymousId as strings) read without a helper call."""
     found: list[ExternalIdKey] = []
-    text = _text(event.get("userId"))
-    if text is not None:
+    value = event.get("userId")
+    if type(value) is str:
+        if len(value) <= MAX_ID_LENGTH:
+            found.append(("user_id", value))
+    elif value is not None and (text := _text(value)) is not None:
         found.append(("user_id", text))
-    text = _text(event.get("anonymousId"))
-    if text is not None:
+    value = event.get("anonymousId")
+    if type(value) is str:
+        if len(value) <= MAX_ID_LENGTH:
+            found.append(("anonymous_id", value))
+    elif value is not None and (text := _text(value)) is not None:
         found.append(("anonymous_id", text))
     call_type = event.get("type")
     if call_type == "alias":
         text = _text(event.get("previousId"))
         if text is not None:
             found.append((previous_id_type(event), text))
-    traits = event.get("traits") if call_type != "group" else None
     context = event.get("context")
-    context = context if type(context) is dict else _EMPTY
-    context_traits = context.get("traits")
-    properties = event.get("properties")
-    holders = [h for h in (traits, context_traits, properties) if type(h) is dict and h]
+    # Most calls' context holds none of the places ids are read from (library, page,
+    # userAgent, ...): one set operation in C then stands for the four lookups below.
+    if type(context) is not dict or context.keys().isdisjoint(_CONTEXT_ID_PLACES):
+        context = _EMPTY
+    # Where email and custom identifiers are read, in this order: a group call's traits are
+    # the account's, not the user's.
+    holders: list[dict[str, Any]] = []
+    holder = None if call_type == "group" else event.get("traits")
+    if type(holder) is dict and holder:
+        holders.append(holder)
+    if context:
+        holder = context.get("traits")
+        if type(holder) is dict and holder:
+            holders.append(holder)
+    holder = event.get("properties")
+    if type(holder) is dict and holder:
+        holders.append(holder)
     for holder in holders:
         if "email" in holder:
             text = _text(holder["email"])
             if text is not None:
                 found.append(("email", text))
-    device = context.get("device")
-    if type(device) is dict:
-        _device_ids(device, found)
-    for integrations in (event.get("integrations"), context.get("integrations")):
-        if type(integrations) is dict and integrations:
-            google = integrations.get("Google Analytics")
-            if type(google) is dict and "clientId" in google:
-                text = _text(google["clientId"])
-                if text is not None:
-                    found.append(("ga_client_id", text))
-    external = context.get("externalIds")
-    if type(external) is list:
-        for entry in external[:MAX_EXTERNAL_IDS]:
-            entry = _dict(entry)
-            id_type = entry.get("type")
-            text = _text(entry.get("id"))
-            if (
-                type(id_type) is str
-                and id_type
-                and text is not None
-                and entry.get("collection", "users") == "users"
-            ):
-                # segment-docs externalids.md: "externalIDs must be lower-case" (their types).
-                found.append((id_type.lower(), text))
-    for name in settings.identifiers:
-        for holder in holders:
-            if name in holder:
-                text = _text(holder[name])
-                if text is not None:
-                    found.append((name, text))
+    if context:
+        device = context.get("device")
+        if type(device) is dict:
+            _device_ids(device, found)
+    integrations = event.get("integrations")
+    if integrations:
+        _google_id(integrations, found)
+    if context:
+        integrations = context.get("integrations")
+        if integrations:
+            _google_id(integrations, found)
+        external = context.get("externalIds")
+        if type(external) is list:
+            _external_ids(external, found)
+    if holders and settings.identifiers:
+        for name in settings.identifiers:
+            for holder in holders:
+                if name in holder:
+                    text = _text(holder[name])
+                    if text is not None:
+                        found.append((name, text))
     if len(found) > 2:
         found = list(dict.fromkeys(found))
     elif len(found) == 2 and found[0] == found[1]:
         del found[1]
     return found
+
+
+def _google_id(integrations: Any, found: list[ExternalIdKey]) -> None:
+    if type(integrations) is not dict:
+        return
+    google = integrations.get("Google Analytics")
+    if type(google) is dict and "clientId" in google:
+        text = _text(google["clientId"])
+        if text is not None:
+            found.append(("ga_client_id", text))
+
+
+def _external_ids(external: list[Any], found: list[ExternalIdKey]) -> None:
+    for entry in external[:MAX_EXTERNAL_IDS]:
+        entry = _dict(entry)
+        id_type = entry.get("type")
+        text = _text(entry.get("id"))
+        if (
+            type(id_type) is str
+            and id_type
+            and text is not None
+            and entry.get("collection", "users") == "users"
+        ):
+            # segment-docs externalids.md: "externalIDs must be lower-case" (their types).
+            found.append((id_type.lower(), text))
 
 
 def _device_ids(device: dict[str, Any], found: list[ExternalIdKey]) -> None:
@@ -123,6 +158,7 @@ def _device_ids(device: dict[str, Any], found: list[ExternalIdKey]) -> None:
 
 
 _EMPTY: dict[str, Any] = {}
+_CONTEXT_ID_PLACES = frozenset(("traits", "device", "integrations", "externalIds"))
 
 
 def previous_id_type(event: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from heapq import merge as merge_sorted
+from sys import intern
 from typing import Any, NamedTuple, cast
 
 from segemu.identity.extract import ExternalIdKey
@@ -27,6 +28,8 @@ from segemu.identity.profiles import Collection, ExternalId, Profile, TraitValue
 from segemu.identity.settings import Space
 
 Change = dict[str, Any]
+# Pending moves to the end of the profiles' order are applied at most this many at a time.
+_SETTLE_AT = 1024
 # A profile's call list is trimmed of evicted calls when it is longer than this.
 _TRIM_AT = 256
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -67,8 +70,14 @@ class Graph:
         self.space = space
         self.settings = space.settings
         self._oldest_record = oldest_record
-        # Profiles by segment id, least recently updated first (the cap lets the first go).
+        # Profiles by segment id, least recently updated first (the cap lets the first go)
+        # once the moves in `_moved` are applied (`_settle`).
         self.profiles: dict[str, Profile] = {}
+        # Profiles updated since the order of `profiles` was last brought up to date, oldest
+        # first. Moving a profile to the end of a dict of 100,000 on every call costs cache
+        # misses on the ingest path; applied in a batch, before anything reads the order (or
+        # every _SETTLE_AT updates), the same moves give the same order.
+        self._moved: list[Profile] = []
         # Each identifier's ExternalId, whose `profile` has it.
         self._index: dict[Collection, dict[ExternalIdKey, ExternalId]] = {
             "users": {},
@@ -94,9 +103,14 @@ class Graph:
 
     def iter_profiles(self, collection: Collection | None = None) -> Iterator[Profile]:
         """Profiles, most recently updated first."""
-        for profile in reversed(list(self.profiles.values())):
+        for profile in reversed(self.in_order()):
             if collection is None or profile.collection == collection:
                 yield profile
+
+    def in_order(self) -> list[Profile]:
+        """Profiles, least recently updated first."""
+        self._settle()
+        return list(self.profiles.values())
 
     def count(self, collection: Collection) -> int:
         return sum(1 for p in self.profiles.values() if p.collection == collection)
@@ -261,33 +275,37 @@ class Graph:
     # -- the primitives ----------------------------------------------------------------------
 
     def create(self, collection: Collection, new_id: str, call: Call) -> Profile:
+        # Positional: a restart without graph.json creates 100,000 of them here.
         profile = Profile(
-            segment_id=new_id,
-            space=self.space.name,
-            collection=collection,
-            created_at=call.timestamp,
-            updated_at=call.timestamp,
-            first_message_id=call.message_id,
-            first_source=call.source,
-            last_message_id=call.message_id,
-            last_source=call.source,
+            new_id,
+            self.space.name,
+            collection,
+            call.timestamp,
+            call.timestamp,
+            call.message_id,
+            call.source,
+            call.message_id,
+            call.source,
         )
         self.profiles[new_id] = profile
+        # At the end already, but moves still pending must not pass it.
+        self._moved.append(profile)
         if len(self.profiles) > self.settings.max_profiles:
+            self._settle()
             self._drop(next(iter(self.profiles.values())))
         return profile
 
     def add_id(self, profile: Profile, key: ExternalIdKey, call: Call) -> None:
         external = profile.external_ids[key] = ExternalId(
-            type=key[0],
-            id=key[1],
-            collection=profile.collection,
-            source=call.source,
-            first_seen=call.timestamp,
-            last_seen=call.timestamp,
-            first_message_id=call.message_id,
-            record_id=call.record_id,
-            profile=profile,
+            key[0],
+            key[1],
+            profile.collection,
+            call.source,
+            call.timestamp,
+            call.timestamp,
+            call.message_id,
+            call.record_id,
+            profile,
         )
         self._index[profile.collection][key] = external
 
@@ -341,6 +359,48 @@ class Graph:
             found.append(external)
         return found
 
+    def rejoin(
+        self,
+        keys: list[ExternalIdKey],
+        record_id: int,
+        message_id: str,
+        source: str | None,
+        timestamp: str,
+    ) -> Profile | None:
+        """The profile that has every one of a call's identifiers already, with the call
+        joined to it (as `touch`); None, with nothing changed, when one is new or they are on
+        several profiles (the call needs deciding: `resolve`). The ingest path's common call
+        (track calls by a known userId): one lookup per identifier, no list or Call built."""
+        index = self._index["users"]
+        first = index.get(keys[0])
+        if first is None:
+            return None
+        profile = cast(Profile, first.profile)
+        count = len(keys)
+        if count == 1:
+            if timestamp > first.last_seen:
+                first.last_seen = timestamp
+        elif count == 2:  # userId and anonymousId: most calls of a known user
+            second = index.get(keys[1])
+            if second is None or second.profile is not profile:
+                return None
+            if timestamp > first.last_seen:
+                first.last_seen = timestamp
+            if timestamp > second.last_seen:
+                second.last_seen = timestamp
+        else:
+            found: list[ExternalId] = []
+            for key in keys:
+                external = index.get(key)
+                if external is None or external.profile is not profile:
+                    return None
+                found.append(external)
+            for external in found:
+                if timestamp > external.last_seen:
+                    external.last_seen = timestamp
+        self._joined(profile, record_id, message_id, source, timestamp)
+        return profile
+
     def touch(self, profile: Profile, keys: list[ExternalIdKey], call: Call) -> None:
         """The call joins the profile: last seen of its ids, its call list, its recency."""
         self.seen(profile, keys, call.record_id, call.message_id, call.source, call.timestamp)
@@ -361,6 +421,12 @@ class Graph:
             external = key if isinstance(key, ExternalId) else external_ids.get(key)
             if external is not None and timestamp > external.last_seen:
                 external.last_seen = timestamp
+        self._joined(profile, record_id, message_id, source, timestamp)
+
+    def _joined(
+        self, profile: Profile, record_id: int, message_id: str, source: str | None, timestamp: str
+    ) -> None:
+        """The call joins the profile: its call list, last call and recency."""
         ids = profile.record_ids
         if not ids or ids[-1] < record_id:
             ids.append(record_id)
@@ -375,14 +441,31 @@ class Graph:
         if timestamp > profile.updated_at:
             profile.updated_at = timestamp
         # Most recently updated last: the cap drops from the front.
+        moved = self._moved
+        moved.append(profile)
+        if len(moved) >= _SETTLE_AT:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Apply the pending moves: each profile to the end, in the order they were updated
+        (one merged away or dropped since is skipped)."""
+        moved = self._moved
+        if not moved:
+            return
         profiles = self.profiles
-        profiles[profile.segment_id] = profiles.pop(profile.segment_id)
+        for profile in moved:
+            segment = profile.segment_id
+            if profiles.get(segment) is profile:
+                profiles[segment] = profiles.pop(segment)
+        moved.clear()
 
     def bump(self, profile: Profile, timestamp: str) -> None:
         """The profile was updated now: most recently updated last (the cap drops the first)."""
         if timestamp > profile.updated_at:
             profile.updated_at = timestamp
-        self.profiles[profile.segment_id] = self.profiles.pop(profile.segment_id)
+        self._moved.append(profile)
+        if len(self._moved) >= _SETTLE_AT:
+            self._settle()
 
     def set_traits(self, profile: Profile, traits: dict[str, Any], call: Call) -> list[str]:
         """Apply a call's traits; the names whose value changed."""
@@ -410,15 +493,14 @@ class Graph:
         self.dropped += 1
 
     def restore(self, profile: Profile) -> None:
-        """Put back a profile read from disk (persist.py), with its identifiers."""
+        """Put back a profile read from disk (persist.py), with its identifiers (whose
+        `profile` the reader set as it built them: 300,000 of them at start-up)."""
         self.profiles[profile.segment_id] = profile
-        index = self._index[profile.collection]
-        for key, external in profile.external_ids.items():
-            external.profile = profile
-            index[key] = external
+        self._index[profile.collection].update(profile.external_ids)
 
     def clear(self) -> None:
         self.profiles.clear()
+        self._moved.clear()
         self._index["users"].clear()
         self._index["accounts"].clear()
         self.merged_into.clear()
@@ -427,9 +509,20 @@ class Graph:
 
     def replay(self, changes: list[Change], call: Call) -> None:
         """Apply the changes a stored record carries, as `resolve` made them."""
+        # The profile of the last change: a call's "added" changes follow its "created".
+        last_id: Any = None
+        last: Profile | None = None
         for change in changes:
             action = change.get("action")
-            if action == "created":
+            if action == "added":
+                segment = change["segment_id"]
+                if segment != last_id:
+                    last_id, last = segment, self.profiles.get(str(segment))
+                if last is not None:
+                    # Identifier types read back are many copies of a few names: one each.
+                    key = (intern(str(change["type"])), str(change["id"]))
+                    self.add_id(last, key, call)
+            elif action == "created":
                 collection: Collection = (
                     "accounts" if change.get("collection") == "accounts" else "users"
                 )
@@ -438,15 +531,13 @@ class Graph:
                     profile = self.create(collection, new_id, call)
                     if collection == "accounts":
                         self.add_id(profile, ("group_id", str(change["id"])), call)
-            elif action == "added":
-                profile_or_none = self.profiles.get(str(change["segment_id"]))
-                if profile_or_none is not None:
-                    self.add_id(profile_or_none, (str(change["type"]), str(change["id"])), call)
+                last_id, last = None, None
             elif action == "merged":
                 other = self.profiles.get(str(change["from"]))
                 into = self.profiles.get(str(change["into"]))
                 if other is not None and into is not None and other is not into:
                     self.merge(other, into)
+                last_id, last = None, None
 
 
 def _profile_of(external: ExternalId | None) -> Profile | None:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from segemu.identity.graph import Graph
-from segemu.identity.profiles import ExternalId, Profile, TraitValue
+from segemu.identity.profiles import Collection, ExternalId, Profile, TraitValue
 
 log = logging.getLogger("segemu.identity")
 DIRECTORY = "identity"
@@ -77,7 +77,7 @@ def _graph_doc(graph: Graph) -> dict[str, Any]:
         "space": graph.space.name,
         "merged_into": graph.merged_into,
         # Least recently updated first: the order the profile cap drops them in.
-        "profiles": [_profile_doc(p) for p in graph.profiles.values()],
+        "profiles": [_profile_doc(p) for p in graph.in_order()],
     }
 
 
@@ -143,38 +143,84 @@ def _untrimmed(doc: list[Any], at: int, defaults: list[Any]) -> list[Any]:
 
 
 def _read_graph(graph: Graph, document: dict[str, Any]) -> None:
+    # On the start-up path: 100,000 profiles are read back here, so each object is built
+    # once, with positional arguments, the parsed dicts and lists become the profile's own,
+    # and an identifier or trait that kept every default (most of them: brought by the
+    # profile's first call, set by its last) skips `_untrimmed`.
+    space = graph.space.name
+    new_profile = Profile
+    new_external = ExternalId
+    new_trait = TraitValue
     for doc in document["profiles"]:
-        segment_id, collection, created, first_message, first_source = doc[:5]
-        updated, last_message, last_source = doc[5:8]
-        external_ids, traits, history, record_ids, links, merged = doc[8:14]
+        (
+            segment_id,
+            collection,
+            created,
+            first_message,
+            first_source,
+            updated,
+            last_message,
+            last_source,
+            external_ids,
+            traits,
+            history,
+            record_ids,
+            links,
+            merged,
+        ) = doc
         first_record = record_ids[0] if record_ids else 0
         last_record = record_ids[-1] if record_ids else 0
-        id_defaults = [created, first_message, first_source, first_record, updated]
-        trait_defaults = [updated, last_message, last_source, last_record, "trait"]
-        profile = Profile(
-            segment_id=segment_id,
-            space=graph.space.name,
-            collection="accounts" if collection == "accounts" else "users",
-            created_at=created,
-            updated_at=updated,
-            first_message_id=first_message,
-            first_source=first_source,
-            last_message_id=last_message,
-            last_source=last_source,
-            traits={name: _trait(t, trait_defaults) for name, t in traits.items()},
-            trait_history={
-                name: [_trait(t, trait_defaults) for t in old] for name, old in history.items()
-            },
-            record_ids=record_ids,
-            links=links,
-            merged=merged,
+        trait_record = last_record or None
+        for name, trait in traits.items():
+            if len(trait) == 1:
+                traits[name] = new_trait(trait[0], updated, last_source, last_message, trait_record)
+            else:
+                traits[name] = _trait(
+                    trait, [updated, last_message, last_source, last_record, "trait"]
+                )
+        for name, old in history.items():
+            defaults = [updated, last_message, last_source, last_record, "trait"]
+            history[name] = [_trait(trait, defaults) for trait in old]
+        kind: Collection = "accounts" if collection == "accounts" else "users"
+        own: dict[tuple[str, str], ExternalId] = {}
+        profile = new_profile(
+            segment_id,
+            space,
+            kind,
+            created,
+            updated,
+            first_message,
+            first_source,
+            last_message,
+            last_source,
+            own,
+            traits,
+            history,
+            record_ids,
+            links,
+            merged,
         )
         for entry in external_ids:
-            seen, message_id, source, record_id, last_seen = _untrimmed(entry, 2, id_defaults)
-            key = (entry[0], entry[1])
-            profile.external_ids[key] = ExternalId(
-                key[0], key[1], profile.collection, source, seen, last_seen, message_id, record_id
-            )
+            if len(entry) == 2:
+                id_type, value = entry
+                own[id_type, value] = new_external(
+                    id_type,
+                    value,
+                    kind,
+                    first_source,
+                    created,
+                    updated,
+                    first_message,
+                    first_record,
+                    profile,
+                )
+            else:
+                defaults = [created, first_message, first_source, first_record, updated]
+                seen, message_id, source, record_id, last_seen = _untrimmed(entry, 2, defaults)
+                id_type, value = entry[0], entry[1]
+                own[id_type, value] = new_external(
+                    id_type, value, kind, source, seen, last_seen, message_id, record_id, profile
+                )
         graph.restore(profile)
     graph.merged_into.update(document["merged_into"])
 

@@ -24,6 +24,7 @@ on it):
     identity.events(profile) -> list[Record]            (its stored calls, oldest first)
     identity.set_trait(profile, name, value, trait_class="computed_trait", ...)
     identity.on_change(listener) -> unsubscribe         (ProfileChange after every call)
+    identity.on_replay(listener) -> unsubscribe         (only those of calls replayed at start)
     identity.space(space_id_or_name) -> Space | None; identity.spaces
     Profile: segment_id, space, collection, traits (name -> TraitValue), trait_values(),
              trait_history, external_ids ((type, id) -> ExternalId), record_ids, links,
@@ -77,7 +78,11 @@ class Identity:
         self.graphs: dict[str, Graph] = {
             space.name: Graph(space, self._oldest_record) for space in spaces.all
         }
+        # Listeners of every change, and those of the changes replayed at start-up (these and
+        # the ones that only rebuild state from replayed calls: Engage's). A live call builds
+        # a ProfileChange only when someone listens to live ones.
         self._listeners: list[Listener] = []
+        self._replay_listeners: list[Listener] = []
         # The graph of each source seen, by source name.
         self._by_source: dict[str | None, Graph] = {}
         # Calls up to this id are in the graph read from disk: replay skips them.
@@ -122,18 +127,15 @@ class Identity:
         if keys and kind in _PLAIN_CALLS:
             # The common call (track, page, screen), every identifier known on one profile:
             # nothing to decide, nothing to apply (bench/identity.py: ingest on vs off).
-            known = graph.known(keys)
-            if known is not None:
-                found = cast(Profile, known[0].profile)
-                timestamp = event.get("timestamp")
-                graph.seen(
-                    found,
-                    known,
-                    record["id"],
-                    record["messageId"],
-                    source,
-                    timestamp if type(timestamp) is str else record["receivedAt"],
-                )
+            timestamp = event.get("timestamp")
+            found = graph.rejoin(
+                keys,
+                record["id"],
+                record["messageId"],
+                source,
+                timestamp if type(timestamp) is str else record["receivedAt"],
+            )
+            if found is not None:
                 record["identity"] = {
                     "space": graph.space.name,
                     "segment_id": found.segment_id,
@@ -163,7 +165,7 @@ class Identity:
         # the profile already, with their class (segemu/engage/stage.py).
         traits = (
             []
-            if record.get("route") == ENGAGE_ROUTE
+            if kind not in _TRAIT_CALLS or record.get("route") == ENGAGE_ROUTE
             else self._apply_traits(graph, received_event(record), profile, account, call)
         )
         identity: dict[str, Any] = {
@@ -206,7 +208,8 @@ class Identity:
         if type(identity) is not dict:
             return
         if record["id"] <= self._through:
-            self._heard_again(record, identity)
+            if self._replay_listeners:
+                self._heard_again(record, identity)
             return
         graph = self.graphs.get(str(identity.get("space")))
         if graph is None:
@@ -215,12 +218,15 @@ class Identity:
         call = _call(record)
         if type(changes) is list and changes:
             graph.replay(changes, call)
-        profile = graph.profiles.get(str(identity.get("segment_id")))
-        account = graph.profiles.get(str(identity.get("account_id")))
+        profiles = graph.profiles
+        profile = profiles.get(str(identity.get("segment_id")))
+        account_segment = identity.get("account_id")
+        account = None if account_segment is None else profiles.get(str(account_segment))
         event = record["event"]
         if profile is not None:
             # The call's identifiers on its profile were last seen now (those it added too).
-            graph.touch(profile, user_ids(event, graph.settings), call)
+            keys = user_ids(event, graph.settings)
+            graph.seen(profile, keys, call.record_id, call.message_id, call.source, call.timestamp)
         if account is not None:
             group_id = account_id(event)
             graph.touch(account, [("group_id", group_id)] if group_id else [], call)
@@ -230,10 +236,10 @@ class Identity:
         # the profile already, with their class (segemu/engage/stage.py).
         traits = (
             []
-            if record.get("route") == ENGAGE_ROUTE
+            if event.get("type") not in _TRAIT_CALLS or record.get("route") == ENGAGE_ROUTE
             else self._apply_traits(graph, received_event(record), profile, account, call)
         )
-        if self._listeners:
+        if self._replay_listeners:
             self._tell(
                 ProfileChange(
                     graph.space,
@@ -250,8 +256,6 @@ class Identity:
         """A stored call the saved graph already holds: the graph stays as saved, but listeners
         that rebuild their own state from the calls (Engage's computed traits and audiences)
         hear it, on the profile it belongs to now."""
-        if not self._listeners:
-            return
         graph = self.graphs.get(str(identity.get("space")))
         if graph is None:
             return
@@ -330,10 +334,22 @@ class Identity:
 
     def on_change(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        self._replay_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            self._listeners.remove(listener)
+            self._replay_listeners.remove(listener)
+
+        return unsubscribe
+
+    def on_replay(self, listener: Listener) -> Callable[[], None]:
+        """Hear only the changes of stored calls replayed at start-up (state rebuilt from the
+        calls), so that live calls need not build a ProfileChange for it."""
+        self._replay_listeners.append(listener)
+        return lambda: self._replay_listeners.remove(listener)
 
     def _tell(self, change: ProfileChange) -> None:
-        for listener in self._listeners:
+        for listener in self._replay_listeners if change.replayed else self._listeners:
             try:
                 listener(change)
             except Exception:  # a broken listener must not break ingest
@@ -347,6 +363,9 @@ class Identity:
 
 # Calls that carry no traits and link no account: only their identifiers matter.
 _PLAIN_CALLS = frozenset(("track", "page", "screen"))
+# The calls whose traits a profile takes (identify: the user's; group: the account's): for
+# others the event as destinations receive it is not worked out.
+_TRAIT_CALLS = frozenset(("identify", "group"))
 
 
 def _call(record: Record) -> Call:

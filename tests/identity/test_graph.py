@@ -8,7 +8,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -251,6 +251,38 @@ def test_listeners_hear_every_change(emulator: Emulator) -> None:
     assert profile.trait_values("computed_trait") == {"orders": 3}
 
 
+def test_replay_listeners_hear_the_replayed_calls_and_not_the_live_ones(
+    emulator: Emulator,
+) -> None:
+    from segemu.identity import Identity
+
+    stored = send(
+        emulator,
+        call("identify", userId="u1", anonymousId="a1", traits={"plan": "pro"}),
+        call(userId="u1", anonymousId="a1"),
+    )
+    rebuilt = Identity(emulator.identity.spaces)
+    every: list[ProfileChange] = []
+    replayed: list[ProfileChange] = []
+    rebuilt.on_change(every.append)
+    unsubscribe = rebuilt.on_replay(replayed.append)
+    for record in stored:
+        rebuilt.replay(record)
+    assert [c.record for c in replayed] == stored
+    assert all(c.replayed for c in replayed)
+    assert len(every) == 2
+    live = cast(Record, {key: value for key, value in stored[1].items() if key != "identity"})
+    rebuilt(live)
+    assert live.get("identity") == stored[1]["identity"]
+    assert len(replayed) == 2
+    assert every[-1].record is live
+    assert not every[-1].replayed
+    unsubscribe()
+    rebuilt.replay(stored[1])
+    assert len(replayed) == 2
+    assert len(every) == 4
+
+
 def test_the_profile_cap_lets_the_least_recently_updated_profile_go() -> None:
     emulator = create_emulator(db=":memory:", spaces={"default": {"max_profiles": 2}})
     send(emulator, call(userId="u1"), call(userId="u2"), call(userId="u1"), call(userId="u3"))
@@ -290,6 +322,22 @@ def test_the_graph_survives_a_restart(tmp_path: Path) -> None:
             assert again.detail() == expected
 
     asyncio.run(run())
+
+
+async def test_a_graph_rebuilt_from_the_calls_is_the_graph_they_built(tmp_path: Path) -> None:
+    # Each replayed change applies to the profile it names, also when one call merged two
+    # profiles and then added an identifier to the one that was left.
+    db = str(tmp_path / "db")
+    async with create_emulator(db=db) as first:
+        send(first, call("page", anonymousId="a1"), call("identify", userId="u1"))
+        send(first, call(anonymousId="a1", userId="u1", properties={"email": "u1@x.test"}))
+        send(first, call("group", userId="u1", groupId="g1", traits={"name": "Acme"}))
+        send(first, call("identify", userId="u2", anonymousId="a2", traits={"plan": "pro"}))
+        send(first, call(userId="u2", anonymousId="a3"), call("screen", anonymousId="a4"))
+        expected = [p.detail() for p in first.identity.profiles(collection=None)]
+    (tmp_path / "db" / "identity" / "graph.json").unlink()
+    async with create_emulator(db=db) as rebuilt:
+        assert [p.detail() for p in rebuilt.identity.profiles(collection=None)] == expected
 
 
 async def test_profile_query_paths_read_the_call_s_profile_as_it_is_now(
