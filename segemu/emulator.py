@@ -15,6 +15,7 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from types import TracebackType
 from typing import Any
 
@@ -56,8 +57,14 @@ REQUEST_ERRORS_KEPT = 50
 # How many recent writes of the store the flush schedule looks back on.
 FLUSH_TIMES_KEPT = 10
 # How long a read that must scan holds the event loop before it lets ingest and other
-# requests in (Emulator.scan; DESIGN.md "Bounded work").
-SCAN_SLICE_SECONDS = 0.004
+# requests in (Emulator.scan; DESIGN.md "Bounded work"). aiohttp takes a few loop turns to
+# answer one request, with a slice run at each: /_segemu/health waited about five slices
+# (22 ms of CPU with 4 ms slices, 8 ms with 1 ms ones; bench/reads.py), while the pauses of
+# 1 ms slices add under a tenth to a scan's own cost.
+SCAN_SLICE_SECONDS = 0.001
+# How many records a slice reads between two looks at the clock: judging one costs up to
+# about 25 µs, so a slice overruns its end by a fraction of a millisecond at most.
+SLICE_CLOCK_EVERY = 8
 # How many matching records a wait answers with at most (more when it waited for more).
 WAIT_ANSWER_KEPT = 1000
 # How often Engage applies what the clock changed to windowed traits and audiences.
@@ -91,6 +98,14 @@ class _Waiter:
     done: asyncio.Future[None]
     # Ids already counted: a record can be seen again when its live deliveries change.
     seen: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Waited:
+    """What a wait found: how many records match (up to a bound), and the newest of them."""
+
+    count: int
+    newest: list[Record]
 
 
 class Emulator:
@@ -442,7 +457,7 @@ class Emulator:
             for read, stored in enumerate(self.store.iter_records(ids), 1):
                 before = stored["id"]
                 yield shown(stored)
-                if read % 32 == 0 and time.perf_counter() > deadline:
+                if read % SLICE_CLOCK_EVERY == 0 and time.perf_counter() > deadline:
                     break
             else:
                 return
@@ -453,12 +468,20 @@ class Emulator:
     ) -> list[Record]:
         """Wait until at least `count` stored records match; returns the matching records,
         newest first, which are fewer than `count` if `timeout` ran out first."""
+        return (await self.wait(where, count, timeout)).newest
+
+    async def wait(
+        self, where: EventFilter, count: int = 1, timeout: float = 5.0, shown: int | None = None
+    ) -> Waited:
+        """`wait_for` as the control API answers it: how many records match (up to
+        max(count, WAIT_ANSWER_KEPT)), fewer than `count` if `timeout` ran out first, and
+        the newest `shown` of them (all those counted when None), newest first."""
         matches = where.matches
         if where.reads_view:
-            shown = self._shown(where)
+            viewed = self._shown(where)
 
             def matches(record: Record) -> bool:
-                return where.matches(shown(record))
+                return where.matches(viewed(record))
 
         # The waiter listens before the scan: the scan yields between slices, and a record
         # that comes to match meanwhile (a live delivery finishing) must not be missed.
@@ -466,9 +489,10 @@ class Emulator:
         if not self._closed and timeout > 0:
             self._waiters.append(waiter)
         try:
-            for record in await self.scan(where, count):
-                if record["id"] not in waiter.seen:
-                    waiter.seen.add(record["id"])
+            present, _ = await self._newest_matching(where, count, 0)
+            for record_id in present:
+                if record_id not in waiter.seen:
+                    waiter.seen.add(record_id)
                     waiter.needed -= 1
             if waiter.needed > 0 and waiter in self._waiters and not waiter.done.done():
                 await asyncio.wait_for(asyncio.shield(waiter.done), timeout)
@@ -478,7 +502,45 @@ class Emulator:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
         # Bounded: what a waiter reads is whether `count` arrived, and the newest of them.
-        return await self.scan(where, max(count, WAIT_ANSWER_KEPT))
+        limit = max(count, WAIT_ANSWER_KEPT)
+        ids, newest = await self._newest_matching(where, limit, limit if shown is None else shown)
+        return Waited(len(ids), newest)
+
+    async def _newest_matching(
+        self, where: EventFilter, limit: int, shown: int
+    ) -> tuple[list[int], list[Record]]:
+        """The ids of the newest `limit` records that match, and the newest `shown` of those
+        records. A filter the indexes answer exactly (EventFilter.answered_by_indexes) is
+        counted from them and only the records shown are decoded: a wait answers 100 records
+        while it counts up to 1,000, which cost most of its time to decode and match."""
+        if not where.answered_by_indexes or where.reads_view:
+            found = await self.scan(where, limit)
+            return [record["id"] for record in found], found[:shown]
+        ids = await self._pinned_ids_sliced(where, limit)
+        if not ids or not shown:
+            return ids, []
+        # Every record at or below the newest counted matches: the first `shown` of them are
+        # those counted first (less any that retention dropped meanwhile).
+        below = ids[0] + 1
+        newest = dataclasses.replace(where, before_id=below)
+        return ids, await self.scan(newest, shown)
+
+    async def _pinned_ids_sliced(self, where: EventFilter, limit: int) -> list[int]:
+        """The first `limit` of `_pinned_ids`, newest first, walked in slices as
+        records_sliced walks them (a wait may count up to 100,000)."""
+        found: list[int] = []
+        before = where.before_id
+        while True:
+            deadline = time.perf_counter() + SCAN_SLICE_SECONDS
+            ids = islice(self._pinned_ids(where, before), limit - len(found))
+            for read, record_id in enumerate(ids, 1):
+                found.append(record_id)
+                if read % 256 == 0 and time.perf_counter() > deadline:
+                    break
+            else:
+                return found
+            before = found[-1]
+            await asyncio.sleep(0)
 
     async def check(self, expectation: Expectation, timeout: float = 0.0) -> Verdict:
         """Evaluate an expectation, first waiting up to `timeout` for enough matching events.
@@ -506,14 +568,11 @@ class Emulator:
         return verdict
 
     async def judge(self, expectation: Expectation) -> Verdict:
-        """The verdict on an expectation now, over every stored record in its scope, read in
-        slices (`records_sliced`); the near misses, in a second pass, only if it fails."""
+        """The verdict on an expectation now, over every stored record in its scope, read
+        once, in slices (`records_sliced`), near misses included (Judging)."""
         judging = Judging(expectation)
         async for record in self._scope_sliced(expectation):
             judging.add(record)
-        if judging.wants_misses:
-            async for record in self._scope_sliced(expectation):
-                judging.add_miss(record)
         verdict = judging.verdict()
         if verdict.considered or expectation.write_key is None:
             return verdict

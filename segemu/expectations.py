@@ -109,6 +109,11 @@ class Expectation:
     # A destination id: the records must have been delivered there (see the module doc).
     destination: str | None = None
     payload: Any = None
+    # `fields` as one predicate, compiled on the first match (see _fits): judging reads every
+    # stored call, and working the paths and matchers out again for each costs most of it.
+    _fields_fit: Callable[[Mapping[str, Any]], bool] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def reads_requests(self) -> bool:
@@ -139,11 +144,18 @@ class Expectation:
         return self.times if self.times is not None else self.at_least
 
     def matches(self, record: Record) -> bool:
+        """Whether `record` satisfies the expectation: exactly when `differences` (and the
+        status and type checks) find nothing, without building the differences."""
+        fields_fit = self._fields_fit
+        if fields_fit is None:
+            fields_fit = _fits_all(self.fields, self.exact)
+            object.__setattr__(self, "_fields_fit", fields_fit)
         return (
             (self.status == "any" or record["status"] == self.status)
             and (self.type is None or record["type"] == self.type)
             and self.where.matches(record)
-            and not self.differences(record)
+            and fields_fit(record["event"])
+            and (self.destination is None or not self._delivery_differences(record))
         )
 
     def differences(self, record: Record) -> list[Difference]:
@@ -347,8 +359,13 @@ class Judging:
     """An expectation judged one record at a time, over its scope newest first, so that a
     reader on the event loop can pause between any two records (Emulator.judge). Memory is
     bounded whatever the scope: the newest MATCHED_KEPT matches and the NEAREST_SHOWN nearest
-    misses are kept. Near misses cost more to find than matches, and only a failing verdict
-    shows them: they are looked for in a second pass, `add_miss`, when `wants_misses`."""
+    misses are kept.
+
+    A verdict shows near misses only when fewer than `needed` records match. So they are
+    looked for in the same pass, for as long as fewer than `needed` have matched: a verdict
+    that shows them has weighed every record that missed, and any other stops weighing at its
+    `needed`-th match (among the newest records, usually) and shows none. One pass reads each
+    stored call once, instead of a second pass for the misses."""
 
     __slots__ = ("_misses", "considered", "count", "expectation", "matched")
 
@@ -366,6 +383,8 @@ class Judging:
             self.count += 1
             if len(self.matched) < MATCHED_KEPT:
                 self.matched.append(record)
+        elif self.count < self.expectation.needed:
+            self._weigh_miss(record)
 
     @property
     def passed(self) -> bool:
@@ -373,13 +392,7 @@ class Judging:
             return self.count == self.expectation.times
         return self.count >= self.expectation.at_least
 
-    @property
-    def wants_misses(self) -> bool:
-        return not self.passed and self.count < self.expectation.needed
-
-    def add_miss(self, record: Record) -> None:
-        if self.expectation.matches(record):
-            return
+    def _weigh_miss(self, record: Record) -> None:
         miss = _near_miss(self.expectation, record)
         entry = (-sum(d.cost for d in miss.differences), record["id"], miss)
         if len(self._misses) < NEAREST_SHOWN:
@@ -390,6 +403,8 @@ class Judging:
     def verdict(self) -> Verdict:
         # The cheapest first; between equals, the newest.
         nearest = [miss for *_, miss in sorted(self._misses, key=lambda e: (-e[0], -e[1]))]
+        if self.count >= self.expectation.needed:
+            nearest = []  # weighed before enough matched: not what this verdict shows
         # Oldest first reads like the order the code sent them.
         matched = self.matched[::-1]
         return Verdict(self.expectation, self.passed, matched, nearest, self.considered, self.count)
@@ -397,13 +412,9 @@ class Judging:
 
 def evaluate(expectation: Expectation, records: Iterable[Record]) -> Verdict:
     """Judge `records` (the scope, newest first) against `expectation`."""
-    scope = list(records)
     judging = Judging(expectation)
-    for record in scope:
+    for record in records:
         judging.add(record)
-    if judging.wants_misses:
-        for record in scope:
-            judging.add_miss(record)
     return judging.verdict()
 
 
@@ -435,6 +446,69 @@ def _lookup(event: Mapping[str, Any], path: str) -> Any:
         else:
             return MISSING
     return value
+
+
+def _getter(path: str) -> Callable[[Any], Any]:
+    """`_lookup` for one path, split once."""
+    parts = [(part, part.isdigit()) for part in path.split(".")]
+
+    def get(event: Any) -> Any:
+        value = event
+        for part, digits in parts:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and digits and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return MISSING
+        return value
+
+    return get
+
+
+def _fits_all(fields: Mapping[str, Any], exact: bool) -> Callable[[Mapping[str, Any]], bool]:
+    """One predicate over an event for every path of `fields`: true exactly when
+    `Expectation.differences` would find no difference in them."""
+    checks = [
+        (_getter(path), _fits(expected, path, exact and path in EXACT_FIELDS))
+        for path, expected in fields.items()
+    ]
+
+    def fit(event: Mapping[str, Any]) -> bool:
+        return all(check(get(event)) for get, check in checks)
+
+    return fit
+
+
+def _fits(expected: Any, path: str, exact: bool) -> Callable[[Any], bool]:
+    """`_diff(expected, actual, path, exact) == []` as a predicate on `actual`, compiled once:
+    the same cases in the same order, without building a Difference."""
+    if _is_matcher(expected):
+        matcher = _compile_matcher(expected, path)
+        return lambda actual: bool(matcher(actual))
+    if isinstance(expected, dict):
+        inner = [(key, _fits(value, f"{path}.{key}", exact)) for key, value in expected.items()]
+
+        def fits_object(actual: Any) -> bool:
+            if actual is MISSING or not isinstance(actual, dict):
+                return False
+            if not all(check(actual.get(key, MISSING)) for key, check in inner):
+                return False
+            return not exact or all(key in expected for key in actual)
+
+        return fits_object
+    if isinstance(expected, list):
+        items = [_fits(value, f"{path}.{index}", exact) for index, value in enumerate(expected)]
+
+        def fits_list(actual: Any) -> bool:
+            return (
+                isinstance(actual, list)
+                and len(actual) == len(items)
+                and all(check(value) for check, value in zip(items, actual, strict=True))
+            )
+
+        return fits_list
+    return lambda actual: actual is not MISSING and _equal(expected, actual)
 
 
 def _is_matcher(value: Any) -> bool:

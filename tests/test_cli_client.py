@@ -128,10 +128,10 @@ def test_events_url_from_the_environment(populated: Emulator) -> None:
 # -- segemu wait -----------------------------------------------------------------------------
 
 
-def post_once_waiting(emulator: Emulator, event: str, method: str = "wait_for") -> threading.Thread:
+def post_once_waiting(emulator: Emulator, event: str, method: str = "wait") -> threading.Thread:
     """Post `event` from another thread as soon as a long-poll has reached the server.
 
-    The emulator's `method` (wait_for for /wait, check for /assert) is wrapped to say when it
+    The emulator's `method` (wait for /wait, check for /assert) is wrapped to say when it
     is entered: it parks its waiter before it first yields to the loop, so the post that
     follows can only wake it, never precede it.
     """

@@ -163,3 +163,81 @@ def test_a_bad_expectation_says_what_is_wrong(data: Any, problem: str) -> None:
     with pytest.raises(ExpectationError, match=None) as caught:
         Expectation.from_json(data)
     assert problem in str(caught.value)
+
+
+# Fields as judging sees them: nested objects, lists, numbers of both kinds, booleans, nulls,
+# matchers, and paths that reach into lists or miss.
+_FIELDS_TRIED: list[dict[str, Any]] = [
+    {"event": "Order Completed"},
+    {"event": "Order Complted"},
+    {"properties": {"revenue": 99.99}},
+    {"properties": {"revenue": 100}},
+    {"properties": {"revenue": {"$approx": 100, "rel": 0.01}}},
+    {"properties": {"coupon": None}},
+    {"properties": {"coupon": {"$absent": True}}},
+    {"properties": {"missing": {"$absent": True}}},
+    {"properties": {"missing": None}},
+    {"properties": {"items": [{"sku": "a"}]}},
+    {"properties": {"items": [{"sku": {"$anyString": True}}]}},
+    {"properties": {"items": [{"sku": "a"}, {"sku": "b"}]}},
+    {"properties": {"items": {"sku": "a"}}},
+    {"properties.items.0.sku": "a"},
+    {"properties.items.1.sku": "a"},
+    {"properties.items.x": "a"},
+    {"properties": {"flag": True}},
+    {"properties": {"flag": 1}},
+    {"properties": {"count": 2}},
+    {"properties": {"count": 2.0}},
+    {"userId": {"$regex": "^u_"}},
+    {"userId": {"$regex": "^v_"}},
+    {"userId": {"$any": True}, "anonymousId": {"$any": True}},
+    {"context": {"library": {"name": "x"}}},
+    {"properties": {}},
+    {},
+]
+_EVENTS_TRIED: list[dict[str, Any]] = [
+    {
+        "event": "Order Completed",
+        "userId": "u_1",
+        "properties": {"revenue": 99.99, "items": [{"sku": "a"}], "coupon": None},
+    },
+    {"event": "Order Completed", "userId": "v_1", "properties": {"revenue": 100.0, "extra": 1}},
+    {"event": "Order Completed", "properties": {"flag": True, "count": 2}},
+    {"event": "Order Completed", "properties": {"flag": 1, "count": 2.0, "items": "a"}},
+    {"event": "Order Completed", "properties": [1, 2], "context": {"library": {"name": "x"}}},
+    {"event": "Order Completed", "properties": {"items": [{"sku": "a"}, {"sku": "b"}]}},
+    {"event": ["Order Completed"], "anonymousId": "a", "properties": None},
+]
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("fields", _FIELDS_TRIED)
+def test_matches_agrees_with_differences(fields: dict[str, Any], exact: bool) -> None:
+    """`matches` is compiled once per expectation and never builds a Difference; it must say
+    exactly what "no differences" says, for every shape of field and value."""
+    expectation = expect(fields=fields, exact=exact)
+    for number, event in enumerate(_EVENTS_TRIED, 1):
+        tried = record(number, **event)
+        assert expectation.matches(tried) is (not expectation.differences(tried)), (
+            fields,
+            event,
+        )
+
+
+def test_a_verdict_shows_near_misses_only_when_too_few_matched() -> None:
+    """Misses are weighed in the same pass as matches (newest first), until enough matched: a
+    miss newer than the match is weighed, and must not show in a verdict that passed, nor in
+    one that failed for matching too often."""
+    newest_miss = record(3, event="Order Complted")
+    older_match = record(2, event="Order Completed")
+    oldest_match = record(1, event="Order Completed")
+    wanted = {"type": "track", "fields": {"event": "Order Completed"}}
+    passed = evaluate(expect(**wanted), [newest_miss, older_match])
+    assert passed.passed
+    assert passed.nearest == []
+    too_many = evaluate(expect(**wanted, times=1), [newest_miss, older_match, oldest_match])
+    assert not too_many.passed
+    assert too_many.nearest == []
+    too_few = evaluate(expect(**wanted, times=2), [newest_miss, older_match])
+    assert not too_few.passed
+    assert [miss.record["id"] for miss in too_few.nearest] == [3]

@@ -66,7 +66,7 @@ async def _turns_during(work: Awaitable[T]) -> tuple[T, int]:
 async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)  # a pause every 32 reads
+    monkeypatch.setattr(segemu.emulator, "SCAN_SLICE_SECONDS", 0.0)  # a pause every 8 reads
     emulator = create_emulator(db=":memory:")
     send(emulator, 1000)
     where = EventFilter(query=parse_query("properties.n<100 user~^u3$"))  # no index pins it
@@ -88,7 +88,7 @@ async def test_a_scan_lets_the_loop_run_between_slices_and_answers_as_events_doe
         10,
         3,
     ]
-    # A scan in one go would not let it run at all; one that pauses every 32 reads lets it
+    # A scan in one go would not let it run at all; one that pauses every 8 reads lets it
     # run at every pause.
     assert turns >= 10
 

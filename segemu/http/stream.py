@@ -27,6 +27,7 @@ from segemu.emulator import Emulator
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, event_filter, int_param
 from segemu.http.responses import cors_headers, error_response
+from segemu.http.sliced import encoded_sliced
 from segemu.message import Record
 from segemu.query import EventFilter
 
@@ -195,12 +196,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         lagged = b"event: lagged\ndata: %s\n\n" % orjson.dumps({"lost": left_out})
-        await response.write(
-            b"retry: 1000\n: connected\n\n"
-            + (lagged if left_out else b"")
-            + b"".join(_message(r) for r in backlog)
-        )
+        # Up to MAX_BACKLOG records: encoded in slices, as the scan that found them read them.
+        messages = await encoded_sliced(backlog, _message)
         del backlog
+        await response.write(
+            b"retry: 1000\n: connected\n\n" + (lagged if left_out else b"") + b"".join(messages)
+        )
+        del messages
         while True:
             if not client.pending and client.ended is None:
                 try:

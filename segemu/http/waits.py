@@ -78,15 +78,15 @@ async def wait(request: web.Request) -> web.Response:
     with request.app[WAIT_SLOTS].hold() as held:
         if not held:
             return _full(request)
-        found = await request.app[EMULATOR].wait_for(where, count, timeout)
+        found = await request.app[EMULATOR].wait(where, count, timeout, WAIT_EVENTS_SHOWN)
     return json_response(
         request,
         {
-            "satisfied": len(found) >= count,
-            "count": len(found),
+            "satisfied": found.count >= count,
+            "count": found.count,
             "wanted": count,
             "waitedMs": round((time.perf_counter() - started) * 1000, 3),
-            "events": found[:WAIT_EVENTS_SHOWN],
+            "events": found.newest,
         },
     )
 

@@ -40,6 +40,27 @@ class EventFilter:
     def reads_view(self) -> bool:
         return self.reads_requests or self.reads_profile
 
+    @property
+    def answered_by_indexes(self) -> bool:
+        """Whether every record the store's indexes give for this filter matches it
+        (Emulator._pinned_ids), so that counting them needs no record decoded. True for the
+        structured filters on a record's own fields (type, writeKey, status; `before_id`
+        bounds the ids) and a query of pins alone on other fields. Not for the event's name
+        and ids as structured filters, which must equal the text while the index also holds
+        calls whose value is a list with it (as the query matches them), nor for receivedAt
+        bounds (the index reads them to the millisecond)."""
+        if self.event is not None or self.user_id is not None or self.anonymous_id is not None:
+            return False
+        if self.since is not None or self.until is not None:
+            return False
+        if self.query is None:
+            return True
+        # A structured filter wins over a pin on the same field, which the index then ignores.
+        structured = {"type": self.type, "write_key": self.write_key, "status": self.status}
+        return self.query.only_pins and not any(
+            structured.get(field) is not None for field in self.query.pins
+        )
+
     def matches(self, record: Record) -> bool:
         event = record["event"]
         if self.type is not None and record["type"] != self.type:

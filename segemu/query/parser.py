@@ -220,6 +220,15 @@ class Query:
         return pins
 
     @property
+    def only_pins(self) -> bool:
+        """Whether the query is its pins and nothing else: an AND of `field:value` terms, each
+        on an indexed field of its own. Each such term matches exactly the records whose
+        indexed field is that text (lexer._pin), so the records the indexes give for `pins`
+        are exactly those that match: a reader may count them without matching them."""
+        fields = [term.pin[0] for term in self._terms if term.pin is not None]
+        return 0 < len(fields) == len(self._terms) == len(set(fields))
+
+    @property
     def reads_requests(self) -> bool:
         """Whether the query reads what a destination received beyond its routing
         (`deliveries.<id>.requests...`): that is built when read, so matching needs it first."""

@@ -83,8 +83,8 @@ async def answer(emulator: Emulator, call: Call) -> Any:
             return Page(found[: call.size], len(found) > call.size)
         case Wait():
             where = _filter(call.write_key, call.q)
-            matched = await emulator.wait_for(where, call.count, call.timeout)
-            return WaitAnswer(len(matched) >= call.count, len(matched), matched[:WAIT_EVENTS_SHOWN])
+            waited = await emulator.wait(where, call.count, call.timeout, WAIT_EVENTS_SHOWN)
+            return WaitAnswer(waited.count >= call.count, waited.count, waited.newest)
         case Deliveries():
             if emulator.destinations.get(call.destination) is None:
                 known = ", ".join(d.id for d in emulator.destinations.current) or "none"

@@ -51,10 +51,11 @@ def watch_streams(server: RunningServer) -> tuple[asyncio.Event, asyncio.Queue[S
 
 
 def watch_waits(server: RunningServer) -> tuple[asyncio.Queue[None], asyncio.Queue[None]]:
-    """(a long-poll parked its waiter, a long-poll is over): the emulator's wait_for, wrapped
-    to say so; it parks its waiter before it first yields to the loop."""
+    """(a long-poll parked its waiter, a long-poll is over): the emulator's wait (what
+    /_segemu/wait calls), wrapped to say so; it parks its waiter before it first yields to
+    the loop."""
     entered, left = asyncio.Queue[None](), asyncio.Queue[None]()
-    original = server.emulator.wait_for
+    original = server.emulator.wait
 
     async def waiting(*args: Any, **kwargs: Any) -> Any:
         entered.put_nowait(None)
@@ -63,7 +64,7 @@ def watch_waits(server: RunningServer) -> tuple[asyncio.Queue[None], asyncio.Que
         finally:
             left.put_nowait(None)
 
-    server.emulator.wait_for = waiting  # type: ignore[method-assign]
+    server.emulator.wait = waiting  # type: ignore[method-assign]
     return entered, left
 
 

@@ -35,11 +35,11 @@ async def track(
         assert response.status == 200, await response.text()
 
 
-def parked(server: RunningServer, method: str = "wait_for") -> asyncio.Event:
+def parked(server: RunningServer, method: str = "wait") -> asyncio.Event:
     """Set once a long-poll has parked its waiter in the emulator: the only way to know that
     an event posted next wakes a waiter instead of being found already there.
 
-    The emulator's `method` (wait_for for /wait, check for /assert) is wrapped to say when it
+    The emulator's `method` (wait for /wait, check for /assert) is wrapped to say when it
     is entered; it parks its waiter before it first yields to the loop, so by the time the
     test runs again the waiter is in place.
     """
