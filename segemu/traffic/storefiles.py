@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import orjson
 
+from segemu.jsonlimits import RECORD_DEPTH, encoder_within
 from segemu.message import Record
 from segemu.record_check import record_problem, tombstone_problem
 from segemu.store import CHUNK_PREFIX, RESETS_TABLE
@@ -52,8 +53,11 @@ class StoreFiles:
             table = self._table(path)
             documents = list(table.values()) if isinstance(table, dict) else []
             documents.sort(key=lambda d: d.get("id", 0) if isinstance(d, dict) else 0)
+            # One pass of the encoder settles the depth of the whole chunk, as the store does
+            # when it opens (jsonlimits.encoder_within); a chunk it refuses is walked.
+            shallow = encoder_within(table, RECORD_DEPTH + 1)
             for document in documents:
-                if record_problem(document) is not None:
+                if record_problem(document, shallow=shallow) is not None:
                     self.skipped += 1
                     continue
                 record = cast(Record, document)
