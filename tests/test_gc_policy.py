@@ -10,7 +10,13 @@ import weakref
 
 import pytest
 
-from segemu.cli.gc import FULL_INTERVAL, YOUNG_INTERVAL, collect_periodically
+from segemu.cli.gc import (
+    FULL_AT_THE_LATEST,
+    FULL_INTERVAL,
+    QUIET_BEFORE_FULL,
+    YOUNG_INTERVAL,
+    collect_periodically,
+)
 
 TICKS_TO_FULL = round(FULL_INTERVAL / YOUNG_INTERVAL)
 
@@ -57,3 +63,41 @@ async def test_young_garbage_is_frozen_or_collected_and_the_full_collection_free
     # Stopped: the process's collector is on again, with nothing left frozen.
     assert gc.isenabled()
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("quiet_from_tick", "collected_at_tick"),
+    [
+        (TICKS_TO_FULL + 40, TICKS_TO_FULL + 40),  # due, then waits for the quiet moment
+        (None, round(FULL_AT_THE_LATEST / YOUNG_INTERVAL)),  # never quiet: at the latest
+    ],
+    ids=["a quiet moment", "never quiet"],
+)
+async def test_the_full_collection_waits_for_a_moment_without_requests(
+    quiet_from_tick: int | None, collected_at_tick: int
+) -> None:
+    # Requests keep coming (quiet for 0 s) until `quiet_from_tick`: the full collection, due
+    # at TICKS_TO_FULL, waits, so that its pause delays no request.
+    ticks = 0
+    collected: list[int] = []
+    garbage: weakref.ref[Cycle] | None = None
+
+    def quiet_for() -> float:
+        return (
+            QUIET_BEFORE_FULL if quiet_from_tick is not None and ticks >= quiet_from_tick else 0.0
+        )
+
+    async def clock(seconds: float) -> None:
+        nonlocal ticks, garbage
+        if garbage is None:
+            cycle = Cycle()
+            garbage = weakref.ref(cycle)
+            del cycle
+        elif garbage() is None and not collected:
+            collected.append(ticks)
+            raise asyncio.CancelledError
+        ticks += 1
+
+    with pytest.raises(asyncio.CancelledError):
+        await collect_periodically(freeze_young=True, quiet_for=quiet_for, sleep=clock)
+    assert collected == [collected_at_tick]

@@ -99,7 +99,9 @@ async def serve(config: Config, expectations: Sequence[Expectation] = ()) -> Non
 
     printing = asyncio.create_task(printer.run()) if printer is not None else None
     failed = 0
-    collecting = asyncio.create_task(collect_periodically(freeze_young=True))
+    collecting = asyncio.create_task(
+        collect_periodically(freeze_young=True, quiet_for=server.quiet_for)
+    )
     try:
         await stop.wait()
     finally:

@@ -23,7 +23,7 @@ from segemu.http import (
     waits,
     webview,
 )
-from segemu.http.edge import POLICY, edge
+from segemu.http.edge import ACTIVITY, POLICY, Activity, edge
 from segemu.http.guard import AccessPolicy
 from segemu.http.keys import EMULATOR
 from segemu.http.responses import not_found, preflight
@@ -37,6 +37,7 @@ def create_app(emulator: Emulator, listen_host: str | None = None) -> web.Applic
     app = web.Application(middlewares=[edge])
     app[EMULATOR] = emulator
     app[POLICY] = AccessPolicy.from_config(emulator.config, listen_host)
+    app[ACTIVITY] = Activity()
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await emulator.start()

@@ -8,6 +8,7 @@ this one costs a tracking call a prefix test and a `try`.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from aiohttp import web
@@ -21,8 +22,25 @@ log = logging.getLogger("segemu.http")
 POLICY = web.AppKey("access_policy", AccessPolicy)
 
 
+class Activity:
+    """When the last request came in (time.monotonic): `segemu run` keeps its full garbage
+    collection, a pause that grows with the heap, for a quiet moment (segemu/cli/gc.py)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def quiet_for(self) -> float:
+        return time.monotonic() - self.last
+
+
+ACTIVITY = web.AppKey("activity", Activity)
+
+
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request.app[ACTIVITY].last = time.monotonic()
     try:
         if is_control(request.path):
             refusal = request.app[POLICY].check(request)

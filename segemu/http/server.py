@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from segemu.emulator import Emulator
 from segemu.http.app import create_app
+from segemu.http.edge import ACTIVITY
 
 # Seconds a stop waits for requests in flight before closing their connections.
 SHUTDOWN_TIMEOUT = 5.0
@@ -19,6 +21,11 @@ class RunningServer:
     runner: web.AppRunner
     host: str
     port: int
+
+    @property
+    def quiet_for(self) -> Callable[[], float]:
+        """Seconds since the last request came in, as a function to ask again."""
+        return self.runner.app[ACTIVITY].quiet_for
 
     @property
     def url(self) -> str:

@@ -34,7 +34,7 @@ async def run_in_process(
     app = create_app(backend, expectations=expectations, expect_file=expect_file, columns=columns)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, app.exit)
-    collecting = asyncio.create_task(collect_periodically())
+    collecting = asyncio.create_task(collect_periodically(quiet_for=server.quiet_for))
     try:
         await app.run_async()
     finally:
