@@ -22,6 +22,9 @@ import orjson
 
 # orjson's encoder refuses the 255th level (measured on orjson 3.x; the test suite checks it).
 ENCODER_DEPTH = 254
+# The largest integer a JSON body may hold and be read as one: orjson reads an integer beyond
+# 64 bits as a float, so a documented integer field says so with this maximum.
+LARGEST_INTEGER = 2**63 - 1
 # Levels a JSON body may have; an object or an array is one level, `{"a": [1]}` has two.
 MAX_DEPTH = 64
 # A stored record is one object around the call as sent (`raw`) and as normalized (`event`).

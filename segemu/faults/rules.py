@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from segemu.jsonlimits import LARGEST_INTEGER
 from segemu.message import EVENT_TYPES
 from segemu.query import Query, QueryError, parse_query
 
@@ -268,7 +269,11 @@ def parse_rule(entry: Mapping[str, Any], rule_id: str, origin: str) -> FaultRule
         rule.status = status
         retry_after = values.get("retryAfter", DEFAULT_RETRY_AFTER if status == 429 else None)
         if retry_after is not False and retry_after is not None:
-            if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
+            if (
+                isinstance(retry_after, bool)
+                or not isinstance(retry_after, int)
+                or not 0 <= retry_after <= LARGEST_INTEGER
+            ):
                 raise FaultError(
                     f"{where}: retryAfter must be whole seconds (0 or more), or false for none, "
                     f"got {retry_after!r}"
@@ -287,7 +292,11 @@ def parse_rule(entry: Mapping[str, Any], rule_id: str, origin: str) -> FaultRule
         raise FaultError(f"{where}: {effect} takes true, got {values[effect]!r}")
     if effect == "partial":
         partial = values["partial"]
-        if isinstance(partial, bool) or not isinstance(partial, int) or partial < 0:
+        if (
+            isinstance(partial, bool)
+            or not isinstance(partial, int)
+            or not 0 <= partial <= LARGEST_INTEGER
+        ):
             raise FaultError(
                 f"{where}: partial is how many calls of each batch to accept (0 or more), "
                 f"got {partial!r}"
@@ -335,6 +344,8 @@ def _integer(values: dict[str, Any], key: str, where: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise FaultError(f"{where}: {key} must be an integer, got {value!r}")
+    if abs(value) > LARGEST_INTEGER:
+        raise FaultError(f"{where}: {key} must be at most {LARGEST_INTEGER:,} in size, got {value}")
     return value
 
 

@@ -33,6 +33,7 @@ from segemu.http.body import NO_BODY, BodyError, read_json
 from segemu.http.keys import EMULATOR
 from segemu.http.params import ParamError, int_param
 from segemu.http.responses import error_response, json_response
+from segemu.jsonlimits import LARGEST_INTEGER
 from segemu.message import EVENT_TYPES, Envelope
 
 # Requests held by a timeout fault at once; each is an open socket.
@@ -328,18 +329,23 @@ def rule_schema() -> dict[str, Any]:
             "event": text,
             "where": {"type": "string"},
             "probability": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-            "times": {"type": "integer", "minimum": 1},
-            "every": {"type": "integer", "minimum": 1},
+            "times": {"type": "integer", "minimum": 1, "maximum": LARGEST_INTEGER},
+            "every": {"type": "integer", "minimum": 1, "maximum": LARGEST_INTEGER},
             "after": {"type": "number", "minimum": 0},
             "during": {"type": "number", "minimum": 0},
-            "seed": {"type": "integer"},
+            "seed": {"type": "integer", "minimum": -LARGEST_INTEGER, "maximum": LARGEST_INTEGER},
             "status": {"type": "integer", "minimum": 400, "maximum": 599},
-            "retryAfter": {"anyOf": [{"type": "integer", "minimum": 0}, {"const": False}]},
+            "retryAfter": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 0, "maximum": LARGEST_INTEGER},
+                    {"const": False},
+                ]
+            },
             "latency": seconds,
             "timeout": {"anyOf": [seconds, {"const": True}]},
             "reset": {"const": True},
             "close": {"const": True},
-            "partial": {"type": "integer", "minimum": 0},
+            "partial": {"type": "integer", "minimum": 0, "maximum": LARGEST_INTEGER},
         },
         "additionalProperties": False,
         "dependentRequired": {"retryAfter": ["status"]},

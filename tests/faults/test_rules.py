@@ -163,3 +163,20 @@ def test_a_bad_fault_flag_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "'boom' is not a status, reset, close or timeout" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        # Found by the OpenAPI fuzz test: beyond 64 bits orjson reads an integer as a float.
+        ({"close": True, "seed": 2**63}, "seed must be at most"),
+        ({"close": True, "times": 2**64 + 1}, "times must be at most"),
+        ({"status": 429, "retryAfter": 2**63}, "retryAfter must be whole seconds"),
+        ({"partial": 2**63}, "partial is how many calls"),
+    ],
+)
+def test_an_integer_beyond_64_bits_is_refused_with_the_reason(
+    rule: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(FaultError, match=message):
+        Faults().add(rule)
