@@ -48,6 +48,7 @@ _OWN_FIELDS = frozenset(
 )
 # Fields the decoder fills from elsewhere: the slot the record sits in, raw, the event patch.
 _PLACED = frozenset(("id", "raw", "event"))
+_SPECIAL = _OWN_FIELDS | _PLACED
 # Top-level event fields that normalization sets to one of a few values (message.normalize).
 _CONSTANT_EVENT_FIELDS = frozenset(("type", "channel", "version"))
 # Fields of `raw` that an event field often copies (originalTimestamp is the call's timestamp).
@@ -183,9 +184,11 @@ def _encode(record: Record, shapes: Shapes) -> bytes:
         and event.get("messageId") == fields["messageId"]
     )
     for field, value in fields.items():
-        if field in _PLACED:
+        if field not in _SPECIAL:  # most fields: the shape's value
+            template[field] = value
+        elif field in _PLACED:
             template[field] = None
-        elif field in _OWN_FIELDS and value is not None and value != []:
+        elif value is not None and value != []:  # an own field with a value
             template[field] = None
             if field == "messageId" and message_id_from_event:
                 continue

@@ -150,6 +150,8 @@ def take(directory: Path) -> Reader | None:
     """The snapshot of this directory if it is still true of its files, else None. The file is
     deleted either way: it describes one moment, the clean stop that wrote it."""
     path = directory / FILE
+    # A save cut short by a hard kill leaves its temporary file: never used, always removed.
+    path.with_suffix(".tmp").unlink(missing_ok=True)
     try:
         data = path.read_bytes()
     except OSError:

@@ -139,6 +139,19 @@ def test_a_damaged_snapshot_is_ignored_and_the_files_are_read(tmp_path: Path, da
     again.close()
 
 
+def test_a_save_cut_short_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    fill(store, 10)
+    expected = answers(store)
+    store.close()
+    # As a hard kill in the middle of the next save would leave it.
+    (tmp_path / FILE).rename((tmp_path / FILE).with_suffix(".tmp"))
+    again = open_store(tmp_path)
+    assert answers(again) == expected
+    assert not (tmp_path / FILE).with_suffix(".tmp").exists()
+    again.close()
+
+
 def test_a_smaller_retention_after_a_restart_still_holds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
