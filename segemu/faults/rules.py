@@ -263,22 +263,19 @@ def parse_rule(entry: Mapping[str, Any], rule_id: str, origin: str) -> FaultRule
         latency=latency,
     )
     if effect == "status":
-        status = values["status"]
-        if isinstance(status, bool) or not isinstance(status, int) or status not in STATUSES:
-            raise FaultError(f"{where}: status must be a 4xx or 5xx code, got {status!r}")
+        status = whole(values["status"])
+        if status not in STATUSES:
+            raise FaultError(f"{where}: status must be a 4xx or 5xx code, got {values['status']!r}")
         rule.status = status
         retry_after = values.get("retryAfter", DEFAULT_RETRY_AFTER if status == 429 else None)
         if retry_after is not False and retry_after is not None:
-            if (
-                isinstance(retry_after, bool)
-                or not isinstance(retry_after, int)
-                or not 0 <= retry_after <= LARGEST_INTEGER
-            ):
+            seconds = whole(retry_after)
+            if seconds is None or not 0 <= seconds <= LARGEST_INTEGER:
                 raise FaultError(
                     f"{where}: retryAfter must be whole seconds (0 or more), or false for none, "
                     f"got {retry_after!r}"
                 )
-            rule.retry_after = retry_after
+            rule.retry_after = seconds
     elif "retryAfter" in values:
         raise FaultError(f"{where}: retryAfter goes with a status")
     if effect == "timeout":
@@ -291,15 +288,11 @@ def parse_rule(entry: Mapping[str, Any], rule_id: str, origin: str) -> FaultRule
     if effect in ("reset", "close") and values[effect] is not True:
         raise FaultError(f"{where}: {effect} takes true, got {values[effect]!r}")
     if effect == "partial":
-        partial = values["partial"]
-        if (
-            isinstance(partial, bool)
-            or not isinstance(partial, int)
-            or not 0 <= partial <= LARGEST_INTEGER
-        ):
+        partial = whole(values["partial"])
+        if partial is None or not 0 <= partial <= LARGEST_INTEGER:
             raise FaultError(
                 f"{where}: partial is how many calls of each batch to accept (0 or more), "
-                f"got {partial!r}"
+                f"got {values['partial']!r}"
             )
         rule.partial = partial
     return rule
@@ -338,15 +331,26 @@ def _probability(values: dict[str, Any], where: str) -> float:
     return float(value)
 
 
+def whole(value: Any) -> int | None:
+    """A JSON integer as an int, None if it is not one. As in JSON Schema (what the OpenAPI
+    document promises), 396.0 is the integer 396; true is not 1."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) <= LARGEST_INTEGER:
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
 def _integer(values: dict[str, Any], key: str, where: str) -> int | None:
     value = values.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = whole(value)
+    if number is None:
         raise FaultError(f"{where}: {key} must be an integer, got {value!r}")
-    if abs(value) > LARGEST_INTEGER:
+    if abs(number) > LARGEST_INTEGER:
         raise FaultError(f"{where}: {key} must be at most {LARGEST_INTEGER:,} in size, got {value}")
-    return value
+    return number
 
 
 def _count(values: dict[str, Any], key: str, where: str) -> int | None:

@@ -180,3 +180,15 @@ def test_an_integer_beyond_64_bits_is_refused_with_the_reason(
 ) -> None:
     with pytest.raises(FaultError, match=message):
         Faults().add(rule)
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer_as_json_schema_says() -> None:
+    # Found by the OpenAPI fuzz test: the document says integer, and 396.0 is one there.
+    faults = Faults()
+    added = faults.add({"status": 503.0, "times": 2.0, "retryAfter": 5.0})
+    assert (added.status, added.times, added.retry_after) == (503, 2, 5)
+    assert fired(faults, 3) == [True, True, False]
+    with pytest.raises(FaultError, match="times must be an integer, got True"):
+        faults.add({"close": True, "times": True})
+    with pytest.raises(FaultError, match=r"times must be an integer, got 2\.5"):
+        faults.add({"close": True, "times": 2.5})
