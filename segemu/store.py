@@ -6,7 +6,9 @@ How it stays small and fast as it grows (DESIGN.md "Storage"; reference §B.11):
   and receivedAt sit beside it in arrays.
 - Indexes (segemu/indexes.py) hold, for each field a lookup can pin (type, event name, userId,
   anonymousId, write key, status, messageId, source, each destination's routing status), the
-  ids of the records that have each value; their sizes are the running counts.
+  ids of the records that have each value; their sizes are the running counts. What calls
+  alike share (type, write key, status, source, routing) is one class per combination, with
+  one posting list, and each record's class number beside it.
 - Records are buffered for TinyDB. One flush (every `flush_interval`, and at close) inserts the
   buffer with `insert_multiple`, one call per chunk table of `CHUNK_SIZE` records, so TinyDB's
   rebuild of the table it writes is bounded by the chunk size, and TableFileStorage rewrites
@@ -16,6 +18,8 @@ How it stays small and fast as it grows (DESIGN.md "Storage"; reference §B.11):
   chunks are read one at a time, so a restart never holds every record as dicts at once.
 - The periodic flush changes memory on the event loop and leaves encoding and disk I/O to a
   thread (`prepare_flush`); `flush()` and `close()` write before they return.
+- A clean stop leaves a snapshot of this memory beside the files (segemu/snapshot.py); the
+  next open takes it instead of reading every record again, while the files are as it saw.
 - Full chunks are never written again. Retention drops the oldest records, and whole chunks
   once they hold nothing newer.
 - A reset of one write key appends a tombstone instead of rewriting old chunks.
@@ -141,6 +145,13 @@ _CLASS_AT = {"type": 0, "write_key": 1, "status": 2, "source": 3, "destination":
 _OWN_FIELDS = ("event", "user_id", "anonymous_id")
 
 
+# Routing keys remembered by the identity of their routing object (a routing object lives as
+# long as its calls are being routed alike; the entry holds it, so its id is not reused).
+_ROUTINGS_KEPT = 4096
+
+Facets = tuple[ClassKey, list[tuple[str, Any]]]
+
+
 def _facets(record: Record, routings: dict[int, tuple[Any, ClassKey]] | None = None) -> Facets:
     """The class of a record (type, write key, status, source, routing) and the (field, value)
     of every index of its own it is in (messageId apart)."""
@@ -188,13 +199,6 @@ def _own_facets(record: Record) -> list[tuple[str, Any]]:
             elif type(value) is list:
                 own.extend((field, text) for text in _texts_in(value))
     return own
-
-
-# Routing keys remembered by the identity of their routing object (a routing object lives as
-# long as its calls are being routed alike; the entry holds it, so its id is not reused).
-_ROUTINGS_KEPT = 4096
-
-Facets = tuple[ClassKey, list[tuple[str, Any]]]
 
 
 class EventStore:
