@@ -23,8 +23,9 @@ arrival order), decided in one place and written onto the record once.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from segemu.message import Arrival, Envelope, Record, parse_timestamp
 
@@ -42,16 +43,20 @@ class Dedupe:
         # (writeKey, anonymousId or userId) -> (client time, record id) of the latest call.
         self._latest: OrderedDict[tuple[str | None, str], tuple[datetime, int]] = OrderedDict()
 
-    def __call__(self, record: Record, envelope: Envelope) -> None:
-        """Mark a duplicate messageId (status, reason, duplicateOf) and set `arrival`."""
+    def __call__(
+        self, record: Record, envelope: Envelope, earlier: Mapping[Any, Record] | None = None
+    ) -> None:
+        """Mark a duplicate messageId (status, reason, duplicateOf) and set `arrival`.
+        `earlier`: the first call of each messageId among the calls of this request before
+        this one, which are not stored yet (pipeline.py runs the request stage by stage)."""
         client = envelope.channel == "client"
         # Calls Protocols forwards keep the messageId of the call they came from: the same
         # call on another source, not a retry.
-        first = (
-            None
-            if envelope.forwarded or record["status"] != "accepted"
-            else self.store.first_with_message_id(record["messageId"])
-        )
+        first = None
+        if not envelope.forwarded and record["status"] == "accepted":
+            first = self.store.first_with_message_id(record["messageId"])
+            if first is None and earlier:
+                first = earlier.get(record["messageId"])
         if first is not None:
             record["status"] = "duplicate"
             record["duplicateOf"] = first["id"]

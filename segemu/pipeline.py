@@ -9,7 +9,7 @@
                     source's schema controls: calls blocked, identify/group traits omitted
     tracking plan   protocols/: violations, block / omit, lint; returns the calls it forwards
                     ("Violation Generated", blocked calls sent to another source)
-    identity        the identity graph's slot (empty until identity resolution exists)
+    identity        identity/: the profile the call resolves to, and what it changed
     engage          engage/: computed traits and audiences; returns the calls Engage sends
                     when a profile enters or leaves an audience
     routing         destinations/: each destination's verdict, delivered or filtered and why
@@ -20,6 +20,13 @@ Each stage writes its verdict onto the record once, and nothing changes a record
 every surface reads the same record as plain data. Calls that a stage forwards run through the
 whole pipeline after the calls of the request, in the order they were made: a loop over a
 queue local to one `process`, never a recursion.
+
+A stage runs over every call of a request, in their order, before the next stage starts: one
+stage's code and data stay warm in the CPU's caches from one call to the next, which costs a
+batch a fifth less CPU per call than taking each call through every stage in turn (bench/
+stages.py times the stages this way). What a call sees of the calls before it is the same
+either way: dedupe is told the request's earlier calls, which are not stored yet; identity and
+Engage run together, call by call, as Engage reads the profile a call left.
 """
 
 from __future__ import annotations
@@ -75,25 +82,46 @@ class Pipeline:
         records: list[Record] = []
         pending = deque([envelope])
         while pending:
-            current = pending.popleft()
-            received_at = format_timestamp(current.received_at)
-            dropped = _batch_too_large(current)
-            for item in current.items:
-                record = self._normalize(item, current, received_at, dropped)
-                self.dedupe(record, current)
-                source = self._source(record, current.source)
-                if source is not None:
-                    pending.extend(self.protocols.check(record, source))
-                    if self.identity is not None:
-                        self.identity(record)
-                    if self.engage is not None:
-                        pending.extend(self.engage(record))
-                    record["routing"] = self.destinations.route(record, source)
-                self.store.add(record)
-                records.append(record)
+            records.extend(self._run(pending.popleft(), pending))
         if self.notify is not None:
             self.notify(records)
         return records
+
+    def _run(self, envelope: Envelope, pending: deque[Envelope]) -> list[Record]:
+        """One request's calls through every stage, stage by stage; what they make Segment
+        forward goes on `pending`, in the order of the calls that made it."""
+        received_at = format_timestamp(envelope.received_at)
+        dropped = _batch_too_large(envelope)
+        batch = [self._normalize(item, envelope, received_at, dropped) for item in envelope.items]
+        # The first call of each messageId in this request, for dedupe, as if already stored.
+        earlier: dict[Any, Record] = {}
+        for record in batch:
+            self.dedupe(record, envelope, earlier)
+            earlier.setdefault(record["messageId"], record)
+        accepted = [
+            (record, source)
+            for record in batch
+            if (source := self._source(record, envelope.source)) is not None
+        ]
+        forwarded = [self.protocols.check(record, source) for record, source in accepted]
+        engaged: list[list[Envelope]] = []
+        if self.engage is not None:
+            for record, _source in accepted:
+                if self.identity is not None:
+                    self.identity(record)
+                engaged.append(self.engage(record))
+        elif self.identity is not None:
+            for record, _source in accepted:
+                self.identity(record)
+        for record, source in accepted:
+            record["routing"] = self.destinations.route(record, source)
+        for record in batch:
+            self.store.add(record)
+        for number, calls in enumerate(forwarded):
+            pending.extend(calls)
+            if engaged:
+                pending.extend(engaged[number])
+        return batch
 
     def _normalize(
         self, item: Any, envelope: Envelope, received_at: str, dropped: str | None
