@@ -530,16 +530,15 @@ class Blobs:
         out.json("blobs.kept", [[span, record] for span, record in self._kept.items()])
 
     def restore(self, source: Reader) -> None:
-        self.clear()
-        self._segments.clear()
-        self._live.clear()
-        self._number = source.json("blobs.filling")
-        for number, live in source.json("blobs.live"):
-            data = source.buffer(f"blobs.{number}")
-            self._segments[number] = bytearray(data) if number == self._number else data
-            self._live[number] = live
-        filling = self._segments.get(self._number)
+        number = source.json("blobs.filling")
+        segments: dict[int, bytes | bytearray] = {}
+        live: dict[int, int] = {}
+        for saved, records in source.json("blobs.live"):
+            data = source.buffer(f"blobs.{saved}")
+            segments[saved] = bytearray(data) if saved == number else data
+            live[saved] = records
+        filling = segments.get(number)
         if type(filling) is not bytearray:
             raise SnapshotError("it has no buffer being filled")
-        self._filling = filling
+        self._segments, self._live, self._number, self._filling = segments, live, number, filling
         self._kept = {span: record for span, record in source.json("blobs.kept")}

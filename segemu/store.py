@@ -440,22 +440,8 @@ class EventStore:
     def reset_all(self) -> int:
         removed = len(self)
         gone = list(self._ids[self._start :])
-        self._ids = array("q")
-        self._blobs.clear()
-        self._spans = array("q")
-        self._lengths = array("q")
-        self._received = array("q")
-        self._received_max = array("q")
-        self._start = 0
-        for index in self._indexes.values():
-            index.clear()
-        self._classes.clear()
-        self._class = array("i")
-        self._message_ids.clear()
-        self._message_repeats.clear()
-        self._shapes.clear()
+        self._forget_memory()
         self._pending.clear()
-        self._materialized.clear()
         self._pending_since = None
         self._db.drop_tables()
         if gone and self.on_evict is not None:
@@ -526,7 +512,8 @@ class EventStore:
             return
         directory = Path(self.path)
         try:
-            self._cut_all()
+            if self._start:
+                self._cut()  # the arrays from the oldest stored record on
             out = Writer()
             out.values.update(next_id=self._next_id, chunks=sorted(self._materialized))
             for name in ("ids", "spans", "lengths", "received", "received_max"):
@@ -599,7 +586,8 @@ class EventStore:
         self.evicted = 0
 
     def _forget_memory(self) -> None:
-        """Back to an empty memory (a snapshot that did not fit), the files untouched."""
+        """Every record out of memory (a reset, a snapshot that did not fit); the files and
+        the buffer of records on their way to them are the caller's."""
         self._ids, self._spans, self._lengths = array("q"), array("q"), array("q")
         self._received, self._received_max, self._class = array("q"), array("q"), array("i")
         self._start = 0
@@ -611,10 +599,6 @@ class EventStore:
         self._message_ids.clear()
         self._message_repeats.clear()
         self._materialized.clear()
-
-    def _cut_all(self) -> None:
-        if self._start:
-            self._cut()
 
     # -- internals -----------------------------------------------------------------------
 
